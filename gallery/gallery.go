@@ -1,0 +1,52 @@
+// Package gallery holds Vitrine's domain: products, their ordered image galleries, and the
+// errors every adapter speaks. It imports nothing of the database, the object store or HTTP.
+package gallery
+
+import (
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Product is a host shop's product as far as Vitrine needs it: an id and the supplier that owns it.
+type Product struct {
+	ID         uuid.UUID
+	SupplierID uuid.UUID
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+// Image is one entry of a product's gallery. Order is its zero-based position; the image at
+// order 0 is the product's main image. Orders of one product are always exactly 0..n-1.
+type Image struct {
+	ID          uuid.UUID
+	ProductID   uuid.UUID
+	Order       int
+	URL         string // the public URL recorded at upload (image_url)
+	StoragePath string // the object key of the original
+	SHA256      string // hex digest of the stored original
+	Bytes       int64
+	Width       int
+	Height      int
+	MediaType   string
+	Alt         string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// NewImage is what an upload knows about an image before it has a place in the gallery.
+type NewImage struct {
+	ID          uuid.UUID
+	ProductID   uuid.UUID
+	URL         string
+	StoragePath string
+	SHA256      string
+	Bytes       int64
+	Width       int
+	Height      int
+	MediaType   string
+	Alt         string
+}
+
+// MaxAltLength bounds an image's alt text, in characters.
+const MaxAltLength = 1000

@@ -1,0 +1,47 @@
+package postgres
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/vitrine-dev/vitrine/gallery"
+)
+
+// vtCodes maps the SQLSTATEs that Vitrine's SQL functions raise to domain error codes. Their
+// messages are written by us and are safe to show.
+var vtCodes = map[string]gallery.Code{
+	"VT404": gallery.ENOTFOUND,
+	"VT403": gallery.EFORBIDDEN,
+	"VT409": gallery.ECONFLICT,
+	"VT422": gallery.EINVALID,
+}
+
+// domainError turns a database error into a domain error where it has a meaning for the
+// caller, and otherwise wraps it with what was being done. Raw database messages never reach
+// a domain error's Message.
+func domainError(doing string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return &gallery.Error{Code: gallery.ENOTFOUND, Message: doing + ": not found", Err: err}
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		if code, ok := vtCodes[pgErr.Code]; ok {
+			return &gallery.Error{Code: code, Message: pgErr.Message, Err: err}
+		}
+		switch pgErr.Code {
+		case "23505": // unique_violation
+			return &gallery.Error{Code: gallery.ECONFLICT, Message: doing + ": already exists", Err: err}
+		case "23503": // foreign_key_violation
+			return &gallery.Error{Code: gallery.ENOTFOUND, Message: doing + ": a referenced row does not exist", Err: err}
+		case "23514", "22001", "22P02": // check_violation, string too long, invalid text
+			return &gallery.Error{Code: gallery.EINVALID, Message: doing + ": invalid value", Err: err}
+		}
+	}
+	return fmt.Errorf("%s: %w", doing, err)
+}
