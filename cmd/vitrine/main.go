@@ -1,0 +1,79 @@
+// Command vitrine is the product-image gallery service: `vitrine serve` runs the HTTP API,
+// `vitrine migrate up|status` manages the database schema.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `Usage: vitrine <command> [flags]
+
+Commands:
+  serve            run the HTTP API (migrates the database first)
+  migrate up       apply pending database migrations
+  migrate status   list migrations and whether each is applied
+
+Run 'vitrine <command> -h' for the flags; every flag also has a VITRINE_* variable.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "vitrine:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return flag.ErrHelp
+	}
+	switch args[0] {
+	case "serve":
+		cfg, err := parseFlags("serve", args[1:], getenv, stderr)
+		if err != nil {
+			return err
+		}
+		return serve(ctx, cfg, newLogger(cfg, stderr))
+	case "migrate":
+		if len(args) < 2 || (args[1] != "up" && args[1] != "status") {
+			fmt.Fprint(stderr, usage)
+			return errors.New("migrate needs up or status")
+		}
+		cfg, err := parseFlags("migrate "+args[1], args[2:], getenv, stderr)
+		if err != nil {
+			return err
+		}
+		return migrate(ctx, cfg, args[1], newLogger(cfg, stderr), stdout)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", args[0])
+	}
+}
+
+func parseFlags(name string, args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	fs := flag.NewFlagSet("vitrine "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return loadConfig(fs, args, getenv)
+}
+
+func newLogger(cfg config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+}

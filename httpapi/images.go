@@ -1,0 +1,306 @@
+package httpapi
+
+import (
+	"errors"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/vitrine-dev/vitrine/gallery"
+	"github.com/vitrine-dev/vitrine/upload"
+)
+
+// imageJSON is an image as the API shows it.
+type imageJSON struct {
+	ID        uuid.UUID `json:"id"`
+	ProductID uuid.UUID `json:"product_id"`
+	Position  int       `json:"position"`
+	URL       string    `json:"url"`
+	Width     int       `json:"width"`
+	Height    int       `json:"height"`
+	MediaType string    `json:"media_type"`
+	Bytes     int64     `json:"bytes"`
+	Alt       string    `json:"alt"`
+	SHA256    string    `json:"sha256"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+func (s *Server) imageJSON(im gallery.Image) imageJSON {
+	return imageJSON{
+		ID: im.ID, ProductID: im.ProductID, Position: im.Order, URL: s.imageURL(im),
+		Width: im.Width, Height: im.Height, MediaType: im.MediaType, Bytes: im.Bytes,
+		Alt: im.Alt, SHA256: im.SHA256, CreatedAt: im.CreatedAt, UpdatedAt: im.UpdatedAt,
+	}
+}
+
+// imageURL is the URL of an image's original: from its object key when Vitrine stored it, or
+// the recorded image_url for rows written by the seed design's RPC.
+func (s *Server) imageURL(im gallery.Image) string {
+	if im.SHA256 == "" {
+		return im.URL
+	}
+	return s.ObjectURL(im.StoragePath)
+}
+
+type galleryJSON struct {
+	ProductID uuid.UUID   `json:"product_id"`
+	Images    []imageJSON `json:"images"`
+}
+
+func (s *Server) galleryJSON(productID uuid.UUID, g []gallery.Image) galleryJSON {
+	out := galleryJSON{ProductID: productID, Images: make([]imageJSON, 0, len(g))}
+	for _, im := range g {
+		out.Images = append(out.Images, s.imageJSON(im))
+	}
+	return out
+}
+
+// multipartOverhead is what a multipart body may carry beyond its file: boundaries, part
+// headers and a short alt text.
+const multipartOverhead = 64 << 10
+
+// uploadImage takes a multipart body with the field "file" and an optional "alt", in either
+// order. Nothing is kept unless the whole request succeeds.
+func (s *Server) uploadImage(w http.ResponseWriter, r *http.Request) {
+	productID, err := pathID(r, "product_id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	caller := s.caller(r)
+	if err := s.Uploads.CheckProduct(r.Context(), caller, productID); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if r.ContentLength > s.Uploads.MaxBytes+multipartOverhead {
+		s.writeError(w, r, gallery.Errorf(gallery.ETOOLARGE, "the file is larger than %d bytes", s.Uploads.MaxBytes))
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, s.Uploads.MaxBytes+multipartOverhead)
+	rec, alt, err := s.readUploadForm(r)
+	if err != nil {
+		rec.Discard()
+		s.writeError(w, r, err)
+		return
+	}
+	im, err := s.Uploads.Add(r.Context(), caller, productID, rec, alt)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/v1/images/"+im.ID.String())
+	writeJSON(w, http.StatusCreated, s.imageJSON(im))
+}
+
+// readUploadForm streams the multipart body: the file goes through upload.Service.Receive as
+// it arrives, never spooled whole to memory or disk. The returned upload, if any, must be
+// added or discarded by the caller, also on error.
+func (s *Server) readUploadForm(r *http.Request) (*upload.Received, string, error) {
+	mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mediaType != "multipart/form-data" {
+		return nil, "", gallery.Errorf(gallery.EINVALID, "the body must be multipart/form-data with a field named file")
+	}
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return nil, "", gallery.Errorf(gallery.EINVALID, "the body must be multipart/form-data with a field named file")
+	}
+	var (
+		rec *upload.Received
+		alt string
+	)
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return rec, "", bodyError(err)
+		}
+		switch part.FormName() {
+		case "file":
+			if rec != nil {
+				return rec, "", gallery.Errorf(gallery.EINVALID, "send one file per request")
+			}
+			rec, err = s.Uploads.Receive(r.Context(), part)
+			if err != nil {
+				return nil, "", err
+			}
+		case "alt":
+			if alt, err = readAlt(part); err != nil {
+				return rec, "", err
+			}
+		default:
+			return rec, "", gallery.Errorf(gallery.EINVALID, "unknown form field %q (expected file and alt)", part.FormName())
+		}
+	}
+	if rec == nil {
+		return nil, "", gallery.Errorf(gallery.EINVALID, "the form has no field named file")
+	}
+	return rec, alt, nil
+}
+
+func readAlt(part *multipart.Part) (string, error) {
+	var b strings.Builder
+	buf := make([]byte, 4<<10)
+	for {
+		n, err := part.Read(buf)
+		b.Write(buf[:n])
+		if b.Len() > 4*gallery.MaxAltLength {
+			return "", gallery.Errorf(gallery.EINVALID, "alt is longer than %d characters", gallery.MaxAltLength)
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return "", bodyError(err)
+		}
+	}
+	return checkAlt(b.String())
+}
+
+func checkAlt(alt string) (string, error) {
+	if !utf8.ValidString(alt) {
+		return "", gallery.Errorf(gallery.EINVALID, "alt must be UTF-8 text")
+	}
+	if utf8.RuneCountInString(alt) > gallery.MaxAltLength {
+		return "", gallery.Errorf(gallery.EINVALID, "alt is longer than %d characters", gallery.MaxAltLength)
+	}
+	return alt, nil
+}
+
+// bodyError turns a failure to read the request body into a domain error.
+func bodyError(err error) error {
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return gallery.Errorf(gallery.ETOOLARGE, "the body is larger than allowed")
+	}
+	return &gallery.Error{Code: gallery.EINVALID, Message: "the multipart body is malformed or was cut short", Err: err}
+}
+
+func (s *Server) listImages(w http.ResponseWriter, r *http.Request) {
+	productID, err := pathID(r, "product_id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	g, err := s.Gallery.Images(r.Context(), productID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.galleryJSON(productID, g))
+}
+
+func (s *Server) getImage(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	im, err := s.Gallery.Image(r.Context(), id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.imageJSON(im))
+}
+
+func (s *Server) patchImage(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var body struct {
+		Alt *string `json:"alt"`
+	}
+	if err := readJSON(w, r, &body); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if body.Alt == nil {
+		s.writeError(w, r, gallery.Errorf(gallery.EINVALID, "nothing to change: send {\"alt\": \"...\"}"))
+		return
+	}
+	alt, err := checkAlt(*body.Alt)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	im, err := s.Gallery.UpdateAlt(r.Context(), id, alt)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.imageJSON(im))
+}
+
+func (s *Server) deleteImage(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if _, err := s.Gallery.DeleteImage(r.Context(), id); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) moveImage(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var body struct {
+		Position *int `json:"position"`
+	}
+	if err := readJSON(w, r, &body); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if body.Position == nil {
+		s.writeError(w, r, gallery.Errorf(gallery.EINVALID, "send {\"position\": k}"))
+		return
+	}
+	g, err := s.Gallery.MoveImage(r.Context(), id, *body.Position)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.galleryJSON(g[0].ProductID, g))
+}
+
+func (s *Server) reorderImages(w http.ResponseWriter, r *http.Request) {
+	productID, err := pathID(r, "product_id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var body struct {
+		IDs []uuid.UUID `json:"ids"`
+	}
+	if err := readJSON(w, r, &body); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if body.IDs == nil {
+		s.writeError(w, r, gallery.Errorf(gallery.EINVALID, "send {\"ids\": [...]} with every image id of the gallery"))
+		return
+	}
+	g, err := s.Gallery.ReorderImages(r.Context(), productID, body.IDs)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.galleryJSON(productID, g))
+}

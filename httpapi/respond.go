@@ -1,0 +1,95 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+
+	"github.com/google/uuid"
+
+	"github.com/vitrine-dev/vitrine/gallery"
+)
+
+// statusOf maps a domain error code to its HTTP status: the one place where that is decided.
+func statusOf(code gallery.Code) int {
+	switch code {
+	case gallery.EINVALID:
+		return http.StatusBadRequest
+	case gallery.EFORBIDDEN:
+		return http.StatusForbidden
+	case gallery.ENOTFOUND:
+		return http.StatusNotFound
+	case gallery.ECONFLICT:
+		return http.StatusConflict
+	case gallery.ETOOLARGE:
+		return http.StatusRequestEntityTooLarge
+	case gallery.EMEDIATYPE:
+		return http.StatusUnsupportedMediaType
+	case gallery.EPIXELS, gallery.ECORRUPT:
+		return http.StatusUnprocessableEntity
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+type errorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// writeError answers with the error's status and a client-safe body. Internal errors are
+// logged with their cause and shown only as "internal error".
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	code := gallery.ErrorCode(err)
+	status := statusOf(code)
+	if status >= 500 {
+		s.Logger.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "error", err)
+	}
+	var body errorBody
+	body.Error.Code = string(code)
+	body.Error.Message = gallery.ErrorMessage(err)
+	writeJSON(w, status, body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// maxJSONBody bounds JSON request bodies; the largest is a full reorder of a big gallery.
+const maxJSONBody = 1 << 20
+
+// readJSON decodes the request body into v, refusing unknown fields and trailing data.
+func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return gallery.Errorf(gallery.ETOOLARGE, "the JSON body is larger than %d bytes", maxJSONBody)
+		}
+		return &gallery.Error{Code: gallery.EINVALID, Message: "the body is not valid JSON for this request", Err: err}
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return gallery.Errorf(gallery.EINVALID, "the body has data after its JSON value")
+	}
+	return nil
+}
+
+// pathID parses the path parameter name as a UUID. A malformed id names nothing, so it is
+// answered as not found.
+func pathID(r *http.Request, name string) (uuid.UUID, error) {
+	id, err := uuid.Parse(r.PathValue(name))
+	if err != nil {
+		return uuid.Nil, gallery.Errorf(gallery.ENOTFOUND, "%s %q is not a valid id", name, r.PathValue(name))
+	}
+	return id, nil
+}
+

@@ -1,0 +1,68 @@
+// Package httpapi is Vitrine's HTTP JSON API under /v1, the object route /objects/, and the
+// API's OpenAPI document and docs page.
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/google/uuid"
+
+	"github.com/vitrine-dev/vitrine/gallery"
+	"github.com/vitrine-dev/vitrine/storage"
+	"github.com/vitrine-dev/vitrine/upload"
+)
+
+// Gallery is what the API needs of the gallery's storage.
+type Gallery interface {
+	CreateProduct(ctx context.Context, p gallery.Product) (gallery.Product, error)
+	Product(ctx context.Context, id uuid.UUID) (gallery.Product, error)
+	Images(ctx context.Context, productID uuid.UUID) ([]gallery.Image, error)
+	Image(ctx context.Context, id uuid.UUID) (gallery.Image, error)
+	UpdateAlt(ctx context.Context, id uuid.UUID, alt string) (gallery.Image, error)
+	DeleteImage(ctx context.Context, id uuid.UUID) (gallery.Image, error)
+	MoveImage(ctx context.Context, id uuid.UUID, position int) ([]gallery.Image, error)
+	ReorderImages(ctx context.Context, productID uuid.UUID, ids []uuid.UUID) ([]gallery.Image, error)
+}
+
+// Server serves the API. Its fields are set once at start-up.
+type Server struct {
+	Gallery   Gallery
+	Uploads   *upload.Service
+	Store     storage.Store
+	ObjectURL func(key string) string
+	Logger    *slog.Logger
+}
+
+// Handler returns the API's routes.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/products", s.createProduct)
+	mux.HandleFunc("GET /v1/products/{product_id}", s.getProduct)
+	mux.HandleFunc("POST /v1/products/{product_id}/images", s.uploadImage)
+	mux.HandleFunc("GET /v1/products/{product_id}/images", s.listImages)
+	mux.HandleFunc("PUT /v1/products/{product_id}/images/order", s.reorderImages)
+	mux.HandleFunc("GET /v1/images/{id}", s.getImage)
+	mux.HandleFunc("PATCH /v1/images/{id}", s.patchImage)
+	mux.HandleFunc("DELETE /v1/images/{id}", s.deleteImage)
+	mux.HandleFunc("POST /v1/images/{id}/position", s.moveImage)
+	mux.HandleFunc("GET /objects/{key...}", s.getObject)
+	mux.HandleFunc("HEAD /objects/{key...}", s.getObject)
+	mux.HandleFunc("GET /openapi.json", serveOpenAPI)
+	mux.HandleFunc("GET /docs", serveDocs)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, gallery.Errorf(gallery.ENOTFOUND, "no route for %s %s", r.Method, r.URL.Path))
+	})
+	return mux
+}
+
+// caller returns who is making the request. Until authentication is configured every caller
+// acts for the service; the handlers already pass the caller down so that ownership rules
+// apply as soon as it is.
+func (s *Server) caller(r *http.Request) gallery.Caller {
+	return gallery.Caller{}
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what Vitrine needs on a Debian or Ubuntu machine and is missing: the PostgreSQL
+# server binaries (Vitrine runs a private cluster from them when no DATABASE_URL is set) and
+# the Go modules. Safe to run again: it installs nothing that is already there.
+set -euo pipefail
+
+sudo_() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+missing=()
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || missing+=(postgresql)
+command -v psql >/dev/null 2>&1 || missing+=(postgresql-client)
+command -v pgbench >/dev/null 2>&1 || missing+=(postgresql-contrib)
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  sudo_ apt-get update -qq
+  sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if ! command -v go >/dev/null 2>&1; then
+  echo "Go is missing: install Go 1.26 or newer from https://go.dev/dl/" >&2
+  exit 1
+fi
+go mod download

@@ -1,0 +1,101 @@
+// Package storage stores immutable objects, such as original images and
+// thumbnails, under content-addressed keys.
+//
+// The Store interface is implemented by Local (a directory on disk) and is
+// meant to be implemented by remote backends such as S3 as well. Every
+// implementation must pass the conformance suite in package storagetest.
+package storage
+
+import (
+	"context"
+	"errors"
+	"io"
+	"iter"
+	"time"
+)
+
+// Store is an object store keyed by strings such as
+// "originals/ab/abcdef...0123.jpg". Keys must satisfy ValidateKey.
+//
+// Objects are written once and never modified: because keys are content
+// hashes, a key always names the same bytes. All methods are safe for
+// concurrent use.
+type Store interface {
+	// NewWriter starts a new object whose key is not yet known. Bytes
+	// written go to a temporary place that no reader or List can see.
+	// Commit makes them visible atomically under key; Abort (or a Commit
+	// that fails) leaves nothing behind.
+	NewWriter(ctx context.Context) (Writer, error)
+
+	// Open returns a reader for length bytes starting at offset (a
+	// negative length means up to the end) together with the object's
+	// info, whose Size is the size of the whole object. A length that
+	// reaches past the end is shortened to the end. An offset equal to
+	// the size is valid and yields an empty reader, so that empty objects
+	// can be opened; a negative offset or an offset beyond the size
+	// returns an error wrapping ErrInvalidRange. A missing key returns an
+	// error wrapping ErrNotFound. The caller must close the reader.
+	Open(ctx context.Context, key string, offset, length int64) (io.ReadCloser, ObjectInfo, error)
+
+	// Stat returns the info of the object stored under key, or an error
+	// wrapping ErrNotFound if there is none.
+	Stat(ctx context.Context, key string) (ObjectInfo, error)
+
+	// Delete removes key; deleting a missing key is not an error.
+	Delete(ctx context.Context, key string) error
+
+	// List yields the objects whose keys start with prefix, in ascending
+	// byte order of key, starting strictly after the key after ("" means
+	// from the start). It streams: memory use does not grow with the
+	// number of objects listed. The prefix may end in the middle of a
+	// segment (for example "originals/a"); an invalid prefix yields an
+	// error wrapping ErrInvalidKey. after is only compared with keys and
+	// may be any string. On error List yields a zero ObjectInfo and the
+	// error, then stops.
+	List(ctx context.Context, prefix, after string) iter.Seq2[ObjectInfo, error]
+}
+
+// Writer receives the bytes of a new object. It is not meant for
+// concurrent writes, but Abort may be called at any time.
+type Writer interface {
+	io.Writer
+
+	// Commit makes the written bytes durable and publishes them under key.
+	// If key already exists (with the same content, since keys are
+	// content hashes) Commit succeeds and keeps one copy. If Commit fails
+	// the writer is aborted and nothing is published. After Commit or
+	// Abort the Writer is unusable: Write and Commit return an error
+	// wrapping fs.ErrClosed.
+	Commit(ctx context.Context, key string) error
+
+	// Abort discards the written bytes. It is idempotent, and it is a
+	// no-op after Commit.
+	Abort() error
+}
+
+// ObjectInfo describes a stored object.
+type ObjectInfo struct {
+	// Key is the object's key.
+	Key string
+	// Size is the size of the whole object in bytes.
+	Size int64
+	// ModTime is the time the object was written, as recorded by the
+	// backend.
+	ModTime time.Time
+	// ETag is a strong HTTP entity tag, including its double quotes. It
+	// is stable for a given object: Stat, Open and List report the same
+	// value. Its derivation is backend-specific; clients must treat it as
+	// opaque.
+	ETag string
+}
+
+var (
+	// ErrNotFound is wrapped by the errors returned for missing objects.
+	ErrNotFound = errors.New("storage: object not found")
+	// ErrInvalidKey is wrapped by the errors returned for keys and
+	// prefixes that ValidateKey refuses.
+	ErrInvalidKey = errors.New("storage: invalid key")
+	// ErrInvalidRange is wrapped by the errors returned by Open for
+	// offsets that do not lie within the object.
+	ErrInvalidRange = errors.New("storage: invalid range")
+)

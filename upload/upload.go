@@ -1,0 +1,193 @@
+// Package upload takes an image from a stream into the object store and the gallery: it
+// streams the bytes once, hashing them, checking their type from magic bytes, their pixel
+// count from the header and their structure to the end, and only then publishes the object
+// under its content-addressed key and appends the image to its product's gallery.
+package upload
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+
+	"github.com/google/uuid"
+
+	"github.com/vitrine-dev/vitrine/gallery"
+	"github.com/vitrine-dev/vitrine/imageinfo"
+	"github.com/vitrine-dev/vitrine/storage"
+)
+
+// OriginalsPrefix is the key prefix of original images in the object store.
+const OriginalsPrefix = "originals"
+
+// Gallery is what uploads need of the gallery's storage.
+type Gallery interface {
+	Product(ctx context.Context, id uuid.UUID) (gallery.Product, error)
+	AppendImage(ctx context.Context, im gallery.NewImage, supplierID *uuid.UUID) (gallery.Image, error)
+}
+
+// Service receives uploads. Its fields are set once at start-up.
+type Service struct {
+	Store     storage.Store
+	Gallery   Gallery
+	MaxBytes  int64               // the largest accepted file
+	MaxPixels int64               // the most pixels an image may declare
+	ObjectURL func(string) string // the public URL of an object key
+}
+
+// Received is an upload whose bytes are in the store's temporary space and have passed every
+// check, but are not yet published. Call Service.Add or Discard.
+type Received struct {
+	Info   imageinfo.Info
+	SHA256 string // hex
+	Bytes  int64
+	w      storage.Writer
+}
+
+// Discard drops the upload's bytes; it is safe to call more than once and after Add.
+func (r *Received) Discard() {
+	if r != nil && r.w != nil {
+		_ = r.w.Abort()
+	}
+}
+
+// CheckProduct refuses an upload to a product that does not exist or that the caller does
+// not own, before any byte is read.
+func (s *Service) CheckProduct(ctx context.Context, caller gallery.Caller, productID uuid.UUID) error {
+	p, err := s.Gallery.Product(ctx, productID)
+	if err != nil {
+		return err
+	}
+	if !caller.Owns(p.SupplierID) {
+		// Someone else's product is reported as missing, as it would be under row-level security.
+		return gallery.Errorf(gallery.ENOTFOUND, "product %s does not exist", productID)
+	}
+	return nil
+}
+
+// Receive streams r into a temporary object while checking it. On any error nothing is left
+// in the store. The error is a domain error: ETOOLARGE past MaxBytes, EMEDIATYPE for anything
+// but a supported image, EPIXELS past MaxPixels, ECORRUPT for a malformed or truncated image.
+func (s *Service) Receive(ctx context.Context, r io.Reader) (*Received, error) {
+	w, err := s.Store.NewWriter(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("starting object: %w", err)
+	}
+	sum := sha256.New()
+	lr := &limitedReader{r: r, left: s.MaxBytes}
+	info, scanErr := imageinfo.Scan(io.TeeReader(lr, &sinks{h: sum, w: w}), s.MaxPixels)
+	if err := receiveError(lr, scanErr); err != nil {
+		_ = w.Abort()
+		return nil, err
+	}
+	return &Received{Info: info, SHA256: hex.EncodeToString(sum.Sum(nil)), Bytes: lr.read, w: w}, nil
+}
+
+// receiveError decides what went wrong, in order of precedence: the body was too large, the
+// client's stream broke, the store failed, or the image itself is bad.
+func receiveError(lr *limitedReader, scanErr error) error {
+	switch {
+	case lr.tooLarge:
+		return gallery.Errorf(gallery.ETOOLARGE, "the file is larger than %d bytes", lr.limit())
+	case lr.err != nil:
+		return &gallery.Error{Code: gallery.EINVALID, Message: "the upload was interrupted", Err: lr.err}
+	case scanErr == nil:
+		return nil
+	case errors.Is(scanErr, errWrite):
+		return fmt.Errorf("writing object: %w", scanErr)
+	case errors.Is(scanErr, imageinfo.ErrTooManyPixels):
+		return &gallery.Error{Code: gallery.EPIXELS, Message: scanErr.Error(), Err: scanErr}
+	case errors.Is(scanErr, imageinfo.ErrUnsupported):
+		return &gallery.Error{Code: gallery.EMEDIATYPE, Message: "the file is not a JPEG, PNG, GIF or WebP image", Err: scanErr}
+	case errors.Is(scanErr, imageinfo.ErrCorrupt):
+		return &gallery.Error{Code: gallery.ECORRUPT, Message: scanErr.Error(), Err: scanErr}
+	default:
+		return fmt.Errorf("checking upload: %w", scanErr)
+	}
+}
+
+// Add publishes a received upload under its content-addressed key and appends it to the
+// product's gallery in one transaction. If the transaction fails after the object was
+// published, the object stays for the reconciler, which deletes unreferenced objects once
+// they are older than its grace period (an object of the same bytes may be in use already).
+func (s *Service) Add(ctx context.Context, caller gallery.Caller, productID uuid.UUID, rec *Received, alt string) (gallery.Image, error) {
+	defer rec.Discard()
+	key := storage.ContentKey(OriginalsPrefix, mustHex(rec.SHA256), rec.Info.Ext())
+	if err := rec.w.Commit(ctx, key); err != nil {
+		return gallery.Image{}, fmt.Errorf("publishing object: %w", err)
+	}
+	return s.Gallery.AppendImage(ctx, gallery.NewImage{
+		ID:          uuid.New(),
+		ProductID:   productID,
+		URL:         s.ObjectURL(key),
+		StoragePath: key,
+		SHA256:      rec.SHA256,
+		Bytes:       rec.Bytes,
+		Width:       rec.Info.Width,
+		Height:      rec.Info.Height,
+		MediaType:   rec.Info.MediaType,
+		Alt:         alt,
+	}, caller.SupplierID)
+}
+
+func mustHex(s string) []byte {
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+var errWrite = errors.New("write failed")
+
+// sinks receives every byte read: the hash and the object writer.
+type sinks struct {
+	h hash.Hash
+	w io.Writer
+}
+
+func (s *sinks) Write(p []byte) (int, error) {
+	s.h.Write(p)
+	if _, err := s.w.Write(p); err != nil {
+		return 0, fmt.Errorf("%w: %w", errWrite, err)
+	}
+	return len(p), nil
+}
+
+// limitedReader reads at most left bytes and remembers whether the stream was longer, and
+// any error of the underlying reader.
+type limitedReader struct {
+	r        io.Reader
+	left     int64
+	read     int64
+	tooLarge bool
+	err      error
+}
+
+var errTooLarge = errors.New("body too large")
+
+func (l *limitedReader) limit() int64 { return l.read + l.left }
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.tooLarge {
+		return 0, errTooLarge
+	}
+	if int64(len(p)) > l.left+1 {
+		p = p[:l.left+1]
+	}
+	n, err := l.r.Read(p)
+	if int64(n) > l.left {
+		l.tooLarge = true
+		n = int(l.left)
+		err = errTooLarge
+	}
+	l.left -= int64(n)
+	l.read += int64(n)
+	if err != nil && err != io.EOF && err != errTooLarge {
+		l.err = err
+	}
+	return n, err
+}
