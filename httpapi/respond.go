@@ -92,4 +92,3 @@ func pathID(r *http.Request, name string) (uuid.UUID, error) {
 	}
 	return id, nil
 }
-

@@ -35,25 +35,39 @@ type Server struct {
 	Logger    *slog.Logger
 }
 
-// Handler returns the API's routes.
+// route is one pattern of the API and its handler.
+type route struct {
+	pattern string
+	handler http.HandlerFunc
+}
+
+// routes lists every route; the OpenAPI document must describe each /v1 and /objects one.
+func (s *Server) routes() []route {
+	return []route{
+		{"POST /v1/products", s.createProduct},
+		{"GET /v1/products/{product_id}", s.getProduct},
+		{"POST /v1/products/{product_id}/images", s.uploadImage},
+		{"GET /v1/products/{product_id}/images", s.listImages},
+		{"PUT /v1/products/{product_id}/images/order", s.reorderImages},
+		{"GET /v1/images/{id}", s.getImage},
+		{"PATCH /v1/images/{id}", s.patchImage},
+		{"DELETE /v1/images/{id}", s.deleteImage},
+		{"POST /v1/images/{id}/position", s.moveImage},
+		{"GET /objects/{key...}", s.getObject},
+		{"GET /openapi.json", serveOpenAPI},
+		{"GET /docs", serveDocs},
+		{"GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+			writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		}},
+	}
+}
+
+// Handler returns the API's routes. GET routes answer HEAD too.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v1/products", s.createProduct)
-	mux.HandleFunc("GET /v1/products/{product_id}", s.getProduct)
-	mux.HandleFunc("POST /v1/products/{product_id}/images", s.uploadImage)
-	mux.HandleFunc("GET /v1/products/{product_id}/images", s.listImages)
-	mux.HandleFunc("PUT /v1/products/{product_id}/images/order", s.reorderImages)
-	mux.HandleFunc("GET /v1/images/{id}", s.getImage)
-	mux.HandleFunc("PATCH /v1/images/{id}", s.patchImage)
-	mux.HandleFunc("DELETE /v1/images/{id}", s.deleteImage)
-	mux.HandleFunc("POST /v1/images/{id}/position", s.moveImage)
-	mux.HandleFunc("GET /objects/{key...}", s.getObject)
-	mux.HandleFunc("HEAD /objects/{key...}", s.getObject)
-	mux.HandleFunc("GET /openapi.json", serveOpenAPI)
-	mux.HandleFunc("GET /docs", serveDocs)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
+	for _, rt := range s.routes() {
+		mux.HandleFunc(rt.pattern, rt.handler)
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, gallery.Errorf(gallery.ENOTFOUND, "no route for %s %s", r.Method, r.URL.Path))
 	})

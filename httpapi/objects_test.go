@@ -1,0 +1,100 @@
+package httpapi_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+func get(t *testing.T, url string, header ...string) (*http.Response, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp, body
+}
+
+func TestObjectsAreServedImmutableWithRanges(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	productID := b.createProduct(t)
+	data := readFile(t, goroot("testdata", "video-001.png"))
+	var im imageBody
+	if st := b.upload(t, productID, data, "", &im); st != 201 {
+		t.Fatal(st)
+	}
+	resp, body := get(t, im.URL)
+	h := resp.Header
+	if resp.StatusCode != 200 || string(body) != string(data) {
+		t.Fatalf("GET: %d, %d bytes", resp.StatusCode, len(body))
+	}
+	if h.Get("Cache-Control") != "public, max-age=31536000, immutable" || h.Get("X-Content-Type-Options") != "nosniff" ||
+		h.Get("Content-Type") != "image/png" || h.Get("ETag") == "" || h.Get("Accept-Ranges") != "bytes" {
+		t.Fatalf("headers: %v", h)
+	}
+	resp, body = get(t, im.URL, "Range", "bytes=1-3")
+	if resp.StatusCode != 206 || string(body) != string(data[1:4]) || resp.Header.Get("Content-Range") != "bytes 1-3/"+itoa(len(data)) {
+		t.Fatalf("range: %d %q %s", resp.StatusCode, body, resp.Header.Get("Content-Range"))
+	}
+	resp, body = get(t, im.URL, "Range", "bytes=-5")
+	if resp.StatusCode != 206 || string(body) != string(data[len(data)-5:]) {
+		t.Fatalf("suffix range: %d %q", resp.StatusCode, body)
+	}
+	resp, _ = get(t, im.URL, "Range", "bytes=999999-")
+	if resp.StatusCode != http.StatusRequestedRangeNotSatisfiable {
+		t.Fatalf("range past the end: %d, want 416", resp.StatusCode)
+	}
+	resp, body = get(t, im.URL, "If-None-Match", h.Get("ETag"))
+	if resp.StatusCode != http.StatusNotModified || len(body) != 0 {
+		t.Fatalf("If-None-Match: %d", resp.StatusCode)
+	}
+	resp, body = get(t, im.URL, "Range", "bytes=0-1,4-5")
+	if resp.StatusCode != 206 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "multipart/byteranges") {
+		t.Fatalf("multiple ranges: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+
+	// Nothing outside the store is reachable, however the path is spelled.
+	for _, path := range []string{"/objects/../../../../etc/passwd", "/objects/%2e%2e/%2e%2e/etc/passwd",
+		"/objects/originals%2F..%2F..%2Fetc%2Fpasswd", "/objects//etc/passwd", "/objects/originals/..%5c..%5cetc",
+		"/objects/.tmp/x", "/objects/originals/00/missing.png"} {
+		req, _ := http.NewRequest("GET", b.url+path, nil)
+		req.URL.Opaque = path // send the path exactly as written
+		resp, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode < 300 || strings.Contains(string(body), "root:") {
+			t.Errorf("GET %s: %d %q", path, resp.StatusCode, body)
+		}
+	}
+}
+
+func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
+
+func TestOpenAPIAndDocsAreServed(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	resp, body := get(t, b.url+"/openapi.json")
+	var doc struct {
+		OpenAPI string                    `json:"openapi"`
+		Paths   map[string]map[string]any `json:"paths"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil || resp.StatusCode != 200 || doc.OpenAPI != "3.1.0" {
+		t.Fatalf("openapi.json: %d %v %q", resp.StatusCode, err, doc.OpenAPI)
+	}
+	resp, body = get(t, b.url+"/docs")
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "/v1/products/{product_id}/images/order") {
+		t.Fatalf("docs: %d", resp.StatusCode)
+	}
+}

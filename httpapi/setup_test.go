@@ -1,0 +1,199 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/vitrine-dev/vitrine/httpapi"
+	"github.com/vitrine-dev/vitrine/postgres"
+	"github.com/vitrine-dev/vitrine/postgres/pgtest"
+	"github.com/vitrine-dev/vitrine/storage"
+	"github.com/vitrine-dev/vitrine/upload"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+// bundle is what a test gets from setup: a running API over a fresh database and store.
+type bundle struct {
+	url      string
+	db       *postgres.DB
+	store    *storage.Local
+	storeDir string
+}
+
+type options struct {
+	maxBytes, maxPixels int64
+}
+
+func setup(t *testing.T, opts ...func(*options)) *bundle {
+	t.Helper()
+	o := options{maxBytes: 25 << 20, maxPixels: 50_000_000}
+	for _, f := range opts {
+		f(&o)
+	}
+	db := pgtest.Open(t)
+	dir := t.TempDir()
+	store, err := storage.NewLocal(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	var srv *httptest.Server
+	objectURL := func(key string) string { return srv.URL + "/objects/" + key }
+	api := &httpapi.Server{
+		Gallery: db,
+		Uploads: &upload.Service{Store: store, Gallery: db, MaxBytes: o.maxBytes, MaxPixels: o.maxPixels, ObjectURL: objectURL},
+		Store:   store, ObjectURL: objectURL,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	srv = httptest.NewServer(api.Handler())
+	t.Cleanup(srv.Close)
+	return &bundle{url: srv.URL, db: db, store: store, storeDir: dir}
+}
+
+type apiError struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+type imageBody struct {
+	ID        uuid.UUID `json:"id"`
+	ProductID uuid.UUID `json:"product_id"`
+	Position  int       `json:"position"`
+	URL       string    `json:"url"`
+	Width     int       `json:"width"`
+	Height    int       `json:"height"`
+	MediaType string    `json:"media_type"`
+	Bytes     int64     `json:"bytes"`
+	Alt       string    `json:"alt"`
+	SHA256    string    `json:"sha256"`
+}
+
+type galleryBody struct {
+	ProductID uuid.UUID   `json:"product_id"`
+	Images    []imageBody `json:"images"`
+}
+
+// do sends a request and decodes a JSON answer into out (when not nil). It returns the status.
+func (b *bundle) do(t *testing.T, method, path string, body io.Reader, contentType string, out any) int {
+	t.Helper()
+	req, err := http.NewRequest(method, b.url+path, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode >= 400 {
+		// Every error has the documented shape, with a code and a message.
+		var e apiError
+		if err := json.Unmarshal(data, &e); err != nil || e.Error.Code == "" || e.Error.Message == "" {
+			t.Fatalf("%s %s: %d with a body that is not an API error: %q", method, path, resp.StatusCode, data)
+		}
+	}
+	if out != nil && len(data) > 0 {
+		if err := json.Unmarshal(data, out); err != nil {
+			t.Fatalf("%s %s: decoding %q: %v", method, path, data, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+func (b *bundle) doJSON(t *testing.T, method, path string, in, out any) int {
+	t.Helper()
+	var body io.Reader
+	if in != nil {
+		data, err := json.Marshal(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body = bytes.NewReader(data)
+	}
+	return b.do(t, method, path, body, "application/json", out)
+}
+
+func (b *bundle) createProduct(t *testing.T) uuid.UUID {
+	t.Helper()
+	var p struct {
+		ID uuid.UUID `json:"id"`
+	}
+	if st := b.doJSON(t, "POST", "/v1/products", map[string]any{"supplier_id": uuid.New()}, &p); st != http.StatusCreated {
+		t.Fatalf("creating product: %d", st)
+	}
+	return p.ID
+}
+
+// multipartBody builds an upload form. Fields are written in the order given.
+func multipartBody(t *testing.T, fields ...[2]string) (io.Reader, string) {
+	t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	for _, f := range fields {
+		var w io.Writer
+		var err error
+		if f[0] == "file" || f[0] == "file2" {
+			w, err = mw.CreateFormFile("file", "photo.jpg")
+		} else {
+			w, err = mw.CreateFormField(f[0])
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write([]byte(f[1]))
+	}
+	mw.Close()
+	return &buf, mw.FormDataContentType()
+}
+
+func (b *bundle) upload(t *testing.T, productID uuid.UUID, data []byte, alt string, out any) int {
+	t.Helper()
+	body, ct := multipartBody(t, [2]string{"alt", alt}, [2]string{"file", string(data)})
+	return b.do(t, "POST", "/v1/products/"+productID.String()+"/images", body, ct, out)
+}
+
+// assertNothingStored checks invariant 6 after refused uploads: no image row, no object and
+// no temporary file.
+func (b *bundle) assertNothingStored(t *testing.T) {
+	t.Helper()
+	var n int
+	if err := b.db.Pool().QueryRow(context.Background(), `SELECT count(*) FROM product_images`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Errorf("%d image rows left behind", n)
+	}
+	for obj, err := range b.store.List(context.Background(), "", "") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Errorf("object %s left behind", obj.Key)
+	}
+	filepath.WalkDir(b.storeDir, func(path string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			t.Errorf("file %s left in the store's directory", path)
+		}
+		return nil
+	})
+}
