@@ -32,6 +32,18 @@ type Image struct {
 	Alt         string
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+
+	// Thumbnails maps each preset to the URL of its default format (the seed design's shape);
+	// ThumbnailURL is the desktop one.
+	Thumbnails    map[string]string
+	ThumbnailURL  string
+	Variants      Variants
+	ThumbHash     string
+	DominantColor string
+	// The thumbnail job's progress, from the newest job of this image.
+	Status    ThumbnailStatus
+	Attempts  int
+	LastError string
 }
 
 // NewImage is what an upload knows about an image before it has a place in the gallery.

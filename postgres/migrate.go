@@ -8,6 +8,8 @@ import (
 	"io/fs"
 
 	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivermigrate"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 )
@@ -40,9 +42,37 @@ func (db *DB) provider() (*goose.Provider, *sql.DB, error) {
 	return p, sqlDB, nil
 }
 
-// Migrate applies every pending migration and returns how many it applied. Concurrent calls
-// from several processes are serialised by goose's own lock.
+// migrationLockKey is the advisory lock that serialises River's migrations across processes.
+const migrationLockKey = 0x76697472696e65 // "vitrine"
+
+// migrateRiver applies River's own migrations (its job tables), which Vitrine's migrations
+// build on, holding a session advisory lock so that processes starting together take turns.
+func (db *DB) migrateRiver(ctx context.Context) error {
+	m, err := rivermigrate.New(riverpgxv5.New(db.pool), nil)
+	if err != nil {
+		return fmt.Errorf("loading River's migrations: %w", err)
+	}
+	conn, err := db.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, migrationLockKey); err != nil {
+		return fmt.Errorf("waiting for the migration lock: %w", err)
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, migrationLockKey)
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("applying River's migrations: %w", err)
+	}
+	return nil
+}
+
+// Migrate applies every pending migration, River's first, and returns how many of Vitrine's
+// it applied. Concurrent calls from several processes are serialised by advisory locks.
 func (db *DB) Migrate(ctx context.Context) (int, error) {
+	if err := db.migrateRiver(ctx); err != nil {
+		return 0, err
+	}
 	p, sqlDB, err := db.provider()
 	if err != nil {
 		return 0, err

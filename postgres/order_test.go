@@ -71,7 +71,7 @@ func TestConcurrentAppendsToEmptyGallery(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			im, err := db.AppendImage(context.Background(), newImage(p.ID, i), &p.SupplierID)
+			im, err := db.AppendImage(context.Background(), newImage(p.ID, i), &p.SupplierID, nil)
 			if err != nil {
 				errs <- err
 				return
@@ -109,7 +109,7 @@ func TestConcurrentAppendsToManyProducts(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			p := ps[i%products]
-			if _, err := db.AppendImage(context.Background(), newImage(p.ID, i), nil); err != nil {
+			if _, err := db.AppendImage(context.Background(), newImage(p.ID, i), nil, nil); err != nil {
 				errs <- err
 			}
 		}()
@@ -183,7 +183,7 @@ func TestDeleteMoveReorderKeepOrdersDense(t *testing.T) {
 	p := newProduct(t, db)
 	var ids []uuid.UUID
 	for i := range 5 {
-		im, err := db.AppendImage(ctx, newImage(p.ID, i), nil)
+		im, err := db.AppendImage(ctx, newImage(p.ID, i), nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

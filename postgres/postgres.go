@@ -8,11 +8,15 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/vitrine-dev/vitrine/gallery"
 )
 
 // DB is a pool of connections to Vitrine's database.
 type DB struct {
-	pool *pgxpool.Pool
+	pool          *pgxpool.Pool
+	jobs          Jobs // nil: no background jobs are enqueued
+	thumbnailsFor gallery.ThumbnailsFor
 }
 
 // Open connects to the database at url and checks that it answers.

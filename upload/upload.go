@@ -26,7 +26,7 @@ const OriginalsPrefix = "originals"
 // Gallery is what uploads need of the gallery's storage.
 type Gallery interface {
 	Product(ctx context.Context, id uuid.UUID) (gallery.Product, error)
-	AppendImage(ctx context.Context, im gallery.NewImage, supplierID *uuid.UUID) (gallery.Image, error)
+	AppendImage(ctx context.Context, im gallery.NewImage, supplierID *uuid.UUID, publish func(context.Context) error) (gallery.Image, error)
 }
 
 // Service receives uploads. Its fields are set once at start-up.
@@ -110,14 +110,18 @@ func receiveError(lr *limitedReader, scanErr error) error {
 }
 
 // Add publishes a received upload under its content-addressed key and appends it to the
-// product's gallery in one transaction. If the transaction fails after the object was
-// published, the object stays for the reconciler, which deletes unreferenced objects once
+// product's gallery, in one transaction that holds the key's lock (so a concurrent delete of
+// an object with the same bytes cannot remove it). If the transaction fails after the object
+// was published, the object stays for the reconciler, which deletes unreferenced objects once
 // they are older than its grace period (an object of the same bytes may be in use already).
 func (s *Service) Add(ctx context.Context, caller gallery.Caller, productID uuid.UUID, rec *Received, alt string) (gallery.Image, error) {
 	defer rec.Discard()
 	key := storage.ContentKey(OriginalsPrefix, mustHex(rec.SHA256), rec.Info.Ext())
-	if err := rec.w.Commit(ctx, key); err != nil {
-		return gallery.Image{}, fmt.Errorf("publishing object: %w", err)
+	publish := func(ctx context.Context) error {
+		if err := rec.w.Commit(ctx, key); err != nil {
+			return fmt.Errorf("publishing object: %w", err)
+		}
+		return nil
 	}
 	return s.Gallery.AppendImage(ctx, gallery.NewImage{
 		ID:          uuid.New(),
@@ -130,7 +134,7 @@ func (s *Service) Add(ctx context.Context, caller gallery.Caller, productID uuid
 		Height:      rec.Info.Height,
 		MediaType:   rec.Info.MediaType,
 		Alt:         alt,
-	}, caller.SupplierID)
+	}, caller.SupplierID, publish)
 }
 
 func mustHex(s string) []byte {

@@ -1,0 +1,145 @@
+package postgres
+
+import (
+	"context"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/vitrine-dev/vitrine/gallery"
+)
+
+// Jobs enqueues background work inside the caller's transaction, so that a job is committed
+// with the rows that need it, or not at all.
+type Jobs interface {
+	EnqueueThumbnails(ctx context.Context, tx pgx.Tx, targets []ThumbnailTarget) error
+	EnqueueObjectDeletes(ctx context.Context, tx pgx.Tx, keys []string) error
+}
+
+// ThumbnailTarget names an image and the original its thumbnails must be made from.
+type ThumbnailTarget struct {
+	ImageID      uuid.UUID
+	SourceSHA256 string
+}
+
+// UseJobs makes gallery writes enqueue thumbnail and object-delete jobs through jobs, giving
+// thumbnails to the images that policy names. Call it once, before serving.
+func (db *DB) UseJobs(jobs Jobs, policy gallery.ThumbnailsFor) {
+	db.jobs = jobs
+	db.thumbnailsFor = policy
+}
+
+// galleryWrite is one transaction's change to one product's gallery, made under the
+// product's lock. finish enqueues what the change calls for: thumbnails for a new main image
+// (or for every new image), the clearing of thumbnails that no longer apply, and the deletion
+// of objects no row uses any more.
+type galleryWrite struct {
+	db         *DB
+	tx         pgx.Tx
+	productID  uuid.UUID
+	mainBefore uuid.UUID
+	added      uuid.UUID // the appended image, if any
+	unused     []string  // keys the change stopped using
+}
+
+// beginGalleryWrite takes the product's lock and notes its main image.
+func (db *DB) beginGalleryWrite(ctx context.Context, tx pgx.Tx, productID uuid.UUID) (*galleryWrite, error) {
+	if _, err := tx.Exec(ctx, `SELECT vitrine_lock_product($1)`, productID); err != nil {
+		return nil, err
+	}
+	w := &galleryWrite{db: db, tx: tx, productID: productID}
+	err := tx.QueryRow(ctx, `SELECT id FROM product_images WHERE product_id = $1 AND image_order = 0`, productID).Scan(&w.mainBefore)
+	if err != nil && err != pgx.ErrNoRows {
+		return nil, err
+	}
+	return w, nil
+}
+
+// beginImageWrite is beginGalleryWrite for the product of an image.
+func (db *DB) beginImageWrite(ctx context.Context, tx pgx.Tx, imageID uuid.UUID) (*galleryWrite, error) {
+	var productID uuid.UUID
+	if err := tx.QueryRow(ctx, `SELECT vitrine_image_product($1)`, imageID).Scan(&productID); err != nil {
+		return nil, err
+	}
+	return db.beginGalleryWrite(ctx, tx, productID)
+}
+
+func (w *galleryWrite) finish(ctx context.Context) error {
+	if w.db.jobs == nil {
+		return nil
+	}
+	tx := w.tx
+	var targets []ThumbnailTarget
+	if w.db.thumbnailsFor == gallery.ThumbnailsForAll {
+		if w.added != uuid.Nil {
+			targets = append(targets, ThumbnailTarget{ImageID: w.added})
+		}
+	} else {
+		var mainAfter uuid.UUID
+		err := tx.QueryRow(ctx, `SELECT id FROM product_images WHERE product_id = $1 AND image_order = 0`, w.productID).Scan(&mainAfter)
+		if err != nil && err != pgx.ErrNoRows {
+			return err
+		}
+		if mainAfter != uuid.Nil && mainAfter != w.mainBefore {
+			targets = append(targets, ThumbnailTarget{ImageID: mainAfter})
+		}
+		// Thumbnails belong to the main image only: clear them elsewhere and delete their objects.
+		rows, err := tx.Query(ctx, `UPDATE product_images
+			SET thumbnails = NULL, thumbnail_url = NULL, variants = NULL, thumbhash = NULL, dominant_color = NULL
+			WHERE product_id = $1 AND image_order > 0
+			  AND (thumbnails IS NOT NULL OR thumbnail_url IS NOT NULL OR variants IS NOT NULL)
+			RETURNING variant_keys`, w.productID)
+		if err != nil {
+			return err
+		}
+		keys, err := pgx.CollectRows(rows, pgx.RowTo[[]string])
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			w.unused = append(w.unused, k...)
+		}
+	}
+	if err := w.db.enqueueThumbnails(ctx, tx, targets); err != nil {
+		return err
+	}
+	if len(w.unused) > 0 {
+		return w.db.jobs.EnqueueObjectDeletes(ctx, tx, w.unused)
+	}
+	return nil
+}
+
+// enqueueThumbnails fills in the source hash of each target and enqueues a job for those
+// whose thumbnail record is not complete. Rows written by the seed design's RPC have no
+// content hash and get none: Vitrine did not store their original.
+func (db *DB) enqueueThumbnails(ctx context.Context, tx pgx.Tx, targets []ThumbnailTarget) error {
+	var out []ThumbnailTarget
+	for _, t := range targets {
+		err := tx.QueryRow(ctx, `SELECT content_sha256 FROM product_images
+			WHERE id = $1 AND content_sha256 IS NOT NULL
+			  AND (thumbnails IS NULL OR NOT (thumbnails ? 'desktop') OR thumbnail_url IS NULL)`, t.ImageID).Scan(&t.SourceSHA256)
+		if err == pgx.ErrNoRows {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		out = append(out, t)
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return db.jobs.EnqueueThumbnails(ctx, tx, out)
+}
+
+// lockObjects takes transaction advisory locks on object keys: shared by writers that make a
+// row refer to a key, exclusive by the deleter that removes an unreferenced object. Keys are
+// locked in sorted order so that two transactions cannot deadlock on them.
+func lockObjects(ctx context.Context, tx pgx.Tx, keys []string, shared bool) error {
+	fn := "pg_advisory_xact_lock"
+	if shared {
+		fn = "pg_advisory_xact_lock_shared"
+	}
+	_, err := tx.Exec(ctx, `SELECT `+fn+`(hashtextextended(k, 7)) FROM (SELECT DISTINCT unnest($1::text[]) AS k ORDER BY 1) AS s`, keys)
+	return err
+}

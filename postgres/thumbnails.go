@@ -1,0 +1,146 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/vitrine-dev/vitrine/gallery"
+)
+
+// RecordOutcome says what RecordThumbnails did with a job's result.
+type RecordOutcome string
+
+// The outcomes of RecordThumbnails. Every outcome but Recorded is an UPDATE that changed no
+// row, reported with its reason rather than ignored.
+const (
+	Recorded        RecordOutcome = "recorded"
+	ImageGone       RecordOutcome = "image gone"
+	SourceChanged   RecordOutcome = "source changed"
+	NotMain         RecordOutcome = "no longer the main image"
+	AlreadyComplete RecordOutcome = "already complete"
+)
+
+// RecordThumbnails attaches a job's variants to the image it was made for, and only to it:
+// one conditional UPDATE keyed by the image's id and the source hash the job read, which
+// fills a missing or partial record (thumbnails NULL, without 'desktop', or thumbnail_url
+// NULL) and leaves a complete one alone. Under the main-only policy the image must still be
+// its product's main image. The product's lock orders it against moves, and shared locks on
+// the variant keys against deletes of the same objects; ensure runs under those locks and
+// must make every variant object exist. defaultFormat picks the URLs of the seed design's
+// thumbnails shape.
+func (db *DB) RecordThumbnails(ctx context.Context, target ThumbnailTarget, th gallery.Thumbnails,
+	defaultFormat string, ensure func(context.Context) error) (RecordOutcome, error) {
+	urls := map[string]string{}
+	for preset, formats := range th.Variants {
+		v, ok := formats[defaultFormat]
+		if !ok {
+			return "", fmt.Errorf("preset %s has no %s variant", preset, defaultFormat)
+		}
+		urls[preset] = v.URL
+	}
+	if urls[gallery.MainPreset] == "" {
+		return "", fmt.Errorf("the variants lack the %s preset", gallery.MainPreset)
+	}
+	thumbnails, err := json.Marshal(urls)
+	if err != nil {
+		return "", err
+	}
+	variants, err := json.Marshal(th.Variants)
+	if err != nil {
+		return "", err
+	}
+	var outcome RecordOutcome
+	err = db.inTx(ctx, func(tx pgx.Tx) error {
+		var productID uuid.UUID
+		err := tx.QueryRow(ctx, `SELECT product_id FROM product_images WHERE id = $1`, target.ImageID).Scan(&productID)
+		if err == pgx.ErrNoRows {
+			outcome = ImageGone
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := db.beginGalleryWrite(ctx, tx, productID); err != nil {
+			return err
+		}
+		if err := lockObjects(ctx, tx, th.Variants.Keys(), true); err != nil {
+			return err
+		}
+		if err := ensure(ctx); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `UPDATE product_images
+			SET thumbnails = $3, thumbnail_url = $4, variants = $5, thumbhash = nullif($6, ''), dominant_color = nullif($7, '')
+			WHERE id = $1 AND content_sha256 = $2
+			  AND (thumbnails IS NULL OR NOT (thumbnails ? 'desktop') OR thumbnail_url IS NULL)
+			  AND ($8 OR image_order = 0)`,
+			target.ImageID, target.SourceSHA256, thumbnails, urls[gallery.MainPreset], variants,
+			th.ThumbHash, th.DominantColor, db.thumbnailsFor == gallery.ThumbnailsForAll)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 1 {
+			outcome = Recorded
+			return nil
+		}
+		var sha string
+		var order int
+		var complete bool
+		err = tx.QueryRow(ctx, `SELECT coalesce(content_sha256, ''), image_order,
+			coalesce(thumbnails ? 'desktop' AND thumbnail_url IS NOT NULL, false)
+			FROM product_images WHERE id = $1`, target.ImageID).Scan(&sha, &order, &complete)
+		if err == pgx.ErrNoRows {
+			outcome = ImageGone // deleted while we waited for the product's lock
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		switch {
+		case sha != target.SourceSHA256:
+			outcome = SourceChanged
+		case complete:
+			outcome = AlreadyComplete
+		default:
+			outcome = NotMain
+		}
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("recording thumbnails of image %s: %w", target.ImageID, err)
+	}
+	return outcome, nil
+}
+
+// DeleteObjectIfUnused removes the object key through del unless a row still refers to it,
+// holding the key's exclusive lock so that no writer can start referring to it meanwhile.
+// It reports whether del ran.
+func (db *DB) DeleteObjectIfUnused(ctx context.Context, key string, del func(context.Context) error) (bool, error) {
+	deleted := false
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		if err := lockObjects(ctx, tx, []string{key}, false); err != nil {
+			return err
+		}
+		var used bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM product_images WHERE storage_path = $1)
+			OR EXISTS (SELECT 1 FROM product_images WHERE variant_keys @> ARRAY[$1])`, key).Scan(&used); err != nil {
+			return err
+		}
+		if used {
+			return nil
+		}
+		if err := del(ctx); err != nil {
+			return err
+		}
+		deleted = true
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("deleting object %s: %w", key, err)
+	}
+	return deleted, nil
+}
