@@ -30,6 +30,15 @@ type imageJSON struct {
 	SHA256    string    `json:"sha256"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+
+	Status        gallery.ThumbnailStatus `json:"status"`
+	Attempts      int                     `json:"attempts"`
+	LastError     string                  `json:"last_error,omitempty"`
+	Thumbnails    map[string]string       `json:"thumbnails,omitempty"`
+	ThumbnailURL  string                  `json:"thumbnail_url,omitempty"`
+	Variants      gallery.Variants        `json:"variants,omitempty"`
+	ThumbHash     string                  `json:"thumbhash,omitempty"`
+	DominantColor string                  `json:"dominant_color,omitempty"`
 }
 
 func (s *Server) imageJSON(im gallery.Image) imageJSON {
@@ -37,6 +46,8 @@ func (s *Server) imageJSON(im gallery.Image) imageJSON {
 		ID: im.ID, ProductID: im.ProductID, Position: im.Order, URL: s.imageURL(im),
 		Width: im.Width, Height: im.Height, MediaType: im.MediaType, Bytes: im.Bytes,
 		Alt: im.Alt, SHA256: im.SHA256, CreatedAt: im.CreatedAt, UpdatedAt: im.UpdatedAt,
+		Status: im.Status, Attempts: im.Attempts, LastError: im.LastError, Thumbnails: im.Thumbnails,
+		ThumbnailURL: im.ThumbnailURL, Variants: im.Variants, ThumbHash: im.ThumbHash, DominantColor: im.DominantColor,
 	}
 }
 

@@ -33,6 +33,7 @@ type Server struct {
 	Store     storage.Store
 	ObjectURL func(key string) string
 	Logger    *slog.Logger
+	Admin     http.Handler // River's job UI, mounted at /admin/jobs when not nil
 }
 
 // route is one pattern of the API and its handler.
@@ -67,6 +68,10 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	for _, rt := range s.routes() {
 		mux.HandleFunc(rt.pattern, rt.handler)
+	}
+	if s.Admin != nil {
+		mux.Handle("/admin/jobs", s.Admin)
+		mux.Handle("/admin/jobs/", s.Admin)
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, gallery.Errorf(gallery.ENOTFOUND, "no route for %s %s", r.Method, r.URL.Path))

@@ -16,10 +16,13 @@ type Jobs interface {
 	EnqueueObjectDeletes(ctx context.Context, tx pgx.Tx, keys []string) error
 }
 
-// ThumbnailTarget names an image and the original its thumbnails must be made from.
+// ThumbnailTarget names an image and the original its thumbnails must be made from. With
+// Replace, the new thumbnails replace a complete record (a regeneration after the presets
+// changed); without, they only fill a missing or partial one.
 type ThumbnailTarget struct {
 	ImageID      uuid.UUID
 	SourceSHA256 string
+	Replace      bool
 }
 
 // UseJobs makes gallery writes enqueue thumbnail and object-delete jobs through jobs, giving

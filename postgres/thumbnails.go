@@ -30,7 +30,9 @@ const (
 // NULL) and leaves a complete one alone. Under the main-only policy the image must still be
 // its product's main image. The product's lock orders it against moves, and shared locks on
 // the variant keys against deletes of the same objects; ensure runs under those locks and
-// must make every variant object exist. defaultFormat picks the URLs of the seed design's
+// must make every variant object exist. A target with Replace overwrites a complete record
+// too, and enqueues the deletion of the objects the old record named and the new one does
+// not, in the same transaction. defaultFormat picks the URLs of the seed design's
 // thumbnails shape.
 func (db *DB) RecordThumbnails(ctx context.Context, target ThumbnailTarget, th gallery.Thumbnails,
 	defaultFormat string, ensure func(context.Context) error) (RecordOutcome, error) {
@@ -73,19 +75,27 @@ func (db *DB) RecordThumbnails(ctx context.Context, target ThumbnailTarget, th g
 		if err := ensure(ctx); err != nil {
 			return err
 		}
-		tag, err := tx.Exec(ctx, `UPDATE product_images
+		var replaced []string
+		err = tx.QueryRow(ctx, `WITH old AS (SELECT id, variant_keys FROM product_images WHERE id = $1)
+			UPDATE product_images AS i
 			SET thumbnails = $3, thumbnail_url = $4, variants = $5, thumbhash = nullif($6, ''), dominant_color = nullif($7, '')
-			WHERE id = $1 AND content_sha256 = $2
-			  AND (thumbnails IS NULL OR NOT (thumbnails ? 'desktop') OR thumbnail_url IS NULL)
-			  AND ($8 OR image_order = 0)`,
+			FROM old
+			WHERE i.id = old.id AND i.content_sha256 = $2
+			  AND ($9 OR i.thumbnails IS NULL OR NOT (i.thumbnails ? 'desktop') OR i.thumbnail_url IS NULL)
+			  AND ($8 OR i.image_order = 0)
+			RETURNING old.variant_keys`,
 			target.ImageID, target.SourceSHA256, thumbnails, urls[gallery.MainPreset], variants,
-			th.ThumbHash, th.DominantColor, db.thumbnailsFor == gallery.ThumbnailsForAll)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 1 {
+			th.ThumbHash, th.DominantColor, db.thumbnailsFor == gallery.ThumbnailsForAll, target.Replace).Scan(&replaced)
+		if err == nil {
 			outcome = Recorded
+			// A replaced record's objects that the new one does not reuse are now unused.
+			if unused := without(replaced, th.Variants.Keys()); len(unused) > 0 && db.jobs != nil {
+				return db.jobs.EnqueueObjectDeletes(ctx, tx, unused)
+			}
 			return nil
+		}
+		if err != pgx.ErrNoRows {
+			return err
 		}
 		var sha string
 		var order int
@@ -143,4 +153,19 @@ func (db *DB) DeleteObjectIfUnused(ctx context.Context, key string, del func(con
 		return false, fmt.Errorf("deleting object %s: %w", key, err)
 	}
 	return deleted, nil
+}
+
+// without returns the keys of a that are not in b.
+func without(a, b []string) []string {
+	drop := make(map[string]bool, len(b))
+	for _, k := range b {
+		drop[k] = true
+	}
+	var out []string
+	for _, k := range a {
+		if !drop[k] {
+			out = append(out, k)
+		}
+	}
+	return out
 }

@@ -1,0 +1,85 @@
+package postgres_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/vitrine-dev/vitrine/postgres/pgtest"
+)
+
+// TestSetMainThumbnailsKeepsItsMeaning calls the seed design's RPC as its callers do: it
+// fills the main image's record when missing or partial, leaves a complete one alone, and
+// refuses a product without images instead of doing nothing.
+func TestSetMainThumbnailsKeepsItsMeaning(t *testing.T) {
+	t.Parallel()
+	db := pgtest.Open(t)
+	ctx := context.Background()
+	p := newProduct(t, db)
+	var changed bool
+	err := db.Pool().QueryRow(ctx, `SELECT set_main_thumbnails($1, 'd', 'm', 't', 'x')`, p.ID).Scan(&changed)
+	assertSQLState(t, err, "VT404")
+
+	main, err := db.AppendImage(ctx, newImage(p.ID, 1), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := db.AppendImage(ctx, newImage(p.ID, 2), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A partial record (no desktop) is completed.
+	if _, err := db.Pool().Exec(ctx, `UPDATE product_images SET thumbnails = '{"mobile": "old"}' WHERE id = $1`, main.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Pool().QueryRow(ctx, `SELECT set_main_thumbnails($1, 'd1', 'm1', 't1', 'x1')`, p.ID).Scan(&changed); err != nil || !changed {
+		t.Fatalf("first call: changed=%v err=%v", changed, err)
+	}
+	if err := db.Pool().QueryRow(ctx, `SELECT set_main_thumbnails($1, 'd2', 'm2', 't2', 'x2')`, p.ID).Scan(&changed); err != nil || changed {
+		t.Fatalf("second call on a complete record: changed=%v err=%v", changed, err)
+	}
+	got, err := db.Image(ctx, main.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ThumbnailURL != "d1" || got.Thumbnails["desktop"] != "d1" || got.Thumbnails["minithumb"] != "x1" {
+		t.Fatalf("main image thumbnails %v, url %q", got.Thumbnails, got.ThumbnailURL)
+	}
+	if o, _ := db.Image(ctx, other.ID); o.Thumbnails != nil {
+		t.Fatalf("the second image got thumbnails %v", o.Thumbnails)
+	}
+}
+
+func TestVariantKeysAreIndexedFromTheVariantsRecord(t *testing.T) {
+	t.Parallel()
+	db := pgtest.Open(t)
+	ctx := context.Background()
+	p := newProduct(t, db)
+	im, err := db.AppendImage(ctx, newImage(p.ID, 1), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Pool().Exec(ctx, `UPDATE product_images SET variants =
+		'{"desktop": {"webp": {"key": "variants/b"}, "jpeg": {"key": "variants/a"}}, "mobile": {"webp": {"key": "variants/c"}}}'
+		WHERE id = $1`, im.ID); err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	if err := db.Pool().QueryRow(ctx, `SELECT variant_keys FROM product_images WHERE id = $1`, im.ID).Scan(&keys); err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 3 || keys[0] != "variants/a" || keys[2] != "variants/c" {
+		t.Fatalf("variant_keys %v", keys)
+	}
+	deleted, err := db.DeleteObjectIfUnused(ctx, "variants/b", func(context.Context) error {
+		t.Fatal("deleted an object a row refers to")
+		return nil
+	})
+	if err != nil || deleted {
+		t.Fatalf("deleted=%v err=%v", deleted, err)
+	}
+	ran := false
+	deleted, err = db.DeleteObjectIfUnused(ctx, "variants/zzz", func(context.Context) error { ran = true; return nil })
+	if err != nil || !deleted || !ran {
+		t.Fatalf("an unused key: deleted=%v ran=%v err=%v", deleted, ran, err)
+	}
+}
