@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Vitrine needs on a Debian or Ubuntu machine and is missing: the PostgreSQL
-# server binaries (Vitrine runs a private cluster from them when no DATABASE_URL is set) and
-# the Go modules. Safe to run again: it installs nothing that is already there.
+# server binaries (Vitrine runs a private cluster from them when no DATABASE_URL is set),
+# libvips with its headers (thumbnails, through cgo), and the Go modules. Safe to run again:
+# it installs nothing that is already there.
 set -euo pipefail
 
 sudo_() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -10,6 +11,9 @@ missing=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || missing+=(postgresql)
 command -v psql >/dev/null 2>&1 || missing+=(postgresql-client)
 command -v pgbench >/dev/null 2>&1 || missing+=(postgresql-contrib)
+pkg-config --exists vips 2>/dev/null || missing+=(libvips-dev)
+command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+command -v gcc >/dev/null 2>&1 || missing+=(gcc)
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"

@@ -7,9 +7,12 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vitrine-dev/vitrine/gallery"
 )
 
 // config is every setting of Vitrine, read from VITRINE_* environment variables (and
@@ -24,6 +27,15 @@ type config struct {
 	MaxPixels       int64
 	LogLevel        string
 	ShutdownTimeout time.Duration
+
+	ThumbnailsFor    gallery.ThumbnailsFor
+	Presets          []gallery.Preset
+	ThumbnailFormats []string // the first one's URLs fill the seed design's thumbnails column
+	Workers          int
+	JobMaxAttempts   int
+	JobRetryBase     time.Duration
+	JobRescueAfter   time.Duration
+	AdminPassword    string
 }
 
 // setting describes one configuration value: its flag, its environment variable, its default
@@ -49,8 +61,38 @@ var settings = []setting{
 		func(c *config, v string) (err error) { c.MaxPixels, err = strconv.ParseInt(v, 10, 64); return }},
 	{"log-level", "VITRINE_LOG_LEVEL", "info", "debug, info, warn or error", false,
 		func(c *config, v string) error { c.LogLevel = v; return nil }},
-	{"shutdown-timeout", "VITRINE_SHUTDOWN_TIMEOUT", "30s", "how long running requests may take to finish at shutdown", false,
+	{"shutdown-timeout", "VITRINE_SHUTDOWN_TIMEOUT", "30s", "how long running requests and jobs may take to finish at shutdown", false,
 		func(c *config, v string) (err error) { c.ShutdownTimeout, err = time.ParseDuration(v); return }},
+	{"thumbnails-for", "VITRINE_THUMBNAILS_FOR", "main", "which images get thumbnails: main (each product's image 0) or all", false,
+		func(c *config, v string) error {
+			c.ThumbnailsFor = gallery.ThumbnailsFor(v)
+			if v != "main" && v != "all" {
+				return errors.New("not main or all")
+			}
+			return nil
+		}},
+	{"presets", "VITRINE_PRESETS", "minithumb:96,mobile:480,tablet:1024,desktop:1600", "thumbnail presets, name:longest-side, including desktop", false,
+		func(c *config, v string) (err error) { c.Presets, err = gallery.ParsePresets(v); return }},
+	{"thumbnail-formats", "VITRINE_THUMBNAIL_FORMATS", "webp,jpeg", "formats of each preset (webp, jpeg, avif); the first fills the thumbnails column", false,
+		func(c *config, v string) error {
+			c.ThumbnailFormats = strings.Split(v, ",")
+			for _, f := range c.ThumbnailFormats {
+				if f != "webp" && f != "jpeg" && f != "avif" {
+					return fmt.Errorf("%q is not webp, jpeg or avif", f)
+				}
+			}
+			return nil
+		}},
+	{"workers", "VITRINE_WORKERS", strconv.Itoa(runtime.NumCPU()), "thumbnail jobs this process works at once (0: none)", false,
+		func(c *config, v string) (err error) { c.Workers, err = strconv.Atoi(v); return }},
+	{"job-max-attempts", "VITRINE_JOB_MAX_ATTEMPTS", "10", "attempts before a job is given up", false,
+		func(c *config, v string) (err error) { c.JobMaxAttempts, err = strconv.Atoi(v); return }},
+	{"job-retry-base", "VITRINE_JOB_RETRY_BASE", "5s", "delay before a job's first retry; it doubles with each attempt, up to an hour", false,
+		func(c *config, v string) (err error) { c.JobRetryBase, err = time.ParseDuration(v); return }},
+	{"job-rescue-after", "VITRINE_JOB_RESCUE_AFTER", "5m", "a job running this long without an answer is taken over (its worker died)", false,
+		func(c *config, v string) (err error) { c.JobRescueAfter, err = time.ParseDuration(v); return }},
+	{"admin-password", "VITRINE_ADMIN_PASSWORD", "", "password of the job UI at /admin/jobs (user admin); empty: loopback clients only", true,
+		func(c *config, v string) error { c.AdminPassword = v; return nil }},
 }
 
 // loadConfig reads the environment and then args, and validates the result, reporting every
@@ -100,6 +142,15 @@ func (c *config) validate() []error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("VITRINE_SHUTDOWN_TIMEOUT must be positive"))
+	}
+	if c.Workers < 0 {
+		errs = append(errs, errors.New("VITRINE_WORKERS must not be negative"))
+	}
+	if c.JobMaxAttempts < 1 {
+		errs = append(errs, errors.New("VITRINE_JOB_MAX_ATTEMPTS must be at least 1"))
+	}
+	if c.JobRetryBase <= 0 || c.JobRescueAfter <= 0 {
+		errs = append(errs, errors.New("VITRINE_JOB_RETRY_BASE and VITRINE_JOB_RESCUE_AFTER must be positive"))
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -17,7 +17,11 @@ import (
 const usage = `Usage: vitrine <command> [flags]
 
 Commands:
-  serve            run the HTTP API (migrates the database first)
+  serve            run the HTTP API and the job workers (migrates the database first)
+  work             run only the job workers
+  jobs list        list thumbnail jobs [-state failed]
+  jobs retry       retry a job by id, or every failed one (-all-failed)
+  thumbnails regenerate  remake thumbnails [-product ID | -all], e.g. after the presets changed
   migrate up       apply pending database migrations
   migrate status   list migrations and whether each is applied
 
@@ -47,6 +51,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 		return serve(ctx, cfg, newLogger(cfg, stderr))
+	case "work":
+		cfg, err := parseFlags("work", args[1:], getenv, stderr)
+		if err != nil {
+			return err
+		}
+		return work(ctx, cfg, newLogger(cfg, stderr))
+	case "jobs":
+		return jobsCommand(ctx, args[1:], getenv, stdout, stderr)
+	case "thumbnails":
+		return thumbnailsCommand(ctx, args[1:], getenv, stdout, stderr)
 	case "migrate":
 		if len(args) < 2 || (args[1] != "up" && args[1] != "status") {
 			fmt.Fprint(stderr, usage)
@@ -66,9 +80,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 }
 
-func parseFlags(name string, args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+// parseFlags reads the configuration of command name from the environment and args. extra,
+// when given, defines the command's own flags on the same flag set first.
+func parseFlags(name string, args []string, getenv func(string) string, stderr io.Writer, extra ...func(*flag.FlagSet)) (config, error) {
 	fs := flag.NewFlagSet("vitrine "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	for _, f := range extra {
+		f(fs)
+	}
 	return loadConfig(fs, args, getenv)
 }
 

@@ -7,49 +7,41 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"path/filepath"
 	"time"
 
 	"github.com/vitrine-dev/vitrine/httpapi"
-	"github.com/vitrine-dev/vitrine/storage"
 	"github.com/vitrine-dev/vitrine/upload"
 )
 
-// serve migrates the database and serves the API until ctx ends (SIGINT or SIGTERM), then
-// lets running requests finish, closes the database and stops the private cluster.
+// serve migrates the database and serves the API, with workers in-process, until ctx ends
+// (SIGINT or SIGTERM); then it stops taking requests and fetching jobs, lets running ones
+// finish within the shutdown timeout, and closes the database and the private cluster.
 func serve(ctx context.Context, cfg config, log *slog.Logger) error {
-	db, stopDB, err := openDatabase(ctx, cfg, log)
+	a, err := newApp(ctx, cfg, log, true)
 	if err != nil {
 		return err
 	}
-	defer stopDB()
-	n, err := db.Migrate(ctx)
+	defer a.Close()
+	if cfg.Workers > 0 {
+		stopWorkers, err := a.startWorkers(ctx)
+		if err != nil {
+			return err
+		}
+		defer stopWorkers()
+	}
+	admin, err := a.adminHandler(ctx)
 	if err != nil {
 		return err
 	}
-	log.Info("database migrated", "applied", n)
-
-	store, err := storage.NewLocal(filepath.Join(cfg.DataDir, "objects"))
-	if err != nil {
-		return fmt.Errorf("opening object store: %w", err)
-	}
-	defer store.Close()
-	if removed, err := store.CleanTemp(time.Hour); err != nil {
-		log.Warn("cleaning stale temporary objects", "error", err)
-	} else if removed > 0 {
-		log.Info("removed stale temporary objects", "count", removed)
-	}
-
-	base := cfg.publicURL()
-	objectURL := func(key string) string { return base + "/objects/" + key }
 	api := &httpapi.Server{
-		Gallery: db,
+		Gallery: a.db,
 		Uploads: &upload.Service{
-			Store: store, Gallery: db, MaxBytes: cfg.MaxUploadBytes, MaxPixels: cfg.MaxPixels, ObjectURL: objectURL,
+			Store: a.store, Gallery: a.db, MaxBytes: cfg.MaxUploadBytes, MaxPixels: cfg.MaxPixels, ObjectURL: a.objectURL,
 		},
-		Store:     store,
-		ObjectURL: objectURL,
+		Store:     a.store,
+		ObjectURL: a.objectURL,
 		Logger:    log,
+		Admin:     admin,
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -61,7 +53,8 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	log.Info("serving", "addr", ln.Addr().String(), "public_url", base, "docs", base+"/docs")
+	base := cfg.publicURL()
+	log.Info("serving", "addr", ln.Addr().String(), "public_url", base, "docs", base+"/docs", "jobs_ui", base+"/admin/jobs/")
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -75,5 +68,25 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("shutting down: %w", err)
 	}
+	return nil
+}
+
+// work runs only the job workers, so they can be scaled out apart from the API.
+func work(ctx context.Context, cfg config, log *slog.Logger) error {
+	if cfg.Workers < 1 {
+		return errors.New("vitrine work needs VITRINE_WORKERS of at least 1")
+	}
+	a, err := newApp(ctx, cfg, log, true)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	stop, err := a.startWorkers(ctx)
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	log.Info("shutting down")
+	stop()
 	return nil
 }

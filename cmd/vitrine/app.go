@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
+	"github.com/vitrine-dev/vitrine/imaging"
+	"github.com/vitrine-dev/vitrine/jobs"
+	"github.com/vitrine-dev/vitrine/postgres"
+	"github.com/vitrine-dev/vitrine/storage"
+)
+
+// app is Vitrine wired together: the database, the object store, libvips and River.
+type app struct {
+	cfg       config
+	log       *slog.Logger
+	db        *postgres.DB
+	store     *storage.Local
+	jobs      *river.Client[pgx.Tx]
+	objectURL func(string) string
+	close     []func()
+}
+
+// newApp connects everything. With workers it can work jobs (River started by start),
+// otherwise it only inserts them. It migrates the database.
+func newApp(ctx context.Context, cfg config, log *slog.Logger, workers bool) (_ *app, err error) {
+	a := &app{cfg: cfg, log: log}
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
+	db, stopDB, err := openDatabase(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	a.db = db
+	a.close = append(a.close, stopDB)
+	n, err := db.Migrate(ctx)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("database migrated", "applied", n)
+
+	store, err := storage.NewLocal(filepath.Join(cfg.DataDir, "objects"))
+	if err != nil {
+		return nil, fmt.Errorf("opening object store: %w", err)
+	}
+	a.store = store
+	a.close = append(a.close, func() { store.Close() })
+	if removed, err := store.CleanTemp(time.Hour); err != nil {
+		log.Warn("cleaning stale temporary objects", "error", err)
+	} else if removed > 0 {
+		log.Info("removed stale temporary objects", "count", removed)
+	}
+	base := cfg.publicURL()
+	a.objectURL = func(key string) string { return base + "/objects/" + key }
+
+	jcfg := jobs.Config{
+		MaxAttempts: cfg.JobMaxAttempts, RetryBase: cfg.JobRetryBase, RescueAfter: cfg.JobRescueAfter,
+		JobTimeout: cfg.JobRescueAfter * 4 / 5, FetchCooldown: 10 * time.Millisecond, FetchPoll: time.Second,
+		Logger: log.With("component", "river"),
+	}
+	var thumbs *jobs.ThumbnailWorker
+	var deletes *jobs.DeleteObjectsWorker
+	if workers && cfg.Workers > 0 {
+		proc, err := imaging.Start(imaging.Config{Concurrency: 1, MaxJobs: cfg.Workers})
+		if err != nil {
+			return nil, err
+		}
+		a.close = append(a.close, proc.Close)
+		formats := make([]imaging.Format, len(cfg.ThumbnailFormats))
+		for i, f := range cfg.ThumbnailFormats {
+			formats[i] = imaging.Format(f)
+		}
+		thumbs = &jobs.ThumbnailWorker{
+			DB: db, Store: store, Imaging: proc, Presets: cfg.Presets, Formats: formats,
+			DefaultFormat: formats[0], ThumbnailsFor: cfg.ThumbnailsFor, ObjectURL: a.objectURL,
+			Logger: log.With("component", "thumbnails"),
+		}
+		deletes = &jobs.DeleteObjectsWorker{DB: db, Store: store, Logger: log.With("component", "deletes")}
+		jcfg.ThumbnailWorkers, jcfg.ObjectWorkers = cfg.Workers, 2
+	}
+	client, err := jobs.NewClient(db.Pool(), jcfg, thumbs, deletes)
+	if err != nil {
+		return nil, fmt.Errorf("starting River: %w", err)
+	}
+	a.jobs = client
+	enq := jobs.Enqueuer{Client: client}
+	if thumbs != nil {
+		thumbs.Enqueuer = enq
+	}
+	db.UseJobs(enq, cfg.ThumbnailsFor)
+	return a, nil
+}
+
+// startWorkers starts working jobs; the returned function stops fetching, waits for running
+// jobs up to the shutdown timeout, then cancels those still running (River rescues them later).
+func (a *app) startWorkers(ctx context.Context) (func(), error) {
+	if err := a.jobs.Start(ctx); err != nil {
+		return nil, fmt.Errorf("starting workers: %w", err)
+	}
+	a.log.Info("workers started", "workers", a.cfg.Workers)
+	return func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.ShutdownTimeout)
+		defer cancel()
+		if err := a.jobs.Stop(sctx); err != nil {
+			a.log.Warn("jobs still running at the shutdown timeout: cancelling them", "error", err)
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			_ = a.jobs.StopAndCancel(cctx)
+		}
+		a.log.Info("workers stopped")
+	}, nil
+}
+
+// Close releases everything, in reverse order of opening.
+func (a *app) Close() {
+	for i := len(a.close) - 1; i >= 0; i-- {
+		a.close[i]()
+	}
+	a.close = nil
+}

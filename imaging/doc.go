@@ -1,0 +1,40 @@
+// Package imaging makes the thumbnail variants of a product photograph. It is the only
+// package in Vitrine that uses libvips.
+//
+// # Pipeline
+//
+// [Processor.Process] decodes an original once and makes every variant from that one
+// decode:
+//
+//  1. The header is read to learn the stored size, the EXIF orientation and the format.
+//  2. The original is decoded in one top-to-bottom pass, using shrink-on-load where the
+//     format has it (JPEG decodes at 1/2, 1/4 or 1/8 scale, WebP scales while decoding),
+//     choosing the smallest decode that is still at least as large as the largest preset.
+//  3. That decode is resized (Lanczos3) to the largest preset, converted to 8-bit sRGB
+//     through its embedded ICC profile (or libvips' rules when it has none) and kept in
+//     memory: this small "base" image is the only one held.
+//  4. The base is turned upright by its EXIF orientation and loses all its metadata.
+//  5. Each preset is resized from the base and encoded in each format; a ≤100×100 render
+//     of the base gives the ThumbHash and the dominant colour.
+//
+// # Output
+//
+// Variants never upscale: a preset larger than the original gets the original's size. No
+// variant carries EXIF (so no GPS), XMP, IPTC, an orientation tag or an ICC profile: pixels
+// are sRGB, which is what browsers assume for an untagged image. Transparency is kept in
+// WebP and AVIF and flattened onto white in JPEG. Animated GIF and WebP originals give their
+// first frame.
+//
+// Encoder settings, chosen for photographs seen on screen:
+//
+//   - WebP: quality 80, effort 4 (libwebp's default speed/size balance), lossy.
+//   - JPEG: quality 82, progressive, optimised Huffman coding, 4:2:0 chroma.
+//   - AVIF: quality 50, effort 1 (= libaom speed 8, fast enough for a background job).
+//
+// # libvips
+//
+// libvips is a process-wide library: [Start] initialises it once, with the concurrency
+// and operation cache set explicitly, untrusted loaders blocked and only the JPEG, PNG,
+// WebP, HEIF/AVIF, TIFF and GIF loaders allowed, and its log messages sent to log/slog.
+// The number of images processed at once is bounded by a semaphore per [Processor].
+package imaging

@@ -1,0 +1,114 @@
+package imaging
+
+/*
+#cgo pkg-config: vips
+#include "vips.h"
+*/
+import "C"
+
+import (
+	"strings"
+	"unsafe"
+)
+
+// source is an original: bytes in memory or a local file. A buffer must stay pinned
+// (runtime.Pinner) while any image loaded from it is alive, since libvips reads it in place.
+type source struct {
+	buf  []byte
+	path string
+}
+
+// header is what Process learns about an original before decoding it.
+type header struct {
+	loader        string // libvips loader class, e.g. "VipsForeignLoadJpegBuffer"
+	width, height int    // as stored, before the EXIF orientation is applied
+	orientation   int    // EXIF orientation, 1 to 8
+}
+
+// upright returns the original's size once its EXIF orientation is applied: orientations
+// 5 to 8 turn it a quarter, swapping width and height.
+func (h header) upright() (width, height int) {
+	if h.orientation >= 5 && h.orientation <= 8 {
+		return h.height, h.width
+	}
+	return h.width, h.height
+}
+
+// open asks libvips to open src, reading only its header; pixels are decoded in one
+// top-to-bottom pass when a later step asks for them. jpegShrink and webpScale request
+// shrink-on-load (1 and 1.0 for none). The caller unrefs the returned image.
+func (src source) open(jpegShrink int, webpScale float64) (*C.VipsImage, error) {
+	var path *C.char
+	if src.path != "" {
+		path = C.CString(src.path)
+		defer C.free(unsafe.Pointer(path))
+	}
+	var buf unsafe.Pointer
+	if len(src.buf) > 0 {
+		buf = unsafe.Pointer(&src.buf[0])
+	} else if src.path == "" {
+		return nil, undecodable("opening an empty original")
+	}
+	var out *C.VipsImage
+	if C.vitrine_load(buf, C.size_t(len(src.buf)), path, C.int(jpegShrink), C.double(webpScale), &out) != 0 {
+		return nil, undecodable("reading the header")
+	}
+	return out, nil
+}
+
+// readHeader opens src for its header only.
+func (src source) readHeader() (header, error) {
+	im, err := src.open(1, 1)
+	if err != nil {
+		return header{}, err
+	}
+	defer C.vitrine_unref(im)
+
+	var path *C.char
+	if src.path != "" {
+		path = C.CString(src.path)
+		defer C.free(unsafe.Pointer(path))
+	}
+	var buf unsafe.Pointer
+	if len(src.buf) > 0 {
+		buf = unsafe.Pointer(&src.buf[0])
+	}
+	h := header{
+		width:       int(C.vips_image_get_width(im)),
+		height:      int(C.vips_image_get_height(im)),
+		orientation: int(C.vips_image_get_orientation(im)),
+	}
+	if loader := C.vitrine_find_loader(buf, C.size_t(len(src.buf)), path); loader != nil {
+		h.loader = C.GoString(loader)
+	}
+	if h.orientation < 1 || h.orientation > 8 {
+		h.orientation = 1
+	}
+	return h, nil
+}
+
+// shrinkOnLoad chooses how much the decoder itself should shrink an original whose longer
+// stored side is long, when the largest variant needs target pixels on that side: the
+// largest JPEG scale (1/2, 1/4, 1/8) or WebP scale whose output is still at least
+// target (at least 2×target with t.shrinkMargin, as vips_thumbnail does).
+func (t tuning) shrinkOnLoad(h header, long, target int) (jpegShrink int, webpScale float64) {
+	need := target
+	if t.shrinkMargin {
+		need *= 2
+	}
+	jpegShrink, webpScale = 1, 1
+	switch {
+	case strings.Contains(h.loader, "Jpeg"):
+		for _, s := range []int{8, 4, 2} {
+			if (long+s-1)/s >= need { // libjpeg rounds scaled sizes up
+				jpegShrink = s
+				break
+			}
+		}
+	case strings.Contains(h.loader, "Webp"):
+		if need < long {
+			webpScale = float64(need) / float64(long)
+		}
+	}
+	return jpegShrink, webpScale
+}

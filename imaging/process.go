@@ -1,0 +1,169 @@
+package imaging
+
+/*
+#cgo pkg-config: vips
+#include "vips.h"
+*/
+import "C"
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"runtime"
+	"slices"
+)
+
+// Process makes every preset in every format from src, the bytes of an original image.
+//
+// It first waits for one of the Processor's MaxJobs slots, returning ctx's error if ctx
+// ends first. It then decodes src once, using shrink-on-load for the largest preset, applies
+// the EXIF orientation, converts to sRGB and makes each variant from that one decoded image
+// (see the package documentation for the pipeline, encoder settings and what is stripped).
+// A preset larger than the original gets the original's size. ctx is checked between
+// steps; a step already running in libvips finishes first.
+//
+// An original libvips cannot decode (not an image, a blocked format, damaged or truncated)
+// gives an error wrapping ErrUndecodable; one with more than Config.MaxPixels pixels, one
+// wrapping ErrTooLarge. Both are permanent. src is only read, and only during the call.
+func (p *Processor) Process(ctx context.Context, src []byte, presets []Preset, formats []Format) (Result, error) {
+	if len(src) == 0 {
+		return Result{}, fmt.Errorf("imaging: empty original: %w", ErrUndecodable)
+	}
+	// libvips reads src in place during the call.
+	var pin runtime.Pinner
+	pin.Pin(&src[0])
+	defer pin.Unpin()
+	return p.process(ctx, source{buf: src}, presets, formats)
+}
+
+// ProcessFile is Process for an original in a local file. libvips then reads the file as it
+// decodes, so the compressed original is never held in memory whole: prefer it when the
+// original is already on disk.
+func (p *Processor) ProcessFile(ctx context.Context, path string, presets []Preset, formats []Format) (Result, error) {
+	return p.process(ctx, source{path: path}, presets, formats)
+}
+
+func (p *Processor) process(ctx context.Context, src source, presets []Preset, formats []Format) (Result, error) {
+	if err := validateRequest(presets, formats); err != nil {
+		return Result{}, fmt.Errorf("imaging: invalid request: %w", err)
+	}
+	release, err := p.admit(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	defer release()
+
+	var s scope
+	defer s.close()
+
+	hdr, err := src.readHeader()
+	if err != nil {
+		return Result{}, err
+	}
+	if int64(hdr.width)*int64(hdr.height) > p.cfg.MaxPixels {
+		return Result{}, fmt.Errorf("imaging: original is %dx%d, over %d pixels: %w",
+			hdr.width, hdr.height, p.cfg.MaxPixels, ErrTooLarge)
+	}
+	width, height := hdr.upright()
+	base, err := p.tune.base(&s, src, hdr, largest(presets))
+	if err != nil {
+		return Result{}, err
+	}
+
+	res := Result{Width: width, Height: height}
+	if res.Variants, err = p.tune.variants(ctx, &s, base, width, height, presets, formats); err != nil {
+		return Result{}, err
+	}
+	w, h, rgba, err := s.rgbaRender(base)
+	if err != nil {
+		return Result{}, err
+	}
+	res.ThumbHash = thumbHash(w, h, rgba)
+	res.DominantColor = dominantColor(rgba)
+	return res, nil
+}
+
+func largest(presets []Preset) int {
+	return slices.MaxFunc(presets, func(a, b Preset) int { return cmp.Compare(a.LongSide, b.LongSide) }).LongSide
+}
+
+// base decodes src once and returns it at the size of the largest preset (or the
+// original's, if smaller), in 8-bit sRGB, upright, without metadata and in memory.
+func (t tuning) base(s *scope, src source, hdr header, largest int) (*C.VipsImage, error) {
+	width, height := hdr.upright()
+	bw, bh := fitLongSide(width, height, largest)
+	if width != hdr.width { // stored a quarter turn from upright
+		bw, bh = bh, bw
+	}
+	jpegShrink, webpScale := t.shrinkOnLoad(hdr, max(hdr.width, hdr.height), max(bw, bh))
+	im, err := src.open(jpegShrink, webpScale)
+	if err != nil {
+		return nil, err
+	}
+	s.own(im)
+	// Resize before the colour conversion, as vips_thumbnail does: fewer pixels to convert.
+	if im, err = s.resizeTo(im, bw, bh); err != nil {
+		return nil, err
+	}
+	if im, err = s.toSRGB(im); err != nil {
+		return nil, err
+	}
+	if im, err = s.decode(im); err != nil {
+		return nil, err
+	}
+	if hdr.orientation != 1 {
+		if im, err = s.upright(im); err != nil {
+			return nil, err
+		}
+		if im, err = s.inMemory(im); err != nil {
+			return nil, err
+		}
+	}
+	return s.strip(im)
+}
+
+// variants resizes base to each preset and encodes each in every format. Presets are
+// made largest first, so that with t.cascade each can come from the one before.
+func (t tuning) variants(ctx context.Context, s *scope, base *C.VipsImage, width, height int, presets []Preset, formats []Format) ([]Variant, error) {
+	order := make([]int, len(presets))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(presets[b].LongSide, presets[a].LongSide) })
+
+	out := make([]Variant, len(presets)*len(formats))
+	from := base
+	for _, i := range order {
+		preset := presets[i]
+		w, h := fitLongSide(width, height, preset.LongSide)
+		var sized scope
+		im, err := sized.resizeTo(from, w, h)
+		if err != nil {
+			sized.close()
+			return nil, fmt.Errorf("imaging: preset %s: %w", preset.Name, err)
+		}
+		for j, f := range formats {
+			if err := ctx.Err(); err != nil {
+				sized.close()
+				return nil, err
+			}
+			data, err := t.encode(&sized, im, f)
+			if err != nil {
+				sized.close()
+				return nil, fmt.Errorf("imaging: preset %s: %w", preset.Name, err)
+			}
+			out[i*len(formats)+j] = Variant{
+				Preset: preset.Name, Format: f, Width: w, Height: h, Data: data, MediaType: f.MediaType(),
+			}
+		}
+		if t.cascade && im != from {
+			// Keep this size alive for the next, smaller preset.
+			s.images = append(s.images, sized.images...)
+			from = im
+		} else {
+			sized.close()
+		}
+	}
+	return out, nil
+}

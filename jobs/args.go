@@ -1,0 +1,59 @@
+// Package jobs is Vitrine's background work on River: making an image's thumbnails and
+// deleting objects no row uses any more. Jobs are inserted in the same transaction as the
+// rows that need them (see Enqueuer), worked with retries and backoff, and visible to
+// operators (the image_thumbnail_jobs view, `vitrine jobs`, River's UI).
+package jobs
+
+import (
+	"github.com/google/uuid"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+)
+
+// The queues Vitrine's jobs run in.
+const (
+	QueueThumbnails = "thumbnails"
+	QueueObjects    = "objects"
+)
+
+// activeStates are the states in which a job blocks a duplicate: once a job is completed,
+// failed or cancelled, the same image and source may be enqueued again (for example when
+// an image becomes the main one a second time).
+var activeStates = []rivertype.JobState{
+	rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
+	rivertype.JobStateRunning, rivertype.JobStateScheduled,
+}
+
+// ThumbnailArgs asks for the thumbnails of one image, made from the original whose hash is
+// SourceSHA256. A job is unique per (image, source) among active jobs.
+type ThumbnailArgs struct {
+	ImageID      uuid.UUID `json:"image_id" river:"unique"`
+	SourceSHA256 string    `json:"source_sha256" river:"unique"`
+	// Replace remakes a complete record too (after the presets changed).
+	Replace bool `json:"replace,omitempty"`
+}
+
+// Kind names the job in River's table; the image_thumbnail_jobs view selects on it.
+func (ThumbnailArgs) Kind() string { return "thumbnail" }
+
+// InsertOpts puts the job on the thumbnails queue, unique per (image, source).
+func (ThumbnailArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{
+		Queue:      QueueThumbnails,
+		UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: activeStates},
+	}
+}
+
+// DeleteObjectsArgs asks for the deletion of objects, each only if no row refers to it when
+// the job runs.
+type DeleteObjectsArgs struct {
+	Keys []string `json:"keys"`
+}
+
+// Kind names the job in River's table.
+func (DeleteObjectsArgs) Kind() string { return "delete_objects" }
+
+// InsertOpts puts the job on the objects queue.
+func (DeleteObjectsArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueObjects}
+}

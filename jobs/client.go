@@ -1,0 +1,68 @@
+package jobs
+
+import (
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
+)
+
+// Config is how Vitrine runs River.
+type Config struct {
+	ThumbnailWorkers int           // thumbnail jobs worked at once by this process; 0 inserts only
+	ObjectWorkers    int           // delete jobs worked at once by this process
+	MaxAttempts      int           // attempts before a job is discarded (default 10)
+	RetryBase        time.Duration // the first retry's delay; each next one doubles, up to an hour
+	RescueAfter      time.Duration // a running job is rescued once it has run this long without finishing (its process died)
+	JobTimeout       time.Duration // one attempt's limit
+	FetchCooldown    time.Duration // the least time between two fetches of a queue
+	FetchPoll        time.Duration // the fallback poll when no notification arrives
+	Logger           *slog.Logger
+}
+
+// NewClient returns a River client for Vitrine's jobs. With workers (ThumbnailWorkers > 0)
+// it works the queues once started; without, it only inserts.
+func NewClient(pool *pgxpool.Pool, cfg Config, thumbnails *ThumbnailWorker, deletes *DeleteObjectsWorker) (*river.Client[pgx.Tx], error) {
+	rc := &river.Config{
+		MaxAttempts:          cfg.MaxAttempts,
+		RetryPolicy:          backoff{base: cfg.RetryBase},
+		RescueStuckJobsAfter: cfg.RescueAfter,
+		JobTimeout:           cfg.JobTimeout,
+		FetchCooldown:        cfg.FetchCooldown,
+		FetchPollInterval:    cfg.FetchPoll,
+		Logger:               cfg.Logger,
+	}
+	if cfg.ThumbnailWorkers > 0 {
+		workers := river.NewWorkers()
+		river.AddWorker(workers, thumbnails)
+		river.AddWorker(workers, deletes)
+		rc.Workers = workers
+		rc.Queues = map[string]river.QueueConfig{
+			QueueThumbnails: {MaxWorkers: cfg.ThumbnailWorkers},
+			QueueObjects:    {MaxWorkers: max(cfg.ObjectWorkers, 1)},
+		}
+	}
+	return river.NewClient(riverpgxv5.New(pool), rc)
+}
+
+// backoff retries after base, 2·base, 4·base, ... up to an hour, with ±10% jitter so that a
+// burst of failures does not retry in lockstep.
+type backoff struct{ base time.Duration }
+
+// NextRetry implements river.ClientRetryPolicy.
+func (b backoff) NextRetry(job *rivertype.JobRow) time.Time {
+	base := b.base
+	if base <= 0 {
+		base = time.Second
+	}
+	d := time.Duration(float64(base) * math.Pow(2, float64(max(job.Attempt-1, 0))))
+	d = min(d, time.Hour)
+	d += time.Duration((rand.Float64()*0.2 - 0.1) * float64(d))
+	return time.Now().Add(d)
+}

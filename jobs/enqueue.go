@@ -1,0 +1,42 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
+	"github.com/vitrine-dev/vitrine/postgres"
+)
+
+// Enqueuer inserts Vitrine's jobs into the caller's transaction (River's InsertTx): a job
+// inserted this way is not worked until that transaction commits, and vanishes if it rolls
+// back. It implements postgres.Jobs.
+type Enqueuer struct {
+	Client *river.Client[pgx.Tx]
+}
+
+var _ postgres.Jobs = Enqueuer{}
+
+// EnqueueThumbnails inserts one thumbnail job per target; a target that already has an
+// active job for the same source is skipped by River's uniqueness.
+func (e Enqueuer) EnqueueThumbnails(ctx context.Context, tx pgx.Tx, targets []postgres.ThumbnailTarget) error {
+	for _, t := range targets {
+		if _, err := e.Client.InsertTx(ctx, tx, ThumbnailArgs{ImageID: t.ImageID, SourceSHA256: t.SourceSHA256, Replace: t.Replace}, nil); err != nil {
+			return fmt.Errorf("enqueueing thumbnails of image %s: %w", t.ImageID, err)
+		}
+	}
+	return nil
+}
+
+// EnqueueObjectDeletes inserts one job that deletes keys, each if unused when it runs.
+func (e Enqueuer) EnqueueObjectDeletes(ctx context.Context, tx pgx.Tx, keys []string) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	if _, err := e.Client.InsertTx(ctx, tx, DeleteObjectsArgs{Keys: keys}, nil); err != nil {
+		return fmt.Errorf("enqueueing the deletion of %d objects: %w", len(keys), err)
+	}
+	return nil
+}
