@@ -45,7 +45,7 @@ type bundle struct {
 	uploads *upload.Service
 }
 
-func setup(t *testing.T, policy gallery.ThumbnailsFor) *bundle {
+func setup(t testing.TB, policy gallery.ThumbnailsFor) *bundle {
 	t.Helper()
 	db := pgtest.Open(t)
 	local, err := storage.NewLocal(t.TempDir())
@@ -81,7 +81,7 @@ func setup(t *testing.T, policy gallery.ThumbnailsFor) *bundle {
 }
 
 // start works jobs until the test ends.
-func (b *bundle) start(t *testing.T) {
+func (b *bundle) start(t testing.TB) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := b.client.Start(ctx); err != nil {
@@ -104,7 +104,7 @@ func photo(t *testing.T, name string) []byte {
 	return b
 }
 
-func (b *bundle) product(t *testing.T) uuid.UUID {
+func (b *bundle) product(t testing.TB) uuid.UUID {
 	t.Helper()
 	p, err := b.db.CreateProduct(context.Background(), gallery.Product{SupplierID: uuid.New()})
 	if err != nil {
@@ -114,7 +114,7 @@ func (b *bundle) product(t *testing.T) uuid.UUID {
 }
 
 // upload sends data through the real upload path: streamed checks, publish, row and job.
-func (b *bundle) upload(t *testing.T, productID uuid.UUID, data []byte) gallery.Image {
+func (b *bundle) upload(t testing.TB, productID uuid.UUID, data []byte) gallery.Image {
 	t.Helper()
 	ctx := context.Background()
 	rec, err := b.uploads.Receive(ctx, bytesReader(data))
