@@ -201,7 +201,6 @@ func wideGamutProfile() []byte {
 	binary.BigEndian.PutUint16(header[26:], 1)
 	binary.BigEndian.PutUint16(header[28:], 1)
 	copy(header[36:], "acsp")
-	s15(header[:68], 0.9642, 1.0, 0.8249) // PCS illuminant, D50
-	copy(header[68:], s15(nil, 0.9642, 1.0, 0.8249))
+	copy(header[68:], s15(nil, 0.9642, 1.0, 0.8249)) // PCS illuminant, D50
 	return bytes.Join([][]byte{header, table, data}, nil)
 }

@@ -304,7 +304,6 @@ func TestAllPolicyGivesEveryImageThumbnails(t *testing.T) {
 	}
 }
 
-
 // assertOneSet checks that the store holds exactly the variants the image's record names:
 // one object per distinct rendition (identical renditions of a small original share a key).
 func assertOneSet(t *testing.T, b *bundle, im gallery.Image) {

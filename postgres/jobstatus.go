@@ -77,4 +77,3 @@ func (db *DB) EnqueueRegeneration(ctx context.Context, targets []ThumbnailTarget
 		return db.jobs.EnqueueThumbnails(ctx, tx, targets)
 	})
 }
-

@@ -114,4 +114,3 @@ func TestMigrationsStatus(t *testing.T) {
 		t.Fatalf("second Migrate applied %d (err %v), want 0", n, err)
 	}
 }
-
