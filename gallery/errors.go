@@ -11,15 +11,17 @@ type Code string
 
 // The error codes of the domain.
 const (
-	EINVALID   Code = "invalid"           // the request is malformed or breaks a rule
-	ENOTFOUND  Code = "not_found"         // the thing does not exist, or is not visible to the caller
-	ECONFLICT  Code = "conflict"          // the request contradicts the current state
-	EFORBIDDEN Code = "forbidden"         // the caller may not do this
-	ETOOLARGE  Code = "too_large"         // the body is larger than allowed
-	EPIXELS    Code = "too_many_pixels"   // the image declares more pixels than allowed
-	ECORRUPT   Code = "corrupt_image"     // the image is recognised but malformed or truncated
-	EMEDIATYPE Code = "unsupported_media" // the body is not an image of a supported type
-	EINTERNAL  Code = "internal"          // anything else; its details are logged, never shown
+	EINVALID      Code = "invalid"           // the request is malformed or breaks a rule
+	ENOTFOUND     Code = "not_found"         // the thing does not exist, or is not visible to the caller
+	ECONFLICT     Code = "conflict"          // the request contradicts the current state
+	EFORBIDDEN    Code = "forbidden"         // the caller may not do this
+	ETOOLARGE     Code = "too_large"         // the body is larger than allowed
+	EPIXELS       Code = "too_many_pixels"   // the image declares more pixels than allowed
+	ECORRUPT      Code = "corrupt_image"     // the image is recognised but malformed or truncated
+	EMEDIATYPE    Code = "unsupported_media" // the body is not an image of a supported type
+	EUNAUTHORIZED Code = "unauthorized"      // no valid credentials for a request that needs them
+	ERATELIMIT    Code = "rate_limited"      // too many requests; retry later
+	EINTERNAL     Code = "internal"          // anything else; its details are logged, never shown
 )
 
 // Error is a domain error: a code and a message safe to show to a client.

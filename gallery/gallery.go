@@ -12,6 +12,7 @@ import (
 type Product struct {
 	ID         uuid.UUID
 	SupplierID uuid.UUID
+	Published  bool // anonymous callers read the galleries of published products only
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
 }

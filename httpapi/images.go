@@ -80,9 +80,15 @@ const multipartOverhead = 64 << 10
 // uploadImage takes a multipart body with the field "file" and an optional "alt", in either
 // order. Nothing is kept unless the whole request succeeds.
 func (s *Server) uploadImage(w http.ResponseWriter, r *http.Request) {
+	if !s.requireSignedIn(w, r) {
+		return
+	}
 	productID, err := pathID(r, "product_id")
 	if err != nil {
 		s.writeError(w, r, err)
+		return
+	}
+	if !s.limit(w, r) {
 		return
 	}
 	caller := s.caller(r)
@@ -224,6 +230,9 @@ func (s *Server) getImage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) patchImage(w http.ResponseWriter, r *http.Request) {
+	if !s.requireSignedIn(w, r) {
+		return
+	}
 	id, err := pathID(r, "id")
 	if err != nil {
 		s.writeError(w, r, err)
@@ -254,6 +263,9 @@ func (s *Server) patchImage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) deleteImage(w http.ResponseWriter, r *http.Request) {
+	if !s.requireSignedIn(w, r) {
+		return
+	}
 	id, err := pathID(r, "id")
 	if err != nil {
 		s.writeError(w, r, err)
@@ -267,6 +279,9 @@ func (s *Server) deleteImage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) moveImage(w http.ResponseWriter, r *http.Request) {
+	if !s.requireSignedIn(w, r) {
+		return
+	}
 	id, err := pathID(r, "id")
 	if err != nil {
 		s.writeError(w, r, err)
@@ -292,6 +307,9 @@ func (s *Server) moveImage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) reorderImages(w http.ResponseWriter, r *http.Request) {
+	if !s.requireSignedIn(w, r) {
+		return
+	}
 	productID, err := pathID(r, "product_id")
 	if err != nil {
 		s.writeError(w, r, err)

@@ -12,32 +12,43 @@ import (
 type productJSON struct {
 	ID         uuid.UUID `json:"id"`
 	SupplierID uuid.UUID `json:"supplier_id"`
+	Published  bool      `json:"published"`
 	CreatedAt  time.Time `json:"created_at"`
 	UpdatedAt  time.Time `json:"updated_at"`
 }
 
 func toProductJSON(p gallery.Product) productJSON {
-	return productJSON{ID: p.ID, SupplierID: p.SupplierID, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
+	return productJSON{ID: p.ID, SupplierID: p.SupplierID, Published: p.Published, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
 }
 
+// createProduct makes a product. A supplier creates products for itself (supplier_id may be
+// left out); the service role names the supplier.
 func (s *Server) createProduct(w http.ResponseWriter, r *http.Request) {
+	if !s.requireSignedIn(w, r) {
+		return
+	}
 	var body struct {
 		ID         *uuid.UUID `json:"id"`
 		SupplierID *uuid.UUID `json:"supplier_id"`
+		Published  bool       `json:"published"`
 	}
 	if err := readJSON(w, r, &body); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
+	caller := s.caller(r)
+	if body.SupplierID == nil && caller.Role == gallery.RoleAuthenticated {
+		body.SupplierID = &caller.UserID
+	}
 	if body.SupplierID == nil || *body.SupplierID == uuid.Nil {
 		s.writeError(w, r, gallery.Errorf(gallery.EINVALID, "supplier_id is required"))
 		return
 	}
-	if !s.caller(r).Owns(*body.SupplierID) {
+	if !caller.Owns(*body.SupplierID) {
 		s.writeError(w, r, gallery.Errorf(gallery.EFORBIDDEN, "suppliers create products for themselves only"))
 		return
 	}
-	p := gallery.Product{SupplierID: *body.SupplierID}
+	p := gallery.Product{SupplierID: *body.SupplierID, Published: body.Published}
 	if body.ID != nil {
 		p.ID = *body.ID
 	}
@@ -57,6 +68,35 @@ func (s *Server) getProduct(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, err := s.Gallery.Product(r.Context(), id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toProductJSON(p))
+}
+
+// patchProduct publishes or withdraws a product: {"published": true|false}.
+func (s *Server) patchProduct(w http.ResponseWriter, r *http.Request) {
+	if !s.requireSignedIn(w, r) {
+		return
+	}
+	id, err := pathID(r, "product_id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var body struct {
+		Published *bool `json:"published"`
+	}
+	if err := readJSON(w, r, &body); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if body.Published == nil {
+		s.writeError(w, r, gallery.Errorf(gallery.EINVALID, "nothing to change: send {\"published\": true|false}"))
+		return
+	}
+	p, err := s.Gallery.SetPublished(r.Context(), id, *body.Published)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -16,8 +16,12 @@ func statusOf(code gallery.Code) int {
 	switch code {
 	case gallery.EINVALID:
 		return http.StatusBadRequest
+	case gallery.EUNAUTHORIZED:
+		return http.StatusUnauthorized
 	case gallery.EFORBIDDEN:
 		return http.StatusForbidden
+	case gallery.ERATELIMIT:
+		return http.StatusTooManyRequests
 	case gallery.ENOTFOUND:
 		return http.StatusNotFound
 	case gallery.ECONFLICT:

@@ -24,16 +24,25 @@ type Gallery interface {
 	DeleteImage(ctx context.Context, id uuid.UUID) (gallery.Image, error)
 	MoveImage(ctx context.Context, id uuid.UUID, position int) ([]gallery.Image, error)
 	ReorderImages(ctx context.Context, productID uuid.UUID, ids []uuid.UUID) ([]gallery.Image, error)
+	SetPublished(ctx context.Context, id uuid.UUID, published bool) (gallery.Product, error)
+}
+
+// Authenticator turns a request's Authorization header into its caller: anonymous without a
+// header, an error for a token that is not valid.
+type Authenticator interface {
+	Caller(authorization string) (gallery.Caller, error)
 }
 
 // Server serves the API. Its fields are set once at start-up.
 type Server struct {
+	Auth      Authenticator
 	Gallery   Gallery
 	Uploads   *upload.Service
 	Store     storage.Store
 	ObjectURL func(key string) string
 	Logger    *slog.Logger
 	Admin     http.Handler // River's job UI, mounted at /admin/jobs when not nil
+	Limiter   *RateLimiter // uploads per caller; nil: unlimited
 }
 
 // route is one pattern of the API and its handler.
@@ -47,6 +56,7 @@ func (s *Server) routes() []route {
 	return []route{
 		{"POST /v1/products", s.createProduct},
 		{"GET /v1/products/{product_id}", s.getProduct},
+		{"PATCH /v1/products/{product_id}", s.patchProduct},
 		{"POST /v1/products/{product_id}/images", s.uploadImage},
 		{"GET /v1/products/{product_id}/images", s.listImages},
 		{"PUT /v1/products/{product_id}/images/order", s.reorderImages},
@@ -76,12 +86,35 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, gallery.Errorf(gallery.ENOTFOUND, "no route for %s %s", r.Method, r.URL.Path))
 	})
-	return mux
+	return s.authenticate(mux)
 }
 
-// caller returns who is making the request. Until authentication is configured every caller
-// acts for the service; the handlers already pass the caller down so that ownership rules
-// apply as soon as it is.
+// authenticate puts the request's caller in its context; every database transaction of the
+// request acts as that caller. A token that is not valid is a 401, never an anonymous call.
+func (s *Server) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := s.Auth.Caller(r.Header.Get("Authorization"))
+		if err != nil {
+			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+			s.writeError(w, r, &gallery.Error{Code: gallery.EUNAUTHORIZED, Message: "the bearer token is not valid", Err: err})
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(gallery.WithCaller(r.Context(), c)))
+	})
+}
+
+// caller returns who is making the request, as authenticate found.
 func (s *Server) caller(r *http.Request) gallery.Caller {
-	return gallery.Caller{}
+	c, _ := gallery.CallerFrom(r.Context())
+	return c
+}
+
+// requireSignedIn refuses anonymous callers of endpoints that change data.
+func (s *Server) requireSignedIn(w http.ResponseWriter, r *http.Request) bool {
+	if s.caller(r).Role == gallery.RoleAnon {
+		w.Header().Set("WWW-Authenticate", "Bearer")
+		s.writeError(w, r, gallery.Errorf(gallery.EUNAUTHORIZED, "this request needs a bearer token"))
+		return false
+	}
+	return true
 }

@@ -12,10 +12,13 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/vitrine-dev/vitrine/gallery"
 	"github.com/vitrine-dev/vitrine/httpapi"
+	"github.com/vitrine-dev/vitrine/jwtauth"
 	"github.com/vitrine-dev/vitrine/postgres"
 	"github.com/vitrine-dev/vitrine/postgres/pgtest"
 	"github.com/vitrine-dev/vitrine/storage"
@@ -25,11 +28,27 @@ import (
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
 // bundle is what a test gets from setup: a running API over a fresh database and store.
+// The API logs in as vitrine_app, as in production; db is the owner's pool, for checking
+// rows directly. Requests carry token (a service-role token unless a test sets another).
 type bundle struct {
 	url      string
 	db       *postgres.DB
 	store    *storage.Local
 	storeDir string
+	token    string
+}
+
+// testSecret signs the tests' tokens.
+var testSecret = []byte("vitrine-test-secret-0123456789abcdef")
+
+// tokenFor mints a token for caller.
+func tokenFor(t testing.TB, c gallery.Caller) string {
+	t.Helper()
+	tok, err := jwtauth.Mint(testSecret, c, "", "", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
 }
 
 type options struct {
@@ -42,7 +61,21 @@ func setup(t *testing.T, opts ...func(*options)) *bundle {
 	for _, f := range opts {
 		f(&o)
 	}
-	db := pgtest.Open(t)
+	ownerURL := pgtest.NewDB(t)
+	db, err := postgres.Open(context.Background(), ownerURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	app, err := postgres.Open(context.Background(), pgtest.AppURL(ownerURL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(app.Close)
+	auth, err := jwtauth.New(jwtauth.Config{Secret: testSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
 	dir := t.TempDir()
 	store, err := storage.NewLocal(dir)
 	if err != nil {
@@ -52,14 +85,15 @@ func setup(t *testing.T, opts ...func(*options)) *bundle {
 	var srv *httptest.Server
 	objectURL := func(key string) string { return srv.URL + "/objects/" + key }
 	api := &httpapi.Server{
-		Gallery: db,
-		Uploads: &upload.Service{Store: store, Gallery: db, MaxBytes: o.maxBytes, MaxPixels: o.maxPixels, ObjectURL: objectURL},
+		Auth:    auth,
+		Gallery: app,
+		Uploads: &upload.Service{Store: store, Gallery: app, MaxBytes: o.maxBytes, MaxPixels: o.maxPixels, ObjectURL: objectURL},
 		Store:   store, ObjectURL: objectURL,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	srv = httptest.NewServer(api.Handler())
 	t.Cleanup(srv.Close)
-	return &bundle{url: srv.URL, db: db, store: store, storeDir: dir}
+	return &bundle{url: srv.URL, db: db, store: store, storeDir: dir, token: tokenFor(t, gallery.Service())}
 }
 
 type apiError struct {
@@ -96,6 +130,9 @@ func (b *bundle) do(t *testing.T, method, path string, body io.Reader, contentTy
 	}
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
+	}
+	if b.token != "" {
+		req.Header.Set("Authorization", "Bearer "+b.token)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

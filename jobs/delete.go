@@ -6,6 +6,8 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/vitrine-dev/vitrine/gallery"
+
 	"github.com/vitrine-dev/vitrine/postgres"
 	"github.com/vitrine-dev/vitrine/storage"
 )
@@ -22,6 +24,7 @@ type DeleteObjectsWorker struct {
 // Work deletes each unused key; a failure is retried with the whole job (deleting a missing
 // object is not an error, so keys done before are harmless to redo).
 func (w *DeleteObjectsWorker) Work(ctx context.Context, job *river.Job[DeleteObjectsArgs]) error {
+	ctx = gallery.WithCaller(ctx, gallery.Service())
 	deleted, kept := 0, 0
 	for _, key := range job.Args.Keys {
 		ok, err := w.DB.DeleteObjectIfUnused(ctx, key, func(ctx context.Context) error {

@@ -1,7 +1,6 @@
 package jobs_test
 
 import (
-	"context"
 	"os"
 	"slices"
 	"testing"
@@ -28,7 +27,7 @@ func BenchmarkUploadToReady(b *testing.B) {
 				b.Fatal(err)
 			}
 			bu.start(b)
-			ctx := context.Background()
+			ctx := serviceCtx
 			var total, pickup []float64
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {

@@ -27,7 +27,7 @@ func ready(im gallery.Image) bool { return im.Status == gallery.StatusReady }
 func TestUploadCommitsItsJobWithItsRow(t *testing.T) {
 	t.Parallel()
 	b := setup(t, gallery.ThumbnailsForMain)
-	ctx := context.Background()
+	ctx := serviceCtx
 	productID := b.product(t)
 	main := b.upload(t, productID, photo(t, "video-001.jpeg"))
 	if js := b.jobRows(t, main.ID); len(js) != 1 || js[0].State != "available" {
@@ -115,7 +115,7 @@ func TestStorageFailingTwiceThenWorking(t *testing.T) {
 // storeRaw puts bytes under key, bypassing the upload checks, as bit rot in a store would.
 func storeRaw(t *testing.T, s storage.Store, key string, data []byte) {
 	t.Helper()
-	ctx := context.Background()
+	ctx := serviceCtx
 	if err := s.Delete(ctx, key); err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +132,7 @@ func storeRaw(t *testing.T, s storage.Store, key string, data []byte) {
 func TestUndecodableOriginalFailsAtOnceAndCanBeRetried(t *testing.T) {
 	t.Parallel()
 	b := setup(t, gallery.ThumbnailsForMain)
-	ctx := context.Background()
+	ctx := serviceCtx
 	garbage := append([]byte("\xff\xd8\xff\xe0"), bytes.Repeat([]byte("not a jpeg at all "), 500)...)
 	sum := sha256.Sum256(garbage)
 	key := storage.ContentKey("originals", sum[:], "jpg")
@@ -168,7 +168,7 @@ func TestUndecodableOriginalFailsAtOnceAndCanBeRetried(t *testing.T) {
 func TestMovedMainDoesNotGetTheOldMainsThumbnails(t *testing.T) {
 	t.Parallel()
 	b := setup(t, gallery.ThumbnailsForMain)
-	ctx := context.Background()
+	ctx := serviceCtx
 	productID := b.product(t)
 	a := b.upload(t, productID, photo(t, "video-001.jpeg"))
 
@@ -233,7 +233,7 @@ func waitObjects(t *testing.T, b *bundle, prefix string, want map[string]bool) {
 func TestTheSameJobRunTwiceChangesOnce(t *testing.T) {
 	t.Parallel()
 	b := setup(t, gallery.ThumbnailsForMain)
-	ctx := context.Background()
+	ctx := serviceCtx
 	im := b.upload(t, b.product(t), photo(t, "video-001.jpeg"))
 	job := &river.Job[jobs.ThumbnailArgs]{JobRow: &rivertype.JobRow{ID: 1, Attempt: 1},
 		Args: jobs.ThumbnailArgs{ImageID: im.ID, SourceSHA256: im.SHA256}}
@@ -272,7 +272,7 @@ func TestTheSameJobRunTwiceChangesOnce(t *testing.T) {
 func TestDeletingTheMainImagePromotesTheNextAndDeletesObjects(t *testing.T) {
 	t.Parallel()
 	b := setup(t, gallery.ThumbnailsForMain)
-	ctx := context.Background()
+	ctx := serviceCtx
 	productID := b.product(t)
 	a := b.upload(t, productID, photo(t, "video-001.jpeg"))
 	second := b.upload(t, productID, photo(t, "video-005.gray.jpeg"))

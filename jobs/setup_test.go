@@ -83,12 +83,12 @@ func setup(t testing.TB, policy gallery.ThumbnailsFor) *bundle {
 // start works jobs until the test ends.
 func (b *bundle) start(t testing.TB) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(serviceCtx)
 	if err := b.client.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		sctx, scancel := context.WithTimeout(context.Background(), 30*time.Second)
+		sctx, scancel := context.WithTimeout(serviceCtx, 30*time.Second)
 		defer scancel()
 		b.client.Stop(sctx)
 		cancel()
@@ -106,7 +106,7 @@ func photo(t *testing.T, name string) []byte {
 
 func (b *bundle) product(t testing.TB) uuid.UUID {
 	t.Helper()
-	p, err := b.db.CreateProduct(context.Background(), gallery.Product{SupplierID: uuid.New()})
+	p, err := b.db.CreateProduct(serviceCtx, gallery.Product{SupplierID: uuid.New()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +116,7 @@ func (b *bundle) product(t testing.TB) uuid.UUID {
 // upload sends data through the real upload path: streamed checks, publish, row and job.
 func (b *bundle) upload(t testing.TB, productID uuid.UUID, data []byte) gallery.Image {
 	t.Helper()
-	ctx := context.Background()
+	ctx := serviceCtx
 	rec, err := b.uploads.Receive(ctx, bytesReader(data))
 	if err != nil {
 		t.Fatal(err)
@@ -133,7 +133,7 @@ func (b *bundle) waitFor(t *testing.T, id uuid.UUID, what string, cond func(gall
 	t.Helper()
 	deadline := time.Now().Add(time.Minute)
 	for {
-		im, err := b.db.Image(context.Background(), id)
+		im, err := b.db.Image(serviceCtx, id)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -151,7 +151,7 @@ func (b *bundle) waitFor(t *testing.T, id uuid.UUID, what string, cond func(gall
 func (b *bundle) objectKeys(t *testing.T, prefix string) []string {
 	t.Helper()
 	var keys []string
-	for obj, err := range b.store.List(context.Background(), prefix, "") {
+	for obj, err := range b.store.List(serviceCtx, prefix, "") {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -163,7 +163,7 @@ func (b *bundle) objectKeys(t *testing.T, prefix string) []string {
 // jobRows returns the thumbnail jobs of an image from the image_thumbnail_jobs view.
 func (b *bundle) jobRows(t *testing.T, imageID uuid.UUID) []postgres.ThumbnailJob {
 	t.Helper()
-	all, err := b.db.ThumbnailJobs(context.Background(), "", 1000)
+	all, err := b.db.ThumbnailJobs(serviceCtx, "", 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,3 +193,6 @@ func (b *bundle) waitJob(t *testing.T, imageID uuid.UUID, state string) []postgr
 		sleepBriefly()
 	}
 }
+
+// serviceCtx acts as the service role, as workers do.
+var serviceCtx = gallery.WithCaller(context.Background(), gallery.Service())

@@ -42,6 +42,7 @@ type ThumbnailWorker struct {
 // another original, or no longer needs thumbnails completes as a no-op, with the reason
 // logged. An original that cannot be decoded cancels the job at once, its error recorded.
 func (w *ThumbnailWorker) Work(ctx context.Context, job *river.Job[ThumbnailArgs]) error {
+	ctx = gallery.WithCaller(ctx, gallery.Service())
 	target := postgres.ThumbnailTarget{ImageID: job.Args.ImageID, SourceSHA256: job.Args.SourceSHA256, Replace: job.Args.Replace}
 	log := w.Logger.With("job_id", job.ID, "image_id", target.ImageID, "attempt", job.Attempt)
 	im, err := w.DB.Image(ctx, target.ImageID)

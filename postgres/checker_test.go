@@ -1,7 +1,6 @@
 package postgres_test
 
 import (
-	"context"
 	"math/rand/v2"
 	"sync"
 	"testing"
@@ -19,7 +18,7 @@ import (
 func TestRandomConcurrentWritesKeepInvariants(t *testing.T) {
 	t.Parallel()
 	db := pgtest.Open(t)
-	ctx := context.Background()
+	ctx := serviceCtx
 	const products, workers = 4, 16
 	duration := 3 * time.Second
 	if testing.Short() {

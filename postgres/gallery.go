@@ -16,9 +16,9 @@ func (db *DB) CreateProduct(ctx context.Context, p gallery.Product) (gallery.Pro
 		p.ID = uuid.New()
 	}
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		return tx.QueryRow(ctx, `INSERT INTO products (id, supplier_id) VALUES ($1, $2)
-			RETURNING id, supplier_id, created_at, updated_at`, p.ID, p.SupplierID).
-			Scan(&p.ID, &p.SupplierID, &p.CreatedAt, &p.UpdatedAt)
+		return tx.QueryRow(ctx, `INSERT INTO products (id, supplier_id, published) VALUES ($1, $2, $3)
+			RETURNING id, supplier_id, published, created_at, updated_at`, p.ID, p.SupplierID, p.Published).
+			Scan(&p.ID, &p.SupplierID, &p.Published, &p.CreatedAt, &p.UpdatedAt)
 	})
 	return p, domainError("creating product", err)
 }
@@ -26,9 +26,27 @@ func (db *DB) CreateProduct(ctx context.Context, p gallery.Product) (gallery.Pro
 // Product returns one product, or a not-found error.
 func (db *DB) Product(ctx context.Context, id uuid.UUID) (gallery.Product, error) {
 	var p gallery.Product
-	err := db.pool.QueryRow(ctx, `SELECT id, supplier_id, created_at, updated_at
-		FROM products WHERE id = $1`, id).Scan(&p.ID, &p.SupplierID, &p.CreatedAt, &p.UpdatedAt)
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT id, supplier_id, published, created_at, updated_at
+			FROM products WHERE id = $1`, id).Scan(&p.ID, &p.SupplierID, &p.Published, &p.CreatedAt, &p.UpdatedAt)
+	})
 	return p, domainError("reading product", err)
+}
+
+// SetPublished publishes a product (anonymous callers may then read its gallery) or
+// withdraws it. A product the caller cannot see is a not-found error; one it can see but
+// not change is forbidden.
+func (db *DB) SetPublished(ctx context.Context, id uuid.UUID, published bool) (gallery.Product, error) {
+	var p gallery.Product
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT vitrine_check_writable($1)`, id); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, `UPDATE products SET published = $2 WHERE id = $1
+			RETURNING id, supplier_id, published, created_at, updated_at`, id, published).
+			Scan(&p.ID, &p.SupplierID, &p.Published, &p.CreatedAt, &p.UpdatedAt)
+	})
+	return p, domainError("publishing product", err)
 }
 
 // AppendImage adds an image at the end of its product's gallery through the database function
@@ -74,11 +92,14 @@ func (db *DB) AppendImage(ctx context.Context, im gallery.NewImage, supplierID *
 	return out, domainError("adding image", err)
 }
 
-// UpdateAlt sets an image's alt text. An image that does not exist is a not-found error, not
-// a silent no-op.
+// UpdateAlt sets an image's alt text. An image that does not exist, or that the caller may
+// not change, is an error, never a silent no-op.
 func (db *DB) UpdateAlt(ctx context.Context, id uuid.UUID, alt string) (gallery.Image, error) {
 	var out gallery.Image
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT vitrine_check_writable(vitrine_image_product($1))`, id); err != nil {
+			return err
+		}
 		tag, err := tx.Exec(ctx, `UPDATE product_images SET alt = $2 WHERE id = $1`, id, alt)
 		if err != nil {
 			return err

@@ -12,7 +12,8 @@ import (
 )
 
 // imageSelect reads images with their thumbnail job's progress: the newest job of the image
-// (found through River's GIN index on args), mapped to the API's statuses.
+// (vitrine_image_job reads River's table for callers that may not), mapped to the API's
+// statuses.
 const imageSelect = `SELECT i.id, i.product_id, i.image_order, i.image_url, i.storage_path,
 	coalesce(i.content_sha256, ''), coalesce(i.byte_size, 0), coalesce(i.width, 0), coalesce(i.height, 0),
 	coalesce(i.media_type, ''), i.alt, i.created_at, i.updated_at,
@@ -22,13 +23,9 @@ const imageSelect = `SELECT i.id, i.product_id, i.image_order, i.image_url, i.st
 	     WHEN j.state = 'running' THEN 'processing'
 	     WHEN j.state IN ('discarded', 'cancelled') THEN 'failed'
 	     ELSE 'none' END,
-	coalesce(j.attempt, 0), coalesce(j.errors[array_upper(j.errors, 1)] ->> 'error', '')
+	coalesce(j.attempt, 0), coalesce(j.last_error, '')
 FROM product_images AS i
-LEFT JOIN LATERAL (
-	SELECT state::text AS state, attempt, errors FROM river_job
-	WHERE kind = 'thumbnail' AND args @> jsonb_build_object('image_id', i.id)
-	ORDER BY id DESC LIMIT 1
-) AS j ON true`
+LEFT JOIN LATERAL vitrine_image_job(i.id) AS j ON true`
 
 func scanImage(row pgx.Row) (gallery.Image, error) {
 	var (

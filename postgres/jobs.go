@@ -103,13 +103,16 @@ func (w *galleryWrite) finish(ctx context.Context) error {
 			w.unused = append(w.unused, k...)
 		}
 	}
-	if err := w.db.enqueueThumbnails(ctx, tx, targets); err != nil {
-		return err
-	}
-	if len(w.unused) > 0 {
-		return w.db.jobs.EnqueueObjectDeletes(ctx, tx, w.unused)
-	}
-	return nil
+	// River's table is the service's: the caller's role may not insert into it.
+	return asService(ctx, tx, func() error {
+		if err := w.db.enqueueThumbnails(ctx, tx, targets); err != nil {
+			return err
+		}
+		if len(w.unused) > 0 {
+			return w.db.jobs.EnqueueObjectDeletes(ctx, tx, w.unused)
+		}
+		return nil
+	})
 }
 
 // enqueueThumbnails fills in the source hash of each target and enqueues a job for those

@@ -31,37 +31,53 @@ func (db *DB) ThumbnailJobs(ctx context.Context, state string, limit int) ([]Thu
 	if state == "failed" {
 		states = failedStates
 	}
-	rows, err := db.pool.Query(ctx, `SELECT job_id, image_id, state, attempts, max_attempts,
-			coalesce(to_json(errors[array_upper(errors, 1)]) ->> 'error', ''), created_at, finished_at
-		FROM image_thumbnail_jobs
-		WHERE $1 = '' OR state = ANY ($2)
-		ORDER BY job_id DESC LIMIT $3`, state, states, limit)
+	var out []ThumbnailJob
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT job_id, image_id, state, attempts, max_attempts,
+				coalesce(errors[array_upper(errors, 1)] ->> 'error', ''), created_at, finished_at
+			FROM image_thumbnail_jobs
+			WHERE $1 = '' OR state = ANY ($2)
+			ORDER BY job_id DESC LIMIT $3`, state, states, limit)
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (ThumbnailJob, error) {
+			var j ThumbnailJob
+			err := row.Scan(&j.JobID, &j.ImageID, &j.State, &j.Attempts, &j.MaxAttempts, &j.LastError, &j.CreatedAt, &j.FinishedAt)
+			return j, err
+		})
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("listing thumbnail jobs: %w", err)
 	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (ThumbnailJob, error) {
-		var j ThumbnailJob
-		err := row.Scan(&j.JobID, &j.ImageID, &j.State, &j.Attempts, &j.MaxAttempts, &j.LastError, &j.CreatedAt, &j.FinishedAt)
-		return j, err
-	})
+	return out, nil
 }
 
 // RegenerationTargets returns the images whose thumbnails `vitrine thumbnails regenerate`
 // remakes: those of one product (productID not nil) or of all, main images only unless
 // every image gets thumbnails. Only images whose original Vitrine stored qualify.
 func (db *DB) RegenerationTargets(ctx context.Context, productID *uuid.UUID) ([]ThumbnailTarget, error) {
-	rows, err := db.pool.Query(ctx, `SELECT id, content_sha256 FROM product_images
-		WHERE content_sha256 IS NOT NULL AND ($1::uuid IS NULL OR product_id = $1)
-		  AND ($2 OR image_order = 0)
-		ORDER BY product_id, image_order`, productID, db.thumbnailsFor == "all")
+	var out []ThumbnailTarget
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT id, content_sha256 FROM product_images
+			WHERE content_sha256 IS NOT NULL AND ($1::uuid IS NULL OR product_id = $1)
+			  AND ($2 OR image_order = 0)
+			ORDER BY product_id, image_order`, productID, db.thumbnailsFor == "all")
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (ThumbnailTarget, error) {
+			var t ThumbnailTarget
+			err := row.Scan(&t.ImageID, &t.SourceSHA256)
+			return t, err
+		})
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("listing images to regenerate: %w", err)
 	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (ThumbnailTarget, error) {
-		var t ThumbnailTarget
-		err := row.Scan(&t.ImageID, &t.SourceSHA256)
-		return t, err
-	})
+	return out, nil
 }
 
 // EnqueueRegeneration enqueues jobs that remake and replace the thumbnails of targets, in one

@@ -82,6 +82,9 @@ func (db *DB) Migrate(ctx context.Context) (int, error) {
 	if err != nil {
 		return len(res), fmt.Errorf("applying migrations: %w", err)
 	}
+	if _, err := db.pool.Exec(ctx, `SELECT vitrine_grant_river()`); err != nil {
+		return len(res), fmt.Errorf("granting River's tables: %w", err)
+	}
 	return len(res), nil
 }
 

@@ -1,7 +1,6 @@
 package postgres_test
 
 import (
-	"context"
 	"fmt"
 	"sync"
 	"testing"
@@ -15,7 +14,7 @@ import (
 
 func newProduct(t *testing.T, db *postgres.DB) gallery.Product {
 	t.Helper()
-	p, err := db.CreateProduct(context.Background(), gallery.Product{SupplierID: uuid.New()})
+	p, err := db.CreateProduct(serviceCtx, gallery.Product{SupplierID: uuid.New()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +33,7 @@ func newImage(productID uuid.UUID, n int) gallery.NewImage {
 // the table rather than through the code under test.
 func assertDense(t *testing.T, db *postgres.DB, productID uuid.UUID, want int) {
 	t.Helper()
-	rows, err := db.Pool().Query(context.Background(),
+	rows, err := db.Pool().Query(serviceCtx,
 		`SELECT image_order FROM product_images WHERE product_id = $1 ORDER BY image_order`, productID)
 	if err != nil {
 		t.Fatal(err)
@@ -71,7 +70,7 @@ func TestConcurrentAppendsToEmptyGallery(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			im, err := db.AppendImage(context.Background(), newImage(p.ID, i), &p.SupplierID, nil)
+			im, err := db.AppendImage(serviceCtx, newImage(p.ID, i), &p.SupplierID, nil)
 			if err != nil {
 				errs <- err
 				return
@@ -109,7 +108,7 @@ func TestConcurrentAppendsToManyProducts(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			p := ps[i%products]
-			if _, err := db.AppendImage(context.Background(), newImage(p.ID, i), nil, nil); err != nil {
+			if _, err := db.AppendImage(serviceCtx, newImage(p.ID, i), nil, nil); err != nil {
 				errs <- err
 			}
 		}()
@@ -127,7 +126,7 @@ func TestConcurrentAppendsToManyProducts(t *testing.T) {
 func TestLegacyInsertFunction(t *testing.T) {
 	t.Parallel()
 	db := pgtest.Open(t)
-	ctx := context.Background()
+	ctx := serviceCtx
 	p := newProduct(t, db)
 	var wg sync.WaitGroup
 	errs := make(chan error, 32)
@@ -161,7 +160,7 @@ func TestLegacyInsertFunction(t *testing.T) {
 func TestAppendRefusesRepeatableRead(t *testing.T) {
 	t.Parallel()
 	db := pgtest.Open(t)
-	ctx := context.Background()
+	ctx := serviceCtx
 	p := newProduct(t, db)
 	tx, err := db.Pool().Begin(ctx)
 	if err != nil {
@@ -179,7 +178,7 @@ func TestAppendRefusesRepeatableRead(t *testing.T) {
 func TestDeleteMoveReorderKeepOrdersDense(t *testing.T) {
 	t.Parallel()
 	db := pgtest.Open(t)
-	ctx := context.Background()
+	ctx := serviceCtx
 	p := newProduct(t, db)
 	var ids []uuid.UUID
 	for i := range 5 {

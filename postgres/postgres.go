@@ -4,6 +4,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -42,9 +43,50 @@ func (db *DB) Close() { db.pool.Close() }
 // Pool returns the underlying pool, for tests and tools that need plain SQL.
 func (db *DB) Pool() *pgxpool.Pool { return db.pool }
 
-// inTx runs fn in one READ COMMITTED transaction, committing when fn returns nil and rolling
-// back otherwise. The gallery functions need READ COMMITTED: they take a per-product lock and
-// rely on each later statement seeing what the lock's previous holder committed.
+// inTx runs fn in one READ COMMITTED transaction as the caller that ctx carries, committing
+// when fn returns nil and rolling back otherwise. Like PostgREST, it starts with SET LOCAL
+// ROLE and a transaction-local request.jwt.claims, so row-level security applies to
+// everything fn does, and nothing of the caller survives into the next transaction on the
+// same pooled connection. A context without a caller is refused: there is no default
+// identity. The gallery functions need READ COMMITTED: they take a per-product lock and rely
+// on each later statement seeing what the lock's previous holder committed.
 func (db *DB) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
-	return pgx.BeginTxFunc(ctx, db.pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, fn)
+	caller, ok := gallery.CallerFrom(ctx)
+	if !ok {
+		return errors.New("database transaction without a caller")
+	}
+	return pgx.BeginTxFunc(ctx, db.pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(tx pgx.Tx) error {
+		if err := actAs(ctx, tx, caller.Role, caller.ClaimsJSON()); err != nil {
+			return err
+		}
+		return fn(tx)
+	})
+}
+
+// actAs switches the transaction to role with claims, until the transaction ends.
+func actAs(ctx context.Context, tx pgx.Tx, role gallery.Role, claims []byte) error {
+	switch role {
+	case gallery.RoleAnon, gallery.RoleAuthenticated, gallery.RoleService:
+	default:
+		return fmt.Errorf("unknown role %q", role)
+	}
+	if _, err := tx.Exec(ctx, `SELECT set_config('role', $1, true), set_config('request.jwt.claims', $2, true)`,
+		string(role), string(claims)); err != nil {
+		return fmt.Errorf("acting as %s: %w", role, err)
+	}
+	return nil
+}
+
+// asService runs fn with the service role inside a caller's transaction, then gives the
+// transaction back the caller's role: for the bookkeeping a caller's change needs but that
+// the caller itself may not do (inserting jobs into River's table).
+func asService(ctx context.Context, tx pgx.Tx, fn func() error) error {
+	caller, _ := gallery.CallerFrom(ctx)
+	if err := actAs(ctx, tx, gallery.RoleService, gallery.Service().ClaimsJSON()); err != nil {
+		return err
+	}
+	if err := fn(); err != nil {
+		return err
+	}
+	return actAs(ctx, tx, caller.Role, caller.ClaimsJSON())
 }

@@ -1,7 +1,6 @@
 package postgres_test
 
 import (
-	"context"
 	"errors"
 	"testing"
 
@@ -24,7 +23,7 @@ func assertSQLState(t *testing.T, err error, want string) {
 func TestDatabaseRejectsBadRows(t *testing.T) {
 	t.Parallel()
 	db := pgtest.Open(t)
-	ctx := context.Background()
+	ctx := serviceCtx
 	p := newProduct(t, db)
 	insert := `INSERT INTO product_images (product_id, image_url, storage_path, image_order) VALUES ($1, 'u', 'k', $2)`
 	_, err := db.Pool().Exec(ctx, insert, p.ID, -1)
@@ -47,7 +46,7 @@ func TestDatabaseRejectsBadRows(t *testing.T) {
 func TestDeletingProductRemovesItsImages(t *testing.T) {
 	t.Parallel()
 	db := pgtest.Open(t)
-	ctx := context.Background()
+	ctx := serviceCtx
 	p := newProduct(t, db)
 	other := newProduct(t, db)
 	for i := range 3 {
@@ -74,7 +73,7 @@ func TestDeletingProductRemovesItsImages(t *testing.T) {
 func TestUpdatedAtIsKeptByTrigger(t *testing.T) {
 	t.Parallel()
 	db := pgtest.Open(t)
-	ctx := context.Background()
+	ctx := serviceCtx
 	p := newProduct(t, db)
 	im, err := db.AppendImage(ctx, newImage(p.ID, 1), nil, nil)
 	if err != nil {
@@ -97,7 +96,7 @@ func TestUpdatedAtIsKeptByTrigger(t *testing.T) {
 func TestMigrationsStatus(t *testing.T) {
 	t.Parallel()
 	db := pgtest.Open(t)
-	st, err := db.MigrationStatuses(context.Background())
+	st, err := db.MigrationStatuses(serviceCtx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +108,7 @@ func TestMigrationsStatus(t *testing.T) {
 			t.Errorf("migration %d %s not applied", s.Version, s.Name)
 		}
 	}
-	n, err := db.Migrate(context.Background())
+	n, err := db.Migrate(serviceCtx)
 	if err != nil || n != 0 {
 		t.Fatalf("second Migrate applied %d (err %v), want 0", n, err)
 	}

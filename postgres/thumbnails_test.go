@@ -13,7 +13,7 @@ import (
 func TestSetMainThumbnailsKeepsItsMeaning(t *testing.T) {
 	t.Parallel()
 	db := pgtest.Open(t)
-	ctx := context.Background()
+	ctx := serviceCtx
 	p := newProduct(t, db)
 	var changed bool
 	err := db.Pool().QueryRow(ctx, `SELECT set_main_thumbnails($1, 'd', 'm', 't', 'x')`, p.ID).Scan(&changed)
@@ -52,7 +52,7 @@ func TestSetMainThumbnailsKeepsItsMeaning(t *testing.T) {
 func TestVariantKeysAreIndexedFromTheVariantsRecord(t *testing.T) {
 	t.Parallel()
 	db := pgtest.Open(t)
-	ctx := context.Background()
+	ctx := serviceCtx
 	p := newProduct(t, db)
 	im, err := db.AppendImage(ctx, newImage(p.ID, 1), nil, nil)
 	if err != nil {

@@ -28,7 +28,9 @@ type app struct {
 }
 
 // newApp connects everything. With workers it can work jobs (River started by start),
-// otherwise it only inserts them. It migrates the database.
+// otherwise it only inserts them. It migrates the database when it knows the owner's URL
+// (VITRINE_MIGRATE_DATABASE_URL, or the private cluster), and logs in as a role that row-level
+// security binds. Commands act as the service role.
 func newApp(ctx context.Context, cfg config, log *slog.Logger, workers bool) (_ *app, err error) {
 	a := &app{cfg: cfg, log: log}
 	defer func() {
@@ -36,17 +38,22 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, workers bool) (_ 
 			a.Close()
 		}
 	}()
-	db, stopDB, err := openDatabase(ctx, cfg, log)
+	dbs, err := locateDatabases(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	a.close = append(a.close, dbs.stop)
+	if dbs.ownerURL != "" {
+		if _, err := migrateWith(ctx, dbs.ownerURL, log); err != nil {
+			return nil, err
+		}
+	}
+	db, err := openApp(ctx, dbs.appURL)
 	if err != nil {
 		return nil, err
 	}
 	a.db = db
-	a.close = append(a.close, stopDB)
-	n, err := db.Migrate(ctx)
-	if err != nil {
-		return nil, err
-	}
-	log.Info("database migrated", "applied", n)
+	a.close = append(a.close, db.Close)
 
 	store, err := storage.NewLocal(filepath.Join(cfg.DataDir, "objects"))
 	if err != nil {

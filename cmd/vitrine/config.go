@@ -20,6 +20,7 @@ import (
 // variable with _FILE appended.
 type config struct {
 	DatabaseURL     string
+	MigrateURL      string
 	Addr            string
 	DataDir         string
 	PublicURL       string
@@ -36,6 +37,14 @@ type config struct {
 	JobRetryBase     time.Duration
 	JobRescueAfter   time.Duration
 	AdminPassword    string
+
+	Env              string
+	JWTSecret        string
+	JWKSFile         string
+	JWTIssuer        string
+	JWTAudience      string
+	UploadsPerMinute float64
+	UploadBurst      float64
 }
 
 // setting describes one configuration value: its flag, its environment variable, its default
@@ -47,8 +56,10 @@ type setting struct {
 }
 
 var settings = []setting{
-	{"database-url", "DATABASE_URL", "", "PostgreSQL connection URL; empty runs a private cluster under <data-dir>/pg", true,
+	{"database-url", "DATABASE_URL", "", "PostgreSQL URL of Vitrine's login role (vitrine_app); empty runs a private cluster under <data-dir>/pg", true,
 		func(c *config, v string) error { c.DatabaseURL = v; return nil }},
+	{"migrate-database-url", "VITRINE_MIGRATE_DATABASE_URL", "", "PostgreSQL URL of the tables' owner, for migrations; empty: DATABASE_URL for `migrate`, none for `serve`", true,
+		func(c *config, v string) error { c.MigrateURL = v; return nil }},
 	{"addr", "VITRINE_ADDR", ":8080", "HTTP listen address", false,
 		func(c *config, v string) error { c.Addr = v; return nil }},
 	{"data-dir", "VITRINE_DATA_DIR", "./var", "where the embedded defaults keep their files (objects/, pg/)", false,
@@ -93,6 +104,26 @@ var settings = []setting{
 		func(c *config, v string) (err error) { c.JobRescueAfter, err = time.ParseDuration(v); return }},
 	{"admin-password", "VITRINE_ADMIN_PASSWORD", "", "password of the job UI at /admin/jobs (user admin); empty: loopback clients only", true,
 		func(c *config, v string) error { c.AdminPassword = v; return nil }},
+	{"env", "VITRINE_ENV", "development", "development or production; production refuses to start without a JWT secret or JWKS", false,
+		func(c *config, v string) error {
+			c.Env = v
+			if v != "development" && v != "production" {
+				return errors.New("not development or production")
+			}
+			return nil
+		}},
+	{"jwt-secret", "VITRINE_JWT_SECRET", "", "HS256 secret of bearer tokens (Supabase's JWT secret); empty with no JWKS: dev mode", true,
+		func(c *config, v string) error { c.JWTSecret = v; return nil }},
+	{"jwks-file", "VITRINE_JWKS_FILE", "", "JWKS file of RS256/ES256 public keys accepted for bearer tokens", false,
+		func(c *config, v string) error { c.JWKSFile = v; return nil }},
+	{"jwt-issuer", "VITRINE_JWT_ISSUER", "", "required iss of bearer tokens, when set", false,
+		func(c *config, v string) error { c.JWTIssuer = v; return nil }},
+	{"jwt-audience", "VITRINE_JWT_AUDIENCE", "", "required aud of bearer tokens, when set (Supabase: authenticated)", false,
+		func(c *config, v string) error { c.JWTAudience = v; return nil }},
+	{"uploads-per-minute", "VITRINE_UPLOADS_PER_MINUTE", "60", "uploads a caller may make a minute (0: unlimited)", false,
+		func(c *config, v string) (err error) { c.UploadsPerMinute, err = strconv.ParseFloat(v, 64); return }},
+	{"upload-burst", "VITRINE_UPLOAD_BURST", "20", "uploads a caller may make at once before the per-minute rate applies", false,
+		func(c *config, v string) (err error) { c.UploadBurst, err = strconv.ParseFloat(v, 64); return }},
 }
 
 // loadConfig reads the environment and then args, and validates the result, reporting every
@@ -151,6 +182,12 @@ func (c *config) validate() []error {
 	}
 	if c.JobRetryBase <= 0 || c.JobRescueAfter <= 0 {
 		errs = append(errs, errors.New("VITRINE_JOB_RETRY_BASE and VITRINE_JOB_RESCUE_AFTER must be positive"))
+	}
+	if c.UploadsPerMinute < 0 || c.UploadBurst < 1 {
+		errs = append(errs, errors.New("VITRINE_UPLOADS_PER_MINUTE must not be negative and VITRINE_UPLOAD_BURST must be at least 1"))
+	}
+	if c.Env == "production" && c.JWTSecret == "" && c.JWKSFile == "" {
+		errs = append(errs, errors.New("VITRINE_ENV=production needs VITRINE_JWT_SECRET or VITRINE_JWKS_FILE: dev mode is refused in production"))
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

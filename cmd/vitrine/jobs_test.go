@@ -23,11 +23,12 @@ import (
 // TestRegenerateAndRetryCommands drives `vitrine thumbnails regenerate` after the presets
 // changed, and `vitrine jobs list` and `vitrine jobs retry` on a failed job.
 func TestRegenerateAndRetryCommands(t *testing.T) {
+	owner := pgtest.NewDB(t)
 	envs := map[string]string{
-		"DATABASE_URL": pgtest.NewDB(t), "VITRINE_DATA_DIR": t.TempDir(), "VITRINE_WORKERS": "1",
+		"DATABASE_URL": pgtest.AppURL(owner), "VITRINE_MIGRATE_DATABASE_URL": owner, "VITRINE_DATA_DIR": t.TempDir(), "VITRINE_WORKERS": "1",
 		"VITRINE_JOB_RETRY_BASE": "100ms", "VITRINE_LOG_LEVEL": "warn",
 	}
-	ctx := context.Background()
+	ctx := gallery.WithCaller(context.Background(), gallery.Service())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	start := func(envs map[string]string) (*app, func()) {
 		cfg, err := loadConfig(newFlagSet(), nil, env(envs))
@@ -117,7 +118,7 @@ func waitImage(t *testing.T, a *app, id uuid.UUID, cond func(gallery.Image) bool
 	t.Helper()
 	deadline := time.Now().Add(time.Minute)
 	for {
-		im, err := a.db.Image(context.Background(), id)
+		im, err := a.db.Image(gallery.WithCaller(context.Background(), gallery.Service()), id)
 		if err != nil {
 			t.Fatal(err)
 		}

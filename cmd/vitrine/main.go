@@ -12,6 +12,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/vitrine-dev/vitrine/gallery"
 )
 
 const usage = `Usage: vitrine <command> [flags]
@@ -22,6 +24,7 @@ Commands:
   jobs list        list thumbnail jobs [-state failed]
   jobs retry       retry a job by id, or every failed one (-all-failed)
   thumbnails regenerate  remake thumbnails [-product ID | -all], e.g. after the presets changed
+  token            mint a bearer token with the configured secret [-supplier ID] [-role R] [-ttl D]
   migrate up       apply pending database migrations
   migrate status   list migrations and whether each is applied
 
@@ -40,6 +43,8 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	// Commands and workers act as the service role; API requests act as their own callers.
+	ctx = gallery.WithCaller(ctx, gallery.Service())
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return flag.ErrHelp
@@ -57,6 +62,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 		return work(ctx, cfg, newLogger(cfg, stderr))
+	case "token":
+		return tokenCommand(args[1:], getenv, stdout, stderr)
 	case "jobs":
 		return jobsCommand(ctx, args[1:], getenv, stdout, stderr)
 	case "thumbnails":

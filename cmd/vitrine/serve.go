@@ -17,6 +17,10 @@ import (
 // (SIGINT or SIGTERM); then it stops taking requests and fetching jobs, lets running ones
 // finish within the shutdown timeout, and closes the database and the private cluster.
 func serve(ctx context.Context, cfg config, log *slog.Logger) error {
+	auth, log, err := verifier(cfg, log)
+	if err != nil {
+		return err
+	}
 	a, err := newApp(ctx, cfg, log, true)
 	if err != nil {
 		return err
@@ -33,7 +37,13 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	var limiter *httpapi.RateLimiter
+	if cfg.UploadsPerMinute > 0 {
+		limiter = &httpapi.RateLimiter{PerMinute: cfg.UploadsPerMinute, Burst: cfg.UploadBurst}
+	}
 	api := &httpapi.Server{
+		Auth:    auth,
+		Limiter: limiter,
 		Gallery: a.db,
 		Uploads: &upload.Service{
 			Store: a.store, Gallery: a.db, MaxBytes: cfg.MaxUploadBytes, MaxPixels: cfg.MaxPixels, ObjectURL: a.objectURL,

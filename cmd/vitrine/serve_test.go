@@ -61,10 +61,18 @@ func TestQuickstartServesWithPrivateCluster(t *testing.T) {
 	}()
 	base := "http://" + addr
 	deadline := time.Now().Add(90 * time.Second)
+	var token string
 	for {
 		resp, err := http.Get(base + "/healthz")
 		if err == nil {
 			resp.Body.Close()
+			logs.mu.Lock()
+			_, after, ok := strings.Cut(logBuf.String(), "dev_token=")
+			logs.mu.Unlock()
+			if !ok {
+				t.Fatal("dev mode printed no dev token")
+			}
+			token = strings.Fields(after)[0]
 			break
 		}
 		select {
@@ -78,7 +86,16 @@ func TestQuickstartServesWithPrivateCluster(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 
-	resp, err := http.Post(base+"/v1/products", "application/json", strings.NewReader(`{"supplier_id":"7d6f4a0e-8a6b-4c1e-9a55-3f1f6f0c2a11"}`))
+	post := func(path, contentType string, body io.Reader) (*http.Response, error) {
+		req, _ := http.NewRequest("POST", base+path, body)
+		req.Header.Set("Content-Type", contentType)
+		req.Header.Set("Authorization", "Bearer "+token)
+		return http.DefaultClient.Do(req)
+	}
+	if resp, err := http.Post(base+"/v1/products", "application/json", strings.NewReader(`{"supplier_id":"7d6f4a0e-8a6b-4c1e-9a55-3f1f6f0c2a11"}`)); err != nil || resp.StatusCode != 401 {
+		t.Fatalf("creating a product without a token: %v %v, want 401", resp.StatusCode, err)
+	}
+	resp, err := post("/v1/products", "application/json", strings.NewReader(`{"supplier_id":"7d6f4a0e-8a6b-4c1e-9a55-3f1f6f0c2a11"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +111,7 @@ func TestQuickstartServesWithPrivateCluster(t *testing.T) {
 	}
 	fw.Write(photo)
 	mw.Close()
-	resp, err = http.Post(base+"/v1/products/"+p.ID+"/images", mw.FormDataContentType(), &body)
+	resp, err = post("/v1/products/"+p.ID+"/images", mw.FormDataContentType(), &body)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,11 +28,11 @@ func TestKilledWorkerJobIsRescued(t *testing.T) {
 	dbURL := pgtest.NewDB(t)
 	dataDir := t.TempDir()
 	envs := map[string]string{
-		"DATABASE_URL": dbURL, "VITRINE_DATA_DIR": dataDir, "VITRINE_WORKERS": "1",
+		"DATABASE_URL": pgtest.AppURL(dbURL), "VITRINE_MIGRATE_DATABASE_URL": dbURL, "VITRINE_DATA_DIR": dataDir, "VITRINE_WORKERS": "1",
 		"VITRINE_JOB_RESCUE_AFTER": "3s", "VITRINE_JOB_RETRY_BASE": "100ms",
 		"VITRINE_ADDR": "127.0.0.1:0", "VITRINE_LOG_LEVEL": "warn",
 	}
-	ctx := context.Background()
+	ctx := gallery.WithCaller(context.Background(), gallery.Service())
 	cfg, err := loadConfig(newFlagSet(), nil, env(envs))
 	if err != nil {
 		t.Fatal(err)
@@ -119,7 +119,7 @@ func waitJobState(t *testing.T, a *app, imageID uuid.UUID, timeout time.Duration
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
-		jobs, err := a.db.ThumbnailJobs(context.Background(), "", 10)
+		jobs, err := a.db.ThumbnailJobs(gallery.WithCaller(context.Background(), gallery.Service()), "", 10)
 		if err != nil {
 			t.Fatal(err)
 		}

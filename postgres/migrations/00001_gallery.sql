@@ -83,6 +83,46 @@ END;
 $$;
 -- +goose StatementEnd
 
+-- vitrine_claims returns the request's JWT claims, as PostgREST sets them.
+-- +goose StatementBegin
+CREATE FUNCTION vitrine_claims() RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT coalesce(nullif(current_setting('request.jwt.claims', true), '')::jsonb, '{}'::jsonb)
+$$;
+-- +goose StatementEnd
+
+-- vitrine_uid is the caller's user id (the token's sub), or NULL.
+-- +goose StatementBegin
+CREATE FUNCTION vitrine_uid() RETURNS uuid
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN vitrine_claims() ->> 'sub' ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+                THEN (vitrine_claims() ->> 'sub')::uuid END
+$$;
+-- +goose StatementEnd
+
+-- vitrine_check_writable raises the error a caller should see when it may not change the
+-- gallery of p_product_id: VT404 when it cannot see the product, VT403 when it can see it
+-- (a published product of another supplier) but does not own it. Row-level security
+-- (migration 00003) is what enforces the rules; this only names the refusal instead of
+-- touching zero rows. Roles other than anon and authenticated (the service role, the
+-- owner) may change every gallery.
+-- +goose StatementBegin
+CREATE FUNCTION vitrine_check_writable(p_product_id uuid) RETURNS void
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v_owner uuid;
+BEGIN
+    SELECT supplier_id INTO v_owner FROM products WHERE id = p_product_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'product % does not exist', p_product_id USING ERRCODE = 'VT404';
+    END IF;
+    IF current_user IN ('anon', 'authenticated') AND v_owner IS DISTINCT FROM vitrine_uid() THEN
+        RAISE EXCEPTION 'not allowed to change the images of product %', p_product_id USING ERRCODE = 'VT403';
+    END IF;
+END;
+$$;
+-- +goose StatementEnd
+
 -- vitrine_append_image appends an image at the end of a product's gallery (order 0 for an
 -- empty gallery) and returns the new row. p_supplier_id, when not NULL, must own the product.
 -- It is the one definition of the append: insert_image_with_order and the Go service both
@@ -111,10 +151,8 @@ BEGIN
         RAISE EXCEPTION 'product id is required' USING ERRCODE = 'VT422';
     END IF;
     PERFORM vitrine_lock_product(p_product_id);
+    PERFORM vitrine_check_writable(p_product_id);
     SELECT supplier_id INTO v_owner FROM products WHERE id = p_product_id;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'product % does not exist', p_product_id USING ERRCODE = 'VT404';
-    END IF;
     IF p_supplier_id IS NOT NULL AND v_owner <> p_supplier_id THEN
         RAISE EXCEPTION 'supplier % does not own product %', p_supplier_id, p_product_id
             USING ERRCODE = 'VT403';
@@ -177,6 +215,7 @@ DECLARE
     v_row product_images;
 BEGIN
     PERFORM vitrine_lock_product(vitrine_image_product(p_id));
+    PERFORM vitrine_check_writable(vitrine_image_product(p_id));
     -- Re-read under the lock: the image may have gone while we waited.
     DELETE FROM product_images WHERE id = p_id RETURNING * INTO v_row;
     IF NOT FOUND THEN
@@ -199,6 +238,7 @@ DECLARE
     v_count integer;
 BEGIN
     PERFORM vitrine_lock_product(vitrine_image_product(p_id));
+    PERFORM vitrine_check_writable(vitrine_image_product(p_id));
     SELECT * INTO v_row FROM product_images WHERE id = p_id;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'image % does not exist', p_id USING ERRCODE = 'VT404';
@@ -243,10 +283,7 @@ BEGIN
         RAISE EXCEPTION 'ids must not repeat or be null' USING ERRCODE = 'VT422';
     END IF;
     PERFORM vitrine_lock_product(p_product_id);
-    PERFORM 1 FROM products WHERE id = p_product_id;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'product % does not exist', p_product_id USING ERRCODE = 'VT404';
-    END IF;
+    PERFORM vitrine_check_writable(p_product_id);
     SELECT count(*), count(*) FILTER (WHERE id = ANY (p_ids)) INTO v_count, v_matched
         FROM product_images WHERE product_id = p_product_id;
     IF v_count <> v_given OR v_matched <> v_given THEN
@@ -267,6 +304,9 @@ DROP FUNCTION vitrine_delete_image(uuid);
 DROP FUNCTION vitrine_image_product(uuid);
 DROP FUNCTION insert_image_with_order(uuid, text, uuid);
 DROP FUNCTION vitrine_append_image(uuid, uuid, uuid, text, text, text, bigint, integer, integer, text, text);
+DROP FUNCTION vitrine_check_writable(uuid);
+DROP FUNCTION vitrine_uid();
+DROP FUNCTION vitrine_claims();
 DROP FUNCTION vitrine_lock_product(uuid);
 DROP FUNCTION vitrine_product_lock_key(uuid);
 DROP TABLE product_images;

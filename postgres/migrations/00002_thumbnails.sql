@@ -53,6 +53,7 @@ DECLARE
     v_id uuid;
 BEGIN
     PERFORM vitrine_lock_product(p_product_id);
+    PERFORM vitrine_check_writable(p_product_id);
     SELECT id INTO v_id FROM product_images WHERE product_id = p_product_id AND image_order = 0;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'product % has no main image', p_product_id USING ERRCODE = 'VT404';

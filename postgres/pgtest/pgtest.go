@@ -109,10 +109,42 @@ func NewDB(t testing.TB) string {
 	return WithDatabase(server.adminURL, name)
 }
 
-// Open returns a pool on a fresh database (see NewDB), closed when the test ends.
+// Open returns a pool on a fresh database (see NewDB) that logs in as the owner (a
+// superuser), for tests that also check rows directly; every transaction of the DB's methods
+// still runs as the caller of its context, under row-level security. Closed when the test
+// ends.
 func Open(t testing.TB) *postgres.DB {
 	t.Helper()
 	db, err := postgres.Open(context.Background(), NewDB(t))
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	t.Cleanup(db.Close)
+	return db
+}
+
+// AppURL returns the URL of the same database for Vitrine's login role, vitrine_app, which
+// the migrations create (test servers trust local connections).
+func AppURL(ownerURL string) string {
+	u, err := url.Parse(ownerURL)
+	if err != nil {
+		return ownerURL
+	}
+	q := u.Query()
+	if q.Has("user") {
+		q.Set("user", "vitrine_app")
+		u.RawQuery = q.Encode()
+	} else {
+		u.User = url.User("vitrine_app")
+	}
+	return u.String()
+}
+
+// OpenApp returns a pool on a fresh database (see NewDB) that logs in as vitrine_app, as
+// Vitrine does, closed when the test ends.
+func OpenApp(t testing.TB) *postgres.DB {
+	t.Helper()
+	db, err := postgres.Open(context.Background(), AppURL(NewDB(t)))
 	if err != nil {
 		t.Fatalf("pgtest: %v", err)
 	}
