@@ -54,16 +54,17 @@ func (r *Received) Discard() {
 	}
 }
 
-// CheckProduct refuses an upload to a product that does not exist or that the caller does
-// not own, before any byte is read.
+// CheckProduct refuses an upload to a product that the caller cannot see (not found) or does
+// not own (forbidden), before any byte is read.
 func (s *Service) CheckProduct(ctx context.Context, caller gallery.Caller, productID uuid.UUID) error {
 	p, err := s.Gallery.Product(ctx, productID)
 	if err != nil {
 		return err
 	}
 	if !caller.Owns(p.SupplierID) {
-		// Someone else's product is reported as missing, as it would be under row-level security.
-		return gallery.Errorf(gallery.ENOTFOUND, "product %s does not exist", productID)
+		// The caller can see the product (it is published) but not change it. Products it
+		// cannot see at all were a not-found error above, from row-level security.
+		return gallery.Errorf(gallery.EFORBIDDEN, "not allowed to change the images of product %s", productID)
 	}
 	return nil
 }
@@ -134,7 +135,7 @@ func (s *Service) Add(ctx context.Context, caller gallery.Caller, productID uuid
 		Height:      rec.Info.Height,
 		MediaType:   rec.Info.MediaType,
 		Alt:         alt,
-	}, caller.SupplierID, publish)
+	}, caller.SupplierRef(), publish)
 }
 
 func mustHex(s string) []byte {
