@@ -58,12 +58,13 @@ CREATE TRIGGER products_touch_updated_at BEFORE UPDATE ON products
 CREATE TRIGGER product_images_touch_updated_at BEFORE UPDATE ON product_images
     FOR EACH ROW EXECUTE FUNCTION vitrine_touch_updated_at();
 
--- vitrine_product_lock_key maps a product id to the 64-bit key of its advisory lock: the
--- first 64 bits of the UUID, which are as random as the rest for version 4 and 7 ids.
+-- vitrine_product_lock_key maps a product id to the 64-bit key of its advisory lock: a 64-bit
+-- hash of all 128 bits, so ids that share a prefix (time-ordered UUIDv7, or a host shop's own
+-- structured ids) still get different locks.
 -- +goose StatementBegin
 CREATE FUNCTION vitrine_product_lock_key(p_product_id uuid) RETURNS bigint
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-    SELECT ('x' || left(replace(p_product_id::text, '-', ''), 16))::bit(64)::bigint
+    SELECT uuid_hash_extended(p_product_id, 0)
 $$;
 -- +goose StatementEnd
 
@@ -147,18 +148,32 @@ DECLARE
     v_order integer;
     v_row   product_images;
 BEGIN
+    -- This is the hot path of every upload, so it does inline what vitrine_lock_product and
+    -- vitrine_check_writable do elsewhere, with one read of the product.
     IF p_product_id IS NULL THEN
         RAISE EXCEPTION 'product id is required' USING ERRCODE = 'VT422';
     END IF;
-    PERFORM vitrine_lock_product(p_product_id);
-    PERFORM vitrine_check_writable(p_product_id);
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'gallery writes need READ COMMITTED, not %', current_setting('transaction_isolation')
+            USING ERRCODE = 'VT500';
+    END IF;
+    PERFORM pg_advisory_xact_lock(vitrine_product_lock_key(p_product_id));
     SELECT supplier_id INTO v_owner FROM products WHERE id = p_product_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'product % does not exist', p_product_id USING ERRCODE = 'VT404';
+    END IF;
+    IF current_user IN ('anon', 'authenticated') AND v_owner IS DISTINCT FROM vitrine_uid() THEN
+        RAISE EXCEPTION 'not allowed to change the images of product %', p_product_id USING ERRCODE = 'VT403';
+    END IF;
     IF p_supplier_id IS NOT NULL AND v_owner <> p_supplier_id THEN
         RAISE EXCEPTION 'supplier % does not own product %', p_supplier_id, p_product_id
             USING ERRCODE = 'VT403';
     END IF;
-    SELECT coalesce(max(image_order) + 1, 0) INTO v_order
-        FROM product_images WHERE product_id = p_product_id;
+    -- ORDER BY ... LIMIT 1 rather than max(): a plan cached while the table was small would
+    -- otherwise read the whole gallery on every append; this one reads one index entry.
+    SELECT image_order + 1 INTO v_order FROM product_images
+        WHERE product_id = p_product_id ORDER BY image_order DESC LIMIT 1;
+    v_order := coalesce(v_order, 0);
     INSERT INTO product_images (id, product_id, image_url, storage_path, content_sha256,
                                 byte_size, width, height, media_type, alt, image_order)
     VALUES (coalesce(p_id, gen_random_uuid()), p_product_id, p_image_url, p_storage_path,
