@@ -39,6 +39,8 @@ func domainError(doing string, err error) error {
 			return &gallery.Error{Code: gallery.ECONFLICT, Message: doing + ": already exists", Err: err}
 		case "23503": // foreign_key_violation
 			return &gallery.Error{Code: gallery.ENOTFOUND, Message: doing + ": a referenced row does not exist", Err: err}
+		case "42501": // insufficient_privilege, which row-level security raises for a refused new row
+			return &gallery.Error{Code: gallery.EFORBIDDEN, Message: doing + ": not allowed", Err: err}
 		case "23514", "22001", "22P02": // check_violation, string too long, invalid text
 			return &gallery.Error{Code: gallery.EINVALID, Message: doing + ": invalid value", Err: err}
 		}
