@@ -53,7 +53,10 @@ func tokenFor(t testing.TB, c gallery.Caller) string {
 
 type options struct {
 	maxBytes, maxPixels int64
+	limit               *httpapiLimiter
 }
+
+type httpapiLimiter struct{ perMinute, burst float64 }
 
 func setup(t *testing.T, opts ...func(*options)) *bundle {
 	t.Helper()
@@ -90,6 +93,9 @@ func setup(t *testing.T, opts ...func(*options)) *bundle {
 		Uploads: &upload.Service{Store: store, Gallery: app, MaxBytes: o.maxBytes, MaxPixels: o.maxPixels, ObjectURL: objectURL},
 		Store:   store, ObjectURL: objectURL,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	if o.limit != nil {
+		api.Limiter = &httpapi.RateLimiter{PerMinute: o.limit.perMinute, Burst: o.limit.burst}
 	}
 	srv = httptest.NewServer(api.Handler())
 	t.Cleanup(srv.Close)
