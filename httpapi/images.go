@@ -100,7 +100,7 @@ func (s *Server) uploadImage(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, gallery.Errorf(gallery.ETOOLARGE, "the file is larger than %d bytes", s.Uploads.MaxBytes))
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, s.Uploads.MaxBytes+multipartOverhead)
+	r.Body = http.MaxBytesReader(w, io.NopCloser(s.timedBody(w, r)), s.Uploads.MaxBytes+multipartOverhead)
 	rec, alt, err := s.readUploadForm(r)
 	if err != nil {
 		rec.Discard()

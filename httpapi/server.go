@@ -43,6 +43,8 @@ type Server struct {
 	Logger    *slog.Logger
 	Admin     http.Handler // River's job UI, mounted at /admin/jobs when not nil
 	Limiter   *RateLimiter // uploads per caller; nil: unlimited
+	// UploadTimeouts cut off slow or stalled upload bodies; zero: none.
+	UploadTimeouts Timeouts
 }
 
 // route is one pattern of the API and its handler.

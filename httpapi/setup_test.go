@@ -54,6 +54,7 @@ func tokenFor(t testing.TB, c gallery.Caller) string {
 type options struct {
 	maxBytes, maxPixels int64
 	limit               *httpapiLimiter
+	stall               time.Duration
 }
 
 type httpapiLimiter struct{ perMinute, burst float64 }
@@ -93,6 +94,9 @@ func setup(t *testing.T, opts ...func(*options)) *bundle {
 		Uploads: &upload.Service{Store: store, Gallery: app, MaxBytes: o.maxBytes, MaxPixels: o.maxPixels, ObjectURL: objectURL},
 		Store:   store, ObjectURL: objectURL,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	if o.stall > 0 {
+		api.UploadTimeouts = httpapi.Timeouts{Stall: o.stall, Total: time.Minute}
 	}
 	if o.limit != nil {
 		api.Limiter = &httpapi.RateLimiter{PerMinute: o.limit.perMinute, Burst: o.limit.burst}

@@ -1,9 +1,13 @@
 package httpapi_test
 
 import (
+	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -158,4 +162,34 @@ func TestUploadRateLimit(t *testing.T) {
 	if len(g.Images) != 2 {
 		t.Fatalf("%d images after a refused upload, want 2", len(g.Images))
 	}
+}
+
+// TestStalledUploadIsCutOffAndLeavesNothing sends part of an upload and then nothing: the
+// server gives up after the stall timeout, and no row, object or temporary file remains.
+func TestStalledUploadIsCutOffAndLeavesNothing(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(o *options) { o.stall = 300 * time.Millisecond })
+	productID := b.createProduct(t)
+	jpeg := readFile(t, goroot("testdata", "video-001.jpeg"))
+	body, ct := multipartBody(t, [2]string{"file", string(jpeg)})
+	full, _ := io.ReadAll(body)
+
+	conn, err := net.Dial("tcp", strings.TrimPrefix(b.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /v1/products/%s/images HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n",
+		productID, b.token, ct, len(full))
+	conn.Write(full[:len(full)/2]) // half the body, then silence
+	start := time.Now()
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	reply, _ := io.ReadAll(conn) // the server answers or closes once the stall timeout passes
+	if waited := time.Since(start); waited > 5*time.Second {
+		t.Fatalf("the server waited %v for a stalled body", waited)
+	}
+	if len(reply) > 0 && !strings.Contains(string(reply), " 400 ") {
+		t.Fatalf("answer to a stalled upload: %q", reply)
+	}
+	b.assertNothingStored(t)
 }

@@ -45,6 +45,9 @@ type config struct {
 	JWTAudience      string
 	UploadsPerMinute float64
 	UploadBurst      float64
+	UploadStall      time.Duration
+	UploadTimeout    time.Duration
+	KeepMetadata     bool
 }
 
 // setting describes one configuration value: its flag, its environment variable, its default
@@ -124,6 +127,12 @@ var settings = []setting{
 		func(c *config, v string) (err error) { c.UploadsPerMinute, err = strconv.ParseFloat(v, 64); return }},
 	{"upload-burst", "VITRINE_UPLOAD_BURST", "20", "uploads a caller may make at once before the per-minute rate applies", false,
 		func(c *config, v string) (err error) { c.UploadBurst, err = strconv.ParseFloat(v, 64); return }},
+	{"upload-stall-timeout", "VITRINE_UPLOAD_STALL_TIMEOUT", "30s", "an upload whose body stops arriving for this long is cut off", false,
+		func(c *config, v string) (err error) { c.UploadStall, err = time.ParseDuration(v); return }},
+	{"upload-timeout", "VITRINE_UPLOAD_TIMEOUT", "10m", "the longest an upload's body may take", false,
+		func(c *config, v string) (err error) { c.UploadTimeout, err = time.ParseDuration(v); return }},
+	{"keep-original-metadata", "VITRINE_KEEP_ORIGINAL_METADATA", "false", "keep EXIF, GPS and XMP in stored originals (by default they are stripped)", false,
+		func(c *config, v string) (err error) { c.KeepMetadata, err = strconv.ParseBool(v); return }},
 }
 
 // loadConfig reads the environment and then args, and validates the result, reporting every
@@ -182,6 +191,9 @@ func (c *config) validate() []error {
 	}
 	if c.JobRetryBase <= 0 || c.JobRescueAfter <= 0 {
 		errs = append(errs, errors.New("VITRINE_JOB_RETRY_BASE and VITRINE_JOB_RESCUE_AFTER must be positive"))
+	}
+	if c.UploadStall <= 0 || c.UploadTimeout <= 0 {
+		errs = append(errs, errors.New("VITRINE_UPLOAD_STALL_TIMEOUT and VITRINE_UPLOAD_TIMEOUT must be positive"))
 	}
 	if c.UploadsPerMinute < 0 || c.UploadBurst < 1 {
 		errs = append(errs, errors.New("VITRINE_UPLOADS_PER_MINUTE must not be negative and VITRINE_UPLOAD_BURST must be at least 1"))

@@ -59,3 +59,13 @@ func TestSecretsFromFiles(t *testing.T) {
 		t.Fatalf("%+v %v", c, err)
 	}
 }
+
+func TestProductionRefusesDevMode(t *testing.T) {
+	_, err := loadConfig(newFlagSet(), nil, env(map[string]string{"VITRINE_ENV": "production"}))
+	if err == nil || !strings.Contains(err.Error(), "VITRINE_JWT_SECRET") {
+		t.Fatalf("production without a secret: %v", err)
+	}
+	if _, err := loadConfig(newFlagSet(), nil, env(map[string]string{"VITRINE_ENV": "production", "VITRINE_JWT_SECRET": "s3cret-s3cret-s3cret-s3cret"})); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -42,9 +42,10 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		limiter = &httpapi.RateLimiter{PerMinute: cfg.UploadsPerMinute, Burst: cfg.UploadBurst}
 	}
 	api := &httpapi.Server{
-		Auth:    auth,
-		Limiter: limiter,
-		Gallery: a.db,
+		Auth:           auth,
+		Limiter:        limiter,
+		UploadTimeouts: httpapi.Timeouts{Stall: cfg.UploadStall, Total: cfg.UploadTimeout},
+		Gallery:        a.db,
 		Uploads: &upload.Service{
 			Store: a.store, Gallery: a.db, MaxBytes: cfg.MaxUploadBytes, MaxPixels: cfg.MaxPixels, ObjectURL: a.objectURL,
 		},
