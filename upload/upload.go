@@ -1,7 +1,8 @@
 // Package upload takes an image from a stream into the object store and the gallery: it
-// streams the bytes once, hashing them, checking their type from magic bytes, their pixel
-// count from the header and their structure to the end, and only then publishes the object
-// under its content-addressed key and appends the image to its product's gallery.
+// streams the bytes once, checking their type from magic bytes, their pixel count from the
+// header and their structure to the end, while the same bytes, without their metadata, are
+// hashed and written to the store; only then does it publish the object under its
+// content-addressed key and append the image to its product's gallery.
 package upload
 
 import (
@@ -17,6 +18,7 @@ import (
 
 	"github.com/vitrine-dev/vitrine/gallery"
 	"github.com/vitrine-dev/vitrine/imageinfo"
+	"github.com/vitrine-dev/vitrine/imagestrip"
 	"github.com/vitrine-dev/vitrine/storage"
 )
 
@@ -36,14 +38,22 @@ type Service struct {
 	MaxBytes  int64               // the largest accepted file
 	MaxPixels int64               // the most pixels an image may declare
 	ObjectURL func(string) string // the public URL of an object key
+	// KeepMetadata stores originals byte for byte as uploaded. When false, the default,
+	// the stored original is the upload without its metadata (EXIF with GPS, XMP, IPTC,
+	// comments, text chunks) and without any bytes after the image's end marker, as package
+	// imagestrip describes; pixels are not touched, and an EXIF orientation is kept in a
+	// minimal EXIF block. An extended WebP is held in memory while it is stripped, up to
+	// MaxBytes. The content hash, the key and the size are those of the stored bytes either
+	// way.
+	KeepMetadata bool
 }
 
 // Received is an upload whose bytes are in the store's temporary space and have passed every
 // check, but are not yet published. Call Service.Add or Discard.
 type Received struct {
 	Info   imageinfo.Info
-	SHA256 string // hex
-	Bytes  int64
+	SHA256 string // hex, of the stored bytes
+	Bytes  int64  // the size of the stored bytes
 	w      storage.Writer
 }
 
@@ -69,22 +79,35 @@ func (s *Service) CheckProduct(ctx context.Context, caller gallery.Caller, produ
 	return nil
 }
 
-// Receive streams r into a temporary object while checking it. On any error nothing is left
-// in the store. The error is a domain error: ETOOLARGE past MaxBytes, EMEDIATYPE for anything
-// but a supported image, EPIXELS past MaxPixels, ECORRUPT for a malformed or truncated image.
+// Receive streams r into a temporary object while checking it. imageinfo.Scan checks the
+// bytes as uploaded; unless KeepMetadata is set, what is hashed and stored is those bytes
+// stripped of their metadata. On any error nothing is left in the store. The error is a
+// domain error: ETOOLARGE past MaxBytes (counted on the upload, before stripping), EMEDIATYPE
+// for anything but a supported image, EPIXELS past MaxPixels, ECORRUPT for a malformed or
+// truncated image.
 func (s *Service) Receive(ctx context.Context, r io.Reader) (*Received, error) {
 	w, err := s.Store.NewWriter(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("starting object: %w", err)
 	}
-	sum := sha256.New()
+	out := &sinks{h: sha256.New(), w: w}
+	var in io.Writer = out
+	var strip *stripInput
+	if !s.KeepMetadata {
+		strip = &stripInput{w: imagestrip.NewWriter(out)}
+		in = strip
+	}
 	lr := &limitedReader{r: r, left: s.MaxBytes}
-	info, scanErr := imageinfo.Scan(io.TeeReader(lr, &sinks{h: sum, w: w}), s.MaxPixels)
-	if err := receiveError(lr, scanErr); err != nil {
+	info, scanErr := imageinfo.Scan(io.TeeReader(lr, in), s.MaxPixels)
+	err = receiveError(lr, scanErr)
+	if err == nil && strip != nil {
+		err = strip.close(info)
+	}
+	if err != nil {
 		_ = w.Abort()
 		return nil, err
 	}
-	return &Received{Info: info, SHA256: hex.EncodeToString(sum.Sum(nil)), Bytes: lr.read, w: w}, nil
+	return &Received{Info: info, SHA256: hex.EncodeToString(out.h.Sum(nil)), Bytes: out.n, w: w}, nil
 }
 
 // receiveError decides what went wrong, in order of precedence: the body was too large, the
@@ -148,10 +171,11 @@ func mustHex(s string) []byte {
 
 var errWrite = errors.New("write failed")
 
-// sinks receives every byte read: the hash and the object writer.
+// sinks receives every byte to be stored: the hash and the object writer.
 type sinks struct {
 	h hash.Hash
 	w io.Writer
+	n int64 // bytes written
 }
 
 func (s *sinks) Write(p []byte) (int, error) {
@@ -159,7 +183,45 @@ func (s *sinks) Write(p []byte) (int, error) {
 	if _, err := s.w.Write(p); err != nil {
 		return 0, fmt.Errorf("%w: %w", errWrite, err)
 	}
+	s.n += int64(len(p))
 	return len(p), nil
+}
+
+// stripInput passes the upload to the metadata stripper, whose output goes to the sinks. An
+// error about the image is kept for close, so that Scan, which checks more, reports the
+// problem; an error writing to the store stops the upload at once.
+type stripInput struct {
+	w   *imagestrip.Writer
+	err error
+}
+
+func (s *stripInput) Write(p []byte) (int, error) {
+	if s.err == nil {
+		_, s.err = s.w.Write(p)
+	}
+	if errors.Is(s.err, errWrite) {
+		return 0, s.err
+	}
+	return len(p), nil
+}
+
+// close flushes the stripped image once Scan has accepted the upload as info. The stripper
+// follows less of the structure than Scan checks, so it accepts whatever Scan accepts (its
+// fuzz test checks this); if it did not, that would be a bug, reported as an internal error.
+func (s *stripInput) close(info imageinfo.Info) error {
+	err := s.err
+	if err == nil {
+		err = s.w.Close()
+	}
+	switch {
+	case errors.Is(err, errWrite):
+		return fmt.Errorf("writing object: %w", err)
+	case err != nil:
+		return fmt.Errorf("stripping metadata from a valid %s: %w", info.MediaType, err)
+	case s.w.MediaType() != info.MediaType:
+		return fmt.Errorf("stripping metadata: the stripper took a %s for a %s", info.MediaType, s.w.MediaType())
+	}
+	return nil
 }
 
 // limitedReader reads at most left bytes and remembers whether the stream was longer, and

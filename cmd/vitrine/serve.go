@@ -48,6 +48,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		Gallery:        a.db,
 		Uploads: &upload.Service{
 			Store: a.store, Gallery: a.db, MaxBytes: cfg.MaxUploadBytes, MaxPixels: cfg.MaxPixels, ObjectURL: a.objectURL,
+			KeepMetadata: cfg.KeepMetadata,
 		},
 		Store:     a.store,
 		ObjectURL: a.objectURL,

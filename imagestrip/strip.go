@@ -1,0 +1,183 @@
+// Package imagestrip removes metadata from JPEG, PNG, GIF and WebP images as they stream
+// past, without decoding or re-encoding pixels: what is kept is copied byte for byte, so the
+// image decodes to exactly the same pixels.
+//
+// What is removed is what can identify a person, a place or a device, or hide content: EXIF
+// (with GPS), XMP, IPTC, comments, text chunks, timestamps, thumbnails, and every byte after
+// the image's end marker (where polyglot files put a ZIP archive or an HTML page). What is kept
+// is what decoders need to show the image as it was uploaded: the coded image, colour
+// information (ICC profiles, sRGB, gamma, chromaticities, the Adobe transform flag), pixel
+// density, transparency and animation control.
+//
+// The EXIF orientation is a display instruction, not personal data: without it a phone
+// photograph taken upright would be shown on its side. When the first EXIF block declares an
+// orientation other than 1, the output carries a minimal EXIF block (26 bytes of TIFF) holding
+// only the Orientation tag, in place of the original one.
+//
+// Per format:
+//
+//   - JPEG: APP0 is kept only if it is JFIF, without its thumbnail; APP2 only if it is an
+//     ICC_PROFILE; APP14 only if it is Adobe. Every other APPn segment (APP1 EXIF and XMP,
+//     APP2 MPF and FlashPix, APP13 Photoshop/IPTC, ...) and every COM segment is dropped. All
+//     other segments (DQT, DHT, SOFn, SOS, DRI, ...) and the entropy-coded data are copied
+//     unchanged. Bytes between segments that are not part of a marker, and fill bytes before a
+//     marker, are dropped, as decoders skip them.
+//   - PNG: eXIf, tEXt, zTXt, iTXt and tIME are dropped, and iDOT (Apple's index of IDAT
+//     offsets, which dropping chunks can invalidate). Every other chunk is copied whole with
+//     its CRC, including unknown ones, as some (APNG's acTL, fcTL and fdAT, cICP) change how
+//     the image looks.
+//   - GIF: comment extensions are dropped, and application extensions other than
+//     NETSCAPE2.0 and ANIMEXTS1.0 (loop count) and ICCRGBG1012 (ICC profile); XMP is one.
+//   - WebP: in an extended file (VP8X), only VP8X, ICCP, ANIM, ANMF, ALPH, VP8 and VP8L
+//     chunks are kept; EXIF, XMP and unknown chunks are dropped, and the VP8X flags and the
+//     RIFF size are rewritten. A simple file (VP8 or VP8L) is reduced to its image chunk.
+//
+// Memory use is constant (about 100 KiB) except for extended WebP files, which must be held
+// until their end because the RIFF size that starts the file depends on what is dropped
+// later: their kept chunks are buffered in memory, so memory use grows with the input up to
+// its RIFF size. Callers bound it by bounding their input.
+package imagestrip
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+)
+
+var (
+	// ErrUnsupported means that the input does not start with the signature of a JPEG,
+	// PNG, GIF or WebP image.
+	ErrUnsupported = errors.New("unsupported image type")
+	// ErrCorrupt means that the type was recognised but the structure is malformed or the
+	// input ends before the image does.
+	ErrCorrupt = errors.New("image is corrupt or truncated")
+)
+
+// sniffLen is how many bytes identify the type.
+const sniffLen = 12
+
+var pngSignature = []byte("\x89PNG\r\n\x1a\n")
+
+// sniff returns the media type whose signature starts p, or "" if there is none. The
+// signatures are those that imageinfo.Scan recognises.
+func sniff(p []byte) string {
+	switch {
+	case bytes.HasPrefix(p, pngSignature):
+		return "image/png"
+	case bytes.HasPrefix(p, []byte{0xff, 0xd8, 0xff}):
+		return "image/jpeg"
+	case bytes.HasPrefix(p, []byte("GIF87a")), bytes.HasPrefix(p, []byte("GIF89a")):
+		return "image/gif"
+	case len(p) >= sniffLen && string(p[0:4]) == "RIFF" && string(p[8:12]) == "WEBP":
+		return "image/webp"
+	}
+	return ""
+}
+
+// Writer writes to its destination the image written to it, without its metadata. The type
+// is decided from the first 12 bytes.
+//
+// Output is buffered, and an extended WebP is written only once its end has been seen: call
+// Close to flush. Write and Close return an error wrapping ErrUnsupported or ErrCorrupt for a
+// bad image, and an error wrapping the destination's error if writing to it failed. Errors
+// are sticky: after one, Write writes nothing. Bytes after the end of the image are accepted
+// and dropped.
+//
+// A Writer checks only the structure it needs to follow. Output for an image that it accepts
+// but that is otherwise invalid is just as invalid; use imageinfo.Scan for validation.
+type Writer struct {
+	in        input
+	bw        *bufio.Writer
+	head      [sniffLen]byte
+	nhead     int
+	mediaType string
+	err       error
+}
+
+var errClosed = errors.New("imagestrip: write after Close")
+
+// NewWriter returns a Writer that writes to dst.
+func NewWriter(dst io.Writer) *Writer {
+	w := &Writer{bw: bufio.NewWriterSize(dst, 32<<10)}
+	w.in.dst, w.in.out = w.bw, w.bw
+	return w
+}
+
+// MediaType returns "image/jpeg", "image/png", "image/gif" or "image/webp" once the first 12
+// bytes have identified the type, and "" before or if they did not.
+func (w *Writer) MediaType() string { return w.mediaType }
+
+// Write consumes p. It returns len(p) unless it returns an error.
+func (w *Writer) Write(p []byte) (int, error) {
+	if w.err != nil {
+		return 0, w.err
+	}
+	n := len(p)
+	if w.in.f == nil {
+		k := copy(w.head[w.nhead:], p)
+		w.nhead += k
+		p = p[k:]
+		if w.nhead < sniffLen {
+			return n, nil
+		}
+		if w.err = w.start(); w.err != nil {
+			return 0, w.err
+		}
+	}
+	if w.err = w.in.feed(p); w.err != nil {
+		return 0, w.err
+	}
+	return n, nil
+}
+
+// start identifies the type from the first bytes and passes them to its stripper.
+func (w *Writer) start() error {
+	w.mediaType = sniff(w.head[:])
+	switch w.mediaType {
+	case "image/jpeg":
+		w.in.f = &jpegStripper{in: &w.in}
+	case "image/png":
+		w.in.f = &pngStripper{in: &w.in}
+	case "image/gif":
+		w.in.f = &gifStripper{in: &w.in}
+	case "image/webp":
+		w.in.f = &webpStripper{in: &w.in}
+	default:
+		return fmt.Errorf("imagestrip: unrecognised file signature: %w", ErrUnsupported)
+	}
+	w.in.f.start()
+	return w.in.feed(w.head[:])
+}
+
+// Close checks that the whole image was written and flushes the output. It does not close
+// the destination. It returns the error that Write returned, if any.
+func (w *Writer) Close() error {
+	if w.err != nil {
+		return w.err
+	}
+	w.err = errClosed
+	switch {
+	case w.nhead == 0:
+		return fmt.Errorf("imagestrip: empty input: %w", ErrUnsupported)
+	case w.in.f == nil && sniff(w.head[:w.nhead]) == "":
+		return fmt.Errorf("imagestrip: unrecognised file signature: %w", ErrUnsupported)
+	case w.in.f == nil || w.in.op != opDiscard:
+		return fmt.Errorf("imagestrip: unexpected end of data: %w", ErrCorrupt)
+	}
+	if err := w.bw.Flush(); err != nil {
+		return writeError(err)
+	}
+	return nil
+}
+
+// corrupt returns an error wrapping ErrCorrupt with a short reason.
+func corrupt(format, reason string) error {
+	return fmt.Errorf("imagestrip: %s: %s: %w", format, reason, ErrCorrupt)
+}
+
+// writeError wraps an error of the destination.
+func writeError(err error) error {
+	return fmt.Errorf("imagestrip: writing output: %w", err)
+}
