@@ -80,12 +80,8 @@ const multipartOverhead = 64 << 10
 // uploadImage takes a multipart body with the field "file" and an optional "alt", in either
 // order. Nothing is kept unless the whole request succeeds.
 func (s *Server) uploadImage(w http.ResponseWriter, r *http.Request) {
-	if !s.requireSignedIn(w, r) {
-		return
-	}
-	productID, err := pathID(r, "product_id")
-	if err != nil {
-		s.writeError(w, r, err)
+	productID, ok := s.beginWrite(w, r, "product_id", nil)
+	if !ok {
 		return
 	}
 	if !s.limit(w, r) {
@@ -230,19 +226,11 @@ func (s *Server) getImage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) patchImage(w http.ResponseWriter, r *http.Request) {
-	if !s.requireSignedIn(w, r) {
-		return
-	}
-	id, err := pathID(r, "id")
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
 	var body struct {
 		Alt *string `json:"alt"`
 	}
-	if err := readJSON(w, r, &body); err != nil {
-		s.writeError(w, r, err)
+	id, ok := s.beginWrite(w, r, "id", &body)
+	if !ok {
 		return
 	}
 	if body.Alt == nil {
@@ -263,12 +251,8 @@ func (s *Server) patchImage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) deleteImage(w http.ResponseWriter, r *http.Request) {
-	if !s.requireSignedIn(w, r) {
-		return
-	}
-	id, err := pathID(r, "id")
-	if err != nil {
-		s.writeError(w, r, err)
+	id, ok := s.beginWrite(w, r, "id", nil)
+	if !ok {
 		return
 	}
 	if _, err := s.Gallery.DeleteImage(r.Context(), id); err != nil {
@@ -279,19 +263,11 @@ func (s *Server) deleteImage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) moveImage(w http.ResponseWriter, r *http.Request) {
-	if !s.requireSignedIn(w, r) {
-		return
-	}
-	id, err := pathID(r, "id")
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
 	var body struct {
 		Position *int `json:"position"`
 	}
-	if err := readJSON(w, r, &body); err != nil {
-		s.writeError(w, r, err)
+	id, ok := s.beginWrite(w, r, "id", &body)
+	if !ok {
 		return
 	}
 	if body.Position == nil {
@@ -307,19 +283,11 @@ func (s *Server) moveImage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) reorderImages(w http.ResponseWriter, r *http.Request) {
-	if !s.requireSignedIn(w, r) {
-		return
-	}
-	productID, err := pathID(r, "product_id")
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
 	var body struct {
 		IDs []uuid.UUID `json:"ids"`
 	}
-	if err := readJSON(w, r, &body); err != nil {
-		s.writeError(w, r, err)
+	productID, ok := s.beginWrite(w, r, "product_id", &body)
+	if !ok {
 		return
 	}
 	if body.IDs == nil {

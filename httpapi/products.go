@@ -24,16 +24,12 @@ func toProductJSON(p gallery.Product) productJSON {
 // createProduct makes a product. A supplier creates products for itself (supplier_id may be
 // left out); the service role names the supplier.
 func (s *Server) createProduct(w http.ResponseWriter, r *http.Request) {
-	if !s.requireSignedIn(w, r) {
-		return
-	}
 	var body struct {
 		ID         *uuid.UUID `json:"id"`
 		SupplierID *uuid.UUID `json:"supplier_id"`
 		Published  bool       `json:"published"`
 	}
-	if err := readJSON(w, r, &body); err != nil {
-		s.writeError(w, r, err)
+	if _, ok := s.beginWrite(w, r, "", &body); !ok {
 		return
 	}
 	caller := s.caller(r)
@@ -77,19 +73,11 @@ func (s *Server) getProduct(w http.ResponseWriter, r *http.Request) {
 
 // patchProduct publishes or withdraws a product: {"published": true|false}.
 func (s *Server) patchProduct(w http.ResponseWriter, r *http.Request) {
-	if !s.requireSignedIn(w, r) {
-		return
-	}
-	id, err := pathID(r, "product_id")
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
 	var body struct {
 		Published *bool `json:"published"`
 	}
-	if err := readJSON(w, r, &body); err != nil {
-		s.writeError(w, r, err)
+	id, ok := s.beginWrite(w, r, "product_id", &body)
+	if !ok {
 		return
 	}
 	if body.Published == nil {

@@ -96,3 +96,27 @@ func pathID(r *http.Request, name string) (uuid.UUID, error) {
 	}
 	return id, nil
 }
+
+// beginWrite starts a request that changes data: the caller must be signed in, the path
+// parameter param (when not "") must be an id, and the JSON body is decoded into body (when
+// not nil). On failure it has answered the request and returns false.
+func (s *Server) beginWrite(w http.ResponseWriter, r *http.Request, param string, body any) (uuid.UUID, bool) {
+	if !s.requireSignedIn(w, r) {
+		return uuid.Nil, false
+	}
+	var id uuid.UUID
+	if param != "" {
+		var err error
+		if id, err = pathID(r, param); err != nil {
+			s.writeError(w, r, err)
+			return uuid.Nil, false
+		}
+	}
+	if body != nil {
+		if err := readJSON(w, r, body); err != nil {
+			s.writeError(w, r, err)
+			return uuid.Nil, false
+		}
+	}
+	return id, true
+}
