@@ -70,10 +70,10 @@ func (db *DB) AppendImage(ctx context.Context, im gallery.NewImage, supplierID *
 		if err != nil {
 			return err
 		}
-		var id uuid.UUID
-		if err := tx.QueryRow(ctx, `SELECT id FROM vitrine_append_image($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		id := im.ID
+		if _, err := tx.Exec(ctx, `SELECT vitrine_append_image($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 			im.ProductID, supplierID, im.ID, im.URL, im.StoragePath, im.SHA256, im.Bytes,
-			im.Width, im.Height, im.MediaType, im.Alt).Scan(&id); err != nil {
+			im.Width, im.Height, im.MediaType, im.Alt); err != nil {
 			return err
 		}
 		// Publish only once the row is in: a refused append publishes nothing.

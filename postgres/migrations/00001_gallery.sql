@@ -125,7 +125,7 @@ $$;
 -- +goose StatementEnd
 
 -- vitrine_append_image appends an image at the end of a product's gallery (order 0 for an
--- empty gallery) and returns the new row. p_supplier_id, when not NULL, must own the product.
+-- empty gallery) and returns its order. p_supplier_id, when not NULL, must own the product.
 -- It is the one definition of the append: insert_image_with_order and the Go service both
 -- call it.
 -- +goose StatementBegin
@@ -141,12 +141,11 @@ CREATE FUNCTION vitrine_append_image(
     p_height         integer,
     p_media_type     text,
     p_alt            text
-) RETURNS product_images
+) RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
     v_owner uuid;
     v_order integer;
-    v_row   product_images;
 BEGIN
     -- This is the hot path of every upload, so it does inline what vitrine_lock_product and
     -- vitrine_check_writable do elsewhere, with one read of the product.
@@ -178,9 +177,8 @@ BEGIN
                                 byte_size, width, height, media_type, alt, image_order)
     VALUES (coalesce(p_id, gen_random_uuid()), p_product_id, p_image_url, p_storage_path,
             p_content_sha256, p_byte_size, p_width, p_height, p_media_type,
-            coalesce(p_alt, ''), v_order)
-    RETURNING * INTO v_row;
-    RETURN v_row;
+            coalesce(p_alt, ''), v_order);
+    RETURN v_order;
 END;
 $$;
 -- +goose StatementEnd
@@ -199,8 +197,8 @@ BEGIN
     IF p_image_url IS NULL OR p_image_url = '' THEN
         RAISE EXCEPTION 'image url is required' USING ERRCODE = 'VT422';
     END IF;
-    RETURN (vitrine_append_image(p_product_id, p_supplier_id, NULL, p_image_url, p_image_url,
-                                 NULL, NULL, NULL, NULL, NULL, NULL)).image_order;
+    RETURN vitrine_append_image(p_product_id, p_supplier_id, NULL, p_image_url, p_image_url,
+                                NULL, NULL, NULL, NULL, NULL, NULL);
 END;
 $$;
 -- +goose StatementEnd
