@@ -134,6 +134,17 @@ func TestQuickstartServesWithPrivateCluster(t *testing.T) {
 		t.Fatalf("served %d bytes, want the %d uploaded", len(got), len(photo))
 	}
 
+	// River's job UI answers loopback clients (no admin password is set).
+	resp, err = http.Get(base + "/admin/jobs/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(strings.ToLower(string(page)), "<html") {
+		t.Fatalf("GET /admin/jobs/: %d %.200q", resp.StatusCode, page)
+	}
+
 	cancel()
 	select {
 	case err := <-done:
