@@ -14,7 +14,7 @@ import (
 // Encoder settings; the package documentation explains the choice.
 const (
 	webpQuality = 80
-	webpEffort  = 4
+	webpEffort  = 2
 	jpegQuality = 82
 	avifQuality = 50
 	avifEffort  = 1 // libheif's aom speed = 9 - effort

@@ -18,7 +18,9 @@ import (
 // bytes won't help. The error returned wraps it together with libvips' message.
 var ErrUndecodable = errors.New("image cannot be decoded")
 
-// ErrTooLarge reports an original with more pixels than Config.MaxPixels. It is permanent.
+// ErrTooLarge reports an original with more pixels than Config.MaxPixels. It is permanent,
+// and an error wrapping it wraps ErrUndecodable too: to a caller deciding whether to retry,
+// an image too large to decode is one that cannot be decoded.
 var ErrTooLarge = errors.New("image has too many pixels")
 
 // ErrClosed is returned by Process and ProcessFile after Processor.Close.

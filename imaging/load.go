@@ -20,7 +20,7 @@ type source struct {
 
 // header is what Process learns about an original before decoding it.
 type header struct {
-	loader        string // libvips loader class, e.g. "VipsForeignLoadJpegBuffer"
+	loader        string // libvips loader, e.g. "jpegload_buffer"
 	width, height int    // as stored, before the EXIF orientation is applied
 	orientation   int    // EXIF orientation, 1 to 8
 }
@@ -64,21 +64,15 @@ func (src source) readHeader() (header, error) {
 	}
 	defer C.vitrine_unref(im)
 
-	var path *C.char
-	if src.path != "" {
-		path = C.CString(src.path)
-		defer C.free(unsafe.Pointer(path))
-	}
-	var buf unsafe.Pointer
-	if len(src.buf) > 0 {
-		buf = unsafe.Pointer(&src.buf[0])
-	}
 	h := header{
 		width:       int(C.vips_image_get_width(im)),
 		height:      int(C.vips_image_get_height(im)),
 		orientation: int(C.vips_image_get_orientation(im)),
 	}
-	if loader := C.vitrine_find_loader(buf, C.size_t(len(src.buf)), path); loader != nil {
+	var loader *C.char
+	name := C.CString("vips-loader")
+	defer C.free(unsafe.Pointer(name))
+	if C.vips_image_get_string(im, name, &loader) == 0 {
 		h.loader = C.GoString(loader)
 	}
 	if h.orientation < 1 || h.orientation > 8 {
@@ -90,7 +84,7 @@ func (src source) readHeader() (header, error) {
 // shrinkOnLoad chooses how much the decoder itself should shrink an original whose longer
 // stored side is long, when the largest variant needs target pixels on that side: the
 // largest JPEG scale (1/2, 1/4, 1/8) or WebP scale whose output is still at least
-// target (at least 2×target with t.shrinkMargin, as vips_thumbnail does).
+// target (at least 2×target with t.shrinkMargin).
 func (t tuning) shrinkOnLoad(h header, long, target int) (jpegShrink int, webpScale float64) {
 	need := target
 	if t.shrinkMargin {
@@ -98,14 +92,14 @@ func (t tuning) shrinkOnLoad(h header, long, target int) (jpegShrink int, webpSc
 	}
 	jpegShrink, webpScale = 1, 1
 	switch {
-	case strings.Contains(h.loader, "Jpeg"):
+	case strings.HasPrefix(h.loader, "jpegload"):
 		for _, s := range []int{8, 4, 2} {
 			if (long+s-1)/s >= need { // libjpeg rounds scaled sizes up
 				jpegShrink = s
 				break
 			}
 		}
-	case strings.Contains(h.loader, "Webp"):
+	case strings.HasPrefix(h.loader, "webpload"):
 		if need < long {
 			webpScale = float64(need) / float64(long)
 		}

@@ -13,7 +13,7 @@ import (
 //
 //export vitrineLog
 func vitrineLog(domain *C.char, level C.int, message *C.char) {
-	logger := libvips.logger
+	logger := libvips.logger.Load()
 	if logger == nil {
 		return
 	}

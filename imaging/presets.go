@@ -64,7 +64,8 @@ type Result struct {
 	// ThumbHash is the ThumbHash (https://evanw.github.io/thumbhash/) of the upright image,
 	// at most 25 bytes, for a blurred placeholder while a variant loads.
 	ThumbHash []byte
-	// DominantColor is the image's most common colour as "#rrggbb"; see dominantColor.
+	// DominantColor is the image's most common colour as "#rrggbb", as the package
+	// documentation defines it.
 	DominantColor string
 	// Width and Height are those of the upright original, before any resizing.
 	Width, Height int

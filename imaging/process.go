@@ -25,7 +25,8 @@ import (
 //
 // An original libvips cannot decode (not an image, a blocked format, damaged or truncated)
 // gives an error wrapping ErrUndecodable; one with more than Config.MaxPixels pixels, one
-// wrapping ErrTooLarge. Both are permanent. src is only read, and only during the call.
+// wrapping ErrTooLarge and ErrUndecodable. Both are permanent. src is only read, and only
+// during the call.
 func (p *Processor) Process(ctx context.Context, src []byte, presets []Preset, formats []Format) (Result, error) {
 	if len(src) == 0 {
 		return Result{}, fmt.Errorf("imaging: empty original: %w", ErrUndecodable)
@@ -37,9 +38,10 @@ func (p *Processor) Process(ctx context.Context, src []byte, presets []Preset, f
 	return p.process(ctx, source{buf: src}, presets, formats)
 }
 
-// ProcessFile is Process for an original in a local file. libvips then reads the file as it
-// decodes, so the compressed original is never held in memory whole: prefer it when the
-// original is already on disk.
+// ProcessFile is Process for an original in a local file, which libvips reads (or maps)
+// itself, so the caller needn't load it into Go's heap: prefer it when the original is
+// already on disk. Errors are as for Process; a file that cannot be opened gives an error
+// wrapping ErrUndecodable too, with libvips' message saying why.
 func (p *Processor) ProcessFile(ctx context.Context, path string, presets []Preset, formats []Format) (Result, error) {
 	return p.process(ctx, source{path: path}, presets, formats)
 }
@@ -62,8 +64,8 @@ func (p *Processor) process(ctx context.Context, src source, presets []Preset, f
 		return Result{}, err
 	}
 	if int64(hdr.width)*int64(hdr.height) > p.cfg.MaxPixels {
-		return Result{}, fmt.Errorf("imaging: original is %dx%d, over %d pixels: %w",
-			hdr.width, hdr.height, p.cfg.MaxPixels, ErrTooLarge)
+		return Result{}, fmt.Errorf("imaging: original is %dx%d, over %d pixels: %w (%w)",
+			hdr.width, hdr.height, p.cfg.MaxPixels, ErrTooLarge, ErrUndecodable)
 	}
 	width, height := hdr.upright()
 	base, err := p.tune.base(&s, src, hdr, largest(presets))
@@ -72,10 +74,12 @@ func (p *Processor) process(ctx context.Context, src source, presets []Preset, f
 	}
 
 	res := Result{Width: width, Height: height}
-	if res.Variants, err = p.tune.variants(ctx, &s, base, width, height, presets, formats); err != nil {
+	variants, small, err := p.tune.variants(ctx, &s, base, width, height, presets, formats)
+	if err != nil {
 		return Result{}, err
 	}
-	w, h, rgba, err := s.rgbaRender(base)
+	res.Variants = variants
+	w, h, rgba, err := s.rgbaRender(small, p.tune.kernel)
 	if err != nil {
 		return Result{}, err
 	}
@@ -103,7 +107,7 @@ func (t tuning) base(s *scope, src source, hdr header, largest int) (*C.VipsImag
 	}
 	s.own(im)
 	// Resize before the colour conversion, as vips_thumbnail does: fewer pixels to convert.
-	if im, err = s.resizeTo(im, bw, bh); err != nil {
+	if im, err = s.resizeTo(im, bw, bh, t.kernel); err != nil {
 		return nil, err
 	}
 	if im, err = s.toSRGB(im); err != nil {
@@ -124,8 +128,11 @@ func (t tuning) base(s *scope, src source, hdr header, largest int) (*C.VipsImag
 }
 
 // variants resizes base to each preset and encodes each in every format. Presets are
-// made largest first, so that with t.cascade each can come from the one before.
-func (t tuning) variants(ctx context.Context, s *scope, base *C.VipsImage, width, height int, presets []Preset, formats []Format) ([]Variant, error) {
+// made largest first, each computed into memory once for all its formats and, with
+// t.cascade, resized from the one before. It also returns the smallest preset image that
+// is still at least placeholderSide on its longer side, or base, to render the
+// placeholders from cheaply; it is owned by s.
+func (t tuning) variants(ctx context.Context, s *scope, base *C.VipsImage, width, height int, presets []Preset, formats []Format) ([]Variant, *C.VipsImage, error) {
 	order := make([]int, len(presets))
 	for i := range order {
 		order[i] = i
@@ -133,37 +140,45 @@ func (t tuning) variants(ctx context.Context, s *scope, base *C.VipsImage, width
 	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(presets[b].LongSide, presets[a].LongSide) })
 
 	out := make([]Variant, len(presets)*len(formats))
-	from := base
+	from, forPlaceholder := base, base
 	for _, i := range order {
 		preset := presets[i]
 		w, h := fitLongSide(width, height, preset.LongSide)
 		var sized scope
-		im, err := sized.resizeTo(from, w, h)
+		im, err := sized.resizeTo(from, w, h, t.kernel)
+		if err == nil && im != from {
+			im, err = sized.inMemory(im)
+		}
 		if err != nil {
 			sized.close()
-			return nil, fmt.Errorf("imaging: preset %s: %w", preset.Name, err)
+			return nil, nil, fmt.Errorf("imaging: preset %s: %w", preset.Name, err)
 		}
 		for j, f := range formats {
 			if err := ctx.Err(); err != nil {
 				sized.close()
-				return nil, err
+				return nil, nil, err
 			}
 			data, err := t.encode(&sized, im, f)
 			if err != nil {
 				sized.close()
-				return nil, fmt.Errorf("imaging: preset %s: %w", preset.Name, err)
+				return nil, nil, fmt.Errorf("imaging: preset %s: %w", preset.Name, err)
 			}
 			out[i*len(formats)+j] = Variant{
 				Preset: preset.Name, Format: f, Width: w, Height: h, Data: data, MediaType: f.MediaType(),
 			}
 		}
-		if t.cascade && im != from {
-			// Keep this size alive for the next, smaller preset.
-			s.images = append(s.images, sized.images...)
-			from = im
+		keep := t.cascade
+		if max(w, h) >= placeholderSide {
+			forPlaceholder, keep = im, true
+		}
+		if keep {
+			s.images = append(s.images, sized.images...) // im stays alive until s closes
 		} else {
 			sized.close()
 		}
+		if t.cascade {
+			from = im
+		}
 	}
-	return out, nil
+	return out, forPlaceholder, nil
 }

@@ -12,10 +12,10 @@ const placeholderSide = 100
 
 // rgbaRender returns in, scaled to fit placeholderSide×placeholderSide (never up), as
 // 8-bit RGBA pixels row by row, not premultiplied.
-func (s *scope) rgbaRender(in *C.VipsImage) (width, height int, rgba []byte, err error) {
+func (s *scope) rgbaRender(in *C.VipsImage, kernel C.VipsKernel) (width, height int, rgba []byte, err error) {
 	w, h := imageSize(in)
 	width, height = fitLongSide(w, h, placeholderSide)
-	small, err := s.resizeTo(in, width, height)
+	small, err := s.resizeTo(in, width, height, kernel)
 	if err != nil {
 		return 0, 0, nil, err
 	}

@@ -21,15 +21,15 @@ func fitLongSide(width, height, long int) (int, int) {
 	return max(1, int(float64(width)*float64(long)/float64(height)+0.5)), long
 }
 
-// resizeTo resizes in to exactly width×height with Lanczos3, or returns in if it is already
+// resizeTo resizes in to exactly width×height with kernel, or returns in if it is already
 // that size.
-func (s *scope) resizeTo(in *C.VipsImage, width, height int) (*C.VipsImage, error) {
+func (s *scope) resizeTo(in *C.VipsImage, width, height int, kernel C.VipsKernel) (*C.VipsImage, error) {
 	w, h := imageSize(in)
 	if w == width && h == height {
 		return in, nil
 	}
 	var out *C.VipsImage
-	if C.vitrine_resize(in, C.double(float64(width)/float64(w)), C.double(float64(height)/float64(h)), &out) != 0 {
+	if C.vitrine_resize(in, C.double(float64(width)/float64(w)), C.double(float64(height)/float64(h)), kernel, &out) != 0 {
 		return nil, vipsFailed(fmt.Sprintf("resizing %dx%d to %dx%d", w, h, width, height))
 	}
 	s.own(out)

@@ -80,11 +80,12 @@ var libvips struct {
 	err         error
 	concurrency int
 	cacheMaxMem int64
-	logger      *slog.Logger
+	logger      atomic.Pointer[slog.Logger] // read by vitrineLog on libvips' threads
 }
 
 // Processor makes thumbnail variants. It is safe for concurrent use; at most
-// Config.MaxJobs calls to Process or ProcessFile run at once.
+// Config.MaxJobs calls to Process or ProcessFile run at once, the others wait. Make one
+// with Start: the zero Processor is not usable.
 type Processor struct {
 	cfg  Config
 	sem  chan struct{}
@@ -126,7 +127,7 @@ func startLibvips(cfg Config) error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 
-	libvips.logger = cfg.Logger
+	libvips.logger.Store(cfg.Logger)
 	debug := 0
 	if cfg.Logger.Enabled(context.Background(), slog.LevelDebug) {
 		debug = 1

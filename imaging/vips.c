@@ -83,16 +83,17 @@ int vitrine_load(const void *buf, size_t len, const char *filename, int jpeg_shr
 
 // ---- Processing steps -----------------------------------------------------
 
-// vitrine_resize scales with libvips' default Lanczos3 kernel, premultiplying alpha around
-// the resize so transparent pixels don't bleed dark fringes into the edges.
-int vitrine_resize(VipsImage *in, double hscale, double vscale, VipsImage **out) {
+// vitrine_resize scales with kernel, premultiplying alpha around the resize so transparent
+// pixels don't bleed dark fringes into the edges.
+int vitrine_resize(VipsImage *in, double hscale, double vscale, VipsKernel kernel,
+                   VipsImage **out) {
   if (!vips_image_hasalpha(in))
-    return vips_resize(in, out, hscale, "vscale", vscale, NULL);
+    return vips_resize(in, out, hscale, "vscale", vscale, "kernel", kernel, NULL);
 
   VipsObject *scope = VIPS_OBJECT(vips_image_new());
   VipsImage **t = (VipsImage **)vips_object_local_array(scope, 3);
   int ret = vips_premultiply(in, &t[0], NULL) ||
-            vips_resize(t[0], &t[1], hscale, "vscale", vscale, NULL) ||
+            vips_resize(t[0], &t[1], hscale, "vscale", vscale, "kernel", kernel, NULL) ||
             vips_unpremultiply(t[1], &t[2], NULL) ||
             vips_cast(t[2], out, in->BandFmt, NULL);
   g_object_unref(scope);

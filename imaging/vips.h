@@ -15,7 +15,8 @@ int vitrine_load(const void *buf, size_t len, const char *filename,
                  int jpeg_shrink, double webp_scale, VipsImage **out);
 
 // Processing steps.
-int vitrine_resize(VipsImage *in, double hscale, double vscale, VipsImage **out);
+int vitrine_resize(VipsImage *in, double hscale, double vscale, VipsKernel kernel,
+                   VipsImage **out);
 int vitrine_to_srgb(VipsImage *in, VipsImage **out);
 int vitrine_autorot(VipsImage *in, VipsImage **out);
 int vitrine_strip(VipsImage *in, VipsImage **out);

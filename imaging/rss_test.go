@@ -1,0 +1,121 @@
+package imaging
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/vitrine-dev/vitrine/internal/testphotos"
+)
+
+// BenchmarkPeakRSS runs one job in a fresh process (this test binary, re-executed) and
+// reports its peak resident set size from VmHWM in /proc/self/status, which counts libvips'
+// C allocations and the mapped shared libraries as well as Go's heap. The target is
+// 100 MiB for its job (the WebP presets of a 14–16 MP photograph); the other jobs are there
+// for comparison: AVIF encoding (libaom) adds about 35 MiB, and a progressive JPEG needs
+// libjpeg to hold all its DCT coefficients (about 3 bytes a pixel) whatever the
+// shrink-on-load. Run it with -benchtime=1x.
+func BenchmarkPeakRSS(b *testing.B) {
+	for _, tc := range []struct {
+		name    string
+		path    string
+		file    bool
+		formats string
+	}{
+		{"14.7MP_baseline_JPEG/bytes/webp", testphotos.Large(b), false, "webp"},
+		{"14.7MP_baseline_JPEG/file/webp", testphotos.Large(b), true, "webp"},
+		{"14.7MP_baseline_JPEG/bytes/webp+jpeg+avif", testphotos.Large(b), false, "webp,jpeg,avif"},
+		{"17.9MP_progressive_JPEG/bytes/webp", testphotos.LargeOriginal(b), false, "webp"},
+		{"17.9MP_progressive_JPEG/file/webp", testphotos.LargeOriginal(b), true, "webp"},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			var started, peak int64
+			for range b.N {
+				cmd := exec.Command(os.Args[0])
+				cmd.Env = append(os.Environ(), "VITRINE_RSS_PROBE="+strings.Join([]string{tc.path, strconv.FormatBool(tc.file), tc.formats}, "|"))
+				out, err := cmd.CombinedOutput()
+				if err != nil {
+					b.Fatalf("child: %v\n%s", err, out)
+				}
+				i := strings.Index(string(out), "rss_probe")
+				if i < 0 {
+					b.Fatalf("no figures from child:\n%s", out)
+				}
+				if _, err := fmt.Sscanf(string(out[i:]), "rss_probe started_kib=%d peak_kib=%d", &started, &peak); err != nil {
+					b.Fatalf("no figures from child: %v\n%s", err, out)
+				}
+			}
+			b.ReportMetric(float64(started)/1024, "MiB-after-start")
+			b.ReportMetric(float64(peak)/1024, "MiB-peak-RSS")
+		})
+	}
+}
+
+// TestMain lets BenchmarkPeakRSS re-execute this binary as a child that runs one job.
+func TestMain(m *testing.M) {
+	if probe := os.Getenv("VITRINE_RSS_PROBE"); probe != "" {
+		if err := rssChild(probe); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// rssChild runs the job described by probe ("path|fromFile|format,format") and prints
+// the process's peak RSS after Start and after the job.
+func rssChild(probe string) error {
+	parts := strings.Split(probe, "|")
+	path, fromFile := parts[0], parts[1] == "true"
+	var formats []Format
+	for _, f := range strings.Split(parts[2], ",") {
+		formats = append(formats, Format(f))
+	}
+	p, err := Start(Config{MaxJobs: 1})
+	if err != nil {
+		return err
+	}
+	started, err := vmHWM()
+	if err != nil {
+		return err
+	}
+	if fromFile {
+		_, err = p.ProcessFile(context.Background(), path, DefaultPresets(), formats)
+	} else {
+		var src []byte
+		if src, err = os.ReadFile(path); err == nil {
+			_, err = p.Process(context.Background(), src, DefaultPresets(), formats)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	peak, err := vmHWM()
+	if err != nil {
+		return err
+	}
+	fmt.Printf("rss_probe started_kib=%d peak_kib=%d\n", started, peak)
+	return nil
+}
+
+// vmHWM returns the process's peak resident set size in KiB.
+func vmHWM() (int64, error) {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	for sc := bufio.NewScanner(f); sc.Scan(); {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			return strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+		}
+	}
+	return 0, errors.New("no VmHWM in /proc/self/status")
+}
