@@ -4,33 +4,26 @@ import (
 	"bytes"
 	"compress/zlib"
 	"encoding/binary"
-	"hash/crc32"
 	"io"
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
 	"strings"
 	"testing"
+
+	"github.com/vitrine-dev/vitrine/internal/testimages"
 )
 
 // pngWith builds a PNG of one IHDR declaring w×h (8-bit grey) and one IDAT of idat.
 func pngWith(w, h uint32, idat []byte) []byte {
-	var buf bytes.Buffer
-	buf.WriteString("\x89PNG\r\n\x1a\n")
-	chunk := func(typ string, data []byte) {
-		binary.Write(&buf, binary.BigEndian, uint32(len(data)))
-		buf.WriteString(typ)
-		buf.Write(data)
-		binary.Write(&buf, binary.BigEndian, crc32.ChecksumIEEE(append([]byte(typ), data...)))
-	}
 	ihdr := make([]byte, 13)
 	binary.BigEndian.PutUint32(ihdr[0:], w)
 	binary.BigEndian.PutUint32(ihdr[4:], h)
 	ihdr[8], ihdr[9] = 8, 0
-	chunk("IHDR", ihdr)
-	chunk("IDAT", idat)
-	chunk("IEND", nil)
-	return buf.Bytes()
+	out := []byte("\x89PNG\r\n\x1a\n")
+	out = append(out, testimages.PNGChunk("IHDR", ihdr)...)
+	out = append(out, testimages.PNGChunk("IDAT", idat)...)
+	return append(out, testimages.PNGChunk("IEND", nil)...)
 }
 
 func deflated(n int) []byte {

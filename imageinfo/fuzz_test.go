@@ -8,6 +8,8 @@ import (
 	"image/jpeg"
 	"image/png"
 	"testing"
+
+	"github.com/vitrine-dev/vitrine/internal/testimages"
 )
 
 // fuzzLimit keeps decoding by the standard library cheap while fuzzing.
@@ -23,7 +25,7 @@ func FuzzScan(f *testing.F) {
 	for _, s := range []string{"", "GIF89a", "\x89PNG\r\n\x1a\n", "\xff\xd8\xff\xd9", "RIFF\x00\x00\x00\x00WEBP", "<svg/>"} {
 		f.Add([]byte(s))
 	}
-	f.Add(pngFile(ihdr(16, 16, 8, 0, 0), pngChunkBytes("IDAT", zlibBytes(make([]byte, 1<<16)))))
+	f.Add(pngFile(ihdr(16, 16, 8, 0, 0), testimages.PNGChunk("IDAT", zlibBytes(make([]byte, 1<<16)))))
 	f.Add(gifFile(gifHeader(10, 10), gifFrame(200, 0, 100, 10, 2, onePixel...)))
 
 	f.Fuzz(fuzzBody)

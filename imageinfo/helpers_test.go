@@ -9,14 +9,11 @@ import (
 	"image/jpeg"
 	"image/png"
 	"io"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/vitrine-dev/vitrine/internal/testimages"
 )
 
 // sample is a valid image with its expected Info.
@@ -47,76 +44,12 @@ func followedBy(data []byte, n int) *countingReader {
 	return &countingReader{r: io.MultiReader(bytes.NewReader(data), bytes.NewReader(make([]byte, n)))}
 }
 
-var (
-	gorootOnce sync.Once
-	gorootDir  string
-)
-
-// goroot returns the Go installation's root, as `go env GOROOT` reports it,
-// and skips the test if it cannot be found.
-func goroot(t testing.TB) string {
-	t.Helper()
-	gorootOnce.Do(func() {
-		out, err := exec.Command("go", "env", "GOROOT").Output()
-		if err == nil {
-			gorootDir = strings.TrimSpace(string(out))
-		}
-	})
-	if gorootDir == "" {
-		t.Skip("cannot locate GOROOT with `go env GOROOT`")
-	}
-	return gorootDir
-}
-
-// gorootFiles returns the files matching pattern under GOROOT/src, by base
-// name, and fails the test if there are none.
-func gorootFiles(t testing.TB, pattern string) map[string][]byte {
-	t.Helper()
-	paths, err := filepath.Glob(filepath.Join(goroot(t), "src", pattern))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(paths) == 0 {
-		t.Fatalf("no files match GOROOT/src/%s", pattern)
-	}
-	files := make(map[string][]byte, len(paths))
-	for _, p := range paths {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		files[filepath.Base(p)] = b
-	}
-	return files
-}
-
-// sortedNames returns the keys of files in order.
-func sortedNames(files map[string][]byte) []string {
-	names := make([]string, 0, len(files))
-	for n := range files {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
-
 // checkErr fails the test unless err wraps target.
 func checkErr(t testing.TB, name string, err, target error) {
 	t.Helper()
 	if !errors.Is(err, target) {
 		t.Errorf("%s: got error %v, want one wrapping %q", name, err, target)
 	}
-}
-
-// pattern returns a w×h image with varied colours and alpha.
-func pattern(w, h int) *image.NRGBA {
-	img := image.NewNRGBA(image.Rect(0, 0, w, h))
-	for y := range h {
-		for x := range w {
-			img.Set(x, y, color.NRGBA{uint8(x * 7), uint8(y * 13), uint8(x*y + 3), uint8(255 - (x+y)%64)})
-		}
-	}
-	return img
 }
 
 // encodedSamples returns images made with Go's PNG, JPEG and GIF encoders.
@@ -132,7 +65,7 @@ func encodedSamples(t testing.TB) []sample {
 	}
 	for _, sz := range [][2]int{{1, 1}, {3, 2}, {17, 9}, {64, 33}} {
 		w, h := sz[0], sz[1]
-		img := pattern(w, h)
+		img := testimages.Pattern(w, h)
 		gray := image.NewGray(img.Bounds())
 		gray16 := image.NewGray16(img.Bounds())
 		rgba64 := image.NewRGBA64(img.Bounds())
@@ -182,8 +115,8 @@ func gorootSamples(t testing.TB) []sample {
 	t.Helper()
 	var out []sample
 	for _, pat := range []string{"image/testdata/*", "image/png/testdata/*.png", "image/png/testdata/pngsuite/*.png"} {
-		files := gorootFiles(t, pat)
-		for _, name := range sortedNames(files) {
+		files := testimages.GoRootFiles(t, pat)
+		for _, name := range testimages.SortedNames(files) {
 			data := files[name]
 			if strings.HasPrefix(name, "x") || strings.HasPrefix(name, "invalid-") ||
 				name == "video-001.progressive.truncated.jpeg" {

@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"image/jpeg"
 	"testing"
+
+	"github.com/vitrine-dev/vitrine/internal/testimages"
 )
 
 // jpegSample returns a 17×9 baseline JPEG from Go's encoder, whose layout
@@ -12,7 +14,7 @@ import (
 func jpegSample(t testing.TB) []byte {
 	t.Helper()
 	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, pattern(17, 9), nil); err != nil {
+	if err := jpeg.Encode(&buf, testimages.Pattern(17, 9), nil); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
@@ -133,11 +135,11 @@ func TestJPEGStructure(t *testing.T) {
 }
 
 func TestJPEGProgressive(t *testing.T) {
-	files := gorootFiles(t, "image/testdata/*progressive*.jpeg")
+	files := testimages.GoRootFiles(t, "image/testdata/*progressive*.jpeg")
 	if len(files) < 5 {
 		t.Fatalf("only %d progressive JPEGs", len(files))
 	}
-	for _, name := range sortedNames(files) {
+	for _, name := range testimages.SortedNames(files) {
 		_, err := Scan(bytes.NewReader(files[name]), noLimit)
 		if name == "video-001.progressive.truncated.jpeg" {
 			// Scans are missing, though the file ends with EOI.

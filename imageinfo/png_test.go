@@ -9,21 +9,15 @@ import (
 	"image/png"
 	"testing"
 	"time"
-)
 
-// pngChunkBytes encodes a PNG chunk with its CRC.
-func pngChunkBytes(typ string, data []byte) []byte {
-	b := binary.BigEndian.AppendUint32(nil, uint32(len(data)))
-	b = append(b, typ...)
-	b = append(b, data...)
-	return binary.BigEndian.AppendUint32(b, crc32.ChecksumIEEE(b[4:]))
-}
+	"github.com/vitrine-dev/vitrine/internal/testimages"
+)
 
 // ihdr returns an IHDR chunk.
 func ihdr(w, h uint32, depth, color, interlace byte) []byte {
 	d := binary.BigEndian.AppendUint32(nil, w)
 	d = binary.BigEndian.AppendUint32(d, h)
-	return pngChunkBytes("IHDR", append(d, depth, color, 0, 0, interlace))
+	return testimages.PNGChunk("IHDR", append(d, depth, color, 0, 0, interlace))
 }
 
 // pngFile joins the signature, an IHDR chunk, the given chunks and IEND.
@@ -33,7 +27,7 @@ func pngFile(ihdrChunk []byte, chunks ...[]byte) []byte {
 	for _, c := range chunks {
 		b = append(b, c...)
 	}
-	return append(b, pngChunkBytes("IEND", nil)...)
+	return append(b, testimages.PNGChunk("IEND", nil)...)
 }
 
 // idatChunks splits compressed data into IDAT chunks of at most 7 bytes, to
@@ -42,7 +36,7 @@ func idatChunks(z []byte) [][]byte {
 	var out [][]byte
 	for len(z) > 0 {
 		n := min(len(z), 7)
-		out = append(out, pngChunkBytes("IDAT", z[:n]))
+		out = append(out, testimages.PNGChunk("IDAT", z[:n]))
 		z = z[n:]
 	}
 	return out
@@ -62,9 +56,9 @@ func pngRaw3x2() []byte {
 }
 
 func TestPNGSuite(t *testing.T) {
-	files := gorootFiles(t, "image/png/testdata/pngsuite/*.png")
+	files := testimages.GoRootFiles(t, "image/png/testdata/pngsuite/*.png")
 	n := 0
-	for _, name := range sortedNames(files) {
+	for _, name := range testimages.SortedNames(files) {
 		info, err := Scan(bytes.NewReader(files[name]), noLimit)
 		cfg, err2 := png.DecodeConfig(bytes.NewReader(files[name]))
 		if err != nil || err2 != nil || info.Width != cfg.Width || info.Height != cfg.Height {
@@ -79,7 +73,7 @@ func TestPNGSuite(t *testing.T) {
 // copy of the suite leaves out, by applying the documented defect to the
 // valid file it was made from.
 func TestPNGSuiteCorrupt(t *testing.T) {
-	files := gorootFiles(t, "image/png/testdata/pngsuite/basn*.png")
+	files := testimages.GoRootFiles(t, "image/png/testdata/pngsuite/basn*.png")
 	patched := func(base string, f func(b []byte) []byte) []byte {
 		return f(bytes.Clone(files[base]))
 	}
@@ -149,8 +143,8 @@ func TestPNGSuiteCorrupt(t *testing.T) {
 }
 
 func TestPNGInvalidGoTestdata(t *testing.T) {
-	files := gorootFiles(t, "image/png/testdata/invalid-*.png")
-	for _, name := range sortedNames(files) {
+	files := testimages.GoRootFiles(t, "image/png/testdata/invalid-*.png")
+	for _, name := range testimages.SortedNames(files) {
 		_, err := Scan(bytes.NewReader(files[name]), noLimit)
 		if name == "invalid-palette.png" {
 			// Its pixels use palette indices beyond the palette. Go's decoder
@@ -184,8 +178,8 @@ func TestPNGImageDataSize(t *testing.T) {
 		"one byte short":    pngFile(hdr, idatChunks(zlibBytes(raw[:len(raw)-1]))...),
 		"empty stream":      pngFile(hdr, idatChunks(zlibBytes(nil))...),
 		"bad filter type":   pngFile(hdr, idatChunks(zlibBytes(badFilter))...),
-		"zero-length IDAT":  pngFile(hdr, pngChunkBytes("IDAT", nil)),
-		"not zlib":          pngFile(hdr, pngChunkBytes("IDAT", raw)),
+		"zero-length IDAT":  pngFile(hdr, testimages.PNGChunk("IDAT", nil)),
+		"not zlib":          pngFile(hdr, testimages.PNGChunk("IDAT", raw)),
 	}
 	for name, data := range tests {
 		_, err := Scan(bytes.NewReader(data), noLimit)
@@ -197,7 +191,7 @@ func TestPNGImageDataSize(t *testing.T) {
 // declared size is refused as soon as it exceeds it.
 func TestPNGDecompressionBomb(t *testing.T) {
 	z := zlibBytes(make([]byte, 20<<20)) // ~20 KiB compressed
-	data := pngFile(ihdr(16, 16, 8, 0, 0), pngChunkBytes("IDAT", z))
+	data := pngFile(ihdr(16, 16, 8, 0, 0), testimages.PNGChunk("IDAT", z))
 	r := &countingReader{r: bytes.NewReader(data)}
 	start := time.Now()
 	_, err := Scan(r, noLimit)
@@ -250,8 +244,8 @@ func TestPNGChunkRules(t *testing.T) {
 	gray := ihdr(3, 2, 8, 0, 0)
 	pal := ihdr(3, 2, 8, 3, 0)
 	idat := idatChunks(zlibBytes(pngRaw3x2()))
-	plte := pngChunkBytes("PLTE", make([]byte, 3*7))
-	text := pngChunkBytes("tEXt", []byte("Comment\x00hi"))
+	plte := testimages.PNGChunk("PLTE", make([]byte, 3*7))
+	text := testimages.PNGChunk("tEXt", []byte("Comment\x00hi"))
 	join := func(parts ...[][]byte) [][]byte {
 		var out [][]byte
 		for _, p := range parts {
@@ -262,14 +256,14 @@ func TestPNGChunkRules(t *testing.T) {
 	one := func(c []byte) [][]byte { return [][]byte{c} }
 	badCRC := bytes.Clone(text)
 	badCRC[len(badCRC)-1] ^= 1
-	trailingGarbage := append(append([][]byte{}, idat...), pngChunkBytes("IDAT", []byte("junk")))
+	trailingGarbage := append(append([][]byte{}, idat...), testimages.PNGChunk("IDAT", []byte("junk")))
 
 	valid := map[string][]byte{
 		"text before and after":      pngFile(gray, join(one(text), idat, one(text))...),
 		"paletted":                   pngFile(pal, join(one(plte), idat)...),
-		"paletted tRNS":              pngFile(pal, join(one(plte), one(pngChunkBytes("tRNS", []byte{0, 1})), idat)...),
-		"grey tRNS":                  pngFile(gray, join(one(pngChunkBytes("tRNS", []byte{0, 1})), idat)...),
-		"unknown ancillary chunk":    pngFile(gray, join(one(pngChunkBytes("vpAg", []byte{1})), idat)...),
+		"paletted tRNS":              pngFile(pal, join(one(plte), one(testimages.PNGChunk("tRNS", []byte{0, 1})), idat)...),
+		"grey tRNS":                  pngFile(gray, join(one(testimages.PNGChunk("tRNS", []byte{0, 1})), idat)...),
+		"unknown ancillary chunk":    pngFile(gray, join(one(testimages.PNGChunk("vpAg", []byte{1})), idat)...),
 		"IDAT after the zlib stream": pngFile(gray, trailingGarbage...),
 	}
 	for name, data := range valid {
@@ -284,21 +278,21 @@ func TestPNGChunkRules(t *testing.T) {
 	noIEND := pngFile(gray, idat...)
 	noIEND = noIEND[:len(noIEND)-12]
 	corrupt := map[string][]byte{
-		"IDAT not consecutive":     pngFile(gray, pngChunkBytes("IDAT", zlibBytes(pngRaw3x2())), text, pngChunkBytes("IDAT", nil)),
+		"IDAT not consecutive":     pngFile(gray, testimages.PNGChunk("IDAT", zlibBytes(pngRaw3x2())), text, testimages.PNGChunk("IDAT", nil)),
 		"missing IEND":             noIEND,
 		"missing PLTE":             pngFile(pal, idat...),
 		"PLTE in greyscale":        pngFile(gray, join(one(plte), idat)...),
 		"PLTE after IDAT":          pngFile(ihdr(3, 2, 8, 2, 0), join(idatChunks(zlibBytes(make([]byte, 2*10))), one(plte))...),
 		"PLTE too long":            pngFile(ihdr(3, 2, 1, 3, 0), join(one(plte), idat)...),
-		"PLTE length":              pngFile(pal, join(one(pngChunkBytes("PLTE", make([]byte, 4))), idat)...),
+		"PLTE length":              pngFile(pal, join(one(testimages.PNGChunk("PLTE", make([]byte, 4))), idat)...),
 		"two PLTE":                 pngFile(pal, join(one(plte), one(plte), idat)...),
-		"tRNS before PLTE":         pngFile(pal, join(one(pngChunkBytes("tRNS", []byte{0})), one(plte), idat)...),
-		"tRNS length":              pngFile(gray, join(one(pngChunkBytes("tRNS", []byte{0})), idat)...),
-		"unknown critical chunk":   pngFile(gray, join(one(pngChunkBytes("ABCD", nil)), idat)...),
-		"bad chunk type":           pngFile(gray, join(one(pngChunkBytes("ab1d", nil)), idat)...),
+		"tRNS before PLTE":         pngFile(pal, join(one(testimages.PNGChunk("tRNS", []byte{0})), one(plte), idat)...),
+		"tRNS length":              pngFile(gray, join(one(testimages.PNGChunk("tRNS", []byte{0})), idat)...),
+		"unknown critical chunk":   pngFile(gray, join(one(testimages.PNGChunk("ABCD", nil)), idat)...),
+		"bad chunk type":           pngFile(gray, join(one(testimages.PNGChunk("ab1d", nil)), idat)...),
 		"ancillary chunk CRC":      pngFile(gray, join(one(badCRC), idat)...),
 		"IHDR twice":               pngFile(gray, join(one(gray), idat)...),
-		"IEND with data":           append(pngFile(gray, idat...)[:len(pngFile(gray, idat...))-12], pngChunkBytes("IEND", []byte{0})...),
+		"IEND with data":           append(pngFile(gray, idat...)[:len(pngFile(gray, idat...))-12], testimages.PNGChunk("IEND", []byte{0})...),
 		"first chunk not IHDR":     append(append([]byte{}, pngSignature...), text...),
 		"chunk length over 2^31-1": pngFile(gray, append([]byte{0x80, 0, 0, 0}, "tEXt"...)),
 	}

@@ -9,6 +9,8 @@ import (
 	"image/png"
 	"testing"
 
+	"github.com/vitrine-dev/vitrine/internal/testimages"
+
 	"github.com/vitrine-dev/vitrine/imageinfo"
 )
 
@@ -20,7 +22,7 @@ const fuzzLimit = 1 << 20
 func fuzzSeeds(t testing.TB) [][]byte {
 	t.Helper()
 	var valid [][]byte
-	img := pattern(9, 5)
+	img := testimages.Pattern(9, 5)
 	var b bytes.Buffer
 	jpeg.Encode(&b, img, nil)
 	j := bytes.Clone(b.Bytes())
@@ -32,8 +34,8 @@ func fuzzSeeds(t testing.TB) [][]byte {
 	g := bytes.Clone(b.Bytes())
 	valid = append(valid, j, p, g,
 		withSegments(j, junk, jfifThumb, exifAPP1(binary.BigEndian, 6), xmpAPP1, iccAPP2, comment),
-		append(append(bytes.Clone(p[:33]), pngChunk("eXIf", cameraEXIF(binary.LittleEndian, 5))...),
-			append(pngChunk("tEXt", []byte("a\x00b")), p[33:]...)...),
+		append(append(bytes.Clone(p[:33]), testimages.PNGChunk("eXIf", cameraEXIF(binary.LittleEndian, 5))...),
+			append(testimages.PNGChunk("tEXt", []byte("a\x00b")), p[33:]...)...),
 		append(append(bytes.Clone(g[:13+int(gifTableSize(g[10]))]), gifExtension(0xfe, []byte("a comment"))...),
 			g[13+int(gifTableSize(g[10])):]...),
 	)

@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/vitrine-dev/vitrine/internal/testimages"
 )
 
 // gifExtension returns an extension block with the label and the data in sub-blocks. An
@@ -96,8 +98,8 @@ func TestGIFMetadataIsStripped(t *testing.T) {
 // TestGIFGoTestImages strips Go's GIF test images; one has a comment.
 func TestGIFGoTestImages(t *testing.T) {
 	t.Parallel()
-	files := gorootFiles(t, "image/testdata/*.gif")
-	for _, name := range sortedNames(files) {
+	files := testimages.GoRootFiles(t, "image/testdata/*.gif")
+	for _, name := range testimages.SortedNames(files) {
 		in := files[name]
 		out := checkStripped(t, name, in)
 		if hasComment := bytes.Contains(in, []byte{0x21, 0xfe}); !hasComment && !bytes.Equal(out, in) {

@@ -5,13 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"image"
-	"image/color"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"sort"
-	"strings"
-	"sync"
 	"testing"
 
 	"github.com/vitrine-dev/vitrine/imageinfo"
@@ -96,59 +89,6 @@ func samePixels(t *testing.T, name string, a, b image.Image) {
 			}
 		}
 	}
-}
-
-// pattern returns a w×h image with varied colours and alpha.
-func pattern(w, h int) *image.NRGBA {
-	img := image.NewNRGBA(image.Rect(0, 0, w, h))
-	for y := range h {
-		for x := range w {
-			img.Set(x, y, color.NRGBA{uint8(x * 7), uint8(y * 13), uint8(x*y + 3), uint8(255 - (x+y)%64)})
-		}
-	}
-	return img
-}
-
-var (
-	gorootOnce sync.Once
-	gorootDir  string
-)
-
-// gorootFiles returns the files matching pattern under `go env GOROOT`/src, by base name.
-func gorootFiles(t testing.TB, pattern string) map[string][]byte {
-	t.Helper()
-	gorootOnce.Do(func() {
-		out, err := exec.Command("go", "env", "GOROOT").Output()
-		if err == nil {
-			gorootDir = strings.TrimSpace(string(out))
-		}
-	})
-	if gorootDir == "" {
-		t.Fatal("cannot locate GOROOT with `go env GOROOT`")
-	}
-	paths, err := filepath.Glob(filepath.Join(gorootDir, "src", pattern))
-	if err != nil || len(paths) == 0 {
-		t.Fatalf("no files match GOROOT/src/%s: %v", pattern, err)
-	}
-	files := make(map[string][]byte, len(paths))
-	for _, p := range paths {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		files[filepath.Base(p)] = b
-	}
-	return files
-}
-
-// sortedNames returns the keys of files in order.
-func sortedNames(files map[string][]byte) []string {
-	names := make([]string, 0, len(files))
-	for n := range files {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
 }
 
 // checkErr fails the test unless err wraps target.

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vitrine-dev/vitrine/internal/testimages"
+
 	"github.com/vitrine-dev/vitrine/internal/testphotos"
 )
 
@@ -72,11 +74,11 @@ func decodeJPEG(t *testing.T, name string, b []byte) image.Image {
 // jpegBases returns JPEGs without metadata: Go's test images, and images made by Go's encoder.
 func jpegBases(t *testing.T) map[string][]byte {
 	t.Helper()
-	bases := gorootFiles(t, "image/testdata/*.jpeg")
+	bases := testimages.GoRootFiles(t, "image/testdata/*.jpeg")
 	delete(bases, "video-001.progressive.truncated.jpeg")
 	for _, q := range []int{1, 90} {
 		var buf bytes.Buffer
-		if err := jpeg.Encode(&buf, pattern(67, 33), &jpeg.Options{Quality: q}); err != nil {
+		if err := jpeg.Encode(&buf, testimages.Pattern(67, 33), &jpeg.Options{Quality: q}); err != nil {
 			t.Fatal(err)
 		}
 		bases["go-q"+string(rune('0'+q%10))+".jpeg"] = buf.Bytes()
@@ -87,7 +89,7 @@ func jpegBases(t *testing.T) map[string][]byte {
 func TestJPEGWithoutMetadataIsUnchanged(t *testing.T) {
 	t.Parallel()
 	bases := jpegBases(t)
-	for _, name := range sortedNames(bases) {
+	for _, name := range testimages.SortedNames(bases) {
 		if out := checkStripped(t, name, bases[name]); !bytes.Equal(out, bases[name]) {
 			t.Errorf("%s: a JPEG without metadata changed", name)
 		}
@@ -97,7 +99,7 @@ func TestJPEGWithoutMetadataIsUnchanged(t *testing.T) {
 func TestJPEGMetadataIsStripped(t *testing.T) {
 	t.Parallel()
 	bases := jpegBases(t)
-	for _, name := range sortedNames(bases) {
+	for _, name := range testimages.SortedNames(bases) {
 		base := bases[name]
 		for _, bo := range []byteOrder{binary.BigEndian, binary.LittleEndian} {
 			in := withSegments(base, junk, jfifThumb, exifAPP1(bo, 6), xmpAPP1, extXMP, iccAPP2, mpfAPP2,
@@ -126,7 +128,7 @@ func head(b []byte) []byte { return b[:min(len(b), 200)] }
 func TestJPEGOrientationIsKept(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, pattern(16, 8), nil); err != nil {
+	if err := jpeg.Encode(&buf, testimages.Pattern(16, 8), nil); err != nil {
 		t.Fatal(err)
 	}
 	base := buf.Bytes()
@@ -199,7 +201,7 @@ func jpegHeaderSegments(t *testing.T, b []byte) [][]byte {
 
 func TestJPEGPolyglot(t *testing.T) {
 	t.Parallel()
-	base := gorootFiles(t, "image/testdata/video-001.jpeg")["video-001.jpeg"]
+	base := testimages.GoRootFiles(t, "image/testdata/video-001.jpeg")["video-001.jpeg"]
 	html := []byte("<html><script>fetch('/steal?c='+document.cookie)</script></html>")
 	in := append(bytes.Clone(base), html...)
 	out := checkStripped(t, "polyglot", in)
@@ -212,7 +214,7 @@ func TestJPEGPolyglot(t *testing.T) {
 // between segments: restart markers, fill bytes, stuffing after fill bytes and stray bytes.
 func TestJPEGEntropyDataEdgeCases(t *testing.T) {
 	t.Parallel()
-	base := gorootFiles(t, "image/testdata/video-001.restart2.jpeg")["video-001.restart2.jpeg"]
+	base := testimages.GoRootFiles(t, "image/testdata/video-001.restart2.jpeg")["video-001.restart2.jpeg"]
 	sos := bytes.Index(base, []byte{0xff, 0xda})
 	eoi := len(base) - 2
 	// Fill bytes before EOI are dropped; after them, a restart marker is data.
@@ -259,9 +261,6 @@ func TestJPEGCameraPhoto(t *testing.T) {
 // TestJPEGLargeCameraPhoto strips a 16 MB progressive photograph with EXIF and XMP. It is
 // checked structurally only: decoding it twice takes too long under the race detector.
 func TestJPEGLargeCameraPhoto(t *testing.T) {
-	if testing.Short() {
-		t.Skip("16 MB photograph")
-	}
 	t.Parallel()
 	in, err := os.ReadFile(testphotos.LargeOriginal(t))
 	if err != nil {
@@ -285,7 +284,7 @@ func TestJPEGLargeCameraPhoto(t *testing.T) {
 
 func TestJPEGCorrupt(t *testing.T) {
 	t.Parallel()
-	base := gorootFiles(t, "image/testdata/video-001.jpeg")["video-001.jpeg"]
+	base := testimages.GoRootFiles(t, "image/testdata/video-001.jpeg")["video-001.jpeg"]
 	for name, in := range map[string][]byte{
 		"truncated in entropy data": base[:len(base)/2],
 		"truncated in a segment":    base[:30],
@@ -329,7 +328,7 @@ func TestErrors(t *testing.T) {
 		t.Errorf("Close: %v", err)
 	}
 	w = NewWriter(&bytes.Buffer{})
-	if _, err := w.Write(gorootFiles(t, "image/testdata/video-001.jpeg")["video-001.jpeg"]); err != nil {
+	if _, err := w.Write(testimages.GoRootFiles(t, "image/testdata/video-001.jpeg")["video-001.jpeg"]); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.Close(); err != nil {
@@ -350,7 +349,7 @@ func (failingWriter) Write([]byte) (int, error) { return 0, errDisk }
 func TestDestinationErrorIsReturned(t *testing.T) {
 	t.Parallel()
 	w := NewWriter(failingWriter{})
-	base := gorootFiles(t, "image/testdata/video-001.jpeg")["video-001.jpeg"]
+	base := testimages.GoRootFiles(t, "image/testdata/video-001.jpeg")["video-001.jpeg"]
 	var err error
 	for p := base; len(p) > 0 && err == nil; p = p[min(len(p), 1000):] {
 		_, err = w.Write(p[:min(len(p), 1000)])

@@ -4,21 +4,14 @@ import (
 	"bytes"
 	"compress/zlib"
 	"encoding/binary"
-	"hash/crc32"
 	"image"
 	"image/png"
 	"reflect"
 	"strings"
 	"testing"
-)
 
-// pngChunk returns a chunk with its length and CRC.
-func pngChunk(typ string, data []byte) []byte {
-	b := binary.BigEndian.AppendUint32(nil, uint32(len(data)))
-	b = append(b, typ...)
-	b = append(b, data...)
-	return binary.BigEndian.AppendUint32(b, crc32.ChecksumIEEE(b[4:]))
-}
+	"github.com/vitrine-dev/vitrine/internal/testimages"
+)
 
 // pngChunks splits a PNG into its chunks, after the signature, up to IEND.
 func pngChunks(t *testing.T, b []byte) [][]byte {
@@ -60,30 +53,30 @@ func decodePNG(t *testing.T, name string, b []byte) image.Image {
 func TestPNGMetadataIsStripped(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer
-	if err := png.Encode(&buf, pattern(37, 21)); err != nil {
+	if err := png.Encode(&buf, testimages.Pattern(37, 21)); err != nil {
 		t.Fatal(err)
 	}
 	base := buf.Bytes()
 	ihdr := base[8 : 8+25]
 	rest := base[8+25:] // IDAT and IEND
 
-	iccp := pngChunk("iCCP", append([]byte("Display P3\x00\x00"), zlibBytes(t, []byte(strings.Repeat("icc profile ", 40)))...))
+	iccp := testimages.PNGChunk("iCCP", append([]byte("Display P3\x00\x00"), zlibBytes(t, []byte(strings.Repeat("icc profile ", 40)))...))
 	kept := [][]byte{
 		iccp,
-		pngChunk("gAMA", []byte{0, 0, 0xb1, 0x8f}),
-		pngChunk("cHRM", make([]byte, 32)),
-		pngChunk("pHYs", []byte{0, 0, 0x0b, 0x13, 0, 0, 0x0b, 0x13, 1}),
-		pngChunk("bKGD", []byte{0, 0, 0, 0, 0, 0}),
+		testimages.PNGChunk("gAMA", []byte{0, 0, 0xb1, 0x8f}),
+		testimages.PNGChunk("cHRM", make([]byte, 32)),
+		testimages.PNGChunk("pHYs", []byte{0, 0, 0x0b, 0x13, 0, 0, 0x0b, 0x13, 1}),
+		testimages.PNGChunk("bKGD", []byte{0, 0, 0, 0, 0, 0}),
 	}
 	dropped := [][]byte{
-		pngChunk("tEXt", []byte("Author\x00Alice at 48.85N 2.35E")),
-		pngChunk("zTXt", append([]byte("Comment\x00\x00"), zlibBytes(t, []byte("a comment"))...)),
-		pngChunk("iTXt", []byte("XML:com.adobe.xmp\x00\x00\x00\x00\x00"+xmpPacket)),
-		pngChunk("tIME", []byte{0x07, 0xe8, 5, 1, 12, 0, 0}),
-		pngChunk("iDOT", make([]byte, 28)),
+		testimages.PNGChunk("tEXt", []byte("Author\x00Alice at 48.85N 2.35E")),
+		testimages.PNGChunk("zTXt", append([]byte("Comment\x00\x00"), zlibBytes(t, []byte("a comment"))...)),
+		testimages.PNGChunk("iTXt", []byte("XML:com.adobe.xmp\x00\x00\x00\x00\x00"+xmpPacket)),
+		testimages.PNGChunk("tIME", []byte{0x07, 0xe8, 5, 1, 12, 0, 0}),
+		testimages.PNGChunk("iDOT", make([]byte, 28)),
 	}
-	exif := pngChunk("eXIf", cameraEXIF(binary.BigEndian, 6))
-	secondEXIF := pngChunk("eXIf", cameraEXIF(binary.LittleEndian, 8))
+	exif := testimages.PNGChunk("eXIf", cameraEXIF(binary.BigEndian, 6))
+	secondEXIF := testimages.PNGChunk("eXIf", cameraEXIF(binary.LittleEndian, 8))
 
 	in := bytes.Clone(base[:8])
 	in = append(in, ihdr...)
@@ -92,14 +85,14 @@ func TestPNGMetadataIsStripped(t *testing.T) {
 		in = append(in, c...)
 	}
 	in = append(in, rest[:len(rest)-12]...)
-	in = append(in, pngChunk("tEXt", []byte("Late\x00text after IDAT"))...)
+	in = append(in, testimages.PNGChunk("tEXt", []byte("Late\x00text after IDAT"))...)
 	in = append(in, rest[len(rest)-12:]...) // IEND
 	in = append(in, junk...)
 
 	want := bytes.Clone(base[:8])
 	want = append(want, ihdr...)
 	want = append(want, kept[0]...)
-	want = append(want, pngChunk("eXIf", orientationTIFF(6))...)
+	want = append(want, testimages.PNGChunk("eXIf", orientationTIFF(6))...)
 	for _, c := range kept[1:] {
 		want = append(want, c...)
 	}
@@ -127,11 +120,11 @@ func chunkTypes(t *testing.T, b []byte) []string {
 // go, every other chunk stays byte for byte, and the pixels are the same.
 func TestPNGGoTestImages(t *testing.T) {
 	t.Parallel()
-	files := gorootFiles(t, "image/png/testdata/pngsuite/*.png")
-	for name, b := range gorootFiles(t, "image/testdata/*.png") {
+	files := testimages.GoRootFiles(t, "image/png/testdata/pngsuite/*.png")
+	for name, b := range testimages.GoRootFiles(t, "image/testdata/*.png") {
 		files[name] = b
 	}
-	for _, name := range sortedNames(files) {
+	for _, name := range testimages.SortedNames(files) {
 		in := files[name]
 		if strings.HasPrefix(name, "x") || strings.Contains(name, "truncated") {
 			continue
@@ -154,7 +147,7 @@ func TestPNGGoTestImages(t *testing.T) {
 
 func TestPNGCorrupt(t *testing.T) {
 	t.Parallel()
-	base := gorootFiles(t, "image/testdata/video-001.png")["video-001.png"]
+	base := testimages.GoRootFiles(t, "image/testdata/video-001.png")["video-001.png"]
 	huge := bytes.Clone(base[:33])
 	huge = append(huge, 0x7f, 0xff, 0xff, 0xff)
 	huge = append(huge, "tEXtab"...)
