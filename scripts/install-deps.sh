@@ -15,6 +15,11 @@ pkg-config --exists vips 2>/dev/null || missing+=(libvips-dev)
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
 command -v gcc >/dev/null 2>&1 || missing+=(gcc)
 
+# The tests fetch real photographs with `apt-get download`, which needs package lists.
+if [ ${#missing[@]} -eq 0 ] && ! apt-cache show mate-backgrounds >/dev/null 2>&1; then
+  sudo_ apt-get update -qq
+fi
+
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
   sudo_ apt-get update -qq
