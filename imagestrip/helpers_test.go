@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"image"
 	"testing"
 
 	"github.com/vitrine-dev/vitrine/imageinfo"
@@ -69,26 +68,6 @@ func checkStripped(t *testing.T, name string, in []byte) []byte {
 		t.Errorf("%s: stripping again changes the output", name)
 	}
 	return out
-}
-
-// samePixels fails the test unless a and b hold the same pixels, in the same colour model.
-func samePixels(t *testing.T, name string, a, b image.Image) {
-	t.Helper()
-	if a.Bounds() != b.Bounds() {
-		t.Fatalf("%s: bounds %v, want %v", name, b.Bounds(), a.Bounds())
-	}
-	if a.ColorModel() != b.ColorModel() {
-		t.Fatalf("%s: colour model differs", name)
-	}
-	r := a.Bounds()
-	for y := r.Min.Y; y < r.Max.Y; y++ {
-		for x := r.Min.X; x < r.Max.X; x++ {
-			ca, cb := a.At(x, y), b.At(x, y)
-			if ca != cb {
-				t.Fatalf("%s: pixel (%d,%d) is %v, want %v", name, x, y, cb, ca)
-			}
-		}
-	}
 }
 
 // checkErr fails the test unless err wraps target.
