@@ -30,8 +30,37 @@ BEGIN
 END
 $$;
 -- +goose StatementEnd
-ALTER ROLE vitrine_app LOGIN;
-GRANT anon, authenticated, service_role TO vitrine_app;
+-- Roles are shared by every database of the cluster, so two databases migrating at once
+-- race on the same catalog rows ("tuple concurrently updated"). Change only what is
+-- missing, and on that error look again: the other migration has done it meanwhile.
+-- +goose StatementBegin
+DO $$
+DECLARE
+    r text;
+    attempt int := 0;
+BEGIN
+    LOOP
+        BEGIN
+            IF NOT (SELECT rolcanlogin FROM pg_roles WHERE rolname = 'vitrine_app') THEN
+                ALTER ROLE vitrine_app LOGIN;
+            END IF;
+            FOREACH r IN ARRAY ARRAY['anon', 'authenticated', 'service_role'] LOOP
+                IF NOT pg_has_role('vitrine_app', r, 'MEMBER') THEN
+                    EXECUTE format('GRANT %I TO vitrine_app', r);
+                END IF;
+            END LOOP;
+            EXIT;
+        EXCEPTION WHEN internal_error OR unique_violation THEN
+            attempt := attempt + 1;
+            IF attempt >= 10 THEN
+                RAISE;
+            END IF;
+            PERFORM pg_sleep(0.05 * attempt);
+        END;
+    END LOOP;
+END
+$$;
+-- +goose StatementEnd
 
 ALTER TABLE products ADD COLUMN published boolean NOT NULL DEFAULT false;
 
