@@ -91,3 +91,16 @@ func (s *Server) patchProduct(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, toProductJSON(p))
 }
+
+// deleteProduct deletes a product with its images; their objects are deleted by the workers.
+func (s *Server) deleteProduct(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.beginWrite(w, r, "product_id", nil)
+	if !ok {
+		return
+	}
+	if err := s.Gallery.DeleteProduct(r.Context(), id); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -25,6 +25,7 @@ type Gallery interface {
 	MoveImage(ctx context.Context, id uuid.UUID, position int) ([]gallery.Image, error)
 	ReorderImages(ctx context.Context, productID uuid.UUID, ids []uuid.UUID) ([]gallery.Image, error)
 	SetPublished(ctx context.Context, id uuid.UUID, published bool) (gallery.Product, error)
+	DeleteProduct(ctx context.Context, id uuid.UUID) error
 }
 
 // Authenticator turns a request's Authorization header into its caller: anonymous without a
@@ -59,6 +60,7 @@ func (s *Server) routes() []route {
 		{"POST /v1/products", s.createProduct},
 		{"GET /v1/products/{product_id}", s.getProduct},
 		{"PATCH /v1/products/{product_id}", s.patchProduct},
+		{"DELETE /v1/products/{product_id}", s.deleteProduct},
 		{"POST /v1/products/{product_id}/images", s.uploadImage},
 		{"GET /v1/products/{product_id}/images", s.listImages},
 		{"PUT /v1/products/{product_id}/images/order", s.reorderImages},

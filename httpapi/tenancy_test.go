@@ -74,6 +74,7 @@ func TestSupplierCannotTouchAnotherSuppliersGallery(t *testing.T) {
 			{"PATCH", "/v1/images/" + i, map[string]string{"alt": "pwned"}},
 			{"POST", "/v1/images/" + i + "/position", map[string]int{"position": 1}},
 			{"DELETE", "/v1/images/" + i, nil},
+			{"DELETE", "/v1/products/" + p, nil},
 		}
 	}
 	for _, c := range calls(private, privateImgs) {

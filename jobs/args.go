@@ -44,16 +44,16 @@ func (ThumbnailArgs) InsertOpts() river.InsertOpts {
 	}
 }
 
-// DeleteObjectsArgs asks for the deletion of objects, each only if no row refers to it when
-// the job runs.
-type DeleteObjectsArgs struct {
-	Keys []string `json:"keys"`
-}
+// DrainOutboxArgs asks for a drain of the object outbox: the deletion of the objects that
+// rows stopped using, each only if no row refers to it when the job runs. Gallery writes
+// enqueue one in the transaction that fills the outbox; a periodic one catches what plain SQL
+// writes (PostgREST, scripts) put there.
+type DrainOutboxArgs struct{}
 
 // Kind names the job in River's table.
-func (DeleteObjectsArgs) Kind() string { return "delete_objects" }
+func (DrainOutboxArgs) Kind() string { return "drain_object_outbox" }
 
 // InsertOpts puts the job on the objects queue.
-func (DeleteObjectsArgs) InsertOpts() river.InsertOpts {
+func (DrainOutboxArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: QueueObjects}
 }

@@ -26,9 +26,20 @@ type Config struct {
 	Logger           *slog.Logger
 }
 
-// NewClient returns a River client for Vitrine's jobs. With workers (ThumbnailWorkers > 0)
-// it works the queues once started; without, it only inserts.
-func NewClient(pool *pgxpool.Pool, cfg Config, thumbnails *ThumbnailWorker, deletes *DeleteObjectsWorker) (*river.Client[pgx.Tx], error) {
+// Workers are the workers of a process that works jobs.
+type Workers struct {
+	Thumbnails *ThumbnailWorker
+	Outbox     *OutboxWorker
+}
+
+// outboxSweep is how often the leader enqueues a drain of the object outbox for the keys
+// that plain SQL writes put there (Vitrine's own writes enqueue one themselves).
+const outboxSweep = time.Minute
+
+// NewClient returns a River client for Vitrine's jobs. With workers (cfg.ThumbnailWorkers >
+// 0) it works the queues once started, and its leader enqueues the periodic jobs; without,
+// it only inserts.
+func NewClient(pool *pgxpool.Pool, cfg Config, w Workers) (*river.Client[pgx.Tx], error) {
 	rc := &river.Config{
 		MaxAttempts:          cfg.MaxAttempts,
 		RetryPolicy:          backoff{base: cfg.RetryBase},
@@ -40,12 +51,17 @@ func NewClient(pool *pgxpool.Pool, cfg Config, thumbnails *ThumbnailWorker, dele
 	}
 	if cfg.ThumbnailWorkers > 0 {
 		workers := river.NewWorkers()
-		river.AddWorker(workers, thumbnails)
-		river.AddWorker(workers, deletes)
+		river.AddWorker(workers, w.Thumbnails)
+		river.AddWorker(workers, w.Outbox)
 		rc.Workers = workers
 		rc.Queues = map[string]river.QueueConfig{
 			QueueThumbnails: {MaxWorkers: cfg.ThumbnailWorkers},
 			QueueObjects:    {MaxWorkers: max(cfg.ObjectWorkers, 1)},
+		}
+		rc.PeriodicJobs = []*river.PeriodicJob{
+			river.NewPeriodicJob(river.PeriodicInterval(outboxSweep),
+				func() (river.JobArgs, *river.InsertOpts) { return DrainOutboxArgs{}, nil },
+				&river.PeriodicJobOpts{RunOnStart: true}),
 		}
 	}
 	return river.NewClient(riverpgxv5.New(pool), rc)

@@ -7,38 +7,30 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/vitrine-dev/vitrine/gallery"
-
 	"github.com/vitrine-dev/vitrine/postgres"
 	"github.com/vitrine-dev/vitrine/storage"
 )
 
-// DeleteObjectsWorker deletes objects that no row refers to. An object that is referenced
-// again by the time the job runs (the same bytes uploaded anew) is kept.
-type DeleteObjectsWorker struct {
-	river.WorkerDefaults[DeleteObjectsArgs]
+// outboxBatch is how many outbox entries one transaction of a drain handles.
+const outboxBatch = 200
+
+// OutboxWorker drains the object outbox: it deletes the objects that rows stopped using,
+// keeping any that a row refers to again by the time it runs (the same bytes uploaded anew).
+type OutboxWorker struct {
+	river.WorkerDefaults[DrainOutboxArgs]
 	DB     *postgres.DB
 	Store  storage.Store
 	Logger *slog.Logger
 }
 
-// Work deletes each unused key; a failure is retried with the whole job (deleting a missing
-// object is not an error, so keys done before are harmless to redo).
-func (w *DeleteObjectsWorker) Work(ctx context.Context, job *river.Job[DeleteObjectsArgs]) error {
+// Work drains the outbox. A store failure leaves the failing batch in the outbox and fails
+// the job, which River retries with backoff; deleting a missing object is not an error, so a
+// batch done in part is harmless to redo.
+func (w *OutboxWorker) Work(ctx context.Context, job *river.Job[DrainOutboxArgs]) error {
 	ctx = gallery.WithCaller(ctx, gallery.Service())
-	deleted, kept := 0, 0
-	for _, key := range job.Args.Keys {
-		ok, err := w.DB.DeleteObjectIfUnused(ctx, key, func(ctx context.Context) error {
-			return w.Store.Delete(ctx, key)
-		})
-		if err != nil {
-			return err
-		}
-		if ok {
-			deleted++
-		} else {
-			kept++
-		}
+	res, err := w.DB.DrainObjectOutbox(ctx, outboxBatch, w.Store.Delete)
+	if res.Deleted+res.KeptInUse > 0 {
+		w.Logger.InfoContext(ctx, "object outbox drained", "job_id", job.ID, "deleted", res.Deleted, "kept_in_use", res.KeptInUse)
 	}
-	w.Logger.InfoContext(ctx, "objects deleted", "job_id", job.ID, "deleted", deleted, "kept_in_use", kept)
-	return nil
+	return err
 }

@@ -30,13 +30,10 @@ func (e Enqueuer) EnqueueThumbnails(ctx context.Context, tx pgx.Tx, targets []po
 	return nil
 }
 
-// EnqueueObjectDeletes inserts one job that deletes keys, each if unused when it runs.
-func (e Enqueuer) EnqueueObjectDeletes(ctx context.Context, tx pgx.Tx, keys []string) error {
-	if len(keys) == 0 {
-		return nil
-	}
-	if _, err := e.Client.InsertTx(ctx, tx, DeleteObjectsArgs{Keys: keys}, nil); err != nil {
-		return fmt.Errorf("enqueueing the deletion of %d objects: %w", len(keys), err)
+// EnqueueOutboxDrain inserts a job that drains the object outbox.
+func (e Enqueuer) EnqueueOutboxDrain(ctx context.Context, tx pgx.Tx) error {
+	if _, err := e.Client.InsertTx(ctx, tx, DrainOutboxArgs{}, nil); err != nil {
+		return fmt.Errorf("enqueueing a drain of the object outbox: %w", err)
 	}
 	return nil
 }

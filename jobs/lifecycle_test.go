@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"image/png"
 	"io"
 	"strings"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/vitrine-dev/vitrine/gallery"
+	"github.com/vitrine-dev/vitrine/internal/testimages"
 	"github.com/vitrine-dev/vitrine/jobs"
 	"github.com/vitrine-dev/vitrine/postgres"
 	"github.com/vitrine-dev/vitrine/storage"
@@ -324,4 +326,39 @@ func assertOneSet(t *testing.T, b *bundle, im gallery.Image) {
 			t.Fatalf("object %s is not in the record", k)
 		}
 	}
+}
+
+// TestDeletingAProductDeletesTheObjectsOfItsImages deletes a product with 10 images, each
+// with its variants: every one of their objects is gone once the workers have run, with no
+// purge, and another product's objects are all kept.
+func TestDeletingAProductDeletesTheObjectsOfItsImages(t *testing.T) {
+	t.Parallel()
+	b := setup(t, gallery.ThumbnailsForAll)
+	doomed, kept := b.product(t), b.product(t)
+	var ids []uuid.UUID
+	for i := range 10 {
+		var buf bytes.Buffer
+		if err := png.Encode(&buf, testimages.Pattern(120+i, 90)); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, b.upload(t, doomed, buf.Bytes()).ID)
+	}
+	keep := b.upload(t, kept, photo(t, "video-001.jpeg"))
+	b.start(t)
+	for _, id := range ids {
+		b.waitFor(t, id, "ready", ready)
+	}
+	keep = b.waitFor(t, keep.ID, "ready", ready)
+	if n := len(b.objectKeys(t, "originals")); n != 11 {
+		t.Fatalf("%d originals before the delete, want 11", n)
+	}
+	if err := b.db.DeleteProduct(serviceCtx, doomed); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{}
+	for _, k := range keep.Variants.Keys() {
+		want[k] = true
+	}
+	waitObjects(t, b, jobs.VariantsPrefix, want)
+	waitObjects(t, b, "originals", map[string]bool{keep.StoragePath: true})
 }

@@ -64,12 +64,12 @@ func setup(t testing.TB, policy gallery.ThumbnailsFor) *bundle {
 		Formats: []imaging.Format{"webp", "jpeg"}, DefaultFormat: "webp", ThumbnailsFor: policy,
 		ObjectURL: objectURL, Logger: log,
 	}
-	deletes := &jobs.DeleteObjectsWorker{DB: db, Store: store, Logger: log}
+	outbox := &jobs.OutboxWorker{DB: db, Store: store, Logger: log}
 	client, err := jobs.NewClient(db.Pool(), jobs.Config{
 		ThumbnailWorkers: 2, ObjectWorkers: 1, MaxAttempts: 10, RetryBase: 50 * time.Millisecond,
 		RescueAfter: time.Minute, JobTimeout: 30 * time.Second, FetchCooldown: 10 * time.Millisecond,
 		FetchPoll: 100 * time.Millisecond, Logger: log,
-	}, thumbs, deletes)
+	}, jobs.Workers{Thumbnails: thumbs, Outbox: outbox})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -107,10 +107,7 @@ func (w *ThumbnailWorker) Work(ctx context.Context, job *river.Job[ThumbnailArgs
 		for key := range objects {
 			keys = append(keys, key)
 		}
-		if _, err := w.Enqueuer.Client.Insert(ctx, DeleteObjectsArgs{Keys: keys}, nil); err != nil {
-			return fmt.Errorf("enqueueing the deletion of unrecorded variants: %w", err)
-		}
-		return nil
+		return w.DB.QueueObjectDeletes(ctx, keys)
 	}
 	log.InfoContext(ctx, "thumbnails recorded", "variants", len(objects))
 	return nil

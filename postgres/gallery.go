@@ -49,6 +49,32 @@ func (db *DB) SetPublished(ctx context.Context, id uuid.UUID, published bool) (g
 	return p, domainError("publishing product", err)
 }
 
+// DeleteProduct deletes a product and, by cascade, its images and pending uploads. Their
+// objects go to the object outbox (by trigger) and a drain is enqueued, in the same
+// transaction. A product the caller cannot see is a not-found error; one it can see but not
+// change is forbidden.
+func (db *DB) DeleteProduct(ctx context.Context, id uuid.UUID) error {
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		w, err := db.beginGalleryWrite(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `SELECT vitrine_check_writable($1)`, id); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `DELETE FROM products WHERE id = $1`, id)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return gallery.Errorf(gallery.ENOTFOUND, "product %s does not exist", id)
+		}
+		w.dropped = true
+		return w.finish(ctx)
+	})
+	return domainError("deleting product", err)
+}
+
 // AppendImage adds an image at the end of its product's gallery through the database function
 // vitrine_append_image, which serialises appends to one product with an advisory lock. When
 // supplierID is not nil it must own the product. publish, when not nil, runs in the
@@ -114,7 +140,8 @@ func (db *DB) UpdateAlt(ctx context.Context, id uuid.UUID, alt string) (gallery.
 }
 
 // DeleteImage deletes an image and moves the later images of its gallery up by one, so the
-// orders stay 0..n-1. Deleting its objects is enqueued in the same transaction. It returns
+// orders stay 0..n-1. Its objects go to the object outbox, and a drain is enqueued, in the
+// same transaction. It returns
 // the deleted row.
 func (db *DB) DeleteImage(ctx context.Context, id uuid.UUID) (gallery.Image, error) {
 	var out gallery.Image
@@ -126,11 +153,10 @@ func (db *DB) DeleteImage(ctx context.Context, id uuid.UUID) (gallery.Image, err
 		if out, err = readImage(ctx, tx, id); err != nil {
 			return err
 		}
-		var keys []string
-		if err := tx.QueryRow(ctx, `SELECT array_append(variant_keys, storage_path) FROM vitrine_delete_image($1)`, id).Scan(&keys); err != nil {
+		if _, err := tx.Exec(ctx, `SELECT FROM vitrine_delete_image($1)`, id); err != nil {
 			return err
 		}
-		w.unused = append(w.unused, keys...)
+		w.dropped = true // the row's objects, by trigger
 		return w.finish(ctx)
 	})
 	return out, domainError("deleting image", err)

@@ -13,7 +13,9 @@ import (
 // with the rows that need it, or not at all.
 type Jobs interface {
 	EnqueueThumbnails(ctx context.Context, tx pgx.Tx, targets []ThumbnailTarget) error
-	EnqueueObjectDeletes(ctx context.Context, tx pgx.Tx, keys []string) error
+	// EnqueueOutboxDrain enqueues a drain of the object outbox (see DrainObjectOutbox), for
+	// a transaction that sent keys there.
+	EnqueueOutboxDrain(ctx context.Context, tx pgx.Tx) error
 }
 
 // ThumbnailTarget names an image and the original its thumbnails must be made from. With
@@ -34,15 +36,15 @@ func (db *DB) UseJobs(jobs Jobs, policy gallery.ThumbnailsFor) {
 
 // galleryWrite is one transaction's change to one product's gallery, made under the
 // product's lock. finish enqueues what the change calls for: thumbnails for a new main image
-// (or for every new image), the clearing of thumbnails that no longer apply, and the deletion
-// of objects no row uses any more.
+// (or for every new image), the clearing of thumbnails that no longer apply, and a drain of
+// the object outbox, where triggers put the keys of the objects the change stopped using.
 type galleryWrite struct {
 	db         *DB
 	tx         pgx.Tx
 	productID  uuid.UUID
 	mainBefore uuid.UUID
 	added      uuid.UUID // the appended image, if any
-	unused     []string  // keys the change stopped using
+	dropped    bool      // the change may have sent keys to the object outbox
 }
 
 // beginGalleryWrite takes the product's lock and notes its main image.
@@ -87,29 +89,22 @@ func (w *galleryWrite) finish(ctx context.Context) error {
 			targets = append(targets, ThumbnailTarget{ImageID: mainAfter})
 		}
 		// Thumbnails belong to the main image only: clear them elsewhere and delete their objects.
-		rows, err := tx.Query(ctx, `UPDATE product_images
+		tag, err := tx.Exec(ctx, `UPDATE product_images
 			SET thumbnails = NULL, thumbnail_url = NULL, variants = NULL, thumbhash = NULL, dominant_color = NULL
 			WHERE product_id = $1 AND image_order > 0
-			  AND (thumbnails IS NOT NULL OR thumbnail_url IS NOT NULL OR variants IS NOT NULL)
-			RETURNING variant_keys`, w.productID)
+			  AND (thumbnails IS NOT NULL OR thumbnail_url IS NOT NULL OR variants IS NOT NULL)`, w.productID)
 		if err != nil {
 			return err
 		}
-		keys, err := pgx.CollectRows(rows, pgx.RowTo[[]string])
-		if err != nil {
-			return err
-		}
-		for _, k := range keys {
-			w.unused = append(w.unused, k...)
-		}
+		w.dropped = w.dropped || tag.RowsAffected() > 0
 	}
 	// River's table is the service's: the caller's role may not insert into it.
 	return asService(ctx, tx, func() error {
 		if err := w.db.enqueueThumbnails(ctx, tx, targets); err != nil {
 			return err
 		}
-		if len(w.unused) > 0 {
-			return w.db.jobs.EnqueueObjectDeletes(ctx, tx, w.unused)
+		if w.dropped {
+			return w.db.jobs.EnqueueOutboxDrain(ctx, tx)
 		}
 		return nil
 	})

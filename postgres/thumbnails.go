@@ -75,7 +75,7 @@ func (db *DB) RecordThumbnails(ctx context.Context, target ThumbnailTarget, th g
 		if err := ensure(ctx); err != nil {
 			return err
 		}
-		var replaced []string
+		var replaced bool
 		err = tx.QueryRow(ctx, `WITH old AS (SELECT id, variant_keys FROM product_images WHERE id = $1)
 			UPDATE product_images AS i
 			SET thumbnails = $3, thumbnail_url = $4, variants = $5, thumbhash = nullif($6, ''), dominant_color = nullif($7, '')
@@ -83,14 +83,14 @@ func (db *DB) RecordThumbnails(ctx context.Context, target ThumbnailTarget, th g
 			WHERE i.id = old.id AND i.content_sha256 = $2
 			  AND ($9 OR i.thumbnails IS NULL OR NOT (i.thumbnails ? 'desktop') OR i.thumbnail_url IS NULL)
 			  AND ($8 OR i.image_order = 0)
-			RETURNING old.variant_keys`,
+			RETURNING cardinality(old.variant_keys) > 0`,
 			target.ImageID, target.SourceSHA256, thumbnails, urls[gallery.MainPreset], variants,
 			th.ThumbHash, th.DominantColor, db.thumbnailsFor == gallery.ThumbnailsForAll, target.Replace).Scan(&replaced)
 		if err == nil {
 			outcome = Recorded
-			// A replaced record's objects that the new one does not reuse are now unused.
-			if unused := without(replaced, th.Variants.Keys()); len(unused) > 0 && db.jobs != nil {
-				return db.jobs.EnqueueObjectDeletes(ctx, tx, unused)
+			// A replaced record's objects that the new one does not reuse went to the outbox.
+			if replaced && db.jobs != nil {
+				return asService(ctx, tx, func() error { return db.jobs.EnqueueOutboxDrain(ctx, tx) })
 			}
 			return nil
 		}
@@ -124,48 +124,4 @@ func (db *DB) RecordThumbnails(ctx context.Context, target ThumbnailTarget, th g
 		return "", fmt.Errorf("recording thumbnails of image %s: %w", target.ImageID, err)
 	}
 	return outcome, nil
-}
-
-// DeleteObjectIfUnused removes the object key through del unless a row still refers to it,
-// holding the key's exclusive lock so that no writer can start referring to it meanwhile.
-// It reports whether del ran.
-func (db *DB) DeleteObjectIfUnused(ctx context.Context, key string, del func(context.Context) error) (bool, error) {
-	deleted := false
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		if err := lockObjects(ctx, tx, []string{key}, false); err != nil {
-			return err
-		}
-		var used bool
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM product_images WHERE storage_path = $1)
-			OR EXISTS (SELECT 1 FROM product_images WHERE variant_keys @> ARRAY[$1])`, key).Scan(&used); err != nil {
-			return err
-		}
-		if used {
-			return nil
-		}
-		if err := del(ctx); err != nil {
-			return err
-		}
-		deleted = true
-		return nil
-	})
-	if err != nil {
-		return false, fmt.Errorf("deleting object %s: %w", key, err)
-	}
-	return deleted, nil
-}
-
-// without returns the keys of a that are not in b.
-func without(a, b []string) []string {
-	drop := make(map[string]bool, len(b))
-	for _, k := range b {
-		drop[k] = true
-	}
-	var out []string
-	for _, k := range a {
-		if !drop[k] {
-			out = append(out, k)
-		}
-	}
-	return out
 }

@@ -70,16 +70,14 @@ func TestVariantKeysAreIndexedFromTheVariantsRecord(t *testing.T) {
 	if len(keys) != 3 || keys[0] != "variants/a" || keys[2] != "variants/c" {
 		t.Fatalf("variant_keys %v", keys)
 	}
-	deleted, err := db.DeleteObjectIfUnused(ctx, "variants/b", func(context.Context) error {
-		t.Fatal("deleted an object a row refers to")
+	del := func(_ context.Context, key string) error {
+		if key == "variants/b" {
+			t.Fatal("deleted an object a row refers to")
+		}
 		return nil
-	})
-	if err != nil || deleted {
-		t.Fatalf("deleted=%v err=%v", deleted, err)
 	}
-	ran := false
-	deleted, err = db.DeleteObjectIfUnused(ctx, "variants/zzz", func(context.Context) error { ran = true; return nil })
-	if err != nil || !deleted || !ran {
-		t.Fatalf("an unused key: deleted=%v ran=%v err=%v", deleted, ran, err)
+	deleted, err := db.DeleteUnusedObjects(ctx, []string{"variants/b", "variants/zzz", "variants/zzz"}, del)
+	if err != nil || len(deleted) != 1 || deleted[0] != "variants/zzz" {
+		t.Fatalf("deleted %v, err %v; want only the unused key, once", deleted, err)
 	}
 }

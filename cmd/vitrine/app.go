@@ -75,7 +75,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, workers bool) (_ 
 		Logger: log.With("component", "river"),
 	}
 	var thumbs *jobs.ThumbnailWorker
-	var deletes *jobs.DeleteObjectsWorker
+	var outbox *jobs.OutboxWorker
 	if workers && cfg.Workers > 0 {
 		proc, err := imaging.Start(imaging.Config{Concurrency: 1, MaxJobs: cfg.Workers})
 		if err != nil {
@@ -91,10 +91,10 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, workers bool) (_ 
 			DefaultFormat: formats[0], ThumbnailsFor: cfg.ThumbnailsFor, ObjectURL: a.objectURL,
 			Logger: log.With("component", "thumbnails"),
 		}
-		deletes = &jobs.DeleteObjectsWorker{DB: db, Store: store, Logger: log.With("component", "deletes")}
+		outbox = &jobs.OutboxWorker{DB: db, Store: store, Logger: log.With("component", "outbox")}
 		jcfg.ThumbnailWorkers, jcfg.ObjectWorkers = cfg.Workers, 2
 	}
-	client, err := jobs.NewClient(db.Pool(), jcfg, thumbs, deletes)
+	client, err := jobs.NewClient(db.Pool(), jcfg, jobs.Workers{Thumbnails: thumbs, Outbox: outbox})
 	if err != nil {
 		return nil, fmt.Errorf("starting River: %w", err)
 	}
