@@ -26,6 +26,7 @@ type Gallery interface {
 	ReorderImages(ctx context.Context, productID uuid.UUID, ids []uuid.UUID) ([]gallery.Image, error)
 	SetPublished(ctx context.Context, id uuid.UUID, published bool) (gallery.Product, error)
 	DeleteProduct(ctx context.Context, id uuid.UUID) error
+	LastPurgeRun(ctx context.Context, completed bool) (*gallery.PurgeRun, error)
 }
 
 // Authenticator turns a request's Authorization header into its caller: anonymous without a
@@ -68,6 +69,7 @@ func (s *Server) routes() []route {
 		{"PATCH /v1/images/{id}", s.patchImage},
 		{"DELETE /v1/images/{id}", s.deleteImage},
 		{"POST /v1/images/{id}/position", s.moveImage},
+		{"GET /v1/purges/latest", s.latestPurges},
 		{"GET /objects/{key...}", s.getObject},
 		{"GET /openapi.json", serveOpenAPI},
 		{"GET /docs", serveDocs},

@@ -30,6 +30,7 @@ type Config struct {
 type Workers struct {
 	Thumbnails *ThumbnailWorker
 	Outbox     *OutboxWorker
+	Purge      *PurgeWorker // nil, or Every 0: no scheduled purge
 }
 
 // outboxSweep is how often the leader enqueues a drain of the object outbox for the keys
@@ -53,6 +54,9 @@ func NewClient(pool *pgxpool.Pool, cfg Config, w Workers) (*river.Client[pgx.Tx]
 		workers := river.NewWorkers()
 		river.AddWorker(workers, w.Thumbnails)
 		river.AddWorker(workers, w.Outbox)
+		if w.Purge != nil {
+			river.AddWorker(workers, w.Purge)
+		}
 		rc.Workers = workers
 		rc.Queues = map[string]river.QueueConfig{
 			QueueThumbnails: {MaxWorkers: cfg.ThumbnailWorkers},
@@ -62,6 +66,11 @@ func NewClient(pool *pgxpool.Pool, cfg Config, w Workers) (*river.Client[pgx.Tx]
 			river.NewPeriodicJob(river.PeriodicInterval(outboxSweep),
 				func() (river.JobArgs, *river.InsertOpts) { return DrainOutboxArgs{}, nil },
 				&river.PeriodicJobOpts{RunOnStart: true}),
+		}
+		if w.Purge != nil && w.Purge.Every > 0 {
+			rc.PeriodicJobs = append(rc.PeriodicJobs, river.NewPeriodicJob(river.PeriodicInterval(w.Purge.Every),
+				func() (river.JobArgs, *river.InsertOpts) { return PurgeArgs{}, nil },
+				&river.PeriodicJobOpts{RunOnStart: true}))
 		}
 	}
 	return river.NewClient(riverpgxv5.New(pool), rc)

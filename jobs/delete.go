@@ -23,11 +23,19 @@ type OutboxWorker struct {
 	Logger *slog.Logger
 }
 
-// Work drains the outbox. A store failure leaves the failing batch in the outbox and fails
+// Work expires the direct uploads that were not completed in time (their staging objects go
+// to the outbox) and drains the outbox. A store failure leaves the failing batch in the outbox and fails
 // the job, which River retries with backoff; deleting a missing object is not an error, so a
 // batch done in part is harmless to redo.
 func (w *OutboxWorker) Work(ctx context.Context, job *river.Job[DrainOutboxArgs]) error {
 	ctx = gallery.WithCaller(ctx, gallery.Service())
+	expired, err := w.DB.ExpireUploads(ctx)
+	if err != nil {
+		return err
+	}
+	if expired > 0 {
+		w.Logger.InfoContext(ctx, "direct uploads expired", "job_id", job.ID, "count", expired)
+	}
 	res, err := w.DB.DrainObjectOutbox(ctx, outboxBatch, w.Store.Delete)
 	if res.Deleted+res.KeptInUse > 0 {
 		w.Logger.InfoContext(ctx, "object outbox drained", "job_id", job.ID, "deleted", res.Deleted, "kept_in_use", res.KeptInUse)

@@ -43,6 +43,7 @@ type bundle struct {
 	client  *river.Client[pgx.Tx]
 	thumbs  *jobs.ThumbnailWorker
 	uploads *upload.Service
+	log     *slog.Logger
 }
 
 func setup(t testing.TB, policy gallery.ThumbnailsFor) *bundle {
@@ -64,33 +65,48 @@ func setup(t testing.TB, policy gallery.ThumbnailsFor) *bundle {
 		Formats: []imaging.Format{"webp", "jpeg"}, DefaultFormat: "webp", ThumbnailsFor: policy,
 		ObjectURL: objectURL, Logger: log,
 	}
-	outbox := &jobs.OutboxWorker{DB: db, Store: store, Logger: log}
-	client, err := jobs.NewClient(db.Pool(), jobs.Config{
+	b := &bundle{db: db, store: store, thumbs: thumbs, log: log, uploads: &upload.Service{
+		Store: store, Gallery: db, MaxBytes: 25 << 20, MaxPixels: 50_000_000, ObjectURL: objectURL,
+	}}
+	client := b.newClient(t, nil)
+	b.client = client
+	thumbs.Enqueuer = jobs.Enqueuer{Client: client}
+	db.UseJobs(thumbs.Enqueuer, policy)
+	return b
+}
+
+// newClient returns a River client working the bundle's queues, with purge as its scheduled
+// purge (nil: none).
+func (b *bundle) newClient(t testing.TB, purge *jobs.PurgeWorker) *river.Client[pgx.Tx] {
+	t.Helper()
+	client, err := jobs.NewClient(b.db.Pool(), jobs.Config{
 		ThumbnailWorkers: 2, ObjectWorkers: 1, MaxAttempts: 10, RetryBase: 50 * time.Millisecond,
 		RescueAfter: time.Minute, JobTimeout: 30 * time.Second, FetchCooldown: 10 * time.Millisecond,
-		FetchPoll: 100 * time.Millisecond, Logger: log,
-	}, jobs.Workers{Thumbnails: thumbs, Outbox: outbox})
+		FetchPoll: 100 * time.Millisecond, Logger: b.log,
+	}, jobs.Workers{Thumbnails: b.thumbs, Outbox: &jobs.OutboxWorker{DB: b.db, Store: b.store, Logger: b.log}, Purge: purge})
 	if err != nil {
 		t.Fatal(err)
 	}
-	thumbs.Enqueuer = jobs.Enqueuer{Client: client}
-	db.UseJobs(thumbs.Enqueuer, policy)
-	return &bundle{db: db, store: store, client: client, thumbs: thumbs, uploads: &upload.Service{
-		Store: store, Gallery: db, MaxBytes: 25 << 20, MaxPixels: 50_000_000, ObjectURL: objectURL,
-	}}
+	return client
 }
 
 // start works jobs until the test ends.
 func (b *bundle) start(t testing.TB) {
 	t.Helper()
+	startClient(t, b.client)
+}
+
+// startClient works jobs with client until the test ends.
+func startClient(t testing.TB, client *river.Client[pgx.Tx]) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(serviceCtx)
-	if err := b.client.Start(ctx); err != nil {
+	if err := client.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		sctx, scancel := context.WithTimeout(serviceCtx, 30*time.Second)
 		defer scancel()
-		b.client.Stop(sctx)
+		client.Stop(sctx)
 		cancel()
 	})
 }

@@ -76,6 +76,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, workers bool) (_ 
 	}
 	var thumbs *jobs.ThumbnailWorker
 	var outbox *jobs.OutboxWorker
+	var purge *jobs.PurgeWorker
 	if workers && cfg.Workers > 0 {
 		proc, err := imaging.Start(imaging.Config{Concurrency: 1, MaxJobs: cfg.Workers})
 		if err != nil {
@@ -92,9 +93,11 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, workers bool) (_ 
 			Logger: log.With("component", "thumbnails"),
 		}
 		outbox = &jobs.OutboxWorker{DB: db, Store: store, Logger: log.With("component", "outbox")}
+		purge = &jobs.PurgeWorker{DB: db, Store: store, Every: cfg.PurgeEvery, Grace: cfg.PurgeGrace,
+			Logger: log.With("component", "purge")}
 		jcfg.ThumbnailWorkers, jcfg.ObjectWorkers = cfg.Workers, 2
 	}
-	client, err := jobs.NewClient(db.Pool(), jcfg, jobs.Workers{Thumbnails: thumbs, Outbox: outbox})
+	client, err := jobs.NewClient(db.Pool(), jcfg, jobs.Workers{Thumbnails: thumbs, Outbox: outbox, Purge: purge})
 	if err != nil {
 		return nil, fmt.Errorf("starting River: %w", err)
 	}

@@ -48,6 +48,9 @@ type config struct {
 	UploadStall      time.Duration
 	UploadTimeout    time.Duration
 	KeepMetadata     bool
+
+	PurgeEvery time.Duration
+	PurgeGrace time.Duration
 }
 
 // setting describes one configuration value: its flag, its environment variable, its default
@@ -133,6 +136,10 @@ var settings = []setting{
 		func(c *config, v string) (err error) { c.UploadTimeout, err = time.ParseDuration(v); return }},
 	{"keep-original-metadata", "VITRINE_KEEP_ORIGINAL_METADATA", "false", "keep EXIF, GPS and XMP in stored originals (by default they are stripped)", false,
 		func(c *config, v string) (err error) { c.KeepMetadata, err = strconv.ParseBool(v); return }},
+	{"purge-every", "VITRINE_PURGE_EVERY", "168h", "how often the orphan purge runs (0: never on its own); an overdue run starts at boot", false,
+		func(c *config, v string) (err error) { c.PurgeEvery, err = time.ParseDuration(v); return }},
+	{"purge-grace", "VITRINE_PURGE_GRACE", "48h", "the orphan purge keeps unreferenced objects younger than this", false,
+		func(c *config, v string) (err error) { c.PurgeGrace, err = time.ParseDuration(v); return }},
 }
 
 // loadConfig reads the environment and then args, and validates the result, reporting every
@@ -197,6 +204,9 @@ func (c *config) validate() []error {
 	}
 	if c.UploadsPerMinute < 0 || c.UploadBurst < 1 {
 		errs = append(errs, errors.New("VITRINE_UPLOADS_PER_MINUTE must not be negative and VITRINE_UPLOAD_BURST must be at least 1"))
+	}
+	if c.PurgeEvery < 0 || c.PurgeGrace < 0 {
+		errs = append(errs, errors.New("VITRINE_PURGE_EVERY and VITRINE_PURGE_GRACE must not be negative"))
 	}
 	if c.Env == "production" && c.JWTSecret == "" && c.JWKSFile == "" {
 		errs = append(errs, errors.New("VITRINE_ENV=production needs VITRINE_JWT_SECRET or VITRINE_JWKS_FILE: dev mode is refused in production"))

@@ -24,6 +24,7 @@ Commands:
   jobs list        list thumbnail jobs [-state failed]
   jobs retry       retry a job by id, or every failed one (-all-failed)
   thumbnails regenerate  remake thumbnails [-product ID | -all], e.g. after the presets changed
+  purge            delete objects no row refers to [-dry-run] [-grace 48h] [-prefix P]
   token            mint a bearer token with the configured secret [-supplier ID] [-role R] [-ttl D]
   migrate up       apply pending database migrations
   migrate status   list migrations and whether each is applied
@@ -62,6 +63,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 		return work(ctx, cfg, newLogger(cfg, stderr))
+	case "purge":
+		return purgeCommand(ctx, args[1:], getenv, stdout, stderr)
 	case "token":
 		return tokenCommand(args[1:], getenv, stdout, stderr)
 	case "jobs":

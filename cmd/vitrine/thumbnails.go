@@ -6,8 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"strings"
 
 	"github.com/google/uuid"
 )
@@ -63,39 +61,4 @@ func thumbnailsCommand(ctx context.Context, args []string, getenv func(string) s
 	bar.done()
 	fmt.Fprintf(stdout, "%d thumbnail job(s) enqueued\n", len(targets))
 	return nil
-}
-
-// progress draws a progress bar on a terminal and stays silent elsewhere.
-type progress struct {
-	w     io.Writer
-	total int
-	label string
-	tty   bool
-}
-
-func newProgress(w io.Writer, total int, label string) *progress {
-	tty := false
-	if f, ok := w.(*os.File); ok {
-		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-			tty = true
-		}
-	}
-	p := &progress{w: w, total: total, label: label, tty: tty}
-	p.set(0)
-	return p
-}
-
-func (p *progress) set(n int) {
-	if !p.tty || p.total == 0 {
-		return
-	}
-	const width = 40
-	filled := width * n / p.total
-	fmt.Fprintf(p.w, "\r%s [%s%s] %d/%d", p.label, strings.Repeat("#", filled), strings.Repeat(".", width-filled), n, p.total)
-}
-
-func (p *progress) done() {
-	if p.tty && p.total > 0 {
-		fmt.Fprintln(p.w)
-	}
 }
