@@ -21,6 +21,7 @@ const (
 	EMEDIATYPE    Code = "unsupported_media" // the body is not an image of a supported type
 	EUNAUTHORIZED Code = "unauthorized"      // no valid credentials for a request that needs them
 	ERATELIMIT    Code = "rate_limited"      // too many requests; retry later
+	EUNSUPPORTED  Code = "not_implemented"   // this deployment cannot do that (e.g. direct uploads on local disk)
 	EINTERNAL     Code = "internal"          // anything else; its details are logged, never shown
 )
 

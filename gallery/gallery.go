@@ -59,6 +59,22 @@ type NewImage struct {
 	Height      int
 	MediaType   string
 	Alt         string
+	// UploadID is the direct upload this image completes, or zero. The upload is removed in
+	// the image's transaction; one already completed or expired makes the append a conflict.
+	UploadID uuid.UUID
+}
+
+// Upload is a direct upload in flight: the client PUTs its file to ObjectKey, a staging key,
+// through a presigned URL, then completes the upload, which checks the object and adds it to
+// the product's gallery. An upload not completed by ExpiresAt is removed with its object.
+type Upload struct {
+	ID         uuid.UUID
+	ProductID  uuid.UUID
+	SupplierID uuid.UUID
+	ObjectKey  string
+	Alt        string
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
 }
 
 // MaxAltLength bounds an image's alt text, in characters.

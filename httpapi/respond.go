@@ -32,6 +32,8 @@ func statusOf(code gallery.Code) int {
 		return http.StatusUnsupportedMediaType
 	case gallery.EPIXELS, gallery.ECORRUPT:
 		return http.StatusUnprocessableEntity
+	case gallery.EUNSUPPORTED:
+		return http.StatusNotImplemented
 	default:
 		return http.StatusInternalServerError
 	}

@@ -64,6 +64,8 @@ func (s *Server) routes() []route {
 		{"DELETE /v1/products/{product_id}", s.deleteProduct},
 		{"POST /v1/products/{product_id}/images", s.uploadImage},
 		{"GET /v1/products/{product_id}/images", s.listImages},
+		{"POST /v1/products/{product_id}/uploads", s.startDirectUpload},
+		{"POST /v1/uploads/{id}/complete", s.completeDirectUpload},
 		{"PUT /v1/products/{product_id}/images/order", s.reorderImages},
 		{"GET /v1/images/{id}", s.getImage},
 		{"PATCH /v1/images/{id}", s.patchImage},

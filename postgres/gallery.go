@@ -5,6 +5,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/vitrine-dev/vitrine/gallery"
 )
@@ -101,6 +102,21 @@ func (db *DB) AppendImage(ctx context.Context, im gallery.NewImage, supplierID *
 			im.ProductID, supplierID, im.ID, im.URL, im.StoragePath, im.SHA256, im.Bytes,
 			im.Width, im.Height, im.MediaType, im.Alt); err != nil {
 			return err
+		}
+		if im.UploadID != uuid.Nil {
+			// The staging object goes to the outbox by trigger; a second completion finds no row.
+			var tag pgconn.CommandTag
+			err := asService(ctx, tx, func() (err error) {
+				tag, err = tx.Exec(ctx, `DELETE FROM vitrine_uploads WHERE id = $1 AND product_id = $2`, im.UploadID, im.ProductID)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			if tag.RowsAffected() == 0 {
+				return gallery.Errorf(gallery.ECONFLICT, "upload %s was already completed, or has expired", im.UploadID)
+			}
+			w.dropped = true
 		}
 		// Publish only once the row is in: a refused append publishes nothing.
 		if publish != nil {

@@ -55,6 +55,17 @@ type Store interface {
 	List(ctx context.Context, prefix, after string) iter.Seq2[ObjectInfo, error]
 }
 
+// Presigner is implemented by stores that clients can reach directly (S3 and its kin): it
+// returns URLs that let anyone holding them read, or write, one object until they expire,
+// without credentials of their own.
+type Presigner interface {
+	// PresignGet returns a URL for GET of key, valid for expiry.
+	PresignGet(ctx context.Context, key string, expiry time.Duration) (string, error)
+	// PresignPut returns a URL for PUT of key, valid for expiry. Nothing bounds the size of
+	// what is put: the caller must check the object afterwards.
+	PresignPut(ctx context.Context, key string, expiry time.Duration) (string, error)
+}
+
 // Writer receives the bytes of a new object. It is not meant for
 // concurrent writes, but Abort may be called at any time.
 type Writer interface {

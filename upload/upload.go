@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -29,6 +30,9 @@ const OriginalsPrefix = "originals"
 type Gallery interface {
 	Product(ctx context.Context, id uuid.UUID) (gallery.Product, error)
 	AppendImage(ctx context.Context, im gallery.NewImage, supplierID *uuid.UUID, publish func(context.Context) error) (gallery.Image, error)
+	CreateUpload(ctx context.Context, productID uuid.UUID, alt string, ttl time.Duration) (gallery.Upload, error)
+	Upload(ctx context.Context, id uuid.UUID) (gallery.Upload, error)
+	CancelUpload(ctx context.Context, id uuid.UUID) error
 }
 
 // Service receives uploads. Its fields are set once at start-up.
@@ -46,6 +50,8 @@ type Service struct {
 	// MaxBytes. The content hash, the key and the size are those of the stored bytes either
 	// way.
 	KeepMetadata bool
+	// DirectTTL is how long a direct upload's presigned URL and record stay valid.
+	DirectTTL time.Duration
 }
 
 // Received is an upload whose bytes are in the store's temporary space and have passed every
@@ -139,6 +145,11 @@ func receiveError(lr *limitedReader, scanErr error) error {
 // was published, the object stays for the reconciler, which deletes unreferenced objects once
 // they are older than its grace period (an object of the same bytes may be in use already).
 func (s *Service) Add(ctx context.Context, caller gallery.Caller, productID uuid.UUID, rec *Received, alt string) (gallery.Image, error) {
+	return s.add(ctx, caller, productID, rec, alt, uuid.Nil)
+}
+
+// add is Add, completing the direct upload uploadID when it is not zero.
+func (s *Service) add(ctx context.Context, caller gallery.Caller, productID uuid.UUID, rec *Received, alt string, uploadID uuid.UUID) (gallery.Image, error) {
 	defer rec.Discard()
 	key := storage.ContentKey(OriginalsPrefix, mustHex(rec.SHA256), rec.Info.Ext())
 	publish := func(ctx context.Context) error {
@@ -158,6 +169,7 @@ func (s *Service) Add(ctx context.Context, caller gallery.Caller, productID uuid
 		Height:      rec.Info.Height,
 		MediaType:   rec.Info.MediaType,
 		Alt:         alt,
+		UploadID:    uploadID,
 	}, caller.SupplierRef(), publish)
 }
 

@@ -27,8 +27,8 @@ import (
 )
 
 // fakeGallery publishes every image it is given and records nothing: these tests look at the
-// store.
-type fakeGallery struct{}
+// store. Direct uploads are tested against the real database and S3 elsewhere.
+type fakeGallery struct{ upload.Gallery }
 
 func (fakeGallery) Product(_ context.Context, id uuid.UUID) (gallery.Product, error) {
 	return gallery.Product{ID: id}, nil
