@@ -68,14 +68,17 @@ CREATE TRIGGER vitrine_uploads_outbox_delete AFTER DELETE ON vitrine_uploads
 
 -- vitrine_keys_in_use returns those of p_keys that a row refers to: an image's original or
 -- one of its variants, or the staging object of an upload that has not expired. The caller
--- holds the keys' locks (see the Go side), so the answer stays true until it commits.
+-- holds the keys' locks (see the Go side), so the answer stays true until it commits. Each
+-- side is one set-based lookup for all the keys (the variants' through their GIN index with
+-- &&): a per-key EXISTS on variant_keys @> ARRAY[k] is planned as a sequential scan that
+-- stops at the first match, which costs a whole table scan for every key that is unused.
 -- +goose StatementBegin
 CREATE FUNCTION vitrine_keys_in_use(p_keys text[]) RETURNS SETOF text
 LANGUAGE sql STABLE AS $$
     SELECT k FROM unnest(p_keys) AS k
-    WHERE EXISTS (SELECT 1 FROM product_images WHERE storage_path = k)
-       OR EXISTS (SELECT 1 FROM product_images WHERE variant_keys @> ARRAY[k])
-       OR EXISTS (SELECT 1 FROM vitrine_uploads WHERE object_key = k AND expires_at > now())
+    WHERE k IN (SELECT storage_path FROM product_images WHERE storage_path = ANY (p_keys))
+       OR k IN (SELECT v FROM product_images, unnest(variant_keys) AS v WHERE variant_keys && p_keys)
+       OR k IN (SELECT object_key FROM vitrine_uploads WHERE object_key = ANY (p_keys) AND expires_at > now())
 $$;
 -- +goose StatementEnd
 
