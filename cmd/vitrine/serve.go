@@ -50,10 +50,12 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 			Store: a.store, Gallery: a.db, MaxBytes: cfg.MaxUploadBytes, MaxPixels: cfg.MaxPixels, ObjectURL: a.objectURL,
 			KeepMetadata: cfg.KeepMetadata,
 		},
-		Store:     a.store,
-		ObjectURL: a.objectURL,
-		Logger:    log,
-		Admin:     admin,
+		Store:                a.store,
+		ObjectURL:            a.objectURL,
+		ObjectLocation:       a.objectLocation,
+		ObjectLocationMaxAge: a.objectMaxAge,
+		Logger:               log,
+		Admin:                admin,
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
