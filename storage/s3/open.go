@@ -46,13 +46,23 @@ func (s *Store) Open(ctx context.Context, key string, offset, length int64) (io.
 	case offset > 0:
 		in.Range = aws.String(fmt.Sprintf("bytes=%d-", offset))
 	}
-	out, err := s.client.GetObject(ctx, in)
-	if err != nil {
-		err = s.wrap(ctx, "open", key, err)
-		if errors.Is(err, storage.ErrInvalidRange) {
-			return s.openEmpty(ctx, key, offset)
+	out, gerr := s.client.GetObject(ctx, in)
+	if gerr != nil {
+		err := s.wrap(ctx, "open", key, gerr)
+		if !errors.Is(err, storage.ErrInvalidRange) {
+			return nil, storage.ObjectInfo{}, err
 		}
-		return nil, storage.ObjectInfo{}, err
+		info, serr := s.Stat(ctx, key)
+		switch {
+		case serr != nil:
+			return nil, storage.ObjectInfo{}, serr
+		case offset == info.Size:
+			return io.NopCloser(strings.NewReader("")), info, nil
+		case offset > info.Size:
+			return nil, storage.ObjectInfo{}, fmt.Errorf("s3store: open %q: %w: offset %d, size %d", key, storage.ErrInvalidRange, offset, info.Size)
+		}
+		// A range within the object that the server refused.
+		return nil, storage.ObjectInfo{}, fmt.Errorf("s3store: open %q: the server refused the range at %d of %d bytes: %w", key, offset, info.Size, gerr)
 	}
 	size := aws.ToInt64(out.ContentLength)
 	ranged := false
