@@ -1,9 +1,10 @@
 // Package storage stores immutable objects, such as original images and
 // thumbnails, under content-addressed keys.
 //
-// The Store interface is implemented by Local (a directory on disk) and is
-// meant to be implemented by remote backends such as S3 as well. Every
-// implementation must pass the conformance suite in package storagetest.
+// The Store interface is implemented by Local (a directory on disk) and by
+// package s3store (storage/s3: an S3-compatible bucket), which also
+// implements Presigner. Every implementation must pass the conformance suite
+// in package storagetest.
 package storage
 
 import (
