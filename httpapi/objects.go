@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"path"
@@ -30,6 +31,10 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, gallery.Errorf(gallery.ENOTFOUND, "no such object"))
 		return
 	}
+	if s.ObjectLocation != nil && r.Method == http.MethodGet {
+		s.redirectObject(w, r, key)
+		return
+	}
 	info, err := s.Store.Stat(r.Context(), key)
 	if errors.Is(err, storage.ErrNotFound) {
 		s.writeError(w, r, gallery.Errorf(gallery.ENOTFOUND, "no such object"))
@@ -51,6 +56,18 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request) {
 	or := &objectReader{ctx: r.Context(), store: s.Store, key: key, size: info.Size}
 	defer or.Close()
 	http.ServeContent(w, r, "", info.ModTime, or)
+}
+
+// redirectObject answers 302 Found with the object's location in the object store. Whether
+// the object exists is left to the store to answer, which saves a request per read.
+func (s *Server) redirectObject(w http.ResponseWriter, r *http.Request, key string) {
+	loc, err := s.ObjectLocation(r.Context(), key)
+	if err != nil {
+		s.writeError(w, r, fmt.Errorf("locating object %q: %w", key, err))
+		return
+	}
+	w.Header().Set("Cache-Control", fmt.Sprintf("private, max-age=%d", int(s.ObjectLocationMaxAge.Seconds())))
+	http.Redirect(w, r, loc, http.StatusFound)
 }
 
 // objectReader adapts a store object to the io.ReadSeeker that http.ServeContent wants: a

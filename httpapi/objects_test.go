@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -97,5 +98,44 @@ func TestOpenAPIAndDocsAreServed(t *testing.T) {
 	resp, body = get(t, b.url+"/docs")
 	if resp.StatusCode != 200 || !strings.Contains(string(body), "/v1/products/{product_id}/images/order") {
 		t.Fatalf("docs: %d", resp.StatusCode)
+	}
+}
+
+// With objects in a bucket, GET /objects/{key} redirects to the object's URL there, which
+// clients may cache for a while; HEAD is still answered from the store, and keys that cannot
+// exist are still 404.
+func TestObjectsRedirectToTheirLocation(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(o *options) {
+		o.objectLocation = func(ctx context.Context, key string) (string, error) {
+			return "https://bucket.example/" + key + "?signature=x", nil
+		}
+	})
+	productID := b.createProduct(t)
+	var im imageBody
+	if st := b.upload(t, productID, readFile(t, goroot("testdata", "video-001.png")), "", &im); st != 201 {
+		t.Fatal(st)
+	}
+	key := strings.TrimPrefix(im.URL, b.url+"/objects/")
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Get(im.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "https://bucket.example/"+key+"?signature=x" ||
+		resp.Header.Get("Cache-Control") != "private, max-age=60" {
+		t.Fatalf("GET: %d, Location %q, Cache-Control %q", resp.StatusCode, resp.Header.Get("Location"), resp.Header.Get("Cache-Control"))
+	}
+	resp, err = client.Head(im.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.ContentLength != im.Bytes || resp.Header.Get("ETag") == "" {
+		t.Fatalf("HEAD: %d, %d bytes, ETag %q", resp.StatusCode, resp.ContentLength, resp.Header.Get("ETag"))
+	}
+	if resp, _ := get(t, b.url+"/objects/..%2fetc"); resp.StatusCode != 404 {
+		t.Fatalf("GET of an invalid key: %d, want 404", resp.StatusCode)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -42,9 +43,15 @@ type Server struct {
 	Uploads   *upload.Service
 	Store     storage.Store
 	ObjectURL func(key string) string
-	Logger    *slog.Logger
-	Admin     http.Handler // River's job UI, mounted at /admin/jobs when not nil
-	Limiter   *RateLimiter // uploads per caller; nil: unlimited
+	// ObjectLocation, when set, makes GET /objects/{key} answer 302 Found with the URL it
+	// returns for key (a presigned or public URL of the bucket) instead of serving the bytes;
+	// HEAD is still answered from the store. Clients may cache the redirect for
+	// ObjectLocationMaxAge.
+	ObjectLocation       func(ctx context.Context, key string) (string, error)
+	ObjectLocationMaxAge time.Duration
+	Logger               *slog.Logger
+	Admin                http.Handler // River's job UI, mounted at /admin/jobs when not nil
+	Limiter              *RateLimiter // uploads per caller; nil: unlimited
 	// UploadTimeouts cut off slow or stalled upload bodies; zero: none.
 	UploadTimeouts Timeouts
 }

@@ -55,6 +55,8 @@ type options struct {
 	maxBytes, maxPixels int64
 	limit               *httpapiLimiter
 	stall               time.Duration
+	// objectLocation, when set, is the API's ObjectLocation, with a max age of a minute.
+	objectLocation func(ctx context.Context, key string) (string, error)
 }
 
 type httpapiLimiter struct{ perMinute, burst float64 }
@@ -97,6 +99,9 @@ func setup(t *testing.T, opts ...func(*options)) *bundle {
 	}
 	if o.stall > 0 {
 		api.UploadTimeouts = httpapi.Timeouts{Stall: o.stall, Total: time.Minute}
+	}
+	if o.objectLocation != nil {
+		api.ObjectLocation, api.ObjectLocationMaxAge = o.objectLocation, time.Minute
 	}
 	if o.limit != nil {
 		api.Limiter = &httpapi.RateLimiter{PerMinute: o.limit.perMinute, Burst: o.limit.burst}

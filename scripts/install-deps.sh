@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what Vitrine needs on a Debian or Ubuntu machine and is missing: the PostgreSQL
 # server binaries (Vitrine runs a private cluster from them when no DATABASE_URL is set),
-# libvips with its headers (thumbnails, through cgo), and the Go modules. Safe to run again:
-# it installs nothing that is already there.
+# libvips with its headers (thumbnails, through cgo), the Go modules, and versitygw (the real
+# S3 server the tests of the S3 storage run against). Safe to run again: it installs nothing
+# that is already there.
 set -euo pipefail
 
 sudo_() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -31,3 +32,14 @@ if ! command -v go >/dev/null 2>&1; then
   exit 1
 fi
 go mod download
+
+# versitygw, built from source by `go install` into GOBIN (default: the first GOPATH's bin),
+# unless that exact version is there already. scripts/test.sh points the tests at it.
+versitygw_version=v1.8.0
+gobin=$(go env GOBIN)
+[ -n "$gobin" ] || gobin="$(go env GOPATH | cut -d: -f1)/bin"
+if ! go version -m "$gobin/versitygw" 2>/dev/null |
+  grep -Eq "^[[:space:]]*mod[[:space:]]+github.com/versity/versitygw[[:space:]]+${versitygw_version}([[:space:]]|\$)"; then
+  echo "installing versitygw $versitygw_version into $gobin"
+  go install "github.com/versity/versitygw/cmd/versitygw@${versitygw_version}"
+fi

@@ -7,6 +7,12 @@ cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
 
+# The S3 tests run the versitygw that install-deps.sh put in GOBIN, which PATH may lack.
+gobin=$(go env GOBIN)
+[ -n "$gobin" ] || gobin="$(go env GOPATH | cut -d: -f1)/bin"
+export PATH="$gobin:$PATH"
+export VITRINE_VERSITYGW="${VITRINE_VERSITYGW:-$gobin/versitygw}"
+
 # VITRINE_TEST_PRIVATE_PG=1 ignores a server on 5432, as on a machine without one.
 if [ -z "${TEST_DATABASE_URL:-}" ] && [ "${VITRINE_TEST_PRIVATE_PG:-}" != 1 ]; then
   url='postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable'

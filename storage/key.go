@@ -25,9 +25,10 @@ func ValidateKey(key string) error {
 	return nil
 }
 
-// validatePrefix reports whether prefix is a valid List prefix: empty, or a
-// valid key, or a valid key followed by a single '/'.
-func validatePrefix(prefix string) error {
+// ValidatePrefix reports whether prefix is a valid List prefix: empty, or a
+// valid key, or a valid key followed by a single '/'. It returns nil for a
+// valid prefix and an error wrapping ErrInvalidKey otherwise.
+func ValidatePrefix(prefix string) error {
 	if prefix == "" {
 		return nil
 	}

@@ -18,7 +18,7 @@ import (
 // key (such as ".tmp"), are skipped.
 func (l *Local) List(ctx context.Context, prefix, after string) iter.Seq2[ObjectInfo, error] {
 	return func(yield func(ObjectInfo, error) bool) {
-		if err := validatePrefix(prefix); err != nil {
+		if err := ValidatePrefix(prefix); err != nil {
 			yield(ObjectInfo{}, err)
 			return
 		}

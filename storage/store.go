@@ -1,9 +1,10 @@
 // Package storage stores immutable objects, such as original images and
 // thumbnails, under content-addressed keys.
 //
-// The Store interface is implemented by Local (a directory on disk) and is
-// meant to be implemented by remote backends such as S3 as well. Every
-// implementation must pass the conformance suite in package storagetest.
+// The Store interface is implemented by Local (a directory on disk) and by
+// package s3store (storage/s3: an S3-compatible bucket), which also
+// implements Presigner. Every implementation must pass the conformance suite
+// in package storagetest.
 package storage
 
 import (
@@ -53,17 +54,6 @@ type Store interface {
 	// may be any string. On error List yields a zero ObjectInfo and the
 	// error, then stops.
 	List(ctx context.Context, prefix, after string) iter.Seq2[ObjectInfo, error]
-}
-
-// Presigner is implemented by stores that clients can reach directly (S3 and its kin): it
-// returns URLs that let anyone holding them read, or write, one object until they expire,
-// without credentials of their own.
-type Presigner interface {
-	// PresignGet returns a URL for GET of key, valid for expiry.
-	PresignGet(ctx context.Context, key string, expiry time.Duration) (string, error)
-	// PresignPut returns a URL for PUT of key, valid for expiry. Nothing bounds the size of
-	// what is put: the caller must check the object afterwards.
-	PresignPut(ctx context.Context, key string, expiry time.Duration) (string, error)
 }
 
 // Writer receives the bytes of a new object. It is not meant for

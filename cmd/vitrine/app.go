@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -21,10 +20,14 @@ type app struct {
 	cfg       config
 	log       *slog.Logger
 	db        *postgres.DB
-	store     *storage.Local
+	store     storage.Store
 	jobs      *river.Client[pgx.Tx]
 	objectURL func(string) string
-	close     []func()
+	// objectLocation, when not nil, is where GET /objects/{key} redirects (objects in S3),
+	// cacheable for objectMaxAge.
+	objectLocation func(ctx context.Context, key string) (string, error)
+	objectMaxAge   time.Duration
+	close          []func()
 }
 
 // newApp connects everything. With workers it can work jobs (River started by start),
@@ -55,19 +58,14 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, workers bool) (_ 
 	a.db = db
 	a.close = append(a.close, db.Close)
 
-	store, err := storage.NewLocal(filepath.Join(cfg.DataDir, "objects"))
+	objects, err := openStore(ctx, cfg, log)
 	if err != nil {
-		return nil, fmt.Errorf("opening object store: %w", err)
+		return nil, err
 	}
-	a.store = store
-	a.close = append(a.close, func() { store.Close() })
-	if removed, err := store.CleanTemp(time.Hour); err != nil {
-		log.Warn("cleaning stale temporary objects", "error", err)
-	} else if removed > 0 {
-		log.Info("removed stale temporary objects", "count", removed)
-	}
-	base := cfg.publicURL()
-	a.objectURL = func(key string) string { return base + "/objects/" + key }
+	a.close = append(a.close, objects.close)
+	store := objects.store
+	a.store, a.objectURL = store, objects.url
+	a.objectLocation, a.objectMaxAge = objects.location, objects.maxAge
 
 	jcfg := jobs.Config{
 		MaxAttempts: cfg.JobMaxAttempts, RetryBase: cfg.JobRetryBase, RescueAfter: cfg.JobRescueAfter,

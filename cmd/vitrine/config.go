@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vitrine-dev/vitrine/gallery"
+	s3store "github.com/vitrine-dev/vitrine/storage/s3"
 )
 
 // config is every setting of Vitrine, read from VITRINE_* environment variables (and
@@ -49,8 +50,20 @@ type config struct {
 	UploadTimeout    time.Duration
 	KeepMetadata     bool
 
-	PurgeEvery time.Duration
-	PurgeGrace time.Duration
+	PurgeEvery        time.Duration
+	PurgeGrace        time.Duration
+	DirectTTL         time.Duration
+	Storage           string // local or s3
+	S3Endpoint        string
+	S3Region          string
+	S3Bucket          string
+	S3PathStyle       bool
+	S3AccessKeyID     string
+	S3SecretAccessKey string
+	S3SessionToken    string
+	S3PublicURL       string
+	S3PresignExpiry   time.Duration
+	S3MaxRetries      int
 }
 
 // setting describes one configuration value: its flag, its environment variable, its default
@@ -140,6 +153,36 @@ var settings = []setting{
 		func(c *config, v string) (err error) { c.PurgeEvery, err = time.ParseDuration(v); return }},
 	{"purge-grace", "VITRINE_PURGE_GRACE", "48h", "the orphan purge keeps unreferenced objects younger than this", false,
 		func(c *config, v string) (err error) { c.PurgeGrace, err = time.ParseDuration(v); return }},
+	{"direct-upload-ttl", "VITRINE_DIRECT_UPLOAD_TTL", "1h", "how long a direct upload's presigned PUT URL is valid; an upload not completed by then is removed with its object", false,
+		func(c *config, v string) (err error) { c.DirectTTL, err = time.ParseDuration(v); return }},
+	{"storage", "VITRINE_STORAGE", "local", "where objects are kept: local (<data-dir>/objects) or s3 (an S3-compatible bucket)", false,
+		func(c *config, v string) error {
+			c.Storage = v
+			if v != "local" && v != "s3" {
+				return errors.New("not local or s3")
+			}
+			return nil
+		}},
+	{"s3-endpoint", "VITRINE_S3_ENDPOINT", "", "base URL of the S3 API (with its path for Supabase); empty: AWS S3 in the region", false,
+		func(c *config, v string) error { c.S3Endpoint = strings.TrimRight(v, "/"); return nil }},
+	{"s3-region", "VITRINE_S3_REGION", "us-east-1", "region requests are signed for (R2: auto)", false,
+		func(c *config, v string) error { c.S3Region = v; return nil }},
+	{"s3-bucket", "VITRINE_S3_BUCKET", "", "bucket holding the objects (it must exist)", false,
+		func(c *config, v string) error { c.S3Bucket = v; return nil }},
+	{"s3-path-style", "VITRINE_S3_PATH_STYLE", "false", "address the bucket in the URL path rather than the host name (MinIO, Supabase, versitygw)", false,
+		func(c *config, v string) (err error) { c.S3PathStyle, err = strconv.ParseBool(v); return }},
+	{"s3-access-key-id", "VITRINE_S3_ACCESS_KEY_ID", "", "access key id; empty: AWS_ACCESS_KEY_ID", true,
+		func(c *config, v string) error { c.S3AccessKeyID = v; return nil }},
+	{"s3-secret-access-key", "VITRINE_S3_SECRET_ACCESS_KEY", "", "secret access key; empty: AWS_SECRET_ACCESS_KEY", true,
+		func(c *config, v string) error { c.S3SecretAccessKey = v; return nil }},
+	{"s3-session-token", "VITRINE_S3_SESSION_TOKEN", "", "session token of temporary credentials; empty: AWS_SESSION_TOKEN when the keys come from AWS_*", true,
+		func(c *config, v string) error { c.S3SessionToken = v; return nil }},
+	{"s3-public-url", "VITRINE_S3_PUBLIC_URL", "", "base URL serving the bucket's objects publicly (a public bucket, a CDN); objects' URLs are it + / + key", false,
+		func(c *config, v string) error { c.S3PublicURL = strings.TrimRight(v, "/"); return nil }},
+	{"s3-presign-expiry", "VITRINE_S3_PRESIGN_EXPIRY", "15m", "without a public URL, how long the presigned URLs that /objects/{key} redirects to are valid", false,
+		func(c *config, v string) (err error) { c.S3PresignExpiry, err = time.ParseDuration(v); return }},
+	{"s3-max-retries", "VITRINE_S3_MAX_RETRIES", "4", "times a failed S3 request (network error, timeout, 5xx, SlowDown) is retried before the operation fails", false,
+		func(c *config, v string) (err error) { c.S3MaxRetries, err = strconv.Atoi(v); return }},
 }
 
 // loadConfig reads the environment and then args, and validates the result, reporting every
@@ -167,6 +210,13 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (co
 	for _, s := range settings {
 		if err := s.set(&c, *values[s.flag]); err != nil {
 			errs = append(errs, fmt.Errorf("%s (-%s): %q is not valid: %w", s.env, s.flag, *values[s.flag], err))
+		}
+	}
+	if c.S3AccessKeyID == "" && c.S3SecretAccessKey == "" {
+		// The AWS SDKs' variables, as a fallback.
+		c.S3AccessKeyID, c.S3SecretAccessKey = getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY")
+		if c.S3SessionToken == "" {
+			c.S3SessionToken = getenv("AWS_SESSION_TOKEN")
 		}
 	}
 	errs = append(errs, c.validate()...)
@@ -205,6 +255,9 @@ func (c *config) validate() []error {
 	if c.UploadsPerMinute < 0 || c.UploadBurst < 1 {
 		errs = append(errs, errors.New("VITRINE_UPLOADS_PER_MINUTE must not be negative and VITRINE_UPLOAD_BURST must be at least 1"))
 	}
+	if c.DirectTTL < time.Second || c.DirectTTL > 7*24*time.Hour {
+		errs = append(errs, errors.New("VITRINE_DIRECT_UPLOAD_TTL must be between 1s and 7 days (S3 presigned URLs)"))
+	}
 	if c.PurgeEvery < 0 || c.PurgeGrace < 0 {
 		errs = append(errs, errors.New("VITRINE_PURGE_EVERY and VITRINE_PURGE_GRACE must not be negative"))
 	}
@@ -221,10 +274,44 @@ func (c *config) validate() []error {
 			errs = append(errs, fmt.Errorf("VITRINE_PUBLIC_URL: %q is not an http(s) URL", c.PublicURL))
 		}
 	}
+	if c.Storage == "s3" {
+		errs = append(errs, c.validateS3()...)
+	}
 	if c.DatabaseURL != "" {
 		if _, err := url.Parse(c.DatabaseURL); err != nil && !strings.Contains(c.DatabaseURL, "=") {
 			errs = append(errs, errors.New("DATABASE_URL is not a PostgreSQL URL or connection string"))
 		}
+	}
+	return errs
+}
+
+// validateS3 checks the S3 settings, which matter only with VITRINE_STORAGE=s3.
+func (c *config) validateS3() []error {
+	var errs []error
+	if c.S3Bucket == "" {
+		errs = append(errs, errors.New("VITRINE_STORAGE=s3 needs VITRINE_S3_BUCKET"))
+	}
+	if c.S3AccessKeyID == "" || c.S3SecretAccessKey == "" {
+		errs = append(errs, errors.New("VITRINE_STORAGE=s3 needs VITRINE_S3_ACCESS_KEY_ID and VITRINE_S3_SECRET_ACCESS_KEY (or their _FILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"))
+	}
+	if c.S3Region == "" {
+		errs = append(errs, errors.New("VITRINE_S3_REGION must not be empty"))
+	}
+	if c.S3Endpoint != "" {
+		if u, err := url.Parse(c.S3Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
+			errs = append(errs, fmt.Errorf("VITRINE_S3_ENDPOINT: %q is not an http(s) URL", c.S3Endpoint))
+		}
+	}
+	if c.S3PublicURL != "" {
+		if u, err := url.Parse(c.S3PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("VITRINE_S3_PUBLIC_URL: %q is not an http(s) URL", c.S3PublicURL))
+		}
+	}
+	if c.S3PresignExpiry < time.Second || c.S3PresignExpiry > s3store.MaxPresignExpiry {
+		errs = append(errs, fmt.Errorf("VITRINE_S3_PRESIGN_EXPIRY must be between 1s and %v (S3's limit)", s3store.MaxPresignExpiry))
+	}
+	if c.S3MaxRetries < 0 {
+		errs = append(errs, errors.New("VITRINE_S3_MAX_RETRIES must not be negative"))
 	}
 	return errs
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -67,5 +68,67 @@ func TestProductionRefusesDevMode(t *testing.T) {
 	}
 	if _, err := loadConfig(newFlagSet(), nil, env(map[string]string{"VITRINE_ENV": "production", "VITRINE_JWT_SECRET": "s3cret-s3cret-s3cret-s3cret"})); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestS3ConfigReportsEveryErrorAtOnce(t *testing.T) {
+	_, err := loadConfig(newFlagSet(), nil, env(map[string]string{
+		"VITRINE_STORAGE":           "s3",
+		"VITRINE_S3_ENDPOINT":       "s3.example.com",
+		"VITRINE_S3_REGION":         "",
+		"VITRINE_S3_PUBLIC_URL":     "ftp://cdn",
+		"VITRINE_S3_PRESIGN_EXPIRY": "720h",
+		"VITRINE_S3_MAX_RETRIES":    "-1",
+	}))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{"VITRINE_S3_BUCKET", "VITRINE_S3_ACCESS_KEY_ID", "VITRINE_S3_ENDPOINT", "VITRINE_S3_PUBLIC_URL", "VITRINE_S3_PRESIGN_EXPIRY", "VITRINE_S3_MAX_RETRIES"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not mention %s:\n%v", want, err)
+		}
+	}
+	if _, err := loadConfig(newFlagSet(), nil, env(map[string]string{"VITRINE_STORAGE": "ftp"})); err == nil || !strings.Contains(err.Error(), "VITRINE_STORAGE") {
+		t.Errorf("VITRINE_STORAGE=ftp: %v", err)
+	}
+	// The S3 settings do not matter for local storage.
+	if _, err := loadConfig(newFlagSet(), nil, env(map[string]string{"VITRINE_S3_ENDPOINT": "nonsense"})); err != nil {
+		t.Errorf("local storage with a bad S3 endpoint: %v", err)
+	}
+}
+
+func TestS3Credentials(t *testing.T) {
+	base := map[string]string{"VITRINE_STORAGE": "s3", "VITRINE_S3_BUCKET": "b"}
+	with := func(extra map[string]string) map[string]string {
+		m := map[string]string{}
+		for k, v := range base {
+			m[k] = v
+		}
+		for k, v := range extra {
+			m[k] = v
+		}
+		return m
+	}
+	c, err := loadConfig(newFlagSet(), nil, env(with(map[string]string{
+		"AWS_ACCESS_KEY_ID": "aws-id", "AWS_SECRET_ACCESS_KEY": "aws-secret", "AWS_SESSION_TOKEN": "aws-token",
+	})))
+	if err != nil || c.S3AccessKeyID != "aws-id" || c.S3SecretAccessKey != "aws-secret" || c.S3SessionToken != "aws-token" {
+		t.Errorf("from AWS_*: %+v, %v", c, err)
+	}
+	dir := t.TempDir()
+	writeFile(dir+"/id", "file-id\n")
+	writeFile(dir+"/secret", "file-secret\n")
+	c, err = loadConfig(newFlagSet(), nil, env(with(map[string]string{
+		"VITRINE_S3_ACCESS_KEY_ID_FILE": dir + "/id", "VITRINE_S3_SECRET_ACCESS_KEY_FILE": dir + "/secret",
+		"AWS_ACCESS_KEY_ID": "aws-id", "AWS_SECRET_ACCESS_KEY": "aws-secret",
+	})))
+	if err != nil || c.S3AccessKeyID != "file-id" || c.S3SecretAccessKey != "file-secret" || c.S3SessionToken != "" {
+		t.Errorf("from files: %+v, %v", c, err)
+	}
+	c, err = loadConfig(newFlagSet(), nil, env(with(map[string]string{
+		"VITRINE_S3_ACCESS_KEY_ID": "id", "VITRINE_S3_SECRET_ACCESS_KEY": "secret", "AWS_ACCESS_KEY_ID": "aws-id",
+	})))
+	if err != nil || c.S3AccessKeyID != "id" || c.S3SecretAccessKey != "secret" || c.S3PresignExpiry != 15*time.Minute || c.S3Region != "us-east-1" {
+		t.Errorf("from VITRINE_S3_*: %+v, %v", c, err)
 	}
 }

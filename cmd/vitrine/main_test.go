@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/vitrine-dev/vitrine/postgres/pgtest"
+	"github.com/vitrine-dev/vitrine/storage/s3/s3test"
 )
 
 // TestMain runs the tests, or, when VITRINE_TEST_AS_MAIN is set, this test binary as the
@@ -22,5 +23,7 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
-	os.Exit(pgtest.Main(m))
+	code := pgtest.Main(m)
+	s3test.Stop()
+	os.Exit(code)
 }

@@ -48,12 +48,14 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		Gallery:        a.db,
 		Uploads: &upload.Service{
 			Store: a.store, Gallery: a.db, MaxBytes: cfg.MaxUploadBytes, MaxPixels: cfg.MaxPixels, ObjectURL: a.objectURL,
-			KeepMetadata: cfg.KeepMetadata,
+			KeepMetadata: cfg.KeepMetadata, DirectTTL: cfg.DirectTTL,
 		},
-		Store:     a.store,
-		ObjectURL: a.objectURL,
-		Logger:    log,
-		Admin:     admin,
+		Store:                a.store,
+		ObjectURL:            a.objectURL,
+		ObjectLocation:       a.objectLocation,
+		ObjectLocationMaxAge: a.objectMaxAge,
+		Logger:               log,
+		Admin:                admin,
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

@@ -1,0 +1,10 @@
+package s3store_test
+
+import (
+	"os"
+	"testing"
+
+	"github.com/vitrine-dev/vitrine/storage/s3/s3test"
+)
+
+func TestMain(m *testing.M) { os.Exit(s3test.Main(m)) }
