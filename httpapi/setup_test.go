@@ -22,10 +22,15 @@ import (
 	"github.com/vitrine-dev/vitrine/postgres"
 	"github.com/vitrine-dev/vitrine/postgres/pgtest"
 	"github.com/vitrine-dev/vitrine/storage"
+	"github.com/vitrine-dev/vitrine/storage/s3/s3test"
 	"github.com/vitrine-dev/vitrine/upload"
 )
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+func TestMain(m *testing.M) {
+	code := pgtest.Main(m)
+	s3test.Stop()
+	os.Exit(code)
+}
 
 // bundle is what a test gets from setup: a running API over a fresh database and store.
 // The API logs in as vitrine_app, as in production; db is the owner's pool, for checking
@@ -33,7 +38,7 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 type bundle struct {
 	url      string
 	db       *postgres.DB
-	store    *storage.Local
+	store    storage.Store // local disk, or an S3 bucket on versitygw with the s3 option
 	storeDir string
 	token    string
 }
@@ -55,6 +60,7 @@ type options struct {
 	maxBytes, maxPixels int64
 	limit               *httpapiLimiter
 	stall               time.Duration
+	s3                  bool // a fresh bucket on versitygw instead of local disk
 	// objectLocation, when set, is the API's ObjectLocation, with a max age of a minute.
 	objectLocation func(ctx context.Context, key string) (string, error)
 }
@@ -83,17 +89,23 @@ func setup(t *testing.T, opts ...func(*options)) *bundle {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	store, err := storage.NewLocal(dir)
-	if err != nil {
-		t.Fatal(err)
+	var store storage.Store
+	if o.s3 {
+		store = s3test.NewStore(t)
+	} else {
+		local, err := storage.NewLocal(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { local.Close() })
+		store = local
 	}
-	t.Cleanup(func() { store.Close() })
 	var srv *httptest.Server
 	objectURL := func(key string) string { return srv.URL + "/objects/" + key }
 	api := &httpapi.Server{
 		Auth:    auth,
 		Gallery: app,
-		Uploads: &upload.Service{Store: store, Gallery: app, MaxBytes: o.maxBytes, MaxPixels: o.maxPixels, ObjectURL: objectURL},
+		Uploads: &upload.Service{Store: store, Gallery: app, MaxBytes: o.maxBytes, MaxPixels: o.maxPixels, ObjectURL: objectURL, DirectTTL: time.Hour},
 		Store:   store, ObjectURL: objectURL,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
