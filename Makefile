@@ -1,5 +1,5 @@
 # The two commands of the README: `make run` and `make test`.
-.PHONY: run test build deps bench-insert
+.PHONY: bench-purge run test build deps bench-insert
 
 deps:
 	scripts/install-deps.sh
@@ -15,3 +15,7 @@ test:
 
 bench-insert: deps
 	bench/insert/run.sh
+
+# The orphan purge on 1M local objects (BENCH_STORE=s3: 100k on versitygw); see bench/purge/run.sh.
+bench-purge: deps
+	bash bench/purge/run.sh

@@ -21,10 +21,15 @@ import (
 	"github.com/vitrine-dev/vitrine/postgres/pgtest"
 	"github.com/vitrine-dev/vitrine/reconcile"
 	"github.com/vitrine-dev/vitrine/storage"
+	"github.com/vitrine-dev/vitrine/storage/s3/s3test"
 	"github.com/vitrine-dev/vitrine/upload"
 )
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+func TestMain(m *testing.M) {
+	code := pgtest.Main(m)
+	s3test.Stop()
+	os.Exit(code)
+}
 
 var serviceCtx = gallery.WithCaller(context.Background(), gallery.Service())
 
@@ -358,5 +363,41 @@ func TestPurgeRacingUploadsDeletesNoneOfThem(t *testing.T) {
 	}
 	if n := len(b.keys(t)); n != 100 {
 		t.Errorf("%d objects left, want the 100 originals", n)
+	}
+}
+
+// TestPurgeOnABucket runs the purge against a real S3 server (versitygw): the listing's
+// order and pagination are the bucket's, and the deletes go through the S3 API.
+func TestPurgeOnABucket(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	bucket := s3test.NewStore(t)
+	b.store, b.uploads.Store = bucket, bucket
+	var keep []string
+	for i := range 3 {
+		keep = append(keep, b.upload(t, i).StoragePath)
+	}
+	var doomed []string
+	for i := range 5 {
+		k := fmt.Sprintf("variants/%02x/gone-%d.webp", i*50, i)
+		w, err := bucket.NewWriter(serviceCtx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write([]byte("orphan")); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Commit(serviceCtx, k); err != nil {
+			t.Fatal(err)
+		}
+		doomed = append(doomed, k)
+	}
+	run, err := reconcile.Run(serviceCtx, b.db, bucket, reconcile.Options{Grace: 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(keep)
+	if got := b.keys(t); !slices.Equal(got, keep) || run.Deleted != 5 || run.Referenced != 3 {
+		t.Fatalf("bucket holds %v after %+v; want %v", got, run, keep)
 	}
 }
