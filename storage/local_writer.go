@@ -3,16 +3,10 @@ package storage
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path"
-	"sync"
 )
-
-// errWriterClosed is returned by a Writer used after Commit or Abort.
-var errWriterClosed = fmt.Errorf("storage: writer already committed or aborted: %w", fs.ErrClosed)
 
 // NewWriter implements Store. The bytes go to a file with a random name in
 // the directory ".tmp" of the root.
@@ -25,55 +19,16 @@ func (l *Local) NewWriter(ctx context.Context) (Writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storage: new writer: %w", err)
 	}
-	return &localWriter{root: l.root, name: name, f: f}, nil
+	w := &localWriter{root: l.root, name: name}
+	w.Spool = NewSpool(f, func() error { return l.root.Remove(name) })
+	return w, nil
 }
 
 // localWriter writes a temporary file and renames it into place on Commit.
 type localWriter struct {
+	*Spool
 	root *os.Root
 	name string // temporary file, relative to root
-
-	mu   sync.Mutex
-	f    *os.File // nil after Commit or Abort
-	n    int64    // bytes written
-	werr error    // first write error
-}
-
-func (w *localWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.f == nil {
-		return 0, errWriterClosed
-	}
-	if w.werr != nil {
-		return 0, w.werr
-	}
-	n, err := w.f.Write(p)
-	w.n += int64(n)
-	if err != nil {
-		w.werr = fmt.Errorf("storage: write: %w", err)
-		return n, w.werr
-	}
-	return n, nil
-}
-
-func (w *localWriter) Abort() error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.f == nil {
-		return nil
-	}
-	return w.discard()
-}
-
-// discard closes and removes the temporary file. w.mu must be held.
-func (w *localWriter) discard() error {
-	w.f.Close()
-	w.f = nil
-	if err := w.root.Remove(w.name); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("storage: abort: %w", err)
-	}
-	return nil
 }
 
 // Commit fsyncs the temporary file and renames it to key, creating the
@@ -84,45 +39,21 @@ func (w *localWriter) discard() error {
 // object is already visible: the rename cannot be undone without racing
 // with concurrent commits of the same key.
 func (w *localWriter) Commit(ctx context.Context, key string) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.f == nil {
-		return errWriterClosed
-	}
-	if err := w.commit(ctx, key); err != nil {
-		if w.f != nil {
-			w.discard()
-		} else {
-			w.root.Remove(w.name)
-		}
-		return err
-	}
-	return nil
+	return w.Spool.Commit(ctx, key, func(f *os.File, size int64) error { return w.publish(key, f, size) })
 }
 
-// commit does the work of Commit. On success the temporary file is gone and
-// w.f is nil; on failure the caller removes the temporary file.
-func (w *localWriter) commit(ctx context.Context, key string) error {
-	if err := ValidateKey(key); err != nil {
-		return err
-	}
-	if w.werr != nil {
-		return w.werr
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if err := w.f.Sync(); err != nil {
+// publish does the work of Commit; the spool removes the temporary file afterwards, if it
+// is still there.
+func (w *localWriter) publish(key string, f *os.File, size int64) error {
+	if err := f.Sync(); err != nil {
 		return fmt.Errorf("storage: commit %q: %w", key, err)
 	}
-	err := w.f.Close()
-	w.f = nil
-	if err != nil {
+	if err := f.Close(); err != nil {
 		return fmt.Errorf("storage: commit %q: %w", key, err)
 	}
 
 	dir := path.Dir(key) // "." for a top-level key
-	if fi, err := w.root.Lstat(key); err == nil && fi.Mode().IsRegular() && fi.Size() == w.n {
+	if fi, err := w.root.Lstat(key); err == nil && fi.Mode().IsRegular() && fi.Size() == size {
 		// Same key, same size: by content addressing, the same object.
 		// Its committer may still be syncing the directory, so sync too.
 		if err := w.root.Remove(w.name); err != nil {

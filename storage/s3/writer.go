@@ -5,11 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"mime"
 	"os"
 	"path"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -22,9 +20,6 @@ import (
 // cacheControl is set on every object: keys are content hashes, so an object
 // never changes.
 const cacheControl = "public, max-age=31536000, immutable"
-
-// errWriterClosed is returned by a Writer used after Commit or Abort.
-var errWriterClosed = fmt.Errorf("s3store: writer already committed or aborted: %w", fs.ErrClosed)
 
 // NewWriter implements storage.Store. The bytes are spooled to a file in
 // TempDir, so memory use does not grow with the size of the object, and the
@@ -40,65 +35,23 @@ func (s *Store) NewWriter(ctx context.Context) (storage.Writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("s3store: new writer: %w", err)
 	}
-	w := &writer{s: s, f: f}
-	if err := os.Remove(f.Name()); err != nil {
-		w.name = f.Name() // removed when the writer is done, where open files cannot be unlinked
+	name := f.Name()
+	if err := os.Remove(name); err == nil {
+		name = "" // unlinked already
 	}
-	return w, nil
+	remove := func() error {
+		if name == "" {
+			return nil
+		}
+		return os.Remove(name) // where open files cannot be unlinked
+	}
+	return &writer{Spool: storage.NewSpool(f, remove), s: s}, nil
 }
 
 // writer spools an object to a temporary file and uploads it on Commit.
 type writer struct {
-	s    *Store
-	name string // the spool file's name while it has one
-
-	mu   sync.Mutex
-	f    *os.File // nil after Commit or Abort
-	n    int64    // bytes written
-	werr error    // first write error
-}
-
-func (w *writer) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.f == nil {
-		return 0, errWriterClosed
-	}
-	if w.werr != nil {
-		return 0, w.werr
-	}
-	n, err := w.f.Write(p)
-	w.n += int64(n)
-	if err != nil {
-		w.werr = fmt.Errorf("s3store: write: %w", err)
-		return n, w.werr
-	}
-	return n, nil
-}
-
-func (w *writer) Abort() error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.f == nil {
-		return nil
-	}
-	return w.discard()
-}
-
-// discard closes the spool file, which removes it. w.mu must be held.
-func (w *writer) discard() error {
-	err := w.f.Close()
-	w.f = nil
-	if w.name != "" {
-		if rerr := os.Remove(w.name); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
-			err = errors.Join(err, rerr)
-		}
-		w.name = ""
-	}
-	if err != nil {
-		return fmt.Errorf("s3store: removing the spool file: %w", err)
-	}
-	return nil
+	*storage.Spool
+	s *Store
 }
 
 // Commit uploads the spooled bytes under key: with one PutObject up to
@@ -109,33 +62,14 @@ func (w *writer) discard() error {
 // key (by content addressing, the same object) nothing is uploaded. The
 // spool file is removed whatever happens.
 func (w *writer) Commit(ctx context.Context, key string) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.f == nil {
-		return errWriterClosed
-	}
-	err := w.commit(ctx, key)
-	if derr := w.discard(); err == nil && derr != nil {
-		// The object is published; only the spool file's removal failed.
-		return derr
-	}
-	return err
+	return w.Spool.Commit(ctx, key, func(f *os.File, size int64) error { return w.s.put(ctx, key, f, size) })
 }
 
-// commit does the work of Commit.
-func (w *writer) commit(ctx context.Context, key string) error {
-	if err := storage.ValidateKey(key); err != nil {
-		return err
-	}
-	if w.werr != nil {
-		return w.werr
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	existing, err := w.s.Stat(ctx, key)
+// put uploads size bytes of f under key, unless an object of that size is there already.
+func (s *Store) put(ctx context.Context, key string, f *os.File, size int64) error {
+	existing, err := s.Stat(ctx, key)
 	switch {
-	case err == nil && existing.Size == w.n:
+	case err == nil && existing.Size == size:
 		return nil
 	case err != nil && !errors.Is(err, storage.ErrNotFound):
 		return fmt.Errorf("s3store: commit %q: %w", key, err)
@@ -144,18 +78,18 @@ func (w *writer) commit(ctx context.Context, key string) error {
 	if contentType == "" {
 		contentType = "application/octet-stream"
 	}
-	if w.n <= w.s.partSize {
-		_, err := w.s.client.PutObject(ctx, &s3.PutObjectInput{
-			Bucket: &w.s.bucket, Key: &key,
-			Body: io.NewSectionReader(w.f, 0, w.n), ContentLength: aws.Int64(w.n),
+	if size <= s.partSize {
+		_, err := s.client.PutObject(ctx, &s3.PutObjectInput{
+			Bucket: &s.bucket, Key: &key,
+			Body: io.NewSectionReader(f, 0, size), ContentLength: aws.Int64(size),
 			ContentType: &contentType, CacheControl: aws.String(cacheControl),
 		})
 		if err != nil {
-			return w.s.wrap(ctx, "commit: put", key, err)
+			return s.wrap(ctx, "commit: put", key, err)
 		}
 		return nil
 	}
-	return w.s.putMultipart(ctx, key, w.f, w.n, contentType)
+	return s.putMultipart(ctx, key, f, size, contentType)
 }
 
 // putMultipart uploads size bytes of r under key in parts of PartSize bytes
