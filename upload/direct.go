@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/google/uuid"
 
@@ -73,9 +74,29 @@ func (s *Service) CompleteDirect(ctx context.Context, caller gallery.Caller, id 
 		return gallery.Image{}, fmt.Errorf("reading the object of upload %s: %w", id, err)
 	}
 	defer rc.Close()
-	rec, err := s.Receive(ctx, rc)
+	body := &storeReader{r: rc}
+	rec, err := s.Receive(ctx, body)
+	if body.err != nil {
+		// The store failed, not the file: keep the upload for another try.
+		return gallery.Image{}, fmt.Errorf("reading the object of upload %s: %w", id, body.err)
+	}
 	if err != nil {
 		return refuse(err)
 	}
 	return s.add(ctx, caller, up.ProductID, rec, up.Alt, up.ID)
+}
+
+// storeReader remembers a read error of the store, which Receive would report as an
+// interrupted upload.
+type storeReader struct {
+	r   io.Reader
+	err error
+}
+
+func (r *storeReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if err != nil && err != io.EOF {
+		r.err = err
+	}
+	return n, err
 }
