@@ -56,7 +56,8 @@ func (b *bundle) drain(t *testing.T) {
 	if _, err := b.db.ExpireUploads(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.db.DrainObjectOutbox(ctx, 100, b.store.Delete); err != nil {
+	del := func(ctx context.Context, keys []string) error { return storage.DeleteAll(ctx, b.store, keys) }
+	if _, err := b.db.DrainObjectOutbox(ctx, 100, del); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -36,7 +36,9 @@ func (w *OutboxWorker) Work(ctx context.Context, job *river.Job[DrainOutboxArgs]
 	if expired > 0 {
 		w.Logger.InfoContext(ctx, "direct uploads expired", "job_id", job.ID, "count", expired)
 	}
-	res, err := w.DB.DrainObjectOutbox(ctx, outboxBatch, w.Store.Delete)
+	res, err := w.DB.DrainObjectOutbox(ctx, outboxBatch, func(ctx context.Context, keys []string) error {
+		return storage.DeleteAll(ctx, w.Store, keys)
+	})
 	if res.Deleted+res.KeptInUse > 0 {
 		w.Logger.InfoContext(ctx, "object outbox drained", "job_id", job.ID, "deleted", res.Deleted, "kept_in_use", res.KeptInUse)
 	}

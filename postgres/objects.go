@@ -8,13 +8,13 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// DeleteUnusedObjects deletes, through del, those of keys that no row refers to (an image's
+// DeleteUnusedObjects deletes, with one call of del, those of keys that no row refers to (an image's
 // original or variant, or the staging object of a pending upload), and returns them. It holds
 // each key's exclusive lock meanwhile, so that no writer can start referring to a key between
 // the check and the delete; writers take the same locks, shared, before they publish an object
-// and insert the row naming it. A del error aborts the whole call: keys deleted before it are
-// already gone, which is harmless to redo. The caller in ctx needs the service role.
-func (db *DB) DeleteUnusedObjects(ctx context.Context, keys []string, del func(ctx context.Context, key string) error) ([]string, error) {
+// and insert the row naming it. A del error aborts the whole call: keys it deleted before it
+// failed are gone, which is harmless to redo. The caller in ctx needs the service role.
+func (db *DB) DeleteUnusedObjects(ctx context.Context, keys []string, del func(ctx context.Context, keys []string) error) ([]string, error) {
 	var deleted []string
 	err := db.inTx(ctx, func(tx pgx.Tx) (err error) {
 		deleted, err = deleteUnused(ctx, tx, keys, del)
@@ -27,7 +27,7 @@ func (db *DB) DeleteUnusedObjects(ctx context.Context, keys []string, del func(c
 }
 
 // deleteUnused is DeleteUnusedObjects inside tx.
-func deleteUnused(ctx context.Context, tx pgx.Tx, keys []string, del func(ctx context.Context, key string) error) ([]string, error) {
+func deleteUnused(ctx context.Context, tx pgx.Tx, keys []string, del func(ctx context.Context, keys []string) error) ([]string, error) {
 	keys = slices.Compact(slices.Sorted(slices.Values(keys)))
 	if len(keys) == 0 {
 		return nil, nil
@@ -43,17 +43,19 @@ func deleteUnused(ctx context.Context, tx pgx.Tx, keys []string, del func(ctx co
 	if err != nil {
 		return nil, err
 	}
-	var deleted []string
+	var unused []string
 	for _, k := range keys {
-		if slices.Contains(used, k) {
-			continue
+		if !slices.Contains(used, k) {
+			unused = append(unused, k)
 		}
-		if err := del(ctx, k); err != nil {
-			return nil, fmt.Errorf("deleting object %s: %w", k, err)
-		}
-		deleted = append(deleted, k)
 	}
-	return deleted, nil
+	if len(unused) == 0 {
+		return nil, nil
+	}
+	if err := del(ctx, unused); err != nil {
+		return nil, fmt.Errorf("deleting %d objects: %w", len(unused), err)
+	}
+	return unused, nil
 }
 
 // OutboxResult counts what one drain of the object outbox did.
@@ -67,7 +69,7 @@ type OutboxResult struct {
 // one transaction, so an entry leaves the outbox only once its object is gone or in use again.
 // Entries another drain holds are skipped (FOR UPDATE SKIP LOCKED), so drains may run at once.
 // On a del error the batch stays in the outbox for the next drain.
-func (db *DB) DrainObjectOutbox(ctx context.Context, batch int, del func(ctx context.Context, key string) error) (OutboxResult, error) {
+func (db *DB) DrainObjectOutbox(ctx context.Context, batch int, del func(ctx context.Context, keys []string) error) (OutboxResult, error) {
 	var res OutboxResult
 	for {
 		n := 0

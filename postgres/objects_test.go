@@ -107,7 +107,7 @@ func TestDrainDeletesOnlyUnusedObjects(t *testing.T) {
 	if err := db.QueueObjectDeletes(serviceCtx, []string{"variants/never-recorded"}); err != nil {
 		t.Fatal(err)
 	}
-	failing := func(context.Context, string) error { return context.DeadlineExceeded }
+	failing := func(context.Context, []string) error { return context.DeadlineExceeded }
 	if _, err := db.DrainObjectOutbox(serviceCtx, 2, failing); err == nil {
 		t.Fatal("a failing store drained without error")
 	}
@@ -116,10 +116,10 @@ func TestDrainDeletesOnlyUnusedObjects(t *testing.T) {
 	}
 	var mu sync.Mutex
 	var deleted []string
-	del := func(_ context.Context, key string) error {
+	del := func(_ context.Context, keys []string) error {
 		mu.Lock()
 		defer mu.Unlock()
-		deleted = append(deleted, key)
+		deleted = append(deleted, keys...)
 		return nil
 	}
 	res, err := db.DrainObjectOutbox(serviceCtx, 2, del)

@@ -157,7 +157,8 @@ func deleteBatch(ctx context.Context, db *postgres.DB, store storage.Store, dryR
 	deleted := keys
 	if !dryRun {
 		var err error
-		if deleted, err = db.DeleteUnusedObjects(ctx, keys, store.Delete); err != nil {
+		del := func(ctx context.Context, keys []string) error { return storage.DeleteAll(ctx, store, keys) }
+		if deleted, err = db.DeleteUnusedObjects(ctx, keys, del); err != nil {
 			return err
 		}
 	}

@@ -100,3 +100,32 @@ var (
 	// offsets that do not lie within the object.
 	ErrInvalidRange = errors.New("storage: invalid range")
 )
+
+// BatchDeleter is implemented by stores that delete many objects in one request (S3's
+// DeleteObjects). DeleteBatch deletes keys, at most MaxBatchDelete of them; missing keys
+// are not an error, and an error means that some keys may not have been deleted.
+type BatchDeleter interface {
+	DeleteBatch(ctx context.Context, keys []string) error
+}
+
+// MaxBatchDelete is the most keys one DeleteBatch call takes (S3's limit).
+const MaxBatchDelete = 1000
+
+// DeleteAll deletes keys from s: through DeleteBatch, MaxBatchDelete keys at a time, when s
+// is a BatchDeleter, else one Delete at a time. Missing keys are not an error.
+func DeleteAll(ctx context.Context, s Store, keys []string) error {
+	if b, ok := s.(BatchDeleter); ok {
+		for start := 0; start < len(keys); start += MaxBatchDelete {
+			if err := b.DeleteBatch(ctx, keys[start:min(start+MaxBatchDelete, len(keys))]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, k := range keys {
+		if err := s.Delete(ctx, k); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -267,6 +267,42 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
+// DeleteBatch implements storage.BatchDeleter with one DeleteObjects request (quiet mode:
+// only failures are answered), retried as a whole like every request; deleting a missing key
+// succeeds. A key the server could not delete makes it an error naming the first of them.
+func (s *Store) DeleteBatch(ctx context.Context, keys []string) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	if len(keys) > storage.MaxBatchDelete {
+		return fmt.Errorf("s3store: delete batch of %d keys: more than %d", len(keys), storage.MaxBatchDelete)
+	}
+	objects := make([]types.ObjectIdentifier, len(keys))
+	for i, k := range keys {
+		if err := storage.ValidateKey(k); err != nil {
+			return err
+		}
+		objects[i] = types.ObjectIdentifier{Key: aws.String(k)}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	out, err := s.client.DeleteObjects(ctx, &s3.DeleteObjectsInput{
+		Bucket: &s.bucket, Delete: &types.Delete{Objects: objects, Quiet: aws.Bool(true)},
+	})
+	if err != nil {
+		return s.wrap(ctx, "delete batch", keys[0], err)
+	}
+	for _, e := range out.Errors {
+		if aws.ToString(e.Code) == "NoSuchKey" {
+			continue
+		}
+		return fmt.Errorf("s3store: delete batch: %d of %d keys failed, %q first: %s: %s",
+			len(out.Errors), len(keys), aws.ToString(e.Key), aws.ToString(e.Code), aws.ToString(e.Message))
+	}
+	return nil
+}
+
 // objectInfo makes the info of key from the answer of the server.
 func objectInfo(key string, size int64, modTime *time.Time, etag *string) storage.ObjectInfo {
 	info := storage.ObjectInfo{Key: key, Size: size, ETag: quoteETag(aws.ToString(etag))}

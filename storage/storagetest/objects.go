@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +20,7 @@ var objectTests = []test{
 	{"EmptyObject", testEmptyObject},
 	{"Missing", testMissing},
 	{"Delete", testDelete},
+	{"DeleteAll", testDeleteAll},
 	{"DeleteDirectoryLikeKey", testDeleteDirectoryLikeKey},
 	{"CanceledContext", testCanceledContext},
 }
@@ -159,6 +162,30 @@ func testDelete(t *testing.T, s storage.Store) {
 	// The key can be written again.
 	put(t, s, "d/e/f.jpg", pattern(10))
 	checkContent(t, s, "d/e/f.jpg", pattern(10))
+}
+
+// testDeleteAll deletes many keys at once, some missing, through the store's batch delete
+// when it has one.
+func testDeleteAll(t *testing.T, s storage.Store) {
+	var doomed, kept []string
+	for i := range 12 {
+		k := fmt.Sprintf("b/%02d.jpg", i)
+		put(t, s, k, pattern(i+1))
+		if i%3 == 0 {
+			kept = append(kept, k)
+		} else {
+			doomed = append(doomed, k)
+		}
+	}
+	if err := storage.DeleteAll(context.Background(), s, append(doomed, "b/missing.jpg", "c/also-missing.jpg")); err != nil {
+		t.Fatalf("DeleteAll: %v", err)
+	}
+	for _, k := range doomed {
+		checkMissing(t, s, k)
+	}
+	if ks := keys(list(t, s, "", "")); !slices.Equal(ks, kept) {
+		t.Errorf("List after DeleteAll = %q, want %q", ks, kept)
+	}
 }
 
 func testDeleteDirectoryLikeKey(t *testing.T, s storage.Store) {
