@@ -21,6 +21,7 @@ const (
 	EMEDIATYPE    Code = "unsupported_media" // the body is not an image of a supported type
 	EUNAUTHORIZED Code = "unauthorized"      // no valid credentials for a request that needs them
 	ERATELIMIT    Code = "rate_limited"      // too many requests; retry later
+	EUNAVAILABLE  Code = "unavailable"       // writes are paused for maintenance; retry shortly
 	EINTERNAL     Code = "internal"          // anything else; its details are logged, never shown
 )
 
