@@ -148,4 +148,3 @@ func (db *DB) checkNoDuplicateOrders(ctx context.Context) error {
 	}
 	return nil
 }
-

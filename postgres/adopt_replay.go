@@ -57,11 +57,11 @@ func migrationStatements(src string) []string {
 type replayKind int
 
 const (
-	replaySkip      replayKind = iota // tables, columns and indexes: adopt's own steps build them
-	replayRun                         // idempotent as written: DO blocks, GRANT, REVOKE, SELECT
-	replayReplace                     // CREATE FUNCTION/VIEW/TRIGGER, run as CREATE OR REPLACE
-	replayPolicy                      // CREATE POLICY, run when no policy of that name exists
-	replayLocking                     // ALTER TABLE ... ROW LEVEL SECURITY: brief lock, bounded wait
+	replaySkip    replayKind = iota // tables, columns and indexes: adopt's own steps build them
+	replayRun                       // idempotent as written: DO blocks, GRANT, REVOKE, SELECT
+	replayReplace                   // CREATE FUNCTION/VIEW/TRIGGER, run as CREATE OR REPLACE
+	replayPolicy                    // CREATE POLICY, run when no policy of that name exists
+	replayLocking                   // ALTER TABLE ... ROW LEVEL SECURITY: brief lock, bounded wait
 )
 
 // replayStatement is one statement of a covered migration and what to do with it.

@@ -205,7 +205,9 @@ func missingColumns(table string, spec []adoptColumn, have map[string]column) ([
 func checkName(table, col string) string { return table + "_" + col + "_check" }
 
 // notNullCheckName names the temporary CHECK that lets SET NOT NULL skip its scan.
-func notNullCheckName(table, col string) string { return "vitrine_adopt_" + table + "_" + col + "_not_null" }
+func notNullCheckName(table, col string) string {
+	return "vitrine_adopt_" + table + "_" + col + "_not_null"
+}
 
 // replayFunctionNames lists the functions that the covered migrations create.
 func replayFunctionNames(stmts []replayStatement) []string {
