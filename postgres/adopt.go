@@ -209,6 +209,12 @@ func (a *adopter) adopt(ctx context.Context) (AdoptResult, error) {
 		if err := a.preflight(ctx); err != nil {
 			return a.result, err
 		}
+	} else if !state["unique_index"].Finished {
+		// Only adopt sets the flag: one left set is a crashed run's, and would refuse this
+		// run's own normalization.
+		if err := db.ResumeWrites(ctx); err != nil {
+			return a.result, err
+		}
 	}
 	steps := map[string]func(context.Context, map[string]any) (map[string]any, error){
 		"schema":       a.schema,
