@@ -55,6 +55,7 @@ type options struct {
 	maxBytes, maxPixels int64
 	limit               *httpapiLimiter
 	stall               time.Duration
+	ownerURL            string // the database to serve; "" for a fresh migrated one
 }
 
 type httpapiLimiter struct{ perMinute, burst float64 }
@@ -65,7 +66,10 @@ func setup(t *testing.T, opts ...func(*options)) *bundle {
 	for _, f := range opts {
 		f(&o)
 	}
-	ownerURL := pgtest.NewDB(t)
+	ownerURL := o.ownerURL
+	if ownerURL == "" {
+		ownerURL = pgtest.NewDB(t)
+	}
 	db, err := postgres.Open(context.Background(), ownerURL)
 	if err != nil {
 		t.Fatal(err)

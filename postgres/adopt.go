@@ -110,7 +110,7 @@ func (e *DuplicateOrdersError) Error() string {
 }
 
 // adoptSteps are the steps of the adoption, in order.
-var adoptSteps = []string{"schema", "indexes", "normalize", "constraints", "unique_index", "finish"}
+var adoptSteps = []string{"schema", "fill", "indexes", "normalize", "constraints", "unique_index", "finish"}
 
 var orderTermRe = regexp.MustCompile(`^(created_at|image_url|storage_path|image_order|id)(?:\s+(asc|desc))?$`)
 
@@ -169,7 +169,8 @@ func (o *AdoptOptions) withDefaults() error {
 
 // adopter is one run of Adopt.
 type adopter struct {
-	db     *DB
+	db       *DB
+	fallback time.Time // the created_at of images nothing else dates: the first run's start
 	opts   AdoptOptions
 	log    *slog.Logger
 	result AdoptResult
@@ -218,11 +219,15 @@ func (a *adopter) adopt(ctx context.Context) (AdoptResult, error) {
 	}
 	steps := map[string]func(context.Context, map[string]any) (map[string]any, error){
 		"schema":       a.schema,
+		"fill":         a.fill,
 		"indexes":      a.indexes,
 		"normalize":    a.normalize,
 		"constraints":  a.constraints,
 		"unique_index": a.uniqueIndex,
 		"finish":       a.finish,
+	}
+	if err := a.loadFallback(ctx); err != nil {
+		return a.result, err
 	}
 	for _, name := range adoptSteps {
 		if state[name].Finished {
@@ -239,6 +244,27 @@ func (a *adopter) adopt(ctx context.Context) (AdoptResult, error) {
 		}
 	}
 	return a.result, nil
+}
+
+// loadFallback reads the fallback time the first run chose, or chooses it.
+func (a *adopter) loadFallback(ctx context.Context) error {
+	now := a.opts.Now().UTC().Truncate(time.Microsecond)
+	js, err := json.Marshal(map[string]any{"fallback_time": now.Format(time.RFC3339Nano)})
+	if err != nil {
+		return err
+	}
+	var raw []byte
+	if err := a.db.pool.QueryRow(ctx, query("state_start"), "started", js).Scan(&raw); err != nil {
+		return fmt.Errorf("recording the start: %w", err)
+	}
+	var d struct {
+		FallbackTime time.Time `json:"fallback_time"`
+	}
+	if err := json.Unmarshal(raw, &d); err != nil {
+		return fmt.Errorf("reading the recorded fallback time: %w", err)
+	}
+	a.fallback = d.FallbackTime
+	return nil
 }
 
 // run carries out one step, timing and recording it.

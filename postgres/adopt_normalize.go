@@ -27,17 +27,7 @@ func (a *adopter) normalize(ctx context.Context, detail map[string]any) (map[str
 	if _, err := a.db.pool.Exec(ctx, query("parse_time_create")); err != nil {
 		return nil, fmt.Errorf("creating the path time parser: %w", err)
 	}
-	// The fallback time is chosen once and kept, so that a rerun dates the same rows alike.
-	fallback := a.opts.Now().UTC().Truncate(time.Microsecond)
-	if s, ok := detail["fallback_time"].(string); ok {
-		if fallback, err = time.Parse(time.RFC3339Nano, s); err != nil {
-			return nil, fmt.Errorf("reading the recorded fallback time: %w", err)
-		}
-	} else if err := inReadCommitted(ctx, a.db.pool, func(tx pgx.Tx) error {
-		return saveDetail(ctx, tx, "normalize", map[string]any{"fallback_time": fallback.Format(time.RFC3339Nano)})
-	}); err != nil {
-		return nil, err
-	}
+	fallback := a.fallback
 	objects, err := a.loadObjectTimes(ctx)
 	if err != nil {
 		return nil, err

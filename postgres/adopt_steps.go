@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -41,6 +42,13 @@ func (a *adopter) schema(ctx context.Context, _ map[string]any) (map[string]any,
 		add, err := missingColumns(t.name, t.spec, have)
 		if err != nil {
 			return nil, err
+		}
+		for i, c := range add {
+			if t.name == "product_images" && c == "ADD COLUMN created_at timestamptz" {
+				// Legacy rows read as the fallback time (a fast default: no row is written)
+				// until the normalization dates them; the default becomes now() right after.
+				add[i] = fmt.Sprintf("ADD COLUMN created_at timestamptz NOT NULL DEFAULT '%s'", a.fallback.Format(time.RFC3339Nano))
+			}
 		}
 		if len(add) > 0 {
 			a.log.Info("adopt: adding columns", "table", t.name, "columns", len(add))
@@ -97,6 +105,46 @@ func (a *adopter) schema(ctx context.Context, _ map[string]any) (map[string]any,
 	}
 	added["image_ids_given"] = tag.RowsAffected()
 	return added, nil
+}
+
+// nullOrder stands for a NULL image_order until the normalization renumbers the gallery: after
+// every real order, and far enough below the largest integer for appends to go on.
+const nullOrder = 1_000_000_000
+
+// fill gives every row what Vitrine's reads need before the API may serve the database:
+// storage_path, created_at (the fallback time) and an image_order, in batches of blocks (by
+// ctid, so no index is needed), each its own transaction with the cursor saved. Only NULLs are
+// changed; the normalization decides the real values.
+func (a *adopter) fill(ctx context.Context, detail map[string]any) (map[string]any, error) {
+	const blocksPerBatch = 1000
+	var end int64
+	if v, ok := detail["end_block"].(float64); ok {
+		end = int64(v)
+	} else if err := a.db.pool.QueryRow(ctx, query("relation_blocks")).Scan(&end); err != nil {
+		return nil, err
+	}
+	next, _ := detail["next_block"].(float64)
+	var filled int64
+	for from := int64(next); from < end; from += blocksPerBatch {
+		to := min(from+blocksPerBatch, end)
+		err := inReadCommitted(ctx, a.db.pool, func(tx pgx.Tx) error {
+			tag, err := tx.Exec(ctx, query("fill_blocks"), from, to, a.fallback, nullOrder)
+			if err != nil {
+				return err
+			}
+			filled += tag.RowsAffected()
+			return saveDetail(ctx, tx, "fill", map[string]any{"end_block": end, "next_block": to})
+		})
+		if err != nil {
+			return nil, fmt.Errorf("filling blocks %d..%d: %w", from, to, err)
+		}
+	}
+	tag, err := a.db.pool.Exec(ctx, query("fill_rest"), a.fallback, nullOrder)
+	if err != nil {
+		return nil, fmt.Errorf("filling rows written meanwhile: %w", err)
+	}
+	a.log.Info("adopt: Vitrine may serve this database from now on")
+	return map[string]any{"rows_filled": filled + tag.RowsAffected(), "blocks": end}, nil
 }
 
 // ddl runs a schema statement with adopt's lock timeout and retries.

@@ -1,5 +1,28 @@
 -- The data steps of `vitrine migrate adopt`: back-fills and the normalization of orders.
 
+-- name: relation_blocks
+SELECT (pg_relation_size('product_images') / current_setting('block_size')::bigint)::bigint;
+
+-- name: fill_blocks
+-- Fills, in the blocks [$1, $2) of product_images, what Vitrine's reads cannot take NULL:
+-- storage_path (from image_url, as insert_image_with_order does), created_at (the fallback
+-- time $3, refined by the normalization) and image_order ($4, after every real order, until
+-- the normalization renumbers the gallery).
+UPDATE product_images
+   SET storage_path = coalesce(storage_path, image_url),
+       created_at = coalesce(created_at, $3::timestamptz),
+       image_order = coalesce(image_order, $4::integer)
+ WHERE ctid >= format('(%s,0)', $1::bigint)::tid AND ctid < format('(%s,0)', $2::bigint)::tid
+   AND (storage_path IS NULL OR created_at IS NULL OR image_order IS NULL);
+
+-- name: fill_rest
+-- The same for rows written meanwhile anywhere in the table.
+UPDATE product_images
+   SET storage_path = coalesce(storage_path, image_url),
+       created_at = coalesce(created_at, $1::timestamptz),
+       image_order = coalesce(image_order, $2::integer)
+ WHERE storage_path IS NULL OR created_at IS NULL OR image_order IS NULL;
+
 -- name: fill_null_image_ids
 -- Rows without an id get one (the plan lists them); every later step keys rows by id.
 UPDATE product_images SET id = gen_random_uuid() WHERE id IS NULL;
@@ -52,17 +75,18 @@ SELECT count(pg_advisory_xact_lock(vitrine_product_lock_key(p)))
 FROM (SELECT unnest($1::uuid[]) AS p ORDER BY 1) AS s;
 
 -- name: normalize_batch
--- Normalizes the galleries of the products $1: fills storage_path (from image_url) and
--- created_at (the store's time of the object, else a time read from the path with pattern $2
--- and format $3, else $4), then numbers each gallery 0..n-1 by the overrides first, then
+-- Normalizes the galleries of the products $1: fills storage_path (from image_url) and dates
+-- the images whose created_at is the fallback time $4 (the store's time of the object, else a
+-- time read from the path with pattern $2 and format $3, else $4 stays), then numbers each gallery 0..n-1 by the overrides first, then
 -- {{order_by}}, then id. $5 true keeps the current order ahead of the criterion (the sweep of
 -- galleries written during the adoption). Records where each filled created_at came from and
 -- returns how many rows changed.
 WITH filled AS (
     SELECT i.id, i.product_id, i.image_url, i.image_order,
            coalesce(i.storage_path, i.image_url) AS storage_path,
-           coalesce(i.created_at, t.store, t.path, $4::timestamptz) AS created_at,
-           CASE WHEN i.created_at IS NOT NULL THEN NULL
+           CASE WHEN i.created_at IS NOT NULL AND i.created_at <> $4::timestamptz THEN i.created_at
+                ELSE coalesce(t.store, t.path, $4::timestamptz) END AS created_at,
+           CASE WHEN i.created_at IS NOT NULL AND i.created_at <> $4::timestamptz THEN NULL
                 WHEN t.store IS NOT NULL THEN 'store'
                 WHEN t.path IS NOT NULL THEN 'path'
                 ELSE 'fallback' END AS source,
@@ -71,7 +95,7 @@ WITH filled AS (
     LEFT JOIN vitrine_adopt_overrides AS o ON o.image_id = i.id AND o.product_id = i.product_id
     LEFT JOIN LATERAL (
         SELECT (SELECT modified FROM vitrine_adopt_object_times WHERE key = coalesce(i.storage_path, i.image_url)) AS store,
-               CASE WHEN i.created_at IS NULL AND $2::text <> ''
+               CASE WHEN (i.created_at IS NULL OR i.created_at = $4::timestamptz) AND $2::text <> ''
                     THEN vitrine_adopt_parse_time(substring(coalesce(i.storage_path, i.image_url) FROM $2::text), $3::text) END AS path
     ) AS t ON true
     WHERE i.product_id = ANY ($1::uuid[])
@@ -84,11 +108,12 @@ WITH filled AS (
        SET image_order = r.new_order, created_at = r.created_at, storage_path = r.storage_path
       FROM ranked AS r
      WHERE i.id = r.id
-       AND (i.image_order IS DISTINCT FROM r.new_order OR i.created_at IS NULL OR i.storage_path IS NULL)
+       AND (i.image_order IS DISTINCT FROM r.new_order OR i.created_at IS DISTINCT FROM r.created_at
+            OR i.storage_path IS DISTINCT FROM r.storage_path)
     RETURNING r.id, r.source
 ), recorded AS (
     INSERT INTO vitrine_adopt_created_at (image_id, source)
-    SELECT id, source FROM changed WHERE source IS NOT NULL
+    SELECT id, source FROM ranked WHERE source IS NOT NULL
     ON CONFLICT (image_id) DO NOTHING
 )
 SELECT count(*) FROM changed;
