@@ -171,9 +171,9 @@ func (o *AdoptOptions) withDefaults() error {
 type adopter struct {
 	db       *DB
 	fallback time.Time // the created_at of images nothing else dates: the first run's start
-	opts   AdoptOptions
-	log    *slog.Logger
-	result AdoptResult
+	opts     AdoptOptions
+	log      *slog.Logger
+	result   AdoptResult
 }
 
 // Adopt brings a legacy products/product_images database (the seed design's tables, with or
