@@ -50,6 +50,9 @@ func (a *adopter) normalize(ctx context.Context, detail map[string]any) (map[str
 	)
 	run := func(ids []uuid.UUID, keepOrder bool, cursor bool) error {
 		return inReadCommitted(ctx, a.db.pool, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, query("batch_plans")); err != nil {
+				return err
+			}
 			if _, err := tx.Exec(ctx, query("lock_products"), ids); err != nil {
 				return fmt.Errorf("locking products: %w", err)
 			}

@@ -26,3 +26,12 @@ SELECT set_config('lock_timeout', $1::text, false);
 
 -- name: reset_lock_timeout
 RESET lock_timeout;
+
+-- name: batch_plans
+-- For the transaction: plan each normalization batch for its own products (a generic plan,
+-- which PostgreSQL may cache after five runs, cannot see how few rows "product_id = ANY ($1)"
+-- selects), and update its rows through the primary key: PostgreSQL cannot estimate how many
+-- rows a CTE yields and would otherwise hash the whole table for every batch.
+SELECT set_config('plan_cache_mode', 'force_custom_plan', true),
+       set_config('enable_hashjoin', 'off', true),
+       set_config('enable_mergejoin', 'off', true);
