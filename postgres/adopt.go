@@ -102,7 +102,7 @@ type DuplicateOrder struct {
 
 func (e *DuplicateOrdersError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d (product_id, image_order) pairs are held by more than one image; the unique index cannot be built (rerun adopt to renumber those galleries):", len(e.Pairs))
+	fmt.Fprintf(&b, "%d (product_id, image_order) pairs are held by more than one image; the unique index cannot be built; renumber or delete the extra rows, then rerun adopt:", len(e.Pairs))
 	for _, p := range e.Pairs {
 		fmt.Fprintf(&b, "\n  product %s order %d: %v", p.ProductID, p.Order, p.ImageIDs)
 	}

@@ -52,10 +52,14 @@ func (a *adopter) schema(ctx context.Context, _ map[string]any) (map[string]any,
 		}
 		if len(add) > 0 {
 			a.log.Info("adopt: adding columns", "table", t.name, "columns", len(add))
+			t0 := time.Now()
 			if err := a.ddl(ctx, template("add_columns", "table", t.name, "columns", strings.Join(add, ", "))); err != nil {
 				return nil, fmt.Errorf("adding columns to %s: %w", t.name, err)
 			}
+			// The table is locked (reads too) for as long as this takes: report it.
 			added[t.name+"_columns_added"] = len(add)
+			added[t.name+"_alter_seconds"] = time.Since(t0).Seconds()
+			a.log.Info("adopt: columns added", "table", t.name, "locked_seconds", fmt.Sprintf("%.3f", time.Since(t0).Seconds()))
 		}
 		if have, err = a.db.tableColumns(ctx, t.name); err != nil {
 			return nil, err
