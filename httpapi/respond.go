@@ -34,10 +34,16 @@ func statusOf(code gallery.Code) int {
 		return http.StatusUnprocessableEntity
 	case gallery.EUNSUPPORTED:
 		return http.StatusNotImplemented
+	case gallery.EUNAVAILABLE:
+		return http.StatusServiceUnavailable
 	default:
 		return http.StatusInternalServerError
 	}
 }
+
+// retryAfterUnavailable is the Retry-After, in seconds, of writes refused during maintenance:
+// the index build of `vitrine migrate adopt` pauses writes for a few seconds at most.
+const retryAfterUnavailable = "5"
 
 type errorBody struct {
 	Error struct {
@@ -51,7 +57,10 @@ type errorBody struct {
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code := gallery.ErrorCode(err)
 	status := statusOf(code)
-	if status >= 500 {
+	if code == gallery.EUNAVAILABLE {
+		// A pause for maintenance is expected and short: say when to come back, log nothing.
+		w.Header().Set("Retry-After", retryAfterUnavailable)
+	} else if status >= 500 {
 		s.Logger.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "error", err)
 	}
 	var body errorBody

@@ -63,6 +63,7 @@ type options struct {
 	s3                  bool // a fresh bucket on versitygw instead of local disk
 	// objectLocation, when set, is the API's ObjectLocation, with a max age of a minute.
 	objectLocation func(ctx context.Context, key string) (string, error)
+	ownerURL       string // the database to serve; "" for a fresh migrated one
 }
 
 type httpapiLimiter struct{ perMinute, burst float64 }
@@ -73,7 +74,10 @@ func setup(t *testing.T, opts ...func(*options)) *bundle {
 	for _, f := range opts {
 		f(&o)
 	}
-	ownerURL := pgtest.NewDB(t)
+	ownerURL := o.ownerURL
+	if ownerURL == "" {
+		ownerURL = pgtest.NewDB(t)
+	}
 	db, err := postgres.Open(context.Background(), ownerURL)
 	if err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ var vtCodes = map[string]gallery.Code{
 	"VT403": gallery.EFORBIDDEN,
 	"VT409": gallery.ECONFLICT,
 	"VT422": gallery.EINVALID,
+	"VT503": gallery.EUNAVAILABLE,
 }
 
 // domainError turns a database error into a domain error where it has a meaning for the

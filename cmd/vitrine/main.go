@@ -28,6 +28,7 @@ Commands:
   token            mint a bearer token with the configured secret [-supplier ID] [-role R] [-ttl D]
   migrate up       apply pending database migrations
   migrate status   list migrations and whether each is applied
+  migrate adopt    bring a legacy products/product_images database to Vitrine's schema, online [-plan]
 
 Run 'vitrine <command> -h' for the flags; every flag also has a VITRINE_* variable.
 `
@@ -72,9 +73,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "thumbnails":
 		return thumbnailsCommand(ctx, args[1:], getenv, stdout, stderr)
 	case "migrate":
+		if len(args) >= 2 && args[1] == "adopt" {
+			return adoptCommand(ctx, args[2:], getenv, stdout, stderr)
+		}
 		if len(args) < 2 || (args[1] != "up" && args[1] != "status") {
 			fmt.Fprint(stderr, usage)
-			return errors.New("migrate needs up or status")
+			return errors.New("migrate needs up, status or adopt")
 		}
 		cfg, err := parseFlags("migrate "+args[1], args[2:], getenv, stderr)
 		if err != nil {

@@ -10,6 +10,7 @@ package pgtest
 import (
 	"context"
 	"crypto/rand"
+	_ "embed"
 	"encoding/hex"
 	"fmt"
 	"net/url"
@@ -195,4 +196,55 @@ func randomSuffix() string {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// NewEmptyDB returns the URL of a fresh database with no schema of Vitrine's (created from
+// template1), dropped when the test ends. The cluster's roles exist already once any database
+// of it has been migrated.
+func NewEmptyDB(t testing.TB) string {
+	t.Helper()
+	server.once.Do(func() { server.err = setUp() })
+	if server.err != nil {
+		t.Fatalf("pgtest: %v", server.err)
+	}
+	ctx := context.Background()
+	name := "vitrine_t_" + randomSuffix()
+	if err := createDatabase(ctx, server.adminURL, name, ""); err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := dropDatabase(context.Background(), server.adminURL, name); err != nil {
+			t.Errorf("pgtest: %v", err)
+		}
+	})
+	return WithDatabase(server.adminURL, name)
+}
+
+//go:embed legacy.sql
+var legacySQL string
+
+// LegacySQL is the seed design's schema with the legacy_generate(n) function (legacy.sql).
+func LegacySQL() string { return legacySQL }
+
+// NewLegacyDB returns the URL of a fresh database in the seed design's shape (see legacy.sql)
+// holding images images, dropped when the test ends.
+func NewLegacyDB(t testing.TB, images int) string {
+	t.Helper()
+	url := NewEmptyDB(t)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, legacySQL); err != nil {
+		t.Fatalf("pgtest: creating the legacy schema: %v", err)
+	}
+	if _, err := conn.Exec(ctx, `SELECT legacy_generate($1)`, images); err != nil {
+		t.Fatalf("pgtest: generating legacy data: %v", err)
+	}
+	if _, err := conn.Exec(ctx, `DROP FUNCTION legacy_generate(integer); ANALYZE`); err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	return url
 }

@@ -1,0 +1,320 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+)
+
+// AdoptPlan is what `vitrine migrate adopt --plan` reports: what the schema lacks, what is
+// wrong with the data, and which steps adopt would run. Making it changes nothing.
+type AdoptPlan struct {
+	Products, Images int64
+	// Lacks lists the parts of Vitrine's schema that the database does not have.
+	Lacks []string
+	// Problems are the data's problems, each with its count, samples and what adopt does.
+	Problems []AdoptProblem
+	// Steps are adopt's steps, with what an earlier run recorded.
+	Steps []AdoptStep
+	// Adopted is true when a complete adoption is recorded.
+	Adopted bool
+
+	blocking []error // problems of the schema adopt cannot fix
+}
+
+// AdoptProblem is one kind of problem in the legacy data.
+type AdoptProblem struct {
+	Name     string
+	Count    int64
+	Samples  []string
+	Fix      string // what adopt does about it
+	Blocking bool   // adopt refuses to start while Count > 0
+}
+
+// problemQueries are the data checks of the plan: the query, the columns it needs, what adopt
+// does about it and whether it blocks.
+var problemQueries = []struct {
+	query, name, fix string
+	needs            []string // product_images columns the query reads
+	blocking         bool
+}{
+	{"problem_duplicate_orders", "duplicate (product_id, image_order) pairs", "renumbered by the order criterion", nil, false},
+	{"problem_bad_orders", "images with a NULL or negative order", "renumbered by the order criterion", nil, false},
+	{"problem_missing_products", "products that images name but that do not exist", "created unpublished, owned by the orphan supplier", nil, false},
+	{"problem_no_main", "products without an image at order 0", "renumbered: the first image by the order criterion becomes the main one", nil, false},
+	{"problem_null_image_id", "images without an id", "given a new random id", nil, false},
+	{"problem_null_storage_path", "images without a storage path", "storage_path set to image_url, as insert_image_with_order does", []string{"storage_path"}, false},
+	{"problem_null_created_at", "images without created_at", "back-filled: the store's Last-Modified, else the path's time, else the adoption's start", []string{"created_at"}, false},
+	{"problem_null_product", "images without a product", "none: give them a product or delete them", nil, true},
+	{"problem_null_url", "images without an image_url", "none: give them a URL or delete them", nil, true},
+	{"problem_duplicate_image_ids", "image ids held by more than one row", "none: the primary key needs distinct ids", nil, true},
+	{"problem_duplicate_product_ids", "product ids held by more than one row", "none: the primary key needs distinct ids", nil, true},
+	{"problem_null_product_ids", "products without an id", "none: give them an id or delete them", nil, true},
+}
+
+// PlanAdopt inspects the database and reports what Adopt would do, changing nothing.
+func (db *DB) PlanAdopt(ctx context.Context, opts AdoptOptions) (AdoptPlan, error) {
+	var p AdoptPlan
+	if err := opts.withDefaults(); err != nil {
+		return p, err
+	}
+	for _, t := range []string{"products", "product_images"} {
+		var ok bool
+		if err := db.pool.QueryRow(ctx, query("table_exists"), t).Scan(&ok); err != nil {
+			return p, err
+		}
+		if !ok {
+			return p, fmt.Errorf("there is no table %s to adopt", t)
+		}
+	}
+	state, err := readAdoptState(ctx, db)
+	if err != nil {
+		return p, err
+	}
+	p.Adopted = state["finish"].Finished
+	for _, name := range adoptSteps {
+		s := state[name]
+		s.Name = name
+		p.Steps = append(p.Steps, s)
+	}
+	var gooseTable bool
+	if err := db.pool.QueryRow(ctx, query("goose_table_exists")).Scan(&gooseTable); err != nil {
+		return p, err
+	}
+	if gooseTable && !state["schema"].Finished {
+		var applied []int64
+		if err := db.pool.QueryRow(ctx, query("goose_applied")).Scan(&applied); err != nil {
+			return p, err
+		}
+		if len(applied) > 0 {
+			p.blocking = append(p.blocking, fmt.Errorf("goose already records migrations %v: this database is Vitrine's already; use `vitrine migrate up`", applied))
+		}
+	}
+	if err := db.pool.QueryRow(ctx, query("count_products")).Scan(&p.Products); err != nil {
+		return p, err
+	}
+	if err := db.pool.QueryRow(ctx, query("count_images")).Scan(&p.Images); err != nil {
+		return p, err
+	}
+	imageCols, err := db.planSchema(ctx, &p, opts)
+	if err != nil {
+		return p, err
+	}
+	for _, q := range problemQueries {
+		pr := AdoptProblem{Name: q.name, Fix: q.fix, Blocking: q.blocking}
+		missing := false
+		for _, c := range q.needs {
+			if _, ok := imageCols[c]; !ok {
+				missing = true
+			}
+		}
+		if missing {
+			pr.Count = p.Images // the column is missing: every row needs the back-fill
+		} else if pr.Samples, pr.Count, err = db.samples(ctx, q.query); err != nil {
+			return p, err
+		}
+		p.Problems = append(p.Problems, pr)
+	}
+	productCols, err := db.tableColumns(ctx, "products")
+	if err != nil {
+		return p, err
+	}
+	pr := AdoptProblem{Name: "products without a supplier", Fix: "given the default supplier (-default-supplier)", Blocking: opts.DefaultSupplier == nil}
+	if _, ok := productCols["supplier_id"]; !ok {
+		pr.Count = p.Products
+	} else if pr.Samples, pr.Count, err = db.samples(ctx, "problem_null_supplier"); err != nil {
+		return p, err
+	}
+	if pr.Blocking {
+		pr.Fix = "none without -default-supplier"
+	}
+	p.Problems = append(p.Problems, pr)
+	return p, nil
+}
+
+// planSchema fills p.Lacks (and p.blocking for columns adopt cannot add) and returns the
+// columns product_images has.
+func (db *DB) planSchema(ctx context.Context, p *AdoptPlan, opts AdoptOptions) (map[string]column, error) {
+	var imageCols map[string]column
+	for _, t := range []struct {
+		name string
+		spec []adoptColumn
+	}{{"products", adoptProducts}, {"product_images", adoptImages}} {
+		cols, err := db.tableColumns(ctx, t.name)
+		if err != nil {
+			return nil, err
+		}
+		if t.name == "product_images" {
+			imageCols = cols
+		}
+		if _, err := missingColumns(t.name, t.spec, cols); err != nil {
+			p.blocking = append(p.blocking, err)
+		}
+		cons, err := db.tableConstraints(ctx, t.name)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range t.spec {
+			h, ok := cols[c.name]
+			switch {
+			case !ok:
+				p.Lacks = append(p.Lacks, fmt.Sprintf("column %s.%s %s", t.name, c.name, c.typ))
+			case c.notNull && !h.notNull:
+				p.Lacks = append(p.Lacks, fmt.Sprintf("NOT NULL on %s.%s", t.name, c.name))
+			}
+			if ok && c.def != "" && h.def != c.def {
+				p.Lacks = append(p.Lacks, fmt.Sprintf("default %s on %s.%s", c.def, t.name, c.name))
+			}
+			if c.check != "" {
+				if _, ok := cons[checkName(t.name, c.name)]; !ok {
+					p.Lacks = append(p.Lacks, fmt.Sprintf("CHECK (%s) on %s", c.check, t.name))
+				}
+			}
+		}
+		if !hasPrimaryKey(cons) {
+			p.Lacks = append(p.Lacks, "primary key of "+t.name)
+		}
+		if t.name == "product_images" {
+			if _, ok := cons["product_images_product_id_fkey"]; !ok {
+				p.Lacks = append(p.Lacks, "foreign key product_images.product_id -> products ON DELETE CASCADE")
+			}
+			if _, ok := cons[orderIndex.name]; !ok {
+				p.Lacks = append(p.Lacks, "unique constraint (product_id, image_order) DEFERRABLE, on an index built concurrently")
+			}
+		}
+		var enabled, forced bool
+		if err := db.pool.QueryRow(ctx, query("rls"), t.name).Scan(&enabled, &forced); err != nil {
+			return nil, err
+		}
+		if !enabled || !forced {
+			p.Lacks = append(p.Lacks, "row-level security (enabled and forced) on "+t.name)
+		}
+		var triggers []string
+		if err := db.pool.QueryRow(ctx, query("triggers"), t.name).Scan(&triggers); err != nil {
+			return nil, err
+		}
+		if !slices.Contains(triggers, t.name+"_touch_updated_at") {
+			p.Lacks = append(p.Lacks, "trigger "+t.name+"_touch_updated_at")
+		}
+	}
+	for _, ix := range adoptIndexes[3:] {
+		var exists, valid bool
+		if err := db.pool.QueryRow(ctx, query("index_state"), ix.name).Scan(&exists, &valid); err != nil {
+			return nil, err
+		}
+		switch {
+		case !exists:
+			p.Lacks = append(p.Lacks, "index "+ix.name)
+		case !valid:
+			p.Lacks = append(p.Lacks, "index "+ix.name+" (an INVALID one exists: it will be dropped and rebuilt)")
+		}
+	}
+	var exists, valid bool
+	if err := db.pool.QueryRow(ctx, query("index_state"), orderIndex.name).Scan(&exists, &valid); err != nil {
+		return nil, err
+	}
+	if exists && !valid {
+		p.Lacks = append(p.Lacks, "index "+orderIndex.name+" (an INVALID one exists: it will be dropped and rebuilt)")
+	}
+	stmts, err := coveredStatements()
+	if err != nil {
+		return nil, err
+	}
+	var have []string
+	if err := db.pool.QueryRow(ctx, query("functions")).Scan(&have); err != nil {
+		return nil, err
+	}
+	for _, f := range replayFunctionNames(stmts) {
+		if !slices.Contains(have, f) {
+			p.Lacks = append(p.Lacks, "function "+f)
+		}
+	}
+	for _, s := range stmts {
+		if s.kind == replayPolicy {
+			var ok bool
+			if err := db.pool.QueryRow(ctx, query("policy_exists"), s.policy[0], s.policy[1]).Scan(&ok); err != nil {
+				return nil, err
+			}
+			if !ok {
+				p.Lacks = append(p.Lacks, "policy "+s.policy[1]+" on "+s.policy[0])
+			}
+		}
+	}
+	if !slices.Contains(have, "vitrine_check_maintenance") {
+		p.Lacks = append(p.Lacks, "the maintenance flag (migration 00005)")
+	}
+	return imageCols, nil
+}
+
+// Blocking returns the problems that keep adopt from starting, joined, or nil.
+func (p AdoptPlan) Blocking() error {
+	errs := slices.Clone(p.blocking)
+	for _, pr := range p.Problems {
+		if pr.Blocking && pr.Count > 0 {
+			errs = append(errs, fmt.Errorf("%s: %d", pr.Name, pr.Count))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// stepsDescription says what each step does, for the plan.
+var stepsDescription = map[string]string{
+	"schema":       "River's tables; the functions of 00001-00003; missing columns (one rewrite of product_images for the generated variant_keys); defaults, triggers, view, roles, grants, policies, RLS enabled; the maintenance flag (00005)",
+	"indexes":      "primary-key indexes a table lacks, a helper index on (product_id, image_order), the indexes of 00001/00002: all CREATE INDEX CONCURRENTLY",
+	"normalize":    "per batch of products, under the API's per-product lock: storage_path and created_at filled, orders renumbered 0..n-1 (overrides, then the order criterion); then a sweep of galleries broken meanwhile",
+	"constraints":  "missing products created; NOT NULL via validated CHECKs; CHECKs NOT VALID then VALIDATE; primary keys on their indexes; foreign key NOT VALID then VALIDATE",
+	"unique_index": "duplicates checked; image writes paused (503); CREATE UNIQUE INDEX CONCURRENTLY; ADD CONSTRAINT ... UNIQUE USING INDEX ... DEFERRABLE; writes resumed",
+	"finish":       "helper index dropped; RLS forced; goose versions 1-3 recorded as applied; later migrations applied",
+}
+
+// WriteTo prints the plan for people.
+func (p AdoptPlan) WriteTo(w io.Writer) (int64, error) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "products: %d, images: %d\n", p.Products, p.Images)
+	if p.Adopted {
+		b.WriteString("\nthis database has been adopted already: nothing to do\n")
+	}
+	fmt.Fprintf(&b, "\nthe schema lacks (%d):\n", len(p.Lacks))
+	for _, l := range p.Lacks {
+		fmt.Fprintf(&b, "  - %s\n", l)
+	}
+	b.WriteString("\nthe data:\n")
+	for _, pr := range p.Problems {
+		mark := "ok "
+		if pr.Count > 0 {
+			mark = "fix"
+			if pr.Blocking {
+				mark = "STOP"
+			}
+		}
+		fmt.Fprintf(&b, "  [%-4s] %s: %d\n", mark, pr.Name, pr.Count)
+		if pr.Count > 0 {
+			fmt.Fprintf(&b, "         adopt: %s\n", pr.Fix)
+			for _, s := range pr.Samples {
+				fmt.Fprintf(&b, "         e.g. %s\n", s)
+			}
+		}
+	}
+	for _, e := range p.blocking {
+		fmt.Fprintf(&b, "  [STOP] %v\n", e)
+	}
+	b.WriteString("\nsteps:\n")
+	for _, s := range p.Steps {
+		state := "to run"
+		switch {
+		case s.Finished:
+			state = fmt.Sprintf("done (%.1fs)", s.Seconds)
+		case s.Detail != nil:
+			state = "started, will resume"
+		}
+		fmt.Fprintf(&b, "  %-13s %-22s %s\n", s.Name, state, stepsDescription[s.Name])
+	}
+	if err := p.Blocking(); err != nil {
+		b.WriteString("\nadopt would refuse to start until the problems marked STOP are fixed\n")
+	}
+	n, err := io.WriteString(w, b.String())
+	return int64(n), err
+}

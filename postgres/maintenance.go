@@ -1,0 +1,63 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// PauseWrites sets the maintenance flag of migration 00005, so that every image write (through
+// the API, the seed design's RPCs or plain SQL on product_images) fails with EUNAVAILABLE
+// while reads go on, and then waits up to wait for the writes that checked the flag before it
+// was set to finish. When PauseWrites returns nil, no transaction that may still write to
+// product_images has passed the check. The flag lapses by itself after ttl if nobody calls
+// ResumeWrites, so a process that dies with it set cannot pause writes for long. When the
+// wait times out, the flag is cleared again and the error says so.
+func (db *DB) PauseWrites(ctx context.Context, reason string, ttl, wait time.Duration) error {
+	if _, err := db.pool.Exec(ctx, query("pause_writes"), reason, ttl.String()); err != nil {
+		return fmt.Errorf("setting the maintenance flag: %w", err)
+	}
+	if err := db.drainWriters(ctx, wait); err != nil {
+		if rerr := db.ResumeWrites(context.WithoutCancel(ctx)); rerr != nil {
+			return fmt.Errorf("waiting for writers: %w (and clearing the flag: %v)", err, rerr)
+		}
+		return fmt.Errorf("waiting for writers: %w", err)
+	}
+	return nil
+}
+
+// drainWriters takes the maintenance lock exclusively, on one connection with lock_timeout
+// wait, and releases it at once.
+func (db *DB) drainWriters(ctx context.Context, wait time.Duration) error {
+	conn, err := db.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, query("set_lock_timeout"), fmt.Sprint(wait.Milliseconds())); err != nil {
+		return err
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), query("reset_lock_timeout"))
+	if _, err := conn.Exec(ctx, query("drain_writers")); err != nil {
+		return err
+	}
+	_, err = conn.Exec(context.WithoutCancel(ctx), query("drained"))
+	return err
+}
+
+// ResumeWrites clears the maintenance flag; clearing a flag that is not set is not an error.
+func (db *DB) ResumeWrites(ctx context.Context) error {
+	if _, err := db.pool.Exec(ctx, query("resume_writes")); err != nil {
+		return fmt.Errorf("clearing the maintenance flag: %w", err)
+	}
+	return nil
+}
+
+// WritesPaused returns the reason image writes are paused, or "" when they are not.
+func (db *DB) WritesPaused(ctx context.Context) (string, error) {
+	var reason string
+	if err := db.pool.QueryRow(ctx, query("writes_paused")).Scan(&reason); err != nil {
+		return "", fmt.Errorf("reading the maintenance flag: %w", err)
+	}
+	return reason, nil
+}

@@ -1,0 +1,102 @@
+-- Maintenance: a flag, kept in the database, that pauses every image write for a short
+-- window while reads go on (`vitrine migrate adopt` sets it while it builds the unique index
+-- on (product_id, image_order)). A refused write raises SQLSTATE VT503, which the API answers
+-- with 503 and Retry-After.
+--
+-- The flag is the one row of vitrine_maintenance, active until it is deleted or until its
+-- expires_at passes, so a process that dies with the flag set cannot pause writes for long.
+-- Every check takes a shared transaction lock on vitrine_maintenance_lock_key() before it
+-- reads the flag; whoever sets the flag then takes that lock exclusively once, which waits
+-- for every writer that read "no maintenance" to finish. After that, no transaction that
+-- passed the check is still writing.
+--
+-- Every statement here may run twice: `vitrine migrate adopt` applies this file's Up section
+-- itself before goose records it.
+
+-- +goose Up
+CREATE TABLE IF NOT EXISTS vitrine_maintenance (
+    singleton  boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    reason     text NOT NULL,
+    started_at timestamptz NOT NULL DEFAULT now(),
+    expires_at timestamptz NOT NULL
+);
+
+-- vitrine_maintenance_lock_key is the advisory lock key that orders flag checks against the
+-- setting of the flag.
+-- +goose StatementBegin
+CREATE OR REPLACE FUNCTION vitrine_maintenance_lock_key() RETURNS bigint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT 8243124967010480237::bigint
+$$;
+-- +goose StatementEnd
+
+-- vitrine_check_maintenance raises VT503 while image writes are paused. It reads the flag as
+-- its owner, so callers need no access to the table.
+-- +goose StatementBegin
+CREATE OR REPLACE FUNCTION vitrine_check_maintenance() RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+DECLARE
+    v_reason text;
+BEGIN
+    PERFORM pg_advisory_xact_lock_shared(vitrine_maintenance_lock_key());
+    SELECT reason INTO v_reason FROM vitrine_maintenance WHERE expires_at > clock_timestamp();
+    IF FOUND THEN
+        RAISE EXCEPTION 'image writes are paused for maintenance (%); retry in a few seconds', v_reason
+            USING ERRCODE = 'VT503';
+    END IF;
+END;
+$$;
+-- +goose StatementEnd
+REVOKE ALL ON FUNCTION vitrine_check_maintenance() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION vitrine_check_maintenance() TO anon, authenticated, service_role, vitrine_app;
+
+-- vitrine_refuse_during_maintenance is the statement trigger that makes every write to
+-- product_images check the flag, however it reaches the table (the API, PostgREST, psql).
+-- +goose StatementBegin
+CREATE OR REPLACE FUNCTION vitrine_refuse_during_maintenance() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM vitrine_check_maintenance();
+    RETURN NULL;
+END;
+$$;
+-- +goose StatementEnd
+
+CREATE OR REPLACE TRIGGER product_images_maintenance
+    BEFORE INSERT OR UPDATE OR DELETE ON product_images
+    FOR EACH STATEMENT EXECUTE FUNCTION vitrine_refuse_during_maintenance();
+
+-- vitrine_lock_product (from 00001) checks the flag too, before it takes the product's lock, so
+-- a paused write is refused before it does anything else (such as storing thumbnails).
+-- +goose StatementBegin
+CREATE OR REPLACE FUNCTION vitrine_lock_product(p_product_id uuid) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'gallery writes need READ COMMITTED, not %', current_setting('transaction_isolation')
+            USING ERRCODE = 'VT500';
+    END IF;
+    PERFORM vitrine_check_maintenance();
+    PERFORM pg_advisory_xact_lock(vitrine_product_lock_key(p_product_id));
+END;
+$$;
+-- +goose StatementEnd
+
+-- +goose Down
+-- +goose StatementBegin
+CREATE OR REPLACE FUNCTION vitrine_lock_product(p_product_id uuid) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'gallery writes need READ COMMITTED, not %', current_setting('transaction_isolation')
+            USING ERRCODE = 'VT500';
+    END IF;
+    PERFORM pg_advisory_xact_lock(vitrine_product_lock_key(p_product_id));
+END;
+$$;
+-- +goose StatementEnd
+DROP TRIGGER product_images_maintenance ON product_images;
+DROP FUNCTION vitrine_refuse_during_maintenance();
+DROP FUNCTION vitrine_check_maintenance();
+DROP FUNCTION vitrine_maintenance_lock_key();
+DROP TABLE vitrine_maintenance;
