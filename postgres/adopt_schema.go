@@ -52,8 +52,8 @@ var adoptImages = []adoptColumn{
 	{name: "variants", typ: "jsonb", add: "jsonb"},
 	{name: "thumbhash", typ: "text", add: "text"},
 	{name: "dominant_color", typ: "text", add: "text", check: "dominant_color ~ '^#[0-9a-f]{6}$'"},
-	// A stored generated column: adding it rewrites the table, once, under a brief but full lock.
-	{name: "variant_keys", typ: "text[]", add: "text[] GENERATED ALWAYS AS (vitrine_variant_keys(variants)) STORED"},
+	// Kept by a trigger, with a constant default: added without rewriting the table.
+	{name: "variant_keys", typ: "text[]", add: "text[] NOT NULL DEFAULT '{}'", def: "'{}'::text[]", notNull: true},
 }
 
 // adoptIndex is an index of Vitrine's schema that adopt builds concurrently.

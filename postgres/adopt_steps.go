@@ -10,8 +10,8 @@ import (
 )
 
 // schema adds what the legacy tables lack and installs the gallery core while the shop keeps
-// running: River's tables, the functions, the missing columns (one ALTER TABLE per table; the
-// generated variant_keys column makes it rewrite product_images once), the defaults, the
+// running: River's tables, the functions, the missing columns (one ALTER TABLE per table,
+// which rewrites no row: every new column is NULL or has a constant default), the defaults, the
 // triggers, the view, roles, grants, policies and row-level security (enabled, not yet forced,
 // so the owner running adopt still sees every row), and the maintenance flag (00005).
 func (a *adopter) schema(ctx context.Context, _ map[string]any) (map[string]any, error) {
@@ -22,7 +22,7 @@ func (a *adopter) schema(ctx context.Context, _ map[string]any) (map[string]any,
 	if err != nil {
 		return nil, err
 	}
-	// Functions first: the generated column needs vitrine_variant_keys.
+	// Functions first: the triggers need them.
 	for _, s := range stmts {
 		if s.kind == replayReplace && strings.HasPrefix(s.sql, "CREATE OR REPLACE FUNCTION") {
 			if err := a.ddl(ctx, s.sql); err != nil {

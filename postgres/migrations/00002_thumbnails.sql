@@ -20,8 +20,25 @@ ALTER TABLE product_images
     ADD COLUMN variants       jsonb,
     ADD COLUMN thumbhash      text,
     ADD COLUMN dominant_color text CHECK (dominant_color ~ '^#[0-9a-f]{6}$'),
-    -- Every object key that the row's variants name, for "is this object still used?".
-    ADD COLUMN variant_keys   text[] GENERATED ALWAYS AS (vitrine_variant_keys(variants)) STORED;
+    -- Every object key that the row's variants name, for "is this object still used?". Kept
+    -- by the trigger below rather than GENERATED ... STORED: adding a stored generated column
+    -- rewrites the whole table under an exclusive lock, which `vitrine migrate adopt` must not
+    -- do to a live shop's table; a constant default is added without touching a row.
+    ADD COLUMN variant_keys   text[] NOT NULL DEFAULT '{}';
+
+-- vitrine_set_variant_keys derives variant_keys from variants on every write of either, so
+-- no writer (PostgREST included) can make them disagree.
+-- +goose StatementBegin
+CREATE FUNCTION vitrine_set_variant_keys() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.variant_keys := vitrine_variant_keys(NEW.variants);
+    RETURN NEW;
+END;
+$$;
+-- +goose StatementEnd
+CREATE TRIGGER product_images_variant_keys BEFORE INSERT OR UPDATE OF variants, variant_keys ON product_images
+    FOR EACH ROW EXECUTE FUNCTION vitrine_set_variant_keys();
 
 CREATE INDEX product_images_variant_keys_idx ON product_images USING gin (variant_keys);
 CREATE INDEX product_images_storage_path_idx ON product_images (storage_path);
@@ -74,6 +91,8 @@ DROP FUNCTION set_main_thumbnails(uuid, text, text, text, text);
 DROP VIEW image_thumbnail_jobs;
 DROP INDEX product_images_storage_path_idx;
 DROP INDEX product_images_variant_keys_idx;
+DROP TRIGGER product_images_variant_keys ON product_images;
+DROP FUNCTION vitrine_set_variant_keys();
 ALTER TABLE product_images DROP COLUMN variant_keys, DROP COLUMN dominant_color,
     DROP COLUMN thumbhash, DROP COLUMN variants;
 DROP FUNCTION vitrine_variant_keys(jsonb);
