@@ -17,7 +17,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/vitrine-dev/vitrine/postgres"
-	"github.com/vitrine-dev/vitrine/storage"
 )
 
 // adoptFlags are the flags of `vitrine migrate adopt`, besides the common settings.
@@ -44,7 +43,7 @@ func (f *adoptFlags) define(fs *flag.FlagSet) {
 	fs.StringVar(&f.pathFormat, "created-at-path-format", "", "how to read that time: unix, unix_ms, or a to_timestamp format such as YYYYMMDDHH24MISS (read in the server's TimeZone)")
 	fs.StringVar(&f.orphanSupplier, "orphan-supplier", uuid.Nil.String(), "supplier of the products adopt creates for images whose product is missing")
 	fs.StringVar(&f.defaultSupplier, "default-supplier", "", "supplier for products that have none (without it, such products stop adopt)")
-	fs.BoolVar(&f.storeTimes, "store-times", true, "date images by their object's Last-Modified in the store (<data-dir>/objects) when it has them")
+	fs.BoolVar(&f.storeTimes, "store-times", true, "date images by their object's Last-Modified in the configured store (local or S3) when it has them")
 	fs.DurationVar(&f.lockTimeout, "lock-timeout", 2*time.Second, "longest wait for a table lock before a schema change is retried")
 	fs.IntVar(&f.retries, "retries", 5, "how many times a schema change that timed out waiting for a lock is retried")
 }
@@ -120,15 +119,16 @@ func (f *adoptFlags) options(cfg config, log *slog.Logger) (postgres.AdoptOption
 		}
 	}
 	if f.storeTimes {
-		dir := filepath.Join(cfg.DataDir, "objects")
-		if _, err := os.Stat(dir); err == nil {
+		// The configured store: a bucket, or the local directory when it exists.
+		_, statErr := os.Stat(filepath.Join(cfg.DataDir, "objects"))
+		if cfg.Storage == "s3" || statErr == nil {
 			opts.ObjectTimes = func(ctx context.Context, fn func(string, time.Time) error) error {
-				store, err := storage.NewLocal(dir)
+				o, err := openStore(ctx, cfg, log)
 				if err != nil {
 					return err
 				}
-				defer store.Close()
-				for obj, err := range store.List(ctx, "", "") {
+				defer o.close()
+				for obj, err := range o.store.List(ctx, "", "") {
 					if err != nil {
 						return err
 					}
