@@ -15,6 +15,8 @@ import (
 	"github.com/vitrine-dev/vitrine/postgres"
 	"github.com/vitrine-dev/vitrine/postgres/pgtest"
 	"github.com/vitrine-dev/vitrine/storage"
+	s3store "github.com/vitrine-dev/vitrine/storage/s3"
+	"github.com/vitrine-dev/vitrine/storage/s3/s3test"
 )
 
 func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -168,5 +170,58 @@ func TestAdoptCommandKilled(t *testing.T) {
 		if !s.Applied {
 			t.Errorf("migration %d pending", s.Version)
 		}
+	}
+}
+
+// TestAdoptDatesImagesFromABucket adopts a legacy database whose originals are in an S3
+// bucket (versitygw): an image whose object is there gets the object's Last-Modified.
+func TestAdoptDatesImagesFromABucket(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := pgtest.NewLegacyDB(t, 300)
+	db, err := postgres.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	gw := s3test.Start(t)
+	bucket := gw.NewBucket(t)
+	store, err := s3store.New(gw.Config(t, bucket))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var key, imageID string
+	if err := db.Pool().QueryRow(ctx, `SELECT storage_path, id FROM product_images
+		WHERE storage_path LIKE 'originals/%' ORDER BY id LIMIT 1`).Scan(&key, &imageID); err != nil {
+		t.Fatal(err)
+	}
+	w, err := store.NewWriter(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte("an original"))
+	if err := w.Commit(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	info, err := store.Stat(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := envOf(map[string]string{"DATABASE_URL": url, "VITRINE_DATA_DIR": t.TempDir(), "VITRINE_LOG_LEVEL": "warn",
+		"VITRINE_STORAGE": "s3", "VITRINE_S3_ENDPOINT": gw.Endpoint, "VITRINE_S3_REGION": gw.Region,
+		"VITRINE_S3_BUCKET": bucket, "VITRINE_S3_PATH_STYLE": "true",
+		"VITRINE_S3_ACCESS_KEY_ID": gw.AccessKey, "VITRINE_S3_SECRET_ACCESS_KEY": gw.SecretKey})
+	var out, errOut bytes.Buffer
+	if err := run(ctx, []string{"migrate", "adopt"}, env, &out, &errOut); err != nil {
+		t.Fatalf("%v\n%s", err, errOut.String())
+	}
+	var source string
+	var created time.Time
+	if err := db.Pool().QueryRow(ctx, `SELECT s.source, i.created_at FROM product_images i
+		JOIN vitrine_adopt_created_at s ON s.image_id = i.id WHERE i.id = $1`, imageID).Scan(&source, &created); err != nil {
+		t.Fatal(err)
+	}
+	if source != "store" || !created.Equal(info.ModTime) {
+		t.Fatalf("the image's created_at %v from %s, want the object's %v from the store", created, source, info.ModTime)
 	}
 }
