@@ -66,11 +66,7 @@ func adoptCommand(ctx context.Context, args []string, getenv func(string) string
 		return err
 	}
 	defer dbs.stop()
-	url := dbs.ownerURL
-	if url == "" {
-		url = dbs.appURL
-	}
-	db, err := postgres.Open(ctx, url)
+	db, err := postgres.Open(ctx, dbs.schemaURL())
 	if err != nil {
 		return err
 	}

@@ -21,17 +21,25 @@ import (
 
 func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
+// legacyDB returns the URL of a fresh legacy database of n images and a pool on it, closed
+// when the test ends.
+func legacyDB(t *testing.T, n int) (string, *postgres.DB) {
+	t.Helper()
+	url := pgtest.NewLegacyDB(t, n)
+	db, err := postgres.Open(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	return url, db
+}
+
 // TestAdoptCommand runs `vitrine migrate adopt -plan`, then the adoption with an overrides
 // file and the store's times, then `vitrine migrate status`.
 func TestAdoptCommand(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	url := pgtest.NewLegacyDB(t, 2000)
-	db, err := postgres.Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	url, db := legacyDB(t, 2000)
 	dataDir := t.TempDir()
 	store, err := storage.NewLocal(filepath.Join(dataDir, "objects"))
 	if err != nil {
@@ -96,12 +104,7 @@ func TestAdoptCommand(t *testing.T) {
 func TestAdoptCommandKilled(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	url := pgtest.NewLegacyDB(t, 30_000)
-	db, err := postgres.Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	url, db := legacyDB(t, 30_000)
 	var before string
 	if err := db.Pool().QueryRow(ctx, `SELECT md5(string_agg(id::text, ',' ORDER BY id)) FROM product_images`).Scan(&before); err != nil {
 		t.Fatal(err)
@@ -178,12 +181,7 @@ func TestAdoptCommandKilled(t *testing.T) {
 func TestAdoptDatesImagesFromABucket(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	url := pgtest.NewLegacyDB(t, 300)
-	db, err := postgres.Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	url, db := legacyDB(t, 300)
 	gw := s3test.Start(t)
 	bucket := gw.NewBucket(t)
 	store, err := s3store.New(gw.Config(t, bucket))

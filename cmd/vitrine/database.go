@@ -24,6 +24,15 @@ type databases struct {
 	stop     func() // stops the private cluster, if one was started
 }
 
+// schemaURL is the URL that changes the schema: the owner's, or when none is configured the
+// login URL, since whoever DATABASE_URL names may well be the owner when migrating.
+func (d databases) schemaURL() string {
+	if d.ownerURL != "" {
+		return d.ownerURL
+	}
+	return d.appURL
+}
+
 // locateDatabases finds the owner and login URLs: from DATABASE_URL and
 // VITRINE_MIGRATE_DATABASE_URL, or from a private cluster started under the data directory
 // when DATABASE_URL is not set (its superuser owns the tables; Vitrine logs in as vitrine_app).
@@ -106,10 +115,7 @@ func migrate(ctx context.Context, cfg config, action string, log *slog.Logger, o
 		return err
 	}
 	defer dbs.stop()
-	url := dbs.ownerURL
-	if url == "" {
-		url = dbs.appURL // the owner may well be who DATABASE_URL names when migrating
-	}
+	url := dbs.schemaURL()
 	if url == "" {
 		return errors.New("migrate needs VITRINE_MIGRATE_DATABASE_URL or DATABASE_URL")
 	}

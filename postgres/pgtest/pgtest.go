@@ -93,13 +93,23 @@ func setUp() error {
 // test and its subtests end.
 func NewDB(t testing.TB) string {
 	t.Helper()
+	return newDatabase(t, true)
+}
+
+// newDatabase creates a database for t, a clone of the migrated template or an empty one,
+// dropped when the test ends, and returns its URL.
+func newDatabase(t testing.TB, migrated bool) string {
+	t.Helper()
 	server.once.Do(func() { server.err = setUp() })
 	if server.err != nil {
 		t.Fatalf("pgtest: %v", server.err)
 	}
-	ctx := context.Background()
+	template := ""
+	if migrated {
+		template = server.template
+	}
 	name := "vitrine_t_" + randomSuffix()
-	if err := createDatabase(ctx, server.adminURL, name, server.template); err != nil {
+	if err := createDatabase(context.Background(), server.adminURL, name, template); err != nil {
 		t.Fatalf("pgtest: %v", err)
 	}
 	t.Cleanup(func() {
@@ -203,21 +213,7 @@ func randomSuffix() string {
 // of it has been migrated.
 func NewEmptyDB(t testing.TB) string {
 	t.Helper()
-	server.once.Do(func() { server.err = setUp() })
-	if server.err != nil {
-		t.Fatalf("pgtest: %v", server.err)
-	}
-	ctx := context.Background()
-	name := "vitrine_t_" + randomSuffix()
-	if err := createDatabase(ctx, server.adminURL, name, ""); err != nil {
-		t.Fatalf("pgtest: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := dropDatabase(context.Background(), server.adminURL, name); err != nil {
-			t.Errorf("pgtest: %v", err)
-		}
-	})
-	return WithDatabase(server.adminURL, name)
+	return newDatabase(t, false)
 }
 
 //go:embed legacy.sql
