@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // PauseWrites sets the maintenance flag of migration 00005, so that every image write (through
@@ -26,23 +28,16 @@ func (db *DB) PauseWrites(ctx context.Context, reason string, ttl, wait time.Dur
 	return nil
 }
 
-// drainWriters takes the maintenance lock exclusively, on one connection with lock_timeout
-// wait, and releases it at once.
+// drainWriters takes product_images in SHARE mode, in a transaction of its own with lock_timeout
+// wait, and lets go at once: that waits for every transaction that has written to the table.
 func (db *DB) drainWriters(ctx context.Context, wait time.Duration) error {
-	conn, err := db.pool.Acquire(ctx)
-	if err != nil {
+	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, query("set_local_lock_timeout"), fmt.Sprint(wait.Milliseconds())); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, query("drain_writers"))
 		return err
-	}
-	defer conn.Release()
-	if _, err := conn.Exec(ctx, query("set_lock_timeout"), fmt.Sprint(wait.Milliseconds())); err != nil {
-		return err
-	}
-	defer conn.Exec(context.WithoutCancel(ctx), query("reset_lock_timeout"))
-	if _, err := conn.Exec(ctx, query("drain_writers")); err != nil {
-		return err
-	}
-	_, err = conn.Exec(context.WithoutCancel(ctx), query("drained"))
-	return err
+	})
 }
 
 // ResumeWrites clears the maintenance flag; clearing a flag that is not set is not an error.

@@ -8,11 +8,9 @@ ON CONFLICT (singleton) DO UPDATE
     SET reason = excluded.reason, started_at = excluded.started_at, expires_at = excluded.expires_at;
 
 -- name: drain_writers
--- Waits for every transaction that read "no maintenance" to end: they hold the key shared.
-SELECT pg_advisory_lock(vitrine_maintenance_lock_key());
-
--- name: drained
-SELECT pg_advisory_unlock(vitrine_maintenance_lock_key());
+-- In a transaction of its own: waits for every transaction that has written to product_images
+-- to end (they hold ROW EXCLUSIVE, which SHARE waits for); later writes meet the flag.
+LOCK TABLE product_images IN SHARE MODE;
 
 -- name: resume_writes
 DELETE FROM vitrine_maintenance;
@@ -23,6 +21,10 @@ SELECT coalesce((SELECT reason FROM vitrine_maintenance WHERE expires_at > clock
 -- name: set_lock_timeout
 -- $1 milliseconds; for the session, until reset_lock_timeout.
 SELECT set_config('lock_timeout', $1::text, false);
+
+-- name: set_local_lock_timeout
+-- $1 milliseconds; for the transaction.
+SELECT set_config('lock_timeout', $1::text, true);
 
 -- name: reset_lock_timeout
 RESET lock_timeout;
