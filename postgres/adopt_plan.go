@@ -243,7 +243,7 @@ func (db *DB) planSchema(ctx context.Context, p *AdoptPlan, opts AdoptOptions) (
 			}
 		}
 	}
-	if !slices.Contains(have, "vitrine_check_maintenance") {
+	if !slices.Contains(have, "vitrine_refuse_during_maintenance") {
 		p.Lacks = append(p.Lacks, "the maintenance flag (migration 00005)")
 	}
 	return imageCols, nil

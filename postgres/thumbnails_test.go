@@ -81,4 +81,29 @@ func TestVariantKeysAreIndexedFromTheVariantsRecord(t *testing.T) {
 	if err != nil || len(deleted) != 1 || deleted[0] != "variants/zzz" {
 		t.Fatalf("deleted %v, err %v; want only the unused key, once", deleted, err)
 	}
+	// variant_keys follows variants whatever a writer sets: it cannot be forged, with or
+	// without variants, and it empties when they are cleared.
+	keysOf := func(set string, args ...any) []string {
+		t.Helper()
+		var keys []string
+		if err := db.Pool().QueryRow(ctx, `UPDATE product_images SET `+set+` WHERE id = $1 RETURNING variant_keys`,
+			append([]any{im.ID}, args...)...).Scan(&keys); err != nil {
+			t.Fatal(err)
+		}
+		return keys
+	}
+	if got := keysOf(`variant_keys = '{variants/forged}'`); len(got) != 3 {
+		t.Errorf("variant_keys forged beside variants: %v", got)
+	}
+	if got := keysOf(`variants = NULL`); len(got) != 0 {
+		t.Errorf("variant_keys after clearing variants: %v", got)
+	}
+	if got := keysOf(`variant_keys = '{variants/forged}'`); len(got) != 0 {
+		t.Errorf("variant_keys forged without variants: %v", got)
+	}
+	var inserted []string
+	if err := db.Pool().QueryRow(ctx, `INSERT INTO product_images (product_id, image_url, storage_path, image_order, variant_keys)
+		VALUES ($1, 'u', 'k', 5, '{variants/forged}') RETURNING variant_keys`, p.ID).Scan(&inserted); err != nil || len(inserted) != 0 {
+		t.Errorf("an insert forging variant_keys: %v, %v", inserted, err)
+	}
 }

@@ -27,7 +27,9 @@ ALTER TABLE product_images
     ADD COLUMN variant_keys   text[] NOT NULL DEFAULT '{}';
 
 -- vitrine_set_variant_keys derives variant_keys from variants on every write of either, so
--- no writer (PostgREST included) can make them disagree.
+-- no writer (PostgREST included) can make them disagree. A row without variants whose keys
+-- are already empty is right as it is: the WHEN clause keeps plain inserts (the append hot
+-- path) from calling it.
 -- +goose StatementBegin
 CREATE FUNCTION vitrine_set_variant_keys() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -38,7 +40,8 @@ END;
 $$;
 -- +goose StatementEnd
 CREATE TRIGGER product_images_variant_keys BEFORE INSERT OR UPDATE OF variants, variant_keys ON product_images
-    FOR EACH ROW EXECUTE FUNCTION vitrine_set_variant_keys();
+    FOR EACH ROW WHEN (NEW.variants IS NOT NULL OR NEW.variant_keys <> '{}')
+    EXECUTE FUNCTION vitrine_set_variant_keys();
 
 CREATE INDEX product_images_variant_keys_idx ON product_images USING gin (variant_keys);
 CREATE INDEX product_images_storage_path_idx ON product_images (storage_path);

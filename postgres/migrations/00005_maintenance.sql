@@ -5,7 +5,8 @@
 --
 -- The flag is the one row of vitrine_maintenance, active until it is deleted or until its
 -- expires_at passes, so a process that dies with the flag set cannot pause writes for long.
--- A check is one read of that row; it costs writers no lock. Whoever sets the flag then takes
+-- A check is one read of that row, by a statement trigger; it costs writers no lock. Whoever
+-- sets the flag then takes
 -- product_images in SHARE mode once (and lets go), which waits for every transaction that has
 -- written to the table to end; a transaction that passed the check but has not written yet
 -- meets the statement trigger below, which sees the flag. After that, no transaction that
@@ -23,10 +24,13 @@ CREATE TABLE IF NOT EXISTS vitrine_maintenance (
     expires_at timestamptz NOT NULL
 );
 
--- vitrine_check_maintenance raises VT503 while image writes are paused. It reads the flag as
--- its owner, so callers need no access to the table.
+-- vitrine_refuse_during_maintenance is the statement trigger that makes every write to
+-- product_images check the flag, however it reaches the table (the API, the seed design's
+-- RPCs, PostgREST, psql): the one place the flag is checked. A gallery write is refused at its
+-- first statement on product_images, before Vitrine publishes any object for it. It reads the
+-- flag as its owner, so writers need no access to the table.
 -- +goose StatementBegin
-CREATE OR REPLACE FUNCTION vitrine_check_maintenance() RETURNS void
+CREATE OR REPLACE FUNCTION vitrine_refuse_during_maintenance() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
 DECLARE
     v_reason text;
@@ -36,19 +40,6 @@ BEGIN
         RAISE EXCEPTION 'image writes are paused for maintenance (%); retry in a few seconds', v_reason
             USING ERRCODE = 'VT503';
     END IF;
-END;
-$$;
--- +goose StatementEnd
-REVOKE ALL ON FUNCTION vitrine_check_maintenance() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION vitrine_check_maintenance() TO anon, authenticated, service_role, vitrine_app;
-
--- vitrine_refuse_during_maintenance is the statement trigger that makes every write to
--- product_images check the flag, however it reaches the table (the API, PostgREST, psql).
--- +goose StatementBegin
-CREATE OR REPLACE FUNCTION vitrine_refuse_during_maintenance() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM vitrine_check_maintenance();
     RETURN NULL;
 END;
 $$;
@@ -58,36 +49,7 @@ CREATE OR REPLACE TRIGGER product_images_maintenance
     BEFORE INSERT OR UPDATE OR DELETE ON product_images
     FOR EACH STATEMENT EXECUTE FUNCTION vitrine_refuse_during_maintenance();
 
--- vitrine_lock_product (from 00001) checks the flag too, before it takes the product's lock, so
--- a paused write is refused before it does anything else (such as storing thumbnails).
--- +goose StatementBegin
-CREATE OR REPLACE FUNCTION vitrine_lock_product(p_product_id uuid) RETURNS void
-LANGUAGE plpgsql AS $$
-BEGIN
-    IF current_setting('transaction_isolation') <> 'read committed' THEN
-        RAISE EXCEPTION 'gallery writes need READ COMMITTED, not %', current_setting('transaction_isolation')
-            USING ERRCODE = 'VT500';
-    END IF;
-    PERFORM vitrine_check_maintenance();
-    PERFORM pg_advisory_xact_lock(vitrine_product_lock_key(p_product_id));
-END;
-$$;
--- +goose StatementEnd
-
 -- +goose Down
--- +goose StatementBegin
-CREATE OR REPLACE FUNCTION vitrine_lock_product(p_product_id uuid) RETURNS void
-LANGUAGE plpgsql AS $$
-BEGIN
-    IF current_setting('transaction_isolation') <> 'read committed' THEN
-        RAISE EXCEPTION 'gallery writes need READ COMMITTED, not %', current_setting('transaction_isolation')
-            USING ERRCODE = 'VT500';
-    END IF;
-    PERFORM pg_advisory_xact_lock(vitrine_product_lock_key(p_product_id));
-END;
-$$;
--- +goose StatementEnd
 DROP TRIGGER product_images_maintenance ON product_images;
 DROP FUNCTION vitrine_refuse_during_maintenance();
-DROP FUNCTION vitrine_check_maintenance();
 DROP TABLE vitrine_maintenance;
