@@ -68,13 +68,12 @@ type NewImage struct {
 // through a presigned URL, then completes the upload, which checks the object and adds it to
 // the product's gallery. An upload not completed by ExpiresAt is removed with its object.
 type Upload struct {
-	ID         uuid.UUID
-	ProductID  uuid.UUID
-	SupplierID uuid.UUID
-	ObjectKey  string
-	Alt        string
-	CreatedAt  time.Time
-	ExpiresAt  time.Time
+	ID        uuid.UUID
+	ProductID uuid.UUID
+	ObjectKey string
+	Alt       string
+	CreatedAt time.Time
+	ExpiresAt time.Time
 }
 
 // MaxAltLength bounds an image's alt text, in characters.

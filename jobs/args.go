@@ -48,7 +48,11 @@ func (ThumbnailArgs) InsertOpts() river.InsertOpts {
 // rows stopped using, each only if no row refers to it when the job runs. Gallery writes
 // enqueue one in the transaction that fills the outbox; a periodic one catches what plain SQL
 // writes (PostgREST, scripts) put there.
-type DrainOutboxArgs struct{}
+type DrainOutboxArgs struct {
+	// Sweep, set on the periodic job only, also expires the direct uploads that were not
+	// completed in time, sending their staging objects to the outbox first.
+	Sweep bool `json:"sweep,omitempty"`
+}
 
 // Kind names the job in River's table.
 func (DrainOutboxArgs) Kind() string { return "drain_object_outbox" }

@@ -64,7 +64,7 @@ func NewClient(pool *pgxpool.Pool, cfg Config, w Workers) (*river.Client[pgx.Tx]
 		}
 		rc.PeriodicJobs = []*river.PeriodicJob{
 			river.NewPeriodicJob(river.PeriodicInterval(outboxSweep),
-				func() (river.JobArgs, *river.InsertOpts) { return DrainOutboxArgs{}, nil },
+				func() (river.JobArgs, *river.InsertOpts) { return DrainOutboxArgs{Sweep: true}, nil },
 				&river.PeriodicJobOpts{RunOnStart: true}),
 		}
 		if w.Purge != nil && w.Purge.Every > 0 {

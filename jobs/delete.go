@@ -23,18 +23,20 @@ type OutboxWorker struct {
 	Logger *slog.Logger
 }
 
-// Work expires the direct uploads that were not completed in time (their staging objects go
-// to the outbox) and drains the outbox. A store failure leaves the failing batch in the outbox and fails
+// Work drains the outbox, after expiring the direct uploads not completed in time when the
+// job is the periodic sweep. A store failure leaves the failing batch in the outbox and fails
 // the job, which River retries with backoff; deleting a missing object is not an error, so a
 // batch done in part is harmless to redo.
 func (w *OutboxWorker) Work(ctx context.Context, job *river.Job[DrainOutboxArgs]) error {
 	ctx = gallery.WithCaller(ctx, gallery.Service())
-	expired, err := w.DB.ExpireUploads(ctx)
-	if err != nil {
-		return err
-	}
-	if expired > 0 {
-		w.Logger.InfoContext(ctx, "direct uploads expired", "job_id", job.ID, "count", expired)
+	if job.Args.Sweep {
+		expired, err := w.DB.ExpireUploads(ctx)
+		if err != nil {
+			return err
+		}
+		if expired > 0 {
+			w.Logger.InfoContext(ctx, "direct uploads expired", "job_id", job.ID, "count", expired)
+		}
 	}
 	res, err := w.DB.DrainObjectOutbox(ctx, outboxBatch, func(ctx context.Context, keys []string) error {
 		return storage.DeleteAll(ctx, w.Store, keys)

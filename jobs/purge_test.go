@@ -74,3 +74,40 @@ func waitPurgeJobs(t *testing.T, b *bundle, n int) {
 		sleepBriefly()
 	}
 }
+
+// TestSweepExpiresUnfinishedUploads leaves a direct upload unfinished past its expiry: the
+// periodic sweep, run when the workers start, removes it and deletes its staging object,
+// and keeps an upload still in time.
+func TestSweepExpiresUnfinishedUploads(t *testing.T) {
+	t.Parallel()
+	b := setup(t, gallery.ThumbnailsForMain)
+	product := b.product(t)
+	stage := func(key string, expiresIn string) {
+		t.Helper()
+		w, err := b.store.NewWriter(serviceCtx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write([]byte("a file put with a presigned URL")); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Commit(serviceCtx, key); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.db.Pool().Exec(serviceCtx, `INSERT INTO vitrine_uploads (product_id, object_key, expires_at)
+			VALUES ($1, $2, now() + $3::interval)`, product, key, expiresIn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stage("uploads/late", "-1 second")
+	stage("uploads/in-time", "1 hour")
+	b.start(t)
+	waitObjects(t, b, "uploads", map[string]bool{"uploads/in-time": true})
+	var left []string
+	if err := b.db.Pool().QueryRow(serviceCtx, `SELECT array_agg(object_key) FROM vitrine_uploads`).Scan(&left); err != nil {
+		t.Fatal(err)
+	}
+	if len(left) != 1 || left[0] != "uploads/in-time" {
+		t.Fatalf("uploads left: %v, want only the one in time", left)
+	}
+}

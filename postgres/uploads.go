@@ -25,10 +25,9 @@ func (db *DB) CreateUpload(ctx context.Context, productID uuid.UUID, alt string,
 		}
 		// The uploads table is the service's: suppliers reach it through these checks only.
 		return asService(ctx, tx, func() error {
-			return tx.QueryRow(ctx, `INSERT INTO vitrine_uploads (id, product_id, supplier_id, object_key, alt, expires_at)
-				SELECT $1, id, supplier_id, $3, $4, now() + $5::interval FROM products WHERE id = $2
-				RETURNING supplier_id, created_at, expires_at`, up.ID, productID, up.ObjectKey, alt, ttl).
-				Scan(&up.SupplierID, &up.CreatedAt, &up.ExpiresAt)
+			return tx.QueryRow(ctx, `INSERT INTO vitrine_uploads (id, product_id, object_key, alt, expires_at)
+				VALUES ($1, $2, $3, $4, now() + $5::interval) RETURNING created_at, expires_at`,
+				up.ID, productID, up.ObjectKey, alt, ttl).Scan(&up.CreatedAt, &up.ExpiresAt)
 		})
 	})
 	return up, domainError("creating upload", err)
@@ -40,9 +39,9 @@ func (db *DB) Upload(ctx context.Context, id uuid.UUID) (gallery.Upload, error) 
 	var up gallery.Upload
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		err := asService(ctx, tx, func() error {
-			return tx.QueryRow(ctx, `SELECT id, product_id, supplier_id, object_key, alt, created_at, expires_at
+			return tx.QueryRow(ctx, `SELECT id, product_id, object_key, alt, created_at, expires_at
 				FROM vitrine_uploads WHERE id = $1 AND expires_at > now()`, id).
-				Scan(&up.ID, &up.ProductID, &up.SupplierID, &up.ObjectKey, &up.Alt, &up.CreatedAt, &up.ExpiresAt)
+				Scan(&up.ID, &up.ProductID, &up.ObjectKey, &up.Alt, &up.CreatedAt, &up.ExpiresAt)
 		})
 		if err == pgx.ErrNoRows {
 			return gallery.Errorf(gallery.ENOTFOUND, "upload %s does not exist, was completed, or has expired", id)

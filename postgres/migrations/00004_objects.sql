@@ -20,7 +20,6 @@ CREATE TABLE vitrine_object_outbox (
 CREATE TABLE vitrine_uploads (
     id          uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     product_id  uuid NOT NULL REFERENCES products (id) ON DELETE CASCADE,
-    supplier_id uuid NOT NULL,
     object_key  text NOT NULL UNIQUE,
     alt         text NOT NULL DEFAULT '' CHECK (char_length(alt) <= 1000),
     created_at  timestamptz NOT NULL DEFAULT now(),
