@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"mime/multipart"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -137,71 +136,6 @@ func TestServeRefusesUnreachableBucket(t *testing.T) {
 }
 
 // served is a `vitrine serve` running for a test.
-type served struct {
-	base, token, dataDir string
-}
-
-// startServe runs `vitrine serve` on a fresh database with envs added to its environment,
-// until the test ends.
-func startServe(t *testing.T, envs map[string]string) *served {
-	t.Helper()
-	owner := pgtest.NewDB(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	s := &served{base: "http://" + addr, dataDir: t.TempDir()}
-	all := map[string]string{
-		"DATABASE_URL": pgtest.AppURL(owner), "VITRINE_MIGRATE_DATABASE_URL": owner, "VITRINE_DATA_DIR": s.dataDir,
-		"VITRINE_ADDR": addr, "VITRINE_WORKERS": "1",
-	}
-	for k, v := range envs {
-		all[k] = v
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var logBuf bytes.Buffer
-	logs := &lockedWriter{w: &logBuf}
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"serve"}, env(all), io.Discard, logs) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("serve: %v", err)
-			}
-		case <-time.After(time.Minute):
-			t.Error("serve did not stop")
-		}
-	})
-	deadline := time.Now().Add(time.Minute)
-	for {
-		if resp, err := http.Get(s.base + "/healthz"); err == nil {
-			resp.Body.Close()
-			break
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("serve ended early: %v\n%s", err, logBuf.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("serve did not come up")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	logs.mu.Lock()
-	_, after, ok := strings.Cut(logBuf.String(), "dev_token=")
-	logs.mu.Unlock()
-	if !ok {
-		t.Fatal("dev mode printed no dev token")
-	}
-	s.token = strings.Fields(after)[0]
-	return s
-}
-
 // uploadedImage is what the API answers for an upload.
 type uploadedImage struct {
 	ID    string
