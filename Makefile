@@ -1,8 +1,12 @@
 # The two commands of the README: `make run` and `make test`.
-.PHONY: bench-purge run test build deps bench-insert
+.PHONY: bench-purge run test build deps deps-test bench-insert
 
 deps:
 	scripts/install-deps.sh
+
+# What the tests and benchmarks need besides: pgbench, versitygw, package lists.
+deps-test:
+	scripts/install-deps.sh --test
 
 build:
 	go build -o bin/vitrine ./cmd/vitrine
@@ -13,9 +17,9 @@ run: deps build
 test:
 	scripts/test.sh
 
-bench-insert: deps
+bench-insert: deps-test
 	bench/insert/run.sh
 
 # The orphan purge on 1M local objects (BENCH_STORE=s3: 100k on versitygw); see bench/purge/run.sh.
-bench-purge: deps
+bench-purge: deps-test
 	bash bench/purge/run.sh

@@ -1,23 +1,27 @@
 #!/usr/bin/env bash
 # Installs what Vitrine needs on a Debian or Ubuntu machine and is missing: the PostgreSQL
 # server binaries (Vitrine runs a private cluster from them when no DATABASE_URL is set),
-# libvips with its headers (thumbnails, through cgo), the Go modules, and versitygw (the real
-# S3 server the tests of the S3 storage run against). Safe to run again: it installs nothing
-# that is already there.
+# libvips with its headers (thumbnails, through cgo) and the Go modules. With --test it also
+# installs what only the tests and benchmarks use: pgbench, the package lists that the tests'
+# `apt-get download` of real photographs needs, and versitygw (the real S3 server the tests of
+# the S3 storage run against). Safe to run again: it installs nothing that is already there.
 set -euo pipefail
+
+testing=false
+[ "${1:-}" = --test ] && testing=true
 
 sudo_() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 missing=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || missing+=(postgresql)
 command -v psql >/dev/null 2>&1 || missing+=(postgresql-client)
-command -v pgbench >/dev/null 2>&1 || missing+=(postgresql-contrib)
+$testing && ! command -v pgbench >/dev/null 2>&1 && missing+=(postgresql-contrib)
 pkg-config --exists vips 2>/dev/null || missing+=(libvips-dev)
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
 command -v gcc >/dev/null 2>&1 || missing+=(gcc)
 
 # The tests fetch real photographs with `apt-get download`, which needs package lists.
-if [ ${#missing[@]} -eq 0 ] && ! apt-cache show mate-backgrounds >/dev/null 2>&1; then
+if $testing && [ ${#missing[@]} -eq 0 ] && ! apt-cache show mate-backgrounds >/dev/null 2>&1; then
   sudo_ apt-get update -qq
 fi
 
@@ -32,6 +36,7 @@ if ! command -v go >/dev/null 2>&1; then
   exit 1
 fi
 go mod download
+$testing || exit 0
 
 # versitygw, built from source by `go install` into GOBIN (default: the first GOPATH's bin),
 # unless that exact version is there already. scripts/test.sh points the tests at it.

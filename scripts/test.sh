@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/install-deps.sh
+scripts/install-deps.sh --test
 
 # The S3 tests run the versitygw that install-deps.sh put in GOBIN, which PATH may lack.
 gobin=$(go env GOBIN)
