@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -226,6 +227,146 @@ func TestHostileExtendedWebPsHoldBoundedMemory(t *testing.T) {
 	t.Logf("peak RSS %d MiB before the attack, %d MiB after; %d of 30 attack uploads stored", before>>20, peak>>20, stored)
 	if peak-before > 64<<20 {
 		t.Errorf("peak RSS grew by %d MiB, want at most 64 MiB", (peak-before)>>20)
+	}
+	checkEmpty(t, filepath.Join(s.dataDir, "spool"))
+	checkEmpty(t, filepath.Join(s.dataDir, "objects", ".tmp"))
+}
+
+// hugeHeaderForm is a multipart body whose file part carries a 9 MB header before a valid
+// photograph.
+func hugeHeaderForm(photo []byte) (string, []byte) {
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	fmt.Fprintf(&b, "--%s\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.jpg\"\r\nX-Padding: %s\r\n\r\n",
+		mw.Boundary(), strings.Repeat("a", 9_000_000))
+	b.Write(photo)
+	fmt.Fprintf(&b, "\r\n--%s--\r\n", mw.Boundary())
+	return mw.FormDataContentType(), b.Bytes()
+}
+
+// TestHugePartHeaderRefused sends multipart uploads whose file part has a 9 MB header (which
+// the multipart reader's defaults would read whole into memory): each is refused with 400,
+// nothing is stored, and 20 at once do not make the server's peak RSS grow by more than 16
+// MiB (they grew it by 296 MB before the part-header limit).
+func TestHugePartHeaderRefused(t *testing.T) {
+	s := startServeProcess(t, map[string]string{
+		"VITRINE_JWT_SECRET": "a secret of this test only, long enough", "VITRINE_UPLOAD_BURST": "100",
+		"VITRINE_UPLOAD_QUEUE_TIMEOUT": "5m", "VITRINE_WORKERS": "0",
+	})
+	photo, err := os.ReadFile(testphotos.Medium(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	contentType, body := hugeHeaderForm(photo)
+	sp := s.newSupplier(t)
+	if a := s.postForm(sp, contentType, bytes.NewReader(body)); a.status != 400 || a.code != "invalid" {
+		t.Fatalf("a part with a 9 MB header: %v, want 400 invalid", a)
+	}
+	before := s.PeakRSS(t)
+	var wg sync.WaitGroup
+	answers := make(chan answer, 20)
+	for range 20 {
+		wg.Go(func() { answers <- s.postForm(sp, contentType, bytes.NewReader(body)) })
+	}
+	wg.Wait()
+	close(answers)
+	for a := range answers {
+		// The server answers before reading the whole body and then closes the connection,
+		// so a client still sending may see the connection reset instead of the answer.
+		if a.err == nil && (a.status != 400 || a.code != "invalid") {
+			t.Errorf("a part with a 9 MB header: %v, want 400 invalid", a)
+		}
+	}
+	peak := s.PeakRSS(t)
+	t.Logf("peak RSS %d MiB before 20 concurrent huge part headers, %d MiB after", before>>20, peak>>20)
+	if peak-before > 16<<20 {
+		t.Errorf("peak RSS grew by %d MiB, want at most 16 MiB", (peak-before)>>20)
+	}
+	req, _ := http.NewRequest("GET", s.base+"/v1/products/"+sp.product+"/images", nil)
+	req.Header.Set("Authorization", "Bearer "+sp.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g struct{ Images []json.RawMessage }
+	json.NewDecoder(resp.Body).Decode(&g)
+	resp.Body.Close()
+	if len(g.Images) != 0 {
+		t.Errorf("%d images stored, want none", len(g.Images))
+	}
+	checkEmpty(t, filepath.Join(s.dataDir, "spool"))
+	checkEmpty(t, filepath.Join(s.dataDir, "objects", ".tmp"))
+	if _, err := os.Stat(filepath.Join(s.dataDir, "objects", "originals")); !os.IsNotExist(err) {
+		t.Errorf("an original was stored (%v)", err)
+	}
+}
+
+// heldReader reads r up to at bytes, then waits for release before reading the rest.
+type heldReader struct {
+	r       io.Reader
+	at      int
+	release <-chan struct{}
+}
+
+func (h *heldReader) Read(p []byte) (int, error) {
+	if h.at == 0 {
+		<-h.release
+		h.at = -1
+	}
+	if h.at > 0 {
+		p = p[:min(len(p), h.at)]
+	}
+	n, err := h.r.Read(p)
+	if h.at > 0 {
+		h.at -= n
+	}
+	return n, err
+}
+
+// TestUploadsBeyondTheLimitAreRefusedWith503 holds VITRINE_MAX_CONCURRENT_UPLOADS uploads in
+// flight with clients that stop sending midway: further uploads wait
+// VITRINE_UPLOAD_QUEUE_TIMEOUT for a slot, then get 503 unavailable with Retry-After, never
+// a 500. Once the held uploads finish, they are stored, an upload is taken again, and no
+// temporary file is left behind.
+func TestUploadsBeyondTheLimitAreRefusedWith503(t *testing.T) {
+	s := startServeProcess(t, map[string]string{
+		"VITRINE_JWT_SECRET": "a secret of this test only, long enough", "VITRINE_UPLOAD_BURST": "100",
+		"VITRINE_MAX_CONCURRENT_UPLOADS": "2", "VITRINE_UPLOAD_QUEUE_TIMEOUT": "1s",
+		"VITRINE_UPLOAD_STALL_TIMEOUT": "10m", "VITRINE_WORKERS": "0",
+	})
+	photo, err := os.ReadFile(testphotos.Medium(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	form := newFileForm(photo)
+	holder, prober := s.newSupplier(t), s.newSupplier(t)
+	release := make(chan struct{})
+	held := make(chan answer, 2)
+	for range 2 {
+		go func() { held <- s.postForm(holder, form.contentType, &heldReader{r: form.body(), at: 64 << 10, release: release}) }()
+	}
+	// Until the held uploads have taken both slots, a probe may still get one.
+	deadline := time.Now().Add(2 * time.Minute)
+	for refused := false; !refused; {
+		if time.Now().After(deadline) {
+			close(release)
+			t.Fatal("no upload was refused while two were held in flight")
+		}
+		switch a := s.postForm(prober, form.contentType, form.body()); {
+		case a.status == 503 && a.code == "unavailable" && a.retryAfter != "":
+			refused = true
+		case a.status != 201:
+			t.Fatalf("an upload beyond the limit: %v, want 503 unavailable with Retry-After (or 201 while a slot was free)", a)
+		}
+	}
+	close(release)
+	for range 2 {
+		if a := <-held; a.status != 201 {
+			t.Errorf("a held upload: %v, want 201", a)
+		}
+	}
+	if a := s.postForm(prober, form.contentType, form.body()); a.status != 201 {
+		t.Errorf("an upload after the held ones ended: %v, want 201", a)
 	}
 	checkEmpty(t, filepath.Join(s.dataDir, "spool"))
 	checkEmpty(t, filepath.Join(s.dataDir, "objects", ".tmp"))
