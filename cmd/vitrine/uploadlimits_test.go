@@ -343,7 +343,9 @@ func TestUploadsBeyondTheLimitAreRefusedWith503(t *testing.T) {
 	release := make(chan struct{})
 	held := make(chan answer, 2)
 	for range 2 {
-		go func() { held <- s.postForm(holder, form.contentType, &heldReader{r: form.body(), at: 64 << 10, release: release}) }()
+		go func() {
+			held <- s.postForm(holder, form.contentType, &heldReader{r: form.body(), at: 64 << 10, release: release})
+		}()
 	}
 	// Until the held uploads have taken both slots, a probe may still get one.
 	deadline := time.Now().Add(2 * time.Minute)
