@@ -230,7 +230,6 @@ func files(b *testing.B) map[string][]byte {
 	return out
 }
 
-
 func BenchmarkUploadPeakRSS(b *testing.B) {
 	bins := binaries(b)
 	all := files(b)
@@ -336,4 +335,3 @@ func BenchmarkUploadThroughput(b *testing.B) {
 		b.Logf("after/before = %.3f (target >= 0.95)", rates["after"][len(rates["after"])/2]/rates["before"][len(rates["before"])/2])
 	}
 }
-

@@ -12,13 +12,21 @@ import (
 // filling it up. They make the largest files an upload accepts without large pixel data.
 // Each fails if size is too small to hold the image and its padding.
 
-// PaddedJPEG inserts COM segments after the SOI marker of a JPEG.
+// PaddedJPEG inserts COM segments before the start of scan (SOS) of a JPEG, after its frame
+// header, where its dimensions are.
 func PaddedJPEG(jpeg []byte, size int) ([]byte, error) {
 	pad := size - len(jpeg)
 	if pad < 4 || !bytes.HasPrefix(jpeg, []byte{0xff, 0xd8}) {
 		return nil, errors.New("testimages: not a JPEG, or no room to pad it")
 	}
-	out := append(make([]byte, 0, size), jpeg[:2]...)
+	sos := 2
+	for sos+4 <= len(jpeg) && jpeg[sos] == 0xff && jpeg[sos+1] != 0xda {
+		sos += 2 + int(binary.BigEndian.Uint16(jpeg[sos+2:]))
+	}
+	if sos+4 > len(jpeg) || jpeg[sos] != 0xff {
+		return nil, errors.New("testimages: no start of scan in the JPEG")
+	}
+	out := append(make([]byte, 0, size), jpeg[:sos]...)
 	for pad > 0 {
 		n := min(pad, 0xffff+2) // a segment: marker, length, data
 		if rest := pad - n; rest > 0 && rest < 4 {
@@ -28,7 +36,7 @@ func PaddedJPEG(jpeg []byte, size int) ([]byte, error) {
 		out = append(out, bytes.Repeat([]byte{'v'}, n-4)...)
 		pad -= n
 	}
-	return append(out, jpeg[2:]...), nil
+	return append(out, jpeg[sos:]...), nil
 }
 
 // PaddedPNG inserts a tEXt chunk after the IHDR chunk of a PNG.
