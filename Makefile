@@ -1,5 +1,5 @@
 # The two commands of the README: `make run` and `make test`.
-.PHONY: bench-purge run test build deps deps-test bench-insert
+.PHONY: bench-purge run test build deps deps-test bench-insert bench-uploads
 
 deps:
 	scripts/install-deps.sh
@@ -23,3 +23,14 @@ bench-insert: deps-test
 # The orphan purge on 1M local objects (BENCH_STORE=s3: 100k on versitygw); see bench/purge/run.sh.
 bench-purge: deps-test
 	bash bench/purge/run.sh
+
+# Peak RSS under 20 concurrent 25 MiB uploads of each format, and upload throughput at 8
+# clients, of this tree against BENCH_BASELINE (a commit, default 229098b); see
+# bench/uploads/uploads_test.go.
+BENCH_BASELINE ?= 229098b
+bench-uploads: deps-test build
+	rm -rf $(CURDIR)/bin/baseline-src && git worktree add --detach $(CURDIR)/bin/baseline-src $(BENCH_BASELINE)
+	cd $(CURDIR)/bin/baseline-src && go build -o $(CURDIR)/bin/vitrine-baseline ./cmd/vitrine
+	git worktree remove --force $(CURDIR)/bin/baseline-src
+	BENCH_BEFORE_BIN=$(CURDIR)/bin/vitrine-baseline BENCH_AFTER_BIN=$(CURDIR)/bin/vitrine \
+		go test -run '^$$' -bench . -benchtime 1x -timeout 2h ./bench/uploads/

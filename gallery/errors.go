@@ -22,7 +22,7 @@ const (
 	EUNAUTHORIZED Code = "unauthorized"      // no valid credentials for a request that needs them
 	ERATELIMIT    Code = "rate_limited"      // too many requests; retry later
 	EUNSUPPORTED  Code = "not_implemented"   // this deployment cannot do that (e.g. direct uploads on local disk)
-	EUNAVAILABLE  Code = "unavailable"       // writes are paused for maintenance; retry shortly
+	EUNAVAILABLE  Code = "unavailable"       // writes are paused for maintenance, or uploads are at their limit; retry shortly
 	EINTERNAL     Code = "internal"          // anything else; its details are logged, never shown
 )
 

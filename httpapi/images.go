@@ -77,6 +77,16 @@ func (s *Server) galleryJSON(productID uuid.UUID, g []gallery.Image) galleryJSON
 // headers and a short alt text.
 const multipartOverhead = 64 << 10
 
+// partHeaderLimit bounds the headers of one part of a multipart body. The multipart reader
+// reads ahead of what it parses by up to partReadAhead bytes (its buffer) and the boundary
+// line, so it may read up to partHeaderBudget bytes from the end of one part to the start of
+// the next part's content; a part whose headers need more is refused.
+const (
+	partHeaderLimit  = 16 << 10
+	partReadAhead    = 4 << 10
+	partHeaderBudget = partHeaderLimit + 2*partReadAhead
+)
+
 // uploadImage takes a multipart body with the field "file" and an optional "alt", in either
 // order. Nothing is kept unless the whole request succeeds.
 func (s *Server) uploadImage(w http.ResponseWriter, r *http.Request) {
@@ -96,6 +106,11 @@ func (s *Server) uploadImage(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, gallery.Errorf(gallery.ETOOLARGE, "the file is larger than %d bytes", s.Uploads.MaxBytes))
 		return
 	}
+	release, ok := s.uploadSlot(w, r)
+	if !ok {
+		return
+	}
+	defer release()
 	r.Body = http.MaxBytesReader(w, io.NopCloser(s.timedBody(w, r)), s.Uploads.MaxBytes+multipartOverhead)
 	rec, alt, err := s.readUploadForm(r)
 	if err != nil {
@@ -113,23 +128,36 @@ func (s *Server) uploadImage(w http.ResponseWriter, r *http.Request) {
 }
 
 // readUploadForm streams the multipart body: the file goes through upload.Service.Receive as
-// it arrives, never spooled whole to memory or disk. The returned upload, if any, must be
-// added or discarded by the caller, also on error.
+// it arrives, never spooled whole to memory or disk, and the headers of each part may take
+// at most partHeaderLimit bytes. The returned upload, if any, must be added or discarded by
+// the caller, also on error.
 func (s *Server) readUploadForm(r *http.Request) (*upload.Received, string, error) {
-	mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || mediaType != "multipart/form-data" {
+	mediaType, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mediaType != "multipart/form-data" || params["boundary"] == "" {
 		return nil, "", gallery.Errorf(gallery.EINVALID, "the body must be multipart/form-data with a field named file")
 	}
-	mr, err := r.MultipartReader()
-	if err != nil {
-		return nil, "", gallery.Errorf(gallery.EINVALID, "the body must be multipart/form-data with a field named file")
-	}
+	body := &headerLimitReader{r: r.Body, left: -1}
+	mr := multipart.NewReader(body, params["boundary"])
 	var (
-		rec *upload.Received
-		alt string
+		rec  *upload.Received
+		alt  string
+		part *multipart.Part
 	)
 	for {
-		part, err := mr.NextPart()
+		if part != nil {
+			// What the previous part has left (bytes after an image's end) is read here, not
+			// against the next part's header budget.
+			if _, err := io.Copy(io.Discard, part); err != nil {
+				return rec, "", bodyError(err)
+			}
+		}
+		body.left = partHeaderBudget
+		part, err = mr.NextPart()
+		over := body.left == 0
+		body.left = -1
+		if over && err != nil {
+			return rec, "", gallery.Errorf(gallery.EINVALID, "the headers of a part of the multipart body are longer than %d bytes", partHeaderLimit)
+		}
 		if errors.Is(err, io.EOF) {
 			break
 		}
@@ -157,6 +185,27 @@ func (s *Server) readUploadForm(r *http.Request) (*upload.Received, string, erro
 		return nil, "", gallery.Errorf(gallery.EINVALID, "the form has no field named file")
 	}
 	return rec, alt, nil
+}
+
+// headerLimitReader reads at most left bytes while left is not negative, and then fails with
+// errPartHeaderTooLarge, leaving left at 0.
+type headerLimitReader struct {
+	r    io.Reader
+	left int64
+}
+
+var errPartHeaderTooLarge = errors.New("multipart part headers too large")
+
+func (h *headerLimitReader) Read(p []byte) (int, error) {
+	if h.left < 0 {
+		return h.r.Read(p)
+	}
+	if h.left == 0 {
+		return 0, errPartHeaderTooLarge
+	}
+	n, err := h.r.Read(p[:min(int64(len(p)), h.left)])
+	h.left -= int64(n)
+	return n, err
 }
 
 func readAlt(part *multipart.Part) (string, error) {

@@ -41,8 +41,9 @@ func statusOf(code gallery.Code) int {
 	}
 }
 
-// retryAfterUnavailable is the Retry-After, in seconds, of writes refused during maintenance:
-// the index build of `vitrine migrate adopt` pauses writes for a few seconds at most.
+// retryAfterUnavailable is the Retry-After, in seconds, of writes refused during maintenance
+// (the index build of `vitrine migrate adopt` pauses writes for a few seconds at most) and of
+// uploads refused when every upload slot stayed taken.
 const retryAfterUnavailable = "5"
 
 type errorBody struct {
@@ -58,7 +59,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code := gallery.ErrorCode(err)
 	status := statusOf(code)
 	if code == gallery.EUNAVAILABLE {
-		// A pause for maintenance is expected and short: say when to come back, log nothing.
+		// A pause for maintenance, or a full upload queue, is expected and short: say when to
+		// come back, log nothing.
 		w.Header().Set("Retry-After", retryAfterUnavailable)
 	} else if status >= 500 {
 		s.Logger.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "error", err)

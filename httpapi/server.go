@@ -54,6 +54,8 @@ type Server struct {
 	Limiter              *RateLimiter // uploads per caller; nil: unlimited
 	// UploadTimeouts cut off slow or stalled upload bodies; zero: none.
 	UploadTimeouts Timeouts
+	// UploadSlots bounds the upload bodies taken in at once, server-wide; nil: unbounded.
+	UploadSlots *UploadSlots
 }
 
 // route is one pattern of the API and its handler.

@@ -55,6 +55,11 @@ func (s *Server) completeDirectUpload(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	release, ok := s.uploadSlot(w, r)
+	if !ok {
+		return
+	}
+	defer release()
 	im, err := s.Uploads.CompleteDirect(r.Context(), s.caller(r), id)
 	if err != nil {
 		s.writeError(w, r, err)

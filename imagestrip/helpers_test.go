@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
+	"io"
+	"os"
 	"testing"
 
 	"github.com/vitrine-dev/vitrine/imageinfo"
@@ -20,12 +23,37 @@ func strip(t testing.TB, data []byte) []byte {
 }
 
 // stripChunked returns the output of a Writer given data in Writes of at most size bytes.
+// It strips data twice: holding an extended WebP in memory, and moving it to a temporary file
+// beyond size bytes; it fails if the outputs or the errors differ, or if a temporary file is
+// left open.
 func stripChunked(data []byte, size int) ([]byte, error) {
+	out, err := stripWith(data, size, NewWriter)
+	var files scratchFiles
+	spilled, serr := stripWith(data, size, func(dst io.Writer, _ func() (File, error)) *Writer {
+		w := NewWriter(dst, files.create)
+		w.memoryMax = size
+		return w
+	})
+	switch {
+	case files.open != 0:
+		return nil, fmt.Errorf("%d temporary files left open", files.open)
+	case (err == nil) != (serr == nil) || (err != nil && err.Error() != serr.Error()):
+		return nil, fmt.Errorf("in memory: %v; with a temporary file: %v", err, serr)
+	case !bytes.Equal(out, spilled):
+		return nil, errors.New("the output differs with a temporary file")
+	}
+	return out, err
+}
+
+// stripWith returns the output of a Writer made by newWriter, given data in Writes of at most
+// size bytes.
+func stripWith(data []byte, size int, newWriter func(io.Writer, func() (File, error)) *Writer) ([]byte, error) {
 	var out bytes.Buffer
-	w := NewWriter(&out)
+	w := newWriter(&out, nil)
 	for p := data; len(p) > 0; {
 		k := min(max(size, 1), len(p))
 		if _, err := w.Write(p[:k]); err != nil {
+			w.Close()
 			return nil, err
 		}
 		p = p[k:]
@@ -34,6 +62,32 @@ func stripChunked(data []byte, size int) ([]byte, error) {
 		return nil, err
 	}
 	return out.Bytes(), nil
+}
+
+// scratchFiles makes real temporary files, counting those not closed yet.
+type scratchFiles struct {
+	created, open int
+}
+
+func (s *scratchFiles) create() (File, error) {
+	f, err := os.CreateTemp("", "imagestrip-test-*")
+	if err != nil {
+		return nil, err
+	}
+	os.Remove(f.Name())
+	s.created++
+	s.open++
+	return &scratchFile{File: f, s: s}, nil
+}
+
+type scratchFile struct {
+	*os.File
+	s *scratchFiles
+}
+
+func (f *scratchFile) Close() error {
+	f.s.open--
+	return f.File.Close()
 }
 
 // mustScan returns what imageinfo.Scan says of data, failing the test if it refuses it.

@@ -317,7 +317,7 @@ func TestErrors(t *testing.T) {
 	checkErr(t, "short JPEG", err, ErrCorrupt)
 
 	// Errors are sticky, and Write after Close fails.
-	w := NewWriter(&bytes.Buffer{})
+	w := NewWriter(&bytes.Buffer{}, nil)
 	if _, err := w.Write([]byte("<svg xmlns='http://www.w3.org/2000/svg'/>")); !errors.Is(err, ErrUnsupported) {
 		t.Fatalf("Write: %v", err)
 	}
@@ -327,7 +327,7 @@ func TestErrors(t *testing.T) {
 	if err := w.Close(); !errors.Is(err, ErrUnsupported) {
 		t.Errorf("Close: %v", err)
 	}
-	w = NewWriter(&bytes.Buffer{})
+	w = NewWriter(&bytes.Buffer{}, nil)
 	if _, err := w.Write(testimages.GoRootFiles(t, "image/testdata/video-001.jpeg")["video-001.jpeg"]); err != nil {
 		t.Fatal(err)
 	}
@@ -348,7 +348,7 @@ func (failingWriter) Write([]byte) (int, error) { return 0, errDisk }
 
 func TestDestinationErrorIsReturned(t *testing.T) {
 	t.Parallel()
-	w := NewWriter(failingWriter{})
+	w := NewWriter(failingWriter{}, nil)
 	base := testimages.GoRootFiles(t, "image/testdata/video-001.jpeg")["video-001.jpeg"]
 	var err error
 	for p := base; len(p) > 0 && err == nil; p = p[min(len(p), 1000):] {

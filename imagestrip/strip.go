@@ -32,10 +32,11 @@
 //     chunks are kept; EXIF, XMP and unknown chunks are dropped, and the VP8X flags and the
 //     RIFF size are rewritten. A simple file (VP8 or VP8L) is reduced to its image chunk.
 //
-// Memory use is constant (about 100 KiB) except for extended WebP files, which must be held
-// until their end because the RIFF size that starts the file depends on what is dropped
-// later: their kept chunks are buffered in memory, so memory use grows with the input up to
-// its RIFF size. Callers bound it by bounding their input.
+// Memory use is constant: about 100 KiB, plus up to 256 KiB for an extended WebP. An extended
+// WebP must be held back until its end, because the RIFF size that starts the file depends
+// on what is dropped later: its kept chunks are held in memory up to 256 KiB, and beyond that
+// in a temporary file that the caller provides (see NewWriter), which is closed as soon as the
+// image is written, refused or abandoned.
 package imagestrip
 
 import (
@@ -80,7 +81,7 @@ func sniff(p []byte) string {
 // is decided from the first 12 bytes.
 //
 // Output is buffered, and an extended WebP is written only once its end has been seen: call
-// Close to flush. Write and Close return an error wrapping ErrUnsupported or ErrCorrupt for a
+// Close to flush, or Abort to give up. Write and Close return an error wrapping ErrUnsupported or ErrCorrupt for a
 // bad image, and an error wrapping the destination's error if writing to it failed. Errors
 // are sticky: after one, Write writes nothing. Bytes after the end of the image are accepted
 // and dropped.
@@ -94,13 +95,19 @@ type Writer struct {
 	nhead     int
 	mediaType string
 	err       error
+	scratch   func() (File, error)
+	memoryMax int // bytes of an extended WebP held in memory before scratch is used
 }
 
 var errClosed = errors.New("imagestrip: write after Close")
 
-// NewWriter returns a Writer that writes to dst.
-func NewWriter(dst io.Writer) *Writer {
-	w := &Writer{bw: bufio.NewWriterSize(dst, 32<<10)}
+// NewWriter returns a Writer that writes to dst. scratch makes the temporary file that holds
+// the kept chunks of an extended WebP beyond 256 KiB until the end of the image; the Writer
+// closes it once the image is written, on the first error, and on Abort. It is called at most
+// once per Writer. With a nil scratch those chunks are held in memory whatever their size, so
+// memory use grows with the input: pass nil only for input of bounded size.
+func NewWriter(dst io.Writer, scratch func() (File, error)) *Writer {
+	w := &Writer{bw: bufio.NewWriterSize(dst, 32<<10), scratch: scratch, memoryMax: memoryMax}
 	w.in.dst, w.in.out = w.bw, w.bw
 	return w
 }
@@ -123,10 +130,12 @@ func (w *Writer) Write(p []byte) (int, error) {
 			return n, nil
 		}
 		if w.err = w.start(); w.err != nil {
+			w.release()
 			return 0, w.err
 		}
 	}
 	if w.err = w.in.feed(p); w.err != nil {
+		w.release()
 		return 0, w.err
 	}
 	return n, nil
@@ -143,7 +152,7 @@ func (w *Writer) start() error {
 	case "image/gif":
 		w.in.f = &gifStripper{in: &w.in}
 	case "image/webp":
-		w.in.f = &webpStripper{in: &w.in}
+		w.in.f = &webpStripper{in: &w.in, body: spill{max: w.memoryMax, newFile: w.scratch}}
 	default:
 		return fmt.Errorf("imagestrip: unrecognised file signature: %w", ErrUnsupported)
 	}
@@ -152,8 +161,10 @@ func (w *Writer) start() error {
 }
 
 // Close checks that the whole image was written and flushes the output. It does not close
-// the destination. It returns the error that Write returned, if any.
+// the destination. It returns the error that Write returned, if any. Whatever it returns,
+// the Writer holds nothing afterwards.
 func (w *Writer) Close() error {
+	defer w.release()
 	if w.err != nil {
 		return w.err
 	}
@@ -170,6 +181,23 @@ func (w *Writer) Close() error {
 		return writeError(err)
 	}
 	return nil
+}
+
+// Abort gives up the image: it drops what the Writer holds back (an extended WebP's kept
+// chunks, and its temporary file) without writing it. Later Writes and Close fail. It is
+// safe to call more than once, and after Close.
+func (w *Writer) Abort() {
+	if w.err == nil {
+		w.err = errClosed
+	}
+	w.release()
+}
+
+// release drops what an extended WebP's stripper holds back.
+func (w *Writer) release() {
+	if ws, ok := w.in.f.(*webpStripper); ok {
+		_ = ws.body.release() // a temporary file that fails to close was never needed again
+	}
 }
 
 // corrupt returns an error wrapping ErrCorrupt with a short reason.

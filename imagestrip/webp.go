@@ -26,16 +26,17 @@ const (
 
 // webpStripper rewrites a WebP. A simple file (VP8 or VP8L) streams: its RIFF size is known
 // from its image chunk, and what follows that chunk, which decoders ignore, is dropped. An
-// extended file (VP8X) is buffered: its chunks are kept or dropped as listed by webpKept,
-// and it is written once the end of its RIFF container is reached, with the size and the
+// extended file (VP8X) is held back: its chunks are kept or dropped as listed by webpKept,
+// the kept ones go to body (in memory up to memoryMax bytes, then in a temporary file), and
+// the file is written once the end of its RIFF container is reached, with the size and the
 // VP8X flags of what was kept.
 type webpStripper struct {
 	in      *input
 	state   webpState
 	end     int64 // the input offset of the end of the RIFF container
 	vp8x    [10]byte
-	body    bytes.Buffer // the kept chunks after VP8X, of an extended file
-	exif    []byte       // a minimal EXIF chunk holding the orientation, if any
+	body    spill  // the kept chunks after VP8X, of an extended file
+	exif    []byte // a minimal EXIF chunk holding the orientation, if any
 	sawEXIF bool
 	left    int64 // bytes of the EXIF chunk after the prefix gathered, with padding
 }
@@ -168,17 +169,20 @@ func (w *webpStripper) finish() error {
 		vp8x[0] |= vp8xEXIF
 	}
 	chunk := riffChunk("VP8X", vp8x[:])
-	if err := w.writeHeader(int64(len(chunk) + w.body.Len() + len(w.exif))); err != nil {
+	if err := w.writeHeader(int64(len(chunk)) + w.body.n + int64(len(w.exif))); err != nil {
 		return err
 	}
-	for _, b := range [][]byte{chunk, w.body.Bytes(), w.exif} {
-		if err := w.in.write(b); err != nil {
-			return err
-		}
+	if err := w.in.write(chunk); err != nil {
+		return err
 	}
-	w.body = bytes.Buffer{}
+	if err := w.body.writeTo(w.in.dst, make([]byte, 32<<10)); err != nil {
+		return err
+	}
+	if err := w.in.write(w.exif); err != nil {
+		return err
+	}
 	w.in.discard()
-	return nil
+	return w.body.release()
 }
 
 // writeHeader writes the RIFF header of a file whose chunks take n bytes.

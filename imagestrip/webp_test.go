@@ -5,7 +5,9 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"image"
+	"io"
 	"reflect"
+	"strings"
 	"testing"
 
 	"golang.org/x/image/webp"
@@ -157,5 +159,106 @@ func TestWebPCorrupt(t *testing.T) {
 	} {
 		_, err := stripChunked(in, 7)
 		checkErr(t, name, err, ErrCorrupt)
+	}
+}
+
+// largeExtendedWebP is the lossy-alpha sample with an ICC profile chunk of n bytes and an
+// EXIF chunk, as an upload that must be held back while its EXIF is dropped.
+func largeExtendedWebP(t testing.TB, n int) []byte {
+	t.Helper()
+	c := webpChunks(t, webpSample(t, "lossy-alpha.webp"))
+	vp8x := bytes.Clone(c[0])
+	vp8x[8] |= 0x20 // ICC profile
+	icc := make([]byte, n)
+	for i := range icc {
+		icc[i] = byte(i * 7)
+	}
+	return riffFile(vp8x, riffChunk("ICCP", icc), c[1], c[2], riffChunk("EXIF", cameraEXIF(binary.BigEndian, 1)))
+}
+
+// An extended WebP larger than what a Writer holds in memory goes through one temporary
+// file, which is closed when the image is written, and comes out byte for byte as when held
+// in memory.
+func TestWebPExtendedSpillsToTemporaryFile(t *testing.T) {
+	in := largeExtendedWebP(t, 3<<20+1)
+	var mem bytes.Buffer
+	w := NewWriter(&mem, nil)
+	if _, err := w.Write(in); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var files scratchFiles
+	var out bytes.Buffer
+	w = NewWriter(&out, files.create)
+	for p := in; len(p) > 0; p = p[min(len(p), 32<<10):] {
+		if _, err := w.Write(p[:min(len(p), 32<<10)]); err != nil {
+			t.Fatal(err)
+		}
+		if files.created == 0 && len(in)-len(p) > 2*memoryMax {
+			t.Fatalf("no temporary file after %d bytes", len(in)-len(p))
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if files.created != 1 || files.open != 0 {
+		t.Errorf("%d temporary files made, %d left open; want 1 and 0", files.created, files.open)
+	}
+	if !bytes.Equal(out.Bytes(), mem.Bytes()) {
+		t.Fatal("the output differs with a temporary file")
+	}
+	if bytes.Contains(out.Bytes(), []byte("EXIF")) || len(out.Bytes()) < 3<<20 {
+		t.Errorf("output of %d bytes: the EXIF chunk should be dropped and the ICC profile kept", out.Len())
+	}
+	mustScan(t, "spilled", out.Bytes())
+}
+
+// The temporary file of an extended WebP is closed when the image turns out corrupt, and
+// when the writer is abandoned midway.
+func TestWebPExtendedTemporaryFileClosedOnError(t *testing.T) {
+	in := largeExtendedWebP(t, 1<<20)
+	half := len(in) / 2
+
+	var files scratchFiles
+	w := NewWriter(io.Discard, files.create)
+	if _, err := w.Write(in[:half]); err != nil {
+		t.Fatal(err)
+	}
+	if files.created != 1 || files.open != 1 {
+		t.Fatalf("midway: %d temporary files made, %d open; want 1 and 1", files.created, files.open)
+	}
+	w.Abort()
+	if files.open != 0 {
+		t.Error("Abort left the temporary file open")
+	}
+	if _, err := w.Write(in[half:]); err == nil {
+		t.Error("Write after Abort succeeded")
+	}
+
+	// A chunk that claims more than its container holds, after the held-back bytes.
+	bad := bytes.Clone(in)
+	binary.LittleEndian.PutUint32(bad[len(bad)-len(riffChunk("EXIF", cameraEXIF(binary.BigEndian, 1)))+4:], 1<<30)
+	files = scratchFiles{}
+	w = NewWriter(io.Discard, files.create)
+	_, err := w.Write(bad)
+	checkErr(t, "oversized last chunk", err, ErrCorrupt)
+	if err == nil || !strings.Contains(err.Error(), "beyond its container") {
+		t.Errorf("oversized last chunk: got %v, want a chunk beyond its container", err)
+	}
+	if files.created != 1 || files.open != 0 {
+		t.Errorf("after a corrupt chunk: %d temporary files made, %d open; want 1 and 0", files.created, files.open)
+	}
+
+	// Cut short: Close reports it and closes the file.
+	files = scratchFiles{}
+	w = NewWriter(io.Discard, files.create)
+	if _, err := w.Write(in[:half]); err != nil {
+		t.Fatal(err)
+	}
+	checkErr(t, "truncated", w.Close(), ErrCorrupt)
+	if files.open != 0 {
+		t.Error("Close of a truncated image left the temporary file open")
 	}
 }

@@ -46,10 +46,14 @@ type Service struct {
 	// the stored original is the upload without its metadata (EXIF with GPS, XMP, IPTC,
 	// comments, text chunks) and without any bytes after the image's end marker, as package
 	// imagestrip describes; pixels are not touched, and an EXIF orientation is kept in a
-	// minimal EXIF block. An extended WebP is held in memory while it is stripped, up to
-	// MaxBytes. The content hash, the key and the size are those of the stored bytes either
-	// way.
+	// minimal EXIF block. An extended WebP is held back until its end while it is stripped:
+	// up to 256 KiB in memory, the rest in an unnamed temporary file in TempDir, closed (and
+	// so gone) as soon as the upload is stored or refused. The content hash, the key and the
+	// size are those of the stored bytes either way.
 	KeepMetadata bool
+	// TempDir is where uploads being stripped of their metadata keep what they hold back;
+	// empty means os.TempDir(). It should be on a disk, not in memory.
+	TempDir string
 	// DirectTTL is how long a direct upload's presigned URL and record stay valid.
 	DirectTTL time.Duration
 }
@@ -100,7 +104,8 @@ func (s *Service) Receive(ctx context.Context, r io.Reader) (*Received, error) {
 	var in io.Writer = out
 	var strip *stripInput
 	if !s.KeepMetadata {
-		strip = &stripInput{w: imagestrip.NewWriter(out)}
+		strip = &stripInput{w: imagestrip.NewWriter(out, s.scratch)}
+		defer strip.w.Abort() // a no-op once closed
 		in = strip
 	}
 	lr := &limitedReader{r: r, left: s.MaxBytes}
@@ -181,6 +186,11 @@ func mustHex(s string) []byte {
 	return b
 }
 
+// scratch makes the temporary file of an extended WebP being stripped.
+func (s *Service) scratch() (imagestrip.File, error) {
+	return storage.CreateTemp(s.TempDir, ".vitrine-strip-*")
+}
+
 var errWrite = errors.New("write failed")
 
 // sinks receives every byte to be stored: the hash and the object writer.
@@ -201,7 +211,8 @@ func (s *sinks) Write(p []byte) (int, error) {
 
 // stripInput passes the upload to the metadata stripper, whose output goes to the sinks. An
 // error about the image is kept for close, so that Scan, which checks more, reports the
-// problem; an error writing to the store stops the upload at once.
+// problem; any other error (writing to the store, or to the stripper's temporary file) stops
+// the upload at once.
 type stripInput struct {
 	w   *imagestrip.Writer
 	err error
@@ -211,7 +222,7 @@ func (s *stripInput) Write(p []byte) (int, error) {
 	if s.err == nil {
 		_, s.err = s.w.Write(p)
 	}
-	if errors.Is(s.err, errWrite) {
+	if s.err != nil && !errors.Is(s.err, imagestrip.ErrCorrupt) && !errors.Is(s.err, imagestrip.ErrUnsupported) {
 		return 0, s.err
 	}
 	return len(p), nil

@@ -48,6 +48,9 @@ type config struct {
 	UploadBurst      float64
 	UploadStall      time.Duration
 	UploadTimeout    time.Duration
+	MaxUploads       int
+	UploadQueueWait  time.Duration
+	MemoryLimit      int64
 	KeepMetadata     bool
 
 	PurgeEvery        time.Duration
@@ -147,6 +150,12 @@ var settings = []setting{
 		func(c *config, v string) (err error) { c.UploadStall, err = time.ParseDuration(v); return }},
 	{"upload-timeout", "VITRINE_UPLOAD_TIMEOUT", "10m", "the longest an upload's body may take", false,
 		func(c *config, v string) (err error) { c.UploadTimeout, err = time.ParseDuration(v); return }},
+	{"max-concurrent-uploads", "VITRINE_MAX_CONCURRENT_UPLOADS", "16", "upload bodies (multipart uploads and direct-upload completions) this process takes in at once, whoever sends them", false,
+		func(c *config, v string) (err error) { c.MaxUploads, err = strconv.Atoi(v); return }},
+	{"upload-queue-timeout", "VITRINE_UPLOAD_QUEUE_TIMEOUT", "30s", "how long an upload waits for a free slot before it is refused with 503 and Retry-After", false,
+		func(c *config, v string) (err error) { c.UploadQueueWait, err = time.ParseDuration(v); return }},
+	{"memory-limit", "VITRINE_MEMORY_LIMIT", "256MiB", "soft limit of the Go runtime's memory (debug.SetMemoryLimit) when GOMEMLIMIT is not set; 0: none", false,
+		func(c *config, v string) (err error) { c.MemoryLimit, err = parseBytes(v); return }},
 	{"keep-original-metadata", "VITRINE_KEEP_ORIGINAL_METADATA", "false", "keep EXIF, GPS and XMP in stored originals (by default they are stripped)", false,
 		func(c *config, v string) (err error) { c.KeepMetadata, err = strconv.ParseBool(v); return }},
 	{"purge-every", "VITRINE_PURGE_EVERY", "168h", "how often the orphan purge runs (0: never on its own); an overdue run starts at boot", false,
@@ -251,6 +260,15 @@ func (c *config) validate() []error {
 	}
 	if c.UploadStall <= 0 || c.UploadTimeout <= 0 {
 		errs = append(errs, errors.New("VITRINE_UPLOAD_STALL_TIMEOUT and VITRINE_UPLOAD_TIMEOUT must be positive"))
+	}
+	if c.MaxUploads < 1 {
+		errs = append(errs, errors.New("VITRINE_MAX_CONCURRENT_UPLOADS must be at least 1"))
+	}
+	if c.UploadQueueWait < 0 {
+		errs = append(errs, errors.New("VITRINE_UPLOAD_QUEUE_TIMEOUT must not be negative"))
+	}
+	if c.MemoryLimit < 0 {
+		errs = append(errs, errors.New("VITRINE_MEMORY_LIMIT must not be negative"))
 	}
 	if c.UploadsPerMinute < 0 || c.UploadBurst < 1 {
 		errs = append(errs, errors.New("VITRINE_UPLOADS_PER_MINUTE must not be negative and VITRINE_UPLOAD_BURST must be at least 1"))

@@ -57,13 +57,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if err != nil {
 			return err
 		}
-		return serve(ctx, cfg, newLogger(cfg, stderr))
+		log := newLogger(cfg, stderr)
+		setMemoryLimit(cfg, getenv, log)
+		return serve(ctx, cfg, log)
 	case "work":
 		cfg, err := parseFlags("work", args[1:], getenv, stderr)
 		if err != nil {
 			return err
 		}
-		return work(ctx, cfg, newLogger(cfg, stderr))
+		log := newLogger(cfg, stderr)
+		setMemoryLimit(cfg, getenv, log)
+		return work(ctx, cfg, log)
 	case "purge":
 		return purgeCommand(ctx, args[1:], getenv, stdout, stderr)
 	case "token":

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/vitrine-dev/vitrine/httpapi"
@@ -37,6 +39,11 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	// Uploads being stripped keep what they hold back in unnamed files here.
+	spool := filepath.Join(cfg.DataDir, "spool")
+	if err := os.MkdirAll(spool, 0o700); err != nil {
+		return fmt.Errorf("creating the spool directory: %w", err)
+	}
 	var limiter *httpapi.RateLimiter
 	if cfg.UploadsPerMinute > 0 {
 		limiter = &httpapi.RateLimiter{PerMinute: cfg.UploadsPerMinute, Burst: cfg.UploadBurst}
@@ -45,10 +52,11 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		Auth:           auth,
 		Limiter:        limiter,
 		UploadTimeouts: httpapi.Timeouts{Stall: cfg.UploadStall, Total: cfg.UploadTimeout},
+		UploadSlots:    httpapi.NewUploadSlots(cfg.MaxUploads, cfg.UploadQueueWait),
 		Gallery:        a.db,
 		Uploads: &upload.Service{
 			Store: a.store, Gallery: a.db, MaxBytes: cfg.MaxUploadBytes, MaxPixels: cfg.MaxPixels, ObjectURL: a.objectURL,
-			KeepMetadata: cfg.KeepMetadata, DirectTTL: cfg.DirectTTL,
+			KeepMetadata: cfg.KeepMetadata, DirectTTL: cfg.DirectTTL, TempDir: spool,
 		},
 		Store:                a.store,
 		ObjectURL:            a.objectURL,

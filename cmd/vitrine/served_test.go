@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vitrine-dev/vitrine/gallery"
+	"github.com/vitrine-dev/vitrine/jwtauth"
 	"github.com/vitrine-dev/vitrine/postgres/pgtest"
 )
 
@@ -23,6 +25,7 @@ import (
 // (startServeProcess), whose memory and CPU can then be measured alone.
 type served struct {
 	base, token, dataDir string
+	secret               string      // VITRINE_JWT_SECRET, when set: tokens are minted with it
 	proc                 *os.Process // the child process, for startServeProcess
 	logs                 *lockedWriter
 	logBuf               *bytes.Buffer
@@ -47,6 +50,7 @@ func serveEnv(t *testing.T, envs map[string]string) (*served, map[string]string)
 	for k, v := range envs {
 		all[k] = v
 	}
+	s.secret = all["VITRINE_JWT_SECRET"]
 	return s, all
 }
 
@@ -107,7 +111,8 @@ func startServeProcess(t *testing.T, envs map[string]string) *served {
 	return s
 }
 
-// waitUp waits for /healthz to answer, then reads the dev token from the logs.
+// waitUp waits for /healthz to answer, then reads the dev token from the logs, or mints a
+// service-role token when a JWT secret is set.
 func (s *served) waitUp(t *testing.T, done <-chan error) {
 	t.Helper()
 	deadline := time.Now().Add(2 * time.Minute)
@@ -126,11 +131,25 @@ func (s *served) waitUp(t *testing.T, done <-chan error) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	if s.secret != "" {
+		s.token = s.mint(t, gallery.Service())
+		return
+	}
 	_, after, ok := strings.Cut(s.logText(), "dev_token=")
 	if !ok {
 		t.Fatal("dev mode printed no dev token")
 	}
 	s.token = strings.Fields(after)[0]
+}
+
+// mint returns a token of caller signed with the server's JWT secret.
+func (s *served) mint(t *testing.T, caller gallery.Caller) string {
+	t.Helper()
+	token, err := jwtauth.Mint([]byte(s.secret), caller, "", "", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return token
 }
 
 func (s *served) logText() string {

@@ -31,21 +31,11 @@ func (s *Store) NewWriter(ctx context.Context) (storage.Writer, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	f, err := os.CreateTemp(s.tempDir, ".vitrine-s3-*")
+	f, err := storage.CreateTemp(s.tempDir, ".vitrine-s3-*")
 	if err != nil {
 		return nil, fmt.Errorf("s3store: new writer: %w", err)
 	}
-	name := f.Name()
-	if err := os.Remove(name); err == nil {
-		name = "" // unlinked already
-	}
-	remove := func() error {
-		if name == "" {
-			return nil
-		}
-		return os.Remove(name) // where open files cannot be unlinked
-	}
-	return &writer{Spool: storage.NewSpool(f, remove), s: s}, nil
+	return &writer{Spool: storage.NewSpool(f.File, f.Remove), s: s}, nil
 }
 
 // writer spools an object to a temporary file and uploads it on Commit.

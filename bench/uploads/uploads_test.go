@@ -1,0 +1,337 @@
+// Package uploads benchmarks `vitrine serve` under upload load, as a child process built from
+// a tree (BENCH_AFTER_BIN, default ../../bin/vitrine) and, when BENCH_BEFORE_BIN is set, from
+// a baseline, measured alike and interleaved:
+//
+//   - BenchmarkUploadPeakRSS: the peak RSS (VmHWM) of a fresh `vitrine serve` that takes 20
+//     concurrent uploads of a 25 MiB file of each accepted format, each to its own product,
+//     with VITRINE_WORKERS=0 (uploads alone) and with the default workers (thumbnail jobs too).
+//     Target: at most 300 MiB whatever the format.
+//   - BenchmarkUploadThroughput: uploads a second of a real photograph (1 MB JPEG) by 8
+//     clients for BENCH_SECONDS (default 10), BENCH_ROUNDS rounds (default 3). Target: the
+//     median after at least 0.95 × the median before.
+//
+// The rate limit is lifted (VITRINE_UPLOADS_PER_MINUTE=0) so that it does not interfere.
+// Run with `make bench-uploads`, which builds both binaries.
+package uploads
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"image/gif"
+	"image/jpeg"
+	"image/png"
+	"io"
+	"mime/multipart"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/vitrine-dev/vitrine/gallery"
+	"github.com/vitrine-dev/vitrine/imageinfo"
+	"github.com/vitrine-dev/vitrine/imaging"
+	"github.com/vitrine-dev/vitrine/internal/testimages"
+	"github.com/vitrine-dev/vitrine/internal/testphotos"
+	"github.com/vitrine-dev/vitrine/jwtauth"
+	"github.com/vitrine-dev/vitrine/postgres/pgtest"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+const (
+	fileSize = 25 << 20
+	secret   = "a secret of this benchmark only, long enough"
+)
+
+// binaries returns the binaries to compare, by label.
+func binaries(b *testing.B) [][2]string {
+	after := os.Getenv("BENCH_AFTER_BIN")
+	if after == "" {
+		after = "../../bin/vitrine"
+	}
+	bins := [][2]string{{"after", after}}
+	if before := os.Getenv("BENCH_BEFORE_BIN"); before != "" {
+		bins = append([][2]string{{"before", before}}, bins...)
+	}
+	for _, bin := range bins {
+		if _, err := os.Stat(bin[1]); err != nil {
+			b.Fatalf("binary %s: %v (run make bench-uploads)", bin[0], err)
+		}
+	}
+	return bins
+}
+
+// server is a running `vitrine serve` child.
+type server struct {
+	base string
+	cmd  *exec.Cmd
+	logs bytes.Buffer
+}
+
+func startServer(b *testing.B, bin string, env ...string) *server {
+	owner := pgtest.NewDB(b)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	s := &server{base: "http://" + addr}
+	s.cmd = exec.Command(bin, "serve")
+	s.cmd.Env = append(os.Environ(), "DATABASE_URL="+pgtest.AppURL(owner), "VITRINE_MIGRATE_DATABASE_URL="+owner,
+		"VITRINE_DATA_DIR="+b.TempDir(), "VITRINE_ADDR="+addr, "VITRINE_JWT_SECRET="+secret,
+		"VITRINE_UPLOADS_PER_MINUTE=0", "VITRINE_LOG_LEVEL=warn")
+	s.cmd.Env = append(s.cmd.Env, env...)
+	s.cmd.Stderr = &s.logs
+	if err := s.cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		if resp, err := http.Get(s.base + "/healthz"); err == nil {
+			resp.Body.Close()
+			return s
+		}
+		if time.Now().After(deadline) {
+			s.stop()
+			b.Fatalf("serve did not come up: %s", s.logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (s *server) stop() {
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	s.cmd.Wait()
+}
+
+// peakRSS is the server's VmHWM in bytes.
+func (s *server) peakRSS(b *testing.B) int64 {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			n, _ := strconv.ParseInt(strings.Fields(v)[0], 10, 64)
+			return n << 10
+		}
+	}
+	b.Fatal("no VmHWM")
+	return 0
+}
+
+// supplier mints a supplier's token and creates n products for it.
+func (s *server) supplier(b *testing.B, n int) (string, []string) {
+	id := uuid.New()
+	token, err := jwtauth.Mint([]byte(secret), gallery.Caller{Role: gallery.RoleAuthenticated, UserID: id}, "", "", time.Hour)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var products []string
+	for range n {
+		req, _ := http.NewRequest("POST", s.base+"/v1/products", strings.NewReader(fmt.Sprintf(`{"supplier_id":%q}`, id)))
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var p struct{ ID string }
+		json.NewDecoder(resp.Body).Decode(&p)
+		resp.Body.Close()
+		products = append(products, p.ID)
+	}
+	return token, products
+}
+
+// upload posts file to product and returns the status.
+func (s *server) upload(token, product string, file []byte) (int, error) {
+	var head, tail bytes.Buffer
+	mw := multipart.NewWriter(&head)
+	mw.CreateFormFile("file", "image")
+	mw2 := multipart.NewWriter(&tail)
+	mw2.SetBoundary(mw.Boundary())
+	mw2.Close()
+	req, _ := http.NewRequest("POST", s.base+"/v1/products/"+product+"/images",
+		io.MultiReader(&head, bytes.NewReader(file), &tail))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+// files returns a valid 25 MiB file of each accepted format, each from the same real
+// photograph (1680×1050): JPEG, PNG, GIF and WebP padded with metadata or trailing bytes
+// that the stripper drops, and an extended WebP whose ICC profile chunk (kept) fills it.
+func files(b *testing.B) map[string][]byte {
+	path := testphotos.Medium(b)
+	photo, err := os.ReadFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	img, err := jpeg.Decode(bytes.NewReader(photo))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var pngb, gifb bytes.Buffer
+	png.Encode(&pngb, img)
+	gif.Encode(&gifb, img, nil)
+	p, err := imaging.Start(imaging.Config{MaxJobs: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	res, err := p.ProcessFile(context.Background(), path, []imaging.Preset{{Name: "full", LongSide: 1680}}, []imaging.Format{imaging.WebP})
+	if err != nil {
+		b.Fatal(err)
+	}
+	webp := res.Variants[0]
+	out := map[string][]byte{}
+	add := func(name string, f []byte, err error) {
+		if err != nil {
+			b.Fatalf("%s: %v", name, err)
+		}
+		if _, err := imageinfo.Scan(bytes.NewReader(f), 1<<30); err != nil || len(f) != fileSize {
+			b.Fatalf("%s: %d bytes, %v", name, len(f), err)
+		}
+		out[name] = f
+	}
+	f, err := testimages.PaddedJPEG(photo, fileSize)
+	add("jpeg", f, err)
+	f, err = testimages.PaddedPNG(pngb.Bytes(), fileSize)
+	add("png", f, err)
+	f, err = testimages.PaddedGIF(gifb.Bytes(), fileSize)
+	add("gif", f, err)
+	f, err = testimages.PaddedWebP(webp.Data, fileSize)
+	add("webp", f, err)
+	f, err = testimages.ExtendedWebP(webp.Data, webp.Width, webp.Height, fileSize)
+	add("webp-extended", f, err)
+	return out
+}
+
+func BenchmarkUploadPeakRSS(b *testing.B) {
+	bins := binaries(b)
+	all := files(b)
+	formats := []string{"jpeg", "png", "gif", "webp", "webp-extended"}
+	for _, workers := range []string{"0", ""} {
+		for _, format := range formats {
+			for _, bin := range bins {
+				name := fmt.Sprintf("%s/%s/workers=%s", bin[0], format, cmp(workers, "default"))
+				b.Run(name, func(b *testing.B) {
+					for range b.N {
+						env := []string{}
+						if workers != "" {
+							env = append(env, "VITRINE_WORKERS="+workers)
+						}
+						s := startServer(b, bin[1], env...)
+						token, products := s.supplier(b, 20)
+						base := s.peakRSS(b)
+						var wg sync.WaitGroup
+						var ok, refused, failed atomic.Int64
+						for i := range 20 {
+							wg.Go(func() {
+								switch st, err := s.upload(token, products[i], all[format]); {
+								case err == nil && st == 201:
+									ok.Add(1)
+								case err == nil && st == 503:
+									refused.Add(1)
+								default:
+									failed.Add(1)
+								}
+							})
+						}
+						wg.Wait()
+						// Let the thumbnail jobs run, if any, before reading the peak.
+						if workers == "" {
+							time.Sleep(10 * time.Second)
+						}
+						peak := s.peakRSS(b)
+						s.stop()
+						b.ReportMetric(float64(peak)/(1<<20), "peakMiB")
+						b.ReportMetric(float64(base)/(1<<20), "idleMiB")
+						b.ReportMetric(float64(ok.Load()), "stored")
+						b.ReportMetric(float64(refused.Load()), "503s")
+						b.ReportMetric(float64(failed.Load()), "failed")
+					}
+				})
+			}
+		}
+	}
+}
+
+func cmp(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a
+}
+
+func BenchmarkUploadThroughput(b *testing.B) {
+	bins := binaries(b)
+	photo, err := os.ReadFile(testphotos.Medium(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	seconds, _ := strconv.Atoi(cmp(os.Getenv("BENCH_SECONDS"), "10"))
+	rounds, _ := strconv.Atoi(cmp(os.Getenv("BENCH_ROUNDS"), "3"))
+	rates := map[string][]float64{}
+	for round := range rounds {
+		for _, bin := range bins {
+			s := startServer(b, bin[1])
+			token, products := s.supplier(b, 1)
+			var n, bad atomic.Int64
+			end := time.Now().Add(time.Duration(seconds) * time.Second)
+			start := time.Now()
+			var wg sync.WaitGroup
+			for range 8 {
+				wg.Go(func() {
+					for time.Now().Before(end) {
+						if st, err := s.upload(token, products[0], photo); err == nil && st == 201 {
+							n.Add(1)
+						} else {
+							bad.Add(1)
+						}
+					}
+				})
+			}
+			wg.Wait()
+			rate := float64(n.Load()) / time.Since(start).Seconds()
+			s.stop()
+			rates[bin[0]] = append(rates[bin[0]], rate)
+			b.Logf("round %d %s: %.1f uploads/s (%d failed)", round+1, bin[0], rate, bad.Load())
+		}
+	}
+	for _, bin := range bins {
+		r := slices.Clone(rates[bin[0]])
+		slices.Sort(r)
+		med := r[len(r)/2]
+		b.ReportMetric(med, bin[0]+"-uploads/s")
+		b.Logf("%s: median %.1f uploads/s of %v", bin[0], med, rates[bin[0]])
+	}
+	if len(bins) == 2 {
+		slices.Sort(rates["before"])
+		slices.Sort(rates["after"])
+		b.Logf("after/before = %.3f (target >= 0.95)", rates["after"][len(rates["after"])/2]/rates["before"][len(rates["before"])/2])
+	}
+}
