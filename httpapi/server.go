@@ -54,6 +54,11 @@ type Server struct {
 	Limiter              *RateLimiter // uploads per caller; nil: unlimited
 	// UploadTimeouts cut off slow or stalled upload bodies; zero: none.
 	UploadTimeouts Timeouts
+	// BodyTimeout is the longest any other request body may take to arrive; zero: no limit.
+	BodyTimeout time.Duration
+	// WriteTimeout is the longest a response may take, from the start of its request (for
+	// an upload, from the end of the time its body is allowed); zero: no limit.
+	WriteTimeout time.Duration
 }
 
 // route is one pattern of the API and its handler.
@@ -101,7 +106,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, gallery.Errorf(gallery.ENOTFOUND, "no route for %s %s", r.Method, r.URL.Path))
 	})
-	return s.authenticate(mux)
+	return securityHeaders(s.bounded(s.authenticate(mux)))
 }
 
 // authenticate puts the request's caller in its context; every database transaction of the
