@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vitrine-dev/vitrine/gallery"
+	"github.com/vitrine-dev/vitrine/jwtauth"
 	"github.com/vitrine-dev/vitrine/postgres/pgtest"
 )
 
@@ -23,6 +25,7 @@ import (
 // (startServeProcess), whose memory and CPU can then be measured alone.
 type served struct {
 	base, token, dataDir string
+	secret               string // VITRINE_JWT_SECRET, when the test set one (no dev mode)
 	proc                 *os.Process // the child process, for startServeProcess
 	logs                 *lockedWriter
 	logBuf               *bytes.Buffer
@@ -47,6 +50,14 @@ func serveEnv(t *testing.T, envs map[string]string) (*served, map[string]string)
 	for k, v := range envs {
 		all[k] = v
 	}
+	if a, ok := envs["VITRINE_ADDR"]; ok { // a wildcard listener is reached on loopback
+		_, port, err := net.SplitHostPort(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.base = "http://127.0.0.1:" + port
+	}
+	s.secret = envs["VITRINE_JWT_SECRET"]
 	return s, all
 }
 
@@ -107,7 +118,8 @@ func startServeProcess(t *testing.T, envs map[string]string) *served {
 	return s
 }
 
-// waitUp waits for /healthz to answer, then reads the dev token from the logs.
+// waitUp waits for /healthz to answer, then reads the dev token from the logs, or mints a
+// service-role token with the secret the test set.
 func (s *served) waitUp(t *testing.T, done <-chan error) {
 	t.Helper()
 	deadline := time.Now().Add(2 * time.Minute)
@@ -125,6 +137,14 @@ func (s *served) waitUp(t *testing.T, done <-chan error) {
 			t.Fatalf("serve did not come up\n%s", s.logText())
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+	if s.secret != "" {
+		tok, err := jwtauth.Mint([]byte(s.secret), gallery.Service(), "", "", time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.token = tok
+		return
 	}
 	_, after, ok := strings.Cut(s.logText(), "dev_token=")
 	if !ok {
