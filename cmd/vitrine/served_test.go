@@ -25,7 +25,7 @@ import (
 // (startServeProcess), whose memory and CPU can then be measured alone.
 type served struct {
 	base, token, dataDir string
-	secret               string // VITRINE_JWT_SECRET, when the test set one (no dev mode)
+	secret               string      // VITRINE_JWT_SECRET, when the test set one (no dev mode)
 	proc                 *os.Process // the child process, for startServeProcess
 	logs                 *lockedWriter
 	logBuf               *bytes.Buffer
