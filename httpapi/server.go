@@ -99,14 +99,19 @@ func (s *Server) Handler() http.Handler {
 	for _, rt := range s.routes() {
 		mux.HandleFunc(rt.pattern, rt.handler)
 	}
-	if s.Admin != nil {
-		mux.Handle("/admin/jobs", s.Admin)
-		mux.Handle("/admin/jobs/", s.Admin)
-	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, gallery.Errorf(gallery.ENOTFOUND, "no route for %s %s", r.Method, r.URL.Path))
 	})
-	return securityHeaders(s.bounded(s.authenticate(mux)))
+	h := s.authenticate(mux)
+	if s.Admin != nil {
+		// The job UI has its own credentials (HTTP Basic), which are no bearer token.
+		outer := http.NewServeMux()
+		outer.Handle("/admin/jobs", s.Admin)
+		outer.Handle("/admin/jobs/", s.Admin)
+		outer.Handle("/", h)
+		h = outer
+	}
+	return securityHeaders(s.bounded(h))
 }
 
 // authenticate puts the request's caller in its context; every database transaction of the
