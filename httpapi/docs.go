@@ -1,7 +1,9 @@
 package httpapi
 
 import (
+	"crypto/sha256"
 	_ "embed"
+	"encoding/base64"
 	"encoding/json"
 	"html/template"
 	"net/http"
@@ -60,15 +62,26 @@ func docOperations() ([]docOperation, string, error) {
 	return ops, doc.Info.Description, nil
 }
 
-var docsPage = template.Must(template.New("docs").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Vitrine API</title>
-<style>
+// docsStyle is the docs page's only style sheet, allowed by its hash in docsCSP.
+const docsStyle = `
 body{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
 h2{font:600 1rem ui-monospace,monospace;margin:2rem 0 .25rem}
 .m{display:inline-block;min-width:4.5rem;color:#fff;background:#555;border-radius:3px;padding:0 .4rem;text-align:center}
 .GET{background:#2a7}.POST{background:#27c}.PUT{background:#c82}.PATCH{background:#a5c}.DELETE{background:#c33}
 .st{color:#666;font-size:.9rem}
-</style></head><body>
+`
+
+// docsCSP lets the docs page use its own style sheet and nothing else: no script, no other
+// origin, no framing.
+var docsCSP = func() string {
+	sum := sha256.Sum256([]byte(docsStyle))
+	return "default-src 'none'; style-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) +
+		"'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+}()
+
+var docsPage = template.Must(template.New("docs").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Vitrine API</title>
+<style>` + docsStyle + `</style></head><body>
 <h1>Vitrine API</h1>
 <p>{{.Intro}}</p>
 <p>The machine-readable document is at <a href="/openapi.json">/openapi.json</a> (OpenAPI 3.1).</p>
@@ -88,6 +101,8 @@ func serveDocs(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("X-Frame-Options", "DENY")
+	w.Header().Set("Content-Security-Policy", docsCSP)
 	_ = docsPage.Execute(w, struct {
 		Intro string
 		Ops   []docOperation

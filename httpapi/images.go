@@ -3,6 +3,7 @@ package httpapi
 import (
 	"errors"
 	"io"
+	"math"
 	"mime"
 	"mime/multipart"
 	"net/http"
@@ -231,6 +232,9 @@ func checkAlt(alt string) (string, error) {
 	if !utf8.ValidString(alt) {
 		return "", gallery.Errorf(gallery.EINVALID, "alt must be UTF-8 text")
 	}
+	if strings.ContainsRune(alt, 0) {
+		return "", gallery.Errorf(gallery.EINVALID, "alt must not contain NUL characters")
+	}
 	if utf8.RuneCountInString(alt) > gallery.MaxAltLength {
 		return "", gallery.Errorf(gallery.EINVALID, "alt is longer than %d characters", gallery.MaxAltLength)
 	}
@@ -321,6 +325,10 @@ func (s *Server) moveImage(w http.ResponseWriter, r *http.Request) {
 	}
 	if body.Position == nil {
 		s.writeError(w, r, gallery.Errorf(gallery.EINVALID, "send {\"position\": k}"))
+		return
+	}
+	if *body.Position < 0 || *body.Position > math.MaxInt32 {
+		s.writeError(w, r, gallery.Errorf(gallery.EINVALID, "position %d is not a position of the gallery (0 is the first)", *body.Position))
 		return
 	}
 	g, err := s.Gallery.MoveImage(r.Context(), id, *body.Position)

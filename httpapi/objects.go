@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"path"
+	"strconv"
+	"strings"
 
 	"github.com/vitrine-dev/vitrine/gallery"
 	"github.com/vitrine-dev/vitrine/storage"
@@ -53,6 +55,10 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request) {
 	h.Set("ETag", info.ETag)
 	h.Set("Cache-Control", "public, max-age=31536000, immutable")
 	h.Set("X-Content-Type-Options", "nosniff")
+	if !servableRanges(r.Header.Get("Range"), info.Size) {
+		// RFC 9110 lets a server ignore a Range header: the whole object, as a plain GET.
+		r.Header.Del("Range")
+	}
 	or := &objectReader{ctx: r.Context(), store: s.Store, key: key, size: info.Size}
 	defer or.Close()
 	http.ServeContent(w, r, "", info.ModTime, or)
@@ -70,9 +76,63 @@ func (s *Server) redirectObject(w http.ResponseWriter, r *http.Request, key stri
 	http.Redirect(w, r, loc, http.StatusFound)
 }
 
+// maxRanges is the most ranges one request may ask for; see servableRanges.
+const maxRanges = 16
+
+// servableRanges reports whether the Range header h of an object of size bytes may be served
+// as asked: at most maxRanges ranges, in ascending order without overlapping, so that one
+// open object serves them all by reading forward. Otherwise the header is ignored and the
+// whole object is served (200), which costs no more than a GET without it. A header that is
+// not valid is left to http.ServeContent, which answers it 416.
+func servableRanges(h string, size int64) bool {
+	spec, ok := strings.CutPrefix(h, "bytes=")
+	if h == "" || !ok {
+		return true
+	}
+	if strings.Count(spec, ",") >= maxRanges {
+		return false
+	}
+	end := int64(-1) // the last byte served so far
+	for ra := range strings.SplitSeq(spec, ",") {
+		first, last, ok := strings.Cut(strings.TrimSpace(ra), "-")
+		if !ok {
+			return true
+		}
+		var start, stop int64
+		if first == "" { // the last n bytes
+			n, err := strconv.ParseInt(last, 10, 64)
+			if err != nil {
+				return true
+			}
+			start, stop = max(size-n, 0), size-1
+		} else {
+			var err error
+			if start, err = strconv.ParseInt(first, 10, 64); err != nil {
+				return true
+			}
+			stop = size - 1
+			if last != "" {
+				if stop, err = strconv.ParseInt(last, 10, 64); err != nil {
+					return true
+				}
+				stop = min(stop, size-1)
+			}
+			if start >= size {
+				continue // not satisfiable: ServeContent leaves it out
+			}
+		}
+		if start <= end {
+			return false
+		}
+		end = stop
+	}
+	return true
+}
+
 // objectReader adapts a store object to the io.ReadSeeker that http.ServeContent wants: a
 // Seek only moves the position, and the next Read opens the object from there, so serving a
-// range reads only that range.
+// range reads only that range. A Seek forward on an open object skips to the position in it,
+// so the ascending ranges of one request are served from one open object.
 type objectReader struct {
 	ctx   context.Context
 	store storage.Store
@@ -110,6 +170,14 @@ func (o *objectReader) Seek(offset int64, whence int) (int64, error) {
 	}
 	if abs < 0 {
 		return 0, errors.New("negative position")
+	}
+	if abs > o.pos && o.rc != nil && abs <= o.size {
+		n, err := io.CopyN(io.Discard, o.rc, abs-o.pos)
+		o.pos += n
+		if err != nil {
+			return o.pos, err
+		}
+		return abs, nil
 	}
 	if abs != o.pos && o.rc != nil {
 		o.rc.Close()

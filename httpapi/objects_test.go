@@ -1,12 +1,19 @@
 package httpapi_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"mime"
+	"mime/multipart"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
+
+	"github.com/vitrine-dev/vitrine/storage"
 )
 
 func get(t *testing.T, url string, header ...string) (*http.Response, []byte) {
@@ -137,5 +144,69 @@ func TestObjectsRedirectToTheirLocation(t *testing.T) {
 	}
 	if resp, _ := get(t, b.url+"/objects/..%2fetc"); resp.StatusCode != 404 {
 		t.Fatalf("GET of an invalid key: %d, want 404", resp.StatusCode)
+	}
+}
+
+// openCounter is a store that counts the objects opened through it.
+type openCounter struct {
+	storage.Store
+	opens atomic.Int64
+}
+
+func (c *openCounter) Open(ctx context.Context, key string, offset, length int64) (io.ReadCloser, storage.ObjectInfo, error) {
+	c.opens.Add(1)
+	return c.Store.Open(ctx, key, offset, length)
+}
+
+// TestRangesAreServedFromOneOpenObject checks that a request for several ranges opens its
+// object once (on S3, each open is a GET), that more than 16 ranges, or overlapping ones, get
+// the whole object with 200, and that an invalid header is still 416.
+func TestRangesAreServedFromOneOpenObject(t *testing.T) {
+	t.Parallel()
+	counter := &openCounter{}
+	b := setup(t, func(o *options) {
+		o.wrapStore = func(s storage.Store) storage.Store { counter.Store = s; return counter }
+	})
+	productID := b.createProduct(t)
+	var im imageBody
+	if st := b.upload(t, productID, readFile(t, goroot("testdata", "video-001.png")), "", &im); st != 201 {
+		t.Fatal(st)
+	}
+	_, whole := get(t, im.URL)
+	var spec []string
+	for i := range 16 {
+		spec = append(spec, fmt.Sprintf("%d-%d", 100*i, 100*i+9))
+	}
+	before := counter.opens.Load()
+	resp, body := get(t, im.URL, "Range", "bytes="+strings.Join(spec, ","))
+	if resp.StatusCode != 206 {
+		t.Fatalf("16 ranges: %d, want 206", resp.StatusCode)
+	}
+	if n := counter.opens.Load() - before; n != 1 {
+		t.Fatalf("16 ranges opened the object %d times, want once", n)
+	}
+	_, params, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	mr := multipart.NewReader(bytes.NewReader(body), params["boundary"])
+	for i := range 16 {
+		part, err := mr.NextPart()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := io.ReadAll(part); !bytes.Equal(got, whole[100*i:100*i+10]) {
+			t.Fatalf("range %d: %q, want %q", i, got, whole[100*i:100*i+10])
+		}
+	}
+	for _, h := range []string{
+		"bytes=" + strings.Join(spec, ",") + ",5000-5009", // 17 ranges
+		"bytes=0-99,50-149",  // overlapping
+		"bytes=500-599,0-99", // out of order
+	} {
+		resp, body := get(t, im.URL, "Range", h)
+		if resp.StatusCode != 200 || !bytes.Equal(body, whole) {
+			t.Errorf("Range %.40s...: %d, %d bytes, want 200 with the whole object", h, resp.StatusCode, len(body))
+		}
+	}
+	if resp, _ := get(t, im.URL, "Range", "bytes=x-y"); resp.StatusCode != http.StatusRequestedRangeNotSatisfiable {
+		t.Errorf("an invalid Range: %d, want 416", resp.StatusCode)
 	}
 }

@@ -56,6 +56,11 @@ type Server struct {
 	UploadTimeouts Timeouts
 	// UploadSlots bounds the upload bodies taken in at once, server-wide; nil: unbounded.
 	UploadSlots *UploadSlots
+	// BodyTimeout is the longest any other request body may take to arrive; zero: no limit.
+	BodyTimeout time.Duration
+	// WriteTimeout is the longest a response may take, from the start of its request (for
+	// an upload, from the end of the time its body is allowed); zero: no limit.
+	WriteTimeout time.Duration
 }
 
 // route is one pattern of the API and its handler.
@@ -96,14 +101,19 @@ func (s *Server) Handler() http.Handler {
 	for _, rt := range s.routes() {
 		mux.HandleFunc(rt.pattern, rt.handler)
 	}
-	if s.Admin != nil {
-		mux.Handle("/admin/jobs", s.Admin)
-		mux.Handle("/admin/jobs/", s.Admin)
-	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, gallery.Errorf(gallery.ENOTFOUND, "no route for %s %s", r.Method, r.URL.Path))
 	})
-	return s.authenticate(mux)
+	h := s.authenticate(mux)
+	if s.Admin != nil {
+		// The job UI has its own credentials (HTTP Basic), which are no bearer token.
+		outer := http.NewServeMux()
+		outer.Handle("/admin/jobs", s.Admin)
+		outer.Handle("/admin/jobs/", s.Admin)
+		outer.Handle("/", h)
+		h = outer
+	}
+	return securityHeaders(s.bounded(h))
 }
 
 // authenticate puts the request's caller in its context; every database transaction of the

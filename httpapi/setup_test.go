@@ -64,11 +64,13 @@ type options struct {
 	// objectLocation, when set, is the API's ObjectLocation, with a max age of a minute.
 	objectLocation func(ctx context.Context, key string) (string, error)
 	ownerURL       string // the database to serve; "" for a fresh migrated one
+	// wrapStore, when set, wraps the store the API is given (to watch what it is asked).
+	wrapStore func(storage.Store) storage.Store
 }
 
 type httpapiLimiter struct{ perMinute, burst float64 }
 
-func setup(t *testing.T, opts ...func(*options)) *bundle {
+func setup(t testing.TB, opts ...func(*options)) *bundle {
 	t.Helper()
 	o := options{maxBytes: 25 << 20, maxPixels: 50_000_000}
 	for _, f := range opts {
@@ -103,6 +105,9 @@ func setup(t *testing.T, opts ...func(*options)) *bundle {
 		}
 		t.Cleanup(func() { local.Close() })
 		store = local
+	}
+	if o.wrapStore != nil {
+		store = o.wrapStore(store)
 	}
 	var srv *httptest.Server
 	objectURL := func(key string) string { return srv.URL + "/objects/" + key }

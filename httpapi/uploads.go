@@ -34,10 +34,15 @@ func (s *Server) startDirectUpload(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	alt, err := checkAlt(body.Alt)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	if !s.limit(w, r) {
 		return
 	}
-	d, err := s.Uploads.StartDirect(r.Context(), productID, body.Alt)
+	d, err := s.Uploads.StartDirect(r.Context(), productID, alt)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -79,6 +79,10 @@ func (v *Verifier) Caller(authorization string) (gallery.Caller, error) {
 	if _, err := v.parser.ParseWithClaims(strings.TrimSpace(token), claims, v.key); err != nil {
 		return gallery.Caller{}, fmt.Errorf("%w: %w", ErrUnauthorized, err)
 	}
+	if hasNUL(map[string]any(claims)) {
+		// PostgreSQL's text and jsonb cannot hold it, and the claims go to the database.
+		return gallery.Caller{}, fmt.Errorf("%w: the claims must not contain NUL characters", ErrUnauthorized)
+	}
 	raw, err := json.Marshal(claims)
 	if err != nil {
 		return gallery.Caller{}, fmt.Errorf("%w: %w", ErrUnauthorized, err)
@@ -99,6 +103,27 @@ func (v *Verifier) Caller(authorization string) (gallery.Caller, error) {
 	default:
 		return gallery.Caller{}, fmt.Errorf("%w: role %q is not anon, authenticated or service_role", ErrUnauthorized, role)
 	}
+}
+
+// hasNUL reports whether a decoded JSON value has a NUL character in a string or a key.
+func hasNUL(v any) bool {
+	switch v := v.(type) {
+	case string:
+		return strings.ContainsRune(v, 0)
+	case map[string]any:
+		for k, e := range v {
+			if strings.ContainsRune(k, 0) || hasNUL(e) {
+				return true
+			}
+		}
+	case []any:
+		for _, e := range v {
+			if hasNUL(e) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // key picks the verification key by the token's algorithm family, so a token signed with

@@ -127,3 +127,26 @@ func TestBadTokensAreRefused(t *testing.T) {
 }
 
 func b64(n *big.Int) string { return base64.RawURLEncoding.EncodeToString(n.Bytes()) }
+
+// TestClaimsWithNULAreRefused: PostgreSQL's text and jsonb cannot hold NUL, and the claims go
+// to the database, so a validly signed token with NUL in any claim, key or nested value is
+// refused like any bad token.
+func TestClaimsWithNULAreRefused(t *testing.T) {
+	v, err := jwtauth.New(jwtauth.Config{Secret: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mod := range []func(jwt.MapClaims){
+		func(c jwt.MapClaims) { c["email"] = "a\x00@example.com" },
+		func(c jwt.MapClaims) { c["app_metadata"] = map[string]any{"k\x00": "v"} },
+		func(c jwt.MapClaims) { c["groups"] = []any{"ok", map[string]any{"x": []any{"\x00"}}} },
+	} {
+		tok := sign(t, jwt.SigningMethodHS256, secret, claims("service_role", "", mod))
+		if _, err := v.Caller("Bearer " + tok); !errors.Is(err, jwtauth.ErrUnauthorized) {
+			t.Errorf("a token with NUL in its claims: %v, want refused", err)
+		}
+	}
+	if _, err := v.Caller("Bearer " + sign(t, jwt.SigningMethodHS256, secret, claims("service_role", "", func(c jwt.MapClaims) { c["email"] = "a@example.com" }))); err != nil {
+		t.Fatalf("a token without NUL: %v", err)
+	}
+}

@@ -3,6 +3,7 @@ package postgres
 import (
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -44,7 +45,22 @@ func domainError(doing string, err error) error {
 			return &gallery.Error{Code: gallery.EFORBIDDEN, Message: doing + ": not allowed", Err: err}
 		case "23514", "22001", "22P02": // check_violation, string too long, invalid text
 			return &gallery.Error{Code: gallery.EINVALID, Message: doing + ": invalid value", Err: err}
+		case "22021", "22P05": // character_not_in_repertoire, untranslatable_character
+			return &gallery.Error{Code: gallery.EINVALID, Message: doing + ": text with a character that cannot be stored (such as NUL)", Err: err}
+		case "22003": // numeric_value_out_of_range
+			return &gallery.Error{Code: gallery.EINVALID, Message: doing + ": a number is out of range", Err: err}
+		case "22023", "22007", "22008": // invalid_parameter_value, invalid_datetime_format, datetime_field_overflow
+			return &gallery.Error{Code: gallery.EINVALID, Message: doing + ": invalid value", Err: err}
 		}
 	}
 	return fmt.Errorf("%s: %w", doing, err)
+}
+
+// int4 checks that n fits a PostgreSQL integer parameter named name, which pgx would
+// otherwise refuse to encode with an error that is not the client's to read.
+func int4(name string, n int) (int32, error) {
+	if n < math.MinInt32 || n > math.MaxInt32 {
+		return 0, gallery.Errorf(gallery.EINVALID, "%s %d is out of range", name, n)
+	}
+	return int32(n), nil
 }

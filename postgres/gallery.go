@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -10,26 +11,50 @@ import (
 	"github.com/vitrine-dev/vitrine/gallery"
 )
 
-// CreateProduct inserts a product. A zero ID gets a fresh random one. An id that exists
-// already is a conflict.
+// CreateProduct inserts a product. A zero ID gets a fresh random one. An id that is taken
+// by a product the caller can see is a conflict; one taken by a product it cannot see is the
+// not-found error that reading that product gives, so that creating is no way to learn which
+// hidden products exist.
 func (db *DB) CreateProduct(ctx context.Context, p gallery.Product) (gallery.Product, error) {
 	if p.ID == uuid.Nil {
 		p.ID = uuid.New()
 	}
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		return tx.QueryRow(ctx, `INSERT INTO products (id, supplier_id, published) VALUES ($1, $2, $3)
+		err := tx.QueryRow(ctx, `INSERT INTO products (id, supplier_id, published) VALUES ($1, $2, $3)
+			ON CONFLICT (id) DO NOTHING
 			RETURNING id, supplier_id, published, created_at, updated_at`, p.ID, p.SupplierID, p.Published).
 			Scan(&p.ID, &p.SupplierID, &p.Published, &p.CreatedAt, &p.UpdatedAt)
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		var visible bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM products WHERE id = $1)`, p.ID).Scan(&visible); err != nil {
+			return err
+		}
+		if !visible {
+			return productNotFound(p.ID)
+		}
+		return gallery.Errorf(gallery.ECONFLICT, "product %s already exists", p.ID)
 	})
 	return p, domainError("creating product", err)
+}
+
+// productNotFound is the error for a product the caller cannot see, whether it exists or
+// not.
+func productNotFound(id uuid.UUID) error {
+	return gallery.Errorf(gallery.ENOTFOUND, "product %s does not exist", id)
 }
 
 // Product returns one product, or a not-found error.
 func (db *DB) Product(ctx context.Context, id uuid.UUID) (gallery.Product, error) {
 	var p gallery.Product
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		return tx.QueryRow(ctx, `SELECT id, supplier_id, published, created_at, updated_at
+		err := tx.QueryRow(ctx, `SELECT id, supplier_id, published, created_at, updated_at
 			FROM products WHERE id = $1`, id).Scan(&p.ID, &p.SupplierID, &p.Published, &p.CreatedAt, &p.UpdatedAt)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return productNotFound(id)
+		}
+		return err
 	})
 	return p, domainError("reading product", err)
 }
@@ -181,13 +206,17 @@ func (db *DB) DeleteImage(ctx context.Context, id uuid.UUID) (gallery.Image, err
 // MoveImage moves an image to position (0 makes it the main image) and returns the gallery
 // as it is afterwards.
 func (db *DB) MoveImage(ctx context.Context, id uuid.UUID, position int) ([]gallery.Image, error) {
+	pos, err := int4("position", position)
+	if err != nil {
+		return nil, err
+	}
 	var out []gallery.Image
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+	err = db.inTx(ctx, func(tx pgx.Tx) error {
 		w, err := db.beginImageWrite(ctx, tx, id)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `SELECT 1 FROM vitrine_move_image($1, $2)`, id, position); err != nil {
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM vitrine_move_image($1, $2)`, id, pos); err != nil {
 			return err
 		}
 		if err := w.finish(ctx); err != nil {

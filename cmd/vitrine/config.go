@@ -52,6 +52,10 @@ type config struct {
 	UploadQueueWait  time.Duration
 	MemoryLimit      int64
 	KeepMetadata     bool
+	BodyTimeout      time.Duration
+	WriteTimeout     time.Duration
+	IdleTimeout      time.Duration
+	MaxConnections   int
 
 	PurgeEvery        time.Duration
 	PurgeGrace        time.Duration
@@ -156,6 +160,14 @@ var settings = []setting{
 		func(c *config, v string) (err error) { c.UploadQueueWait, err = time.ParseDuration(v); return }},
 	{"memory-limit", "VITRINE_MEMORY_LIMIT", "256MiB", "soft limit of the Go runtime's memory (debug.SetMemoryLimit) when GOMEMLIMIT is not set; 0: none", false,
 		func(c *config, v string) (err error) { c.MemoryLimit, err = parseBytes(v); return }},
+	{"body-timeout", "VITRINE_BODY_TIMEOUT", "15s", "the longest a request body other than an upload's may take to arrive", false,
+		func(c *config, v string) (err error) { c.BodyTimeout, err = time.ParseDuration(v); return }},
+	{"write-timeout", "VITRINE_WRITE_TIMEOUT", "10m", "the longest a response may take, from its request (an upload: from the end of its upload timeout)", false,
+		func(c *config, v string) (err error) { c.WriteTimeout, err = time.ParseDuration(v); return }},
+	{"idle-timeout", "VITRINE_IDLE_TIMEOUT", "60s", "how long a kept-alive connection may wait for its next request", false,
+		func(c *config, v string) (err error) { c.IdleTimeout, err = time.ParseDuration(v); return }},
+	{"max-connections", "VITRINE_MAX_CONNECTIONS", "1024", "most client connections this process holds open at once; more wait to be accepted", false,
+		func(c *config, v string) (err error) { c.MaxConnections, err = strconv.Atoi(v); return }},
 	{"keep-original-metadata", "VITRINE_KEEP_ORIGINAL_METADATA", "false", "keep EXIF, GPS and XMP in stored originals (by default they are stripped)", false,
 		func(c *config, v string) (err error) { c.KeepMetadata, err = strconv.ParseBool(v); return }},
 	{"purge-every", "VITRINE_PURGE_EVERY", "168h", "how often the orphan purge runs (0: never on its own); an overdue run starts at boot", false,
@@ -269,6 +281,12 @@ func (c *config) validate() []error {
 	}
 	if c.MemoryLimit < 0 {
 		errs = append(errs, errors.New("VITRINE_MEMORY_LIMIT must not be negative"))
+	}
+	if c.BodyTimeout <= 0 || c.WriteTimeout <= 0 || c.IdleTimeout <= 0 {
+		errs = append(errs, errors.New("VITRINE_BODY_TIMEOUT, VITRINE_WRITE_TIMEOUT and VITRINE_IDLE_TIMEOUT must be positive"))
+	}
+	if c.MaxConnections < 1 {
+		errs = append(errs, errors.New("VITRINE_MAX_CONNECTIONS must be at least 1"))
 	}
 	if c.UploadsPerMinute < 0 || c.UploadBurst < 1 {
 		errs = append(errs, errors.New("VITRINE_UPLOADS_PER_MINUTE must not be negative and VITRINE_UPLOAD_BURST must be at least 1"))

@@ -11,9 +11,18 @@ import (
 	"path/filepath"
 	"time"
 
+	"golang.org/x/net/netutil"
+
 	"github.com/vitrine-dev/vitrine/httpapi"
 	"github.com/vitrine-dev/vitrine/upload"
 )
+
+// readHeaderTimeout is the longest a client may take to send a request's headers.
+const readHeaderTimeout = 10 * time.Second
+
+// maxHeaderBytes bounds a request's headers (with its request line): room for long bearer
+// tokens and the job UI's cookies, far below net/http's default of 1 MiB.
+const maxHeaderBytes = 64 << 10
 
 // serve migrates the database and serves the API, with workers in-process, until ctx ends
 // (SIGINT or SIGTERM); then it stops taking requests and fetching jobs, lets running ones
@@ -53,6 +62,8 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		Limiter:        limiter,
 		UploadTimeouts: httpapi.Timeouts{Stall: cfg.UploadStall, Total: cfg.UploadTimeout},
 		UploadSlots:    httpapi.NewUploadSlots(cfg.MaxUploads, cfg.UploadQueueWait),
+		BodyTimeout:    cfg.BodyTimeout,
+		WriteTimeout:   cfg.WriteTimeout,
 		Gallery:        a.db,
 		Uploads: &upload.Service{
 			Store: a.store, Gallery: a.db, MaxBytes: cfg.MaxUploadBytes, MaxPixels: cfg.MaxPixels, ObjectURL: a.objectURL,
@@ -69,10 +80,15 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", cfg.Addr, err)
 	}
+	// Past MaxConnections, new connections wait in the kernel's queue until one ends; the
+	// timeouts make sure one does. Bodies and responses are timed per request by the API
+	// (uploads may take far longer than other requests), not by ReadTimeout or WriteTimeout.
+	ln = netutil.LimitListener(ln, cfg.MaxConnections)
 	srv := &http.Server{
 		Handler:           api.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: readHeaderTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		IdleTimeout:       cfg.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	base := cfg.publicURL()

@@ -50,6 +50,13 @@ func serveEnv(t *testing.T, envs map[string]string) (*served, map[string]string)
 	for k, v := range envs {
 		all[k] = v
 	}
+	if a, ok := envs["VITRINE_ADDR"]; ok { // a wildcard listener is reached on loopback
+		_, port, err := net.SplitHostPort(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.base = "http://127.0.0.1:" + port
+	}
 	s.secret = all["VITRINE_JWT_SECRET"]
 	return s, all
 }
