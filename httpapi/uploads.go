@@ -34,7 +34,7 @@ func (s *Server) startDirectUpload(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if !s.limit(w, r) {
+	if !s.limit(w, r, uploadBudget) {
 		return
 	}
 	d, err := s.Uploads.StartDirect(r.Context(), productID, body.Alt)

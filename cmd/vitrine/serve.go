@@ -37,13 +37,14 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	var limiter *httpapi.RateLimiter
-	if cfg.UploadsPerMinute > 0 {
-		limiter = &httpapi.RateLimiter{PerMinute: cfg.UploadsPerMinute, Burst: cfg.UploadBurst}
+	limits := &httpapi.Limits{
+		Buckets: a.db,
+		Uploads: httpapi.Rate{PerMinute: cfg.UploadsPerMinute, Burst: cfg.UploadBurst},
+		Writes:  httpapi.Rate{PerMinute: cfg.WritesPerMinute, Burst: cfg.WriteBurst},
 	}
 	api := &httpapi.Server{
 		Auth:           auth,
-		Limiter:        limiter,
+		Limits:         limits,
 		UploadTimeouts: httpapi.Timeouts{Stall: cfg.UploadStall, Total: cfg.UploadTimeout},
 		Gallery:        a.db,
 		Uploads: &upload.Service{
