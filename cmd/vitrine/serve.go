@@ -49,6 +49,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		Gallery:        a.db,
 		Uploads: &upload.Service{
 			Store: a.store, Gallery: a.db, MaxBytes: cfg.MaxUploadBytes, MaxPixels: cfg.MaxPixels, ObjectURL: a.objectURL,
+			MaxPixelsPerByte: cfg.MaxPixelsPerByte, DensityFrom: cfg.DensityFrom,
 			KeepMetadata: cfg.KeepMetadata, DirectTTL: cfg.DirectTTL,
 		},
 		Store:                a.store,
