@@ -120,7 +120,7 @@ var settings = []setting{
 		}},
 	{"workers", "VITRINE_WORKERS", strconv.Itoa(runtime.NumCPU()), "thumbnail jobs this process works at once (0: none)", false,
 		func(c *config, v string) (err error) { c.Workers, err = strconv.Atoi(v); return }},
-	{"job-memory", "VITRINE_JOB_MEMORY", "1024", "MiB the image jobs of this process may use at once, by their estimates; a larger job runs alone", false,
+	{"job-memory", "VITRINE_JOB_MEMORY", "512", "MiB the image jobs of this process may use at once, by their estimates; a larger job runs alone", false,
 		func(c *config, v string) (err error) { c.JobMemoryMiB, err = strconv.ParseInt(v, 10, 64); return }},
 	{"job-max-attempts", "VITRINE_JOB_MAX_ATTEMPTS", "10", "attempts before a job is given up", false,
 		func(c *config, v string) (err error) { c.JobMaxAttempts, err = strconv.Atoi(v); return }},
