@@ -95,7 +95,7 @@ func (s *Server) uploadImage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if !s.limit(w, r) {
+	if !s.limit(w, r, uploadBudget) {
 		return
 	}
 	caller := s.caller(r)
@@ -286,6 +286,9 @@ func (s *Server) patchImage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if !s.limit(w, r, writeBudget) {
+		return
+	}
 	if body.Alt == nil {
 		s.writeError(w, r, gallery.Errorf(gallery.EINVALID, "nothing to change: send {\"alt\": \"...\"}"))
 		return
@@ -308,6 +311,9 @@ func (s *Server) deleteImage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if !s.limit(w, r, writeBudget) {
+		return
+	}
 	if _, err := s.Gallery.DeleteImage(r.Context(), id); err != nil {
 		s.writeError(w, r, err)
 		return
@@ -321,6 +327,9 @@ func (s *Server) moveImage(w http.ResponseWriter, r *http.Request) {
 	}
 	id, ok := s.beginWrite(w, r, "id", &body)
 	if !ok {
+		return
+	}
+	if !s.limit(w, r, writeBudget) {
 		return
 	}
 	if body.Position == nil {
@@ -345,6 +354,9 @@ func (s *Server) reorderImages(w http.ResponseWriter, r *http.Request) {
 	}
 	productID, ok := s.beginWrite(w, r, "product_id", &body)
 	if !ok {
+		return
+	}
+	if !s.limit(w, r, writeBudget) {
 		return
 	}
 	if body.IDs == nil {

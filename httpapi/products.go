@@ -32,6 +32,9 @@ func (s *Server) createProduct(w http.ResponseWriter, r *http.Request) {
 	if _, ok := s.beginWrite(w, r, "", &body); !ok {
 		return
 	}
+	if !s.limit(w, r, writeBudget) {
+		return
+	}
 	caller := s.caller(r)
 	if body.SupplierID == nil && caller.Role == gallery.RoleAuthenticated {
 		body.SupplierID = &caller.UserID
@@ -80,6 +83,9 @@ func (s *Server) patchProduct(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if !s.limit(w, r, writeBudget) {
+		return
+	}
 	if body.Published == nil {
 		s.writeError(w, r, gallery.Errorf(gallery.EINVALID, "nothing to change: send {\"published\": true|false}"))
 		return
@@ -96,6 +102,9 @@ func (s *Server) patchProduct(w http.ResponseWriter, r *http.Request) {
 func (s *Server) deleteProduct(w http.ResponseWriter, r *http.Request) {
 	id, ok := s.beginWrite(w, r, "product_id", nil)
 	if !ok {
+		return
+	}
+	if !s.limit(w, r, writeBudget) {
 		return
 	}
 	if err := s.Gallery.DeleteProduct(r.Context(), id); err != nil {

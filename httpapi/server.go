@@ -51,7 +51,7 @@ type Server struct {
 	ObjectLocationMaxAge time.Duration
 	Logger               *slog.Logger
 	Admin                http.Handler // River's job UI, mounted at /admin/jobs when not nil
-	Limiter              *RateLimiter // uploads per caller; nil: unlimited
+	Limits               *Limits      // per-caller budgets of uploads and writes; nil: unlimited
 	// UploadTimeouts cut off slow or stalled upload bodies; zero: none.
 	UploadTimeouts Timeouts
 	// UploadSlots bounds the upload bodies taken in at once, server-wide; nil: unbounded.

@@ -68,7 +68,7 @@ type options struct {
 	wrapStore func(storage.Store) storage.Store
 }
 
-type httpapiLimiter struct{ perMinute, burst float64 }
+type httpapiLimiter struct{ perMinute, burst, writesPerMinute, writeBurst float64 }
 
 func setup(t testing.TB, opts ...func(*options)) *bundle {
 	t.Helper()
@@ -125,7 +125,9 @@ func setup(t testing.TB, opts ...func(*options)) *bundle {
 		api.ObjectLocation, api.ObjectLocationMaxAge = o.objectLocation, time.Minute
 	}
 	if o.limit != nil {
-		api.Limiter = &httpapi.RateLimiter{PerMinute: o.limit.perMinute, Burst: o.limit.burst}
+		api.Limits = &httpapi.Limits{Buckets: app,
+			Uploads: httpapi.Rate{PerMinute: o.limit.perMinute, Burst: o.limit.burst},
+			Writes:  httpapi.Rate{PerMinute: o.limit.writesPerMinute, Burst: o.limit.writeBurst}}
 	}
 	srv = httptest.NewServer(api.Handler())
 	t.Cleanup(srv.Close)

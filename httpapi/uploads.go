@@ -39,7 +39,7 @@ func (s *Server) startDirectUpload(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if !s.limit(w, r) {
+	if !s.limit(w, r, uploadBudget) {
 		return
 	}
 	d, err := s.Uploads.StartDirect(r.Context(), productID, alt)

@@ -23,6 +23,10 @@ type header struct {
 	loader        string // libvips loader, e.g. "jpegload_buffer"
 	width, height int    // as stored, before the EXIF orientation is applied
 	orientation   int    // EXIF orientation, 1 to 8
+	bands         int    // samples per pixel
+	sampleBytes   int    // bytes per sample (2 for a 16-bit PNG)
+	interlaced    bool   // a progressive JPEG or an interlaced PNG
+	lossyWebP     bool   // a simple lossy WebP (see isLossyWebP)
 }
 
 // upright returns the original's size once its EXIF orientation is applied: orientations
@@ -77,6 +81,10 @@ func (src source) readHeader() (header, error) {
 	}
 	if h.orientation < 1 || h.orientation > 8 {
 		h.orientation = 1
+	}
+	h.readDepth(im)
+	if strings.HasPrefix(h.loader, "webpload") {
+		h.lossyWebP = isLossyWebP(src.fileStart(16))
 	}
 	return h, nil
 }

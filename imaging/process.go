@@ -16,8 +16,9 @@ import (
 
 // Process makes every preset in every format from src, the bytes of an original image.
 //
-// It first waits for one of the Processor's MaxJobs slots, returning ctx's error if ctx
-// ends first. It then decodes src once, using shrink-on-load for the largest preset, applies
+// It first reads the original's header and waits for one of the Processor's MaxJobs slots
+// and for the job's estimated memory out of Config.MemoryBudget (see memory.go),
+// returning ctx's error if ctx ends first. It then decodes src once, using shrink-on-load for the largest preset, applies
 // the EXIF orientation, converts to sRGB and makes each variant from that one decoded image
 // (see the package documentation for the pipeline, encoder settings and what is stripped).
 // A preset larger than the original gets the original's size. ctx is checked between
@@ -50,15 +51,8 @@ func (p *Processor) process(ctx context.Context, src source, presets []Preset, f
 	if err := validateRequest(presets, formats); err != nil {
 		return Result{}, fmt.Errorf("imaging: invalid request: %w", err)
 	}
-	release, err := p.admit(ctx)
-	if err != nil {
-		return Result{}, err
-	}
-	defer release()
-
-	var s scope
-	defer s.close()
-
+	// The header is read before admission (it decodes no pixel): admission weighs the job by
+	// its memory estimate.
 	hdr, err := src.readHeader()
 	if err != nil {
 		return Result{}, err
@@ -67,6 +61,15 @@ func (p *Processor) process(ctx context.Context, src source, presets []Preset, f
 		return Result{}, fmt.Errorf("imaging: original is %dx%d, over %d pixels: %w (%w)",
 			hdr.width, hdr.height, p.cfg.MaxPixels, ErrTooLarge, ErrUndecodable)
 	}
+	release, err := p.admit(ctx, hdr.memoryEstimate())
+	if err != nil {
+		return Result{}, err
+	}
+	defer release()
+
+	var s scope
+	defer s.close()
+
 	width, height := hdr.upright()
 	base, err := p.tune.base(&s, src, hdr, largest(presets))
 	if err != nil {

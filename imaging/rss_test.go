@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"strconv"
@@ -22,6 +23,7 @@ import (
 // libjpeg to hold all its DCT coefficients (about 3 bytes a pixel) whatever the
 // shrink-on-load. Run it with -benchtime=1x.
 func BenchmarkPeakRSS(b *testing.B) {
+	heavy := heavyOriginals(b)
 	for _, tc := range []struct {
 		name    string
 		path    string
@@ -33,6 +35,12 @@ func BenchmarkPeakRSS(b *testing.B) {
 		{"14.7MP_baseline_JPEG/bytes/webp+jpeg+avif", testphotos.Large(b), false, "webp,jpeg,avif"},
 		{"17.9MP_progressive_JPEG/bytes/webp", testphotos.LargeOriginal(b), false, "webp"},
 		{"17.9MP_progressive_JPEG/file/webp", testphotos.LargeOriginal(b), true, "webp"},
+		{"49MP_lossless_WebP_34B/bytes/webp+jpeg", heavy["webp"], false, "webp,jpeg"},
+		{"12MP_16bit_PNG/bytes/webp+jpeg", heavy["png16"], false, "webp,jpeg"},
+		{"12MP_8bit_PNG/bytes/webp+jpeg", heavy["png8"], false, "webp,jpeg"},
+		{"12MP_GIF/bytes/webp+jpeg", heavy["gif"], false, "webp,jpeg"},
+		{"17.9MP_progressive_JPEG/bytes/webp+jpeg", testphotos.LargeOriginal(b), false, "webp,jpeg"},
+		{"14.7MP_baseline_JPEG/bytes/webp+jpeg", testphotos.Large(b), false, "webp,jpeg"},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			var started, peak int64
@@ -53,8 +61,22 @@ func BenchmarkPeakRSS(b *testing.B) {
 			}
 			b.ReportMetric(float64(started)/1024, "MiB-after-start")
 			b.ReportMetric(float64(peak)/1024, "MiB-peak-RSS")
+			b.ReportMetric(float64(peak-started)/1024, "MiB-job")
+			b.ReportMetric(float64(estimateOf(b, tc.path))/(1<<20), "MiB-estimate")
 		})
 	}
+}
+
+// estimateOf returns the memory estimate admission uses for the original at path.
+func estimateOf(b *testing.B, path string) int64 {
+	if _, err := Start(Config{Logger: slog.New(slog.DiscardHandler)}); err != nil {
+		b.Fatal(err)
+	}
+	hdr, err := source{path: path}.readHeader()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return hdr.memoryEstimate()
 }
 
 // TestMain lets BenchmarkPeakRSS re-execute this binary as a child that runs one job.

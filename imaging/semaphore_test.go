@@ -86,3 +86,58 @@ func TestStartTwiceSharesLibvips(t *testing.T) {
 		t.Error("Start with negative MaxJobs: no error")
 	}
 }
+
+// TestMemoryBudgetAdmitsByEstimate runs four jobs on a 7000×7000 lossless WebP (estimated at
+// about 250 MiB each) with four slots but a 300 MiB budget: they run one at a time, and the
+// estimates admitted at once never exceed the budget. A job estimated above a smaller
+// budget still runs, alone.
+func TestMemoryBudgetAdmitsByEstimate(t *testing.T) {
+	t.Parallel()
+	heavy := readFile(t, heavyOriginals(t)["webp"])
+	for _, budget := range []int64{300 << 20, 100 << 20} {
+		b := setup(t, Config{MaxJobs: 4, MemoryBudget: budget})
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Go(func() {
+				if _, err := b.p.Process(context.Background(), heavy, []Preset{{"p", 480}}, []Format{WebP}); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		if peak := b.p.peakRunning.Load(); peak != 1 {
+			t.Errorf("budget %d MiB: %d jobs of 250 MiB ran at once, want 1", budget>>20, peak)
+		}
+		if held := b.p.peakHeld.Load(); held > budget || held == 0 {
+			t.Errorf("budget %d MiB: %d MiB admitted at once", budget>>20, held>>20)
+		}
+	}
+}
+
+// TestSmallJobsShareTheBudget: jobs whose estimates fit together are admitted together.
+func TestSmallJobsShareTheBudget(t *testing.T) {
+	t.Parallel()
+	b := setup(t, Config{MaxJobs: 2, MemoryBudget: 200 << 20})
+	release1, err := b.p.admit(context.Background(), jobBaseMemory)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	release2, err := b.p.admit(ctx, jobBaseMemory) // fits beside the first: no wait
+	if err != nil {
+		t.Fatalf("a second small job was not admitted beside the first: %v", err)
+	}
+	release2()
+	short, cancelShort := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancelShort()
+	if _, err := b.p.admit(short, 150<<20); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a job that does not fit beside a running one: %v, want it to wait", err)
+	}
+	release1()
+	release3, err := b.p.admit(ctx, 150<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release3()
+}

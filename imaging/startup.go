@@ -14,6 +14,8 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+
+	"golang.org/x/sync/semaphore"
 )
 
 // Config sets how libvips runs and how many images are processed at once.
@@ -29,6 +31,12 @@ type Config struct {
 	// MaxJobs is how many Process calls may run at once; callers beyond that wait. Zero
 	// means runtime.NumCPU().
 	MaxJobs int
+	// MemoryBudget, when positive, is the memory in bytes that the Processor's jobs may be
+	// expected to use at once: each job is admitted only when its estimate (from the
+	// original's header: pixels, bands, bit depth, progressive or not, format) fits in what
+	// the running jobs leave of the budget; a job estimated above the whole budget runs
+	// alone. Zero admits by MaxJobs only.
+	MemoryBudget int64
 	// MaxPixels is the largest original, in pixels (width × height), that Process accepts;
 	// larger ones fail with ErrTooLarge. Zero means 100 million.
 	MaxPixels int64
@@ -67,6 +75,9 @@ func (c Config) validate() error {
 	if c.MaxJobs < 0 {
 		errs = append(errs, fmt.Errorf("max jobs %d is negative", c.MaxJobs))
 	}
+	if c.MemoryBudget < 0 {
+		errs = append(errs, fmt.Errorf("memory budget %d is negative", c.MemoryBudget))
+	}
 	if c.MaxPixels < 0 {
 		errs = append(errs, fmt.Errorf("max pixels %d is negative", c.MaxPixels))
 	}
@@ -89,6 +100,7 @@ var libvips struct {
 type Processor struct {
 	cfg  Config
 	sem  chan struct{}
+	mem  *semaphore.Weighted // nil without a MemoryBudget
 	tune tuning
 
 	mu       sync.Mutex
@@ -97,6 +109,8 @@ type Processor struct {
 
 	running     atomic.Int32 // jobs holding a slot
 	peakRunning atomic.Int32 // the most jobs that ever held a slot at once
+	held        atomic.Int64 // memory estimates of the jobs admitted, in bytes
+	peakHeld    atomic.Int64 // the most that held ever was
 }
 
 // Start initialises libvips once for the process with cfg and returns a Processor.
@@ -120,7 +134,11 @@ func Start(cfg Config) (*Processor, error) {
 		return nil, fmt.Errorf("imaging: libvips already started with concurrency %d and cache %d bytes, asked for %d and %d",
 			libvips.concurrency, libvips.cacheMaxMem, cfg.Concurrency, cfg.CacheMaxMem)
 	}
-	return &Processor{cfg: cfg, sem: make(chan struct{}, cfg.MaxJobs), tune: defaultTuning}, nil
+	p := &Processor{cfg: cfg, sem: make(chan struct{}, cfg.MaxJobs), tune: defaultTuning}
+	if cfg.MemoryBudget > 0 {
+		p.mem = semaphore.NewWeighted(cfg.MemoryBudget)
+	}
+	return p, nil
 }
 
 func startLibvips(cfg Config) error {
@@ -156,10 +174,12 @@ func (p *Processor) Close() {
 	p.inflight.Wait()
 }
 
-// admit registers a job with p, waits for a free slot and returns the function that gives
-// the slot back. It fails with ErrClosed after Close, and with ctx's error if ctx ends
-// first.
-func (p *Processor) admit(ctx context.Context) (release func(), err error) {
+// admit registers a job with p, waits for a free slot and then for estimate bytes of the
+// memory budget (all of it for a job estimated above the budget, which then runs alone), and
+// returns the function that gives both back. Waiting jobs are admitted in order, so a large
+// job is not starved by smaller ones behind it. It fails with ErrClosed after Close, and with
+// ctx's error if ctx ends first.
+func (p *Processor) admit(ctx context.Context, estimate int64) (release func(), err error) {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -174,16 +194,39 @@ func (p *Processor) admit(ctx context.Context) (release func(), err error) {
 	}
 	select {
 	case p.sem <- struct{}{}:
-		n := p.running.Add(1)
-		for peak := p.peakRunning.Load(); n > peak && !p.peakRunning.CompareAndSwap(peak, n); peak = p.peakRunning.Load() {
-		}
-		return func() {
-			p.running.Add(-1)
-			<-p.sem
-			p.inflight.Done()
-		}, nil
 	case <-ctx.Done():
 		p.inflight.Done()
 		return nil, ctx.Err()
+	}
+	weight := int64(0)
+	if p.mem != nil {
+		weight = min(estimate, p.cfg.MemoryBudget)
+		if err := p.mem.Acquire(ctx, weight); err != nil {
+			<-p.sem
+			p.inflight.Done()
+			return nil, err
+		}
+	}
+	raise(&p.peakRunning, p.running.Add(1))
+	raise64(&p.peakHeld, p.held.Add(weight))
+	return func() {
+		p.held.Add(-weight)
+		p.running.Add(-1)
+		if p.mem != nil {
+			p.mem.Release(weight)
+		}
+		<-p.sem
+		p.inflight.Done()
+	}, nil
+}
+
+// raise makes peak at least n.
+func raise(peak *atomic.Int32, n int32) {
+	for old := peak.Load(); n > old && !peak.CompareAndSwap(old, n); old = peak.Load() {
+	}
+}
+
+func raise64(peak *atomic.Int64, n int64) {
+	for old := peak.Load(); n > old && !peak.CompareAndSwap(old, n); old = peak.Load() {
 	}
 }

@@ -37,3 +37,15 @@ func (e Enqueuer) EnqueueOutboxDrain(ctx context.Context, tx pgx.Tx) error {
 	}
 	return nil
 }
+
+// CancelJobs cancels each job inside tx (River's JobCancelTx): a queued job is cancelled
+// when tx commits; a running one has its context cancelled then, and ends cancelled unless
+// it completes first.
+func (e Enqueuer) CancelJobs(ctx context.Context, tx pgx.Tx, ids []int64) error {
+	for _, id := range ids {
+		if _, err := e.Client.JobCancelTx(ctx, tx, id); err != nil {
+			return fmt.Errorf("cancelling job %d: %w", id, err)
+		}
+	}
+	return nil
+}

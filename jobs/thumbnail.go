@@ -41,7 +41,7 @@ type ThumbnailWorker struct {
 // conditional UPDATE keyed by the image and its source hash. A job whose image is gone, has
 // another original, or no longer needs thumbnails completes as a no-op, with the reason
 // logged. An original that cannot be decoded cancels the job at once, its error recorded.
-func (w *ThumbnailWorker) Work(ctx context.Context, job *river.Job[ThumbnailArgs]) error {
+func (w *ThumbnailWorker) Work(ctx context.Context, job *river.Job[ThumbnailArgs]) (err error) {
 	ctx = gallery.WithCaller(ctx, gallery.Service())
 	target := postgres.ThumbnailTarget{ImageID: job.Args.ImageID, SourceSHA256: job.Args.SourceSHA256, Replace: job.Args.Replace}
 	log := w.Logger.With("job_id", job.ID, "image_id", target.ImageID, "attempt", job.Attempt)
@@ -76,8 +76,15 @@ func (w *ThumbnailWorker) Work(ctx context.Context, job *river.Job[ThumbnailArgs
 		return fmt.Errorf("making thumbnails: %w", err)
 	}
 	th, objects := w.describe(res)
+	defer func() {
+		if err != nil && ctx.Err() != nil {
+			// Superseded (or stopped) midway: what this attempt stored may be named by no row.
+			// The drain deletes only what no row refers to, and a retry stores it again.
+			w.forget(context.WithoutCancel(ctx), log, objects)
+		}
+	}()
 	for key, data := range objects {
-		if err := w.put(ctx, key, data); err != nil {
+		if err = w.put(ctx, key, data); err != nil {
 			return err
 		}
 	}
@@ -111,6 +118,17 @@ func (w *ThumbnailWorker) Work(ctx context.Context, job *river.Job[ThumbnailArgs
 	}
 	log.InfoContext(ctx, "thumbnails recorded", "variants", len(objects))
 	return nil
+}
+
+// forget sends the variants of an attempt that ended early to the object outbox.
+func (w *ThumbnailWorker) forget(ctx context.Context, log *slog.Logger, objects map[string][]byte) {
+	keys := make([]string, 0, len(objects))
+	for key := range objects {
+		keys = append(keys, key)
+	}
+	if err := w.DB.QueueObjectDeletes(ctx, keys); err != nil {
+		log.WarnContext(ctx, "variants of an interrupted job not queued for deletion", "error", err)
+	}
 }
 
 func (w *ThumbnailWorker) readOriginal(ctx context.Context, key string) ([]byte, error) {

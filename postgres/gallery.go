@@ -88,6 +88,13 @@ func (db *DB) DeleteProduct(ctx context.Context, id uuid.UUID) error {
 		if _, err := tx.Exec(ctx, `SELECT vitrine_check_writable($1)`, id); err != nil {
 			return err
 		}
+		rows, err := tx.Query(ctx, `SELECT id FROM product_images WHERE product_id = $1`, id)
+		if err != nil {
+			return err
+		}
+		if w.gone, err = pgx.CollectRows(rows, pgx.RowTo[uuid.UUID]); err != nil {
+			return err
+		}
 		tag, err := tx.Exec(ctx, `DELETE FROM products WHERE id = $1`, id)
 		if err != nil {
 			return err
@@ -198,6 +205,7 @@ func (db *DB) DeleteImage(ctx context.Context, id uuid.UUID) (gallery.Image, err
 			return err
 		}
 		w.dropped = true // the row's objects, by trigger
+		w.gone = append(w.gone, id)
 		return w.finish(ctx)
 	})
 	return out, domainError("deleting image", err)

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -13,6 +14,9 @@ import (
 // with the rows that need it, or not at all.
 type Jobs interface {
 	EnqueueThumbnails(ctx context.Context, tx pgx.Tx, targets []ThumbnailTarget) error
+	// CancelJobs cancels jobs by id inside tx: a queued job at once, a running one by
+	// cancelling its context (it ends cancelled unless it completes first).
+	CancelJobs(ctx context.Context, tx pgx.Tx, ids []int64) error
 	// EnqueueOutboxDrain enqueues a drain of the object outbox (see DrainObjectOutbox), for
 	// a transaction that sent keys there.
 	EnqueueOutboxDrain(ctx context.Context, tx pgx.Tx) error
@@ -43,8 +47,9 @@ type galleryWrite struct {
 	tx         pgx.Tx
 	productID  uuid.UUID
 	mainBefore uuid.UUID
-	added      uuid.UUID // the appended image, if any
-	dropped    bool      // the change may have sent keys to the object outbox
+	added      uuid.UUID   // the appended image, if any
+	gone       []uuid.UUID // the images the change deleted
+	dropped    bool        // the change may have sent keys to the object outbox
 }
 
 // beginGalleryWrite takes the product's lock and notes its main image.
@@ -75,6 +80,7 @@ func (w *galleryWrite) finish(ctx context.Context) error {
 	}
 	tx := w.tx
 	var targets []ThumbnailTarget
+	superseded := w.gone // their jobs have nothing left to do
 	if w.db.thumbnailsFor == gallery.ThumbnailsForAll {
 		if w.added != uuid.Nil {
 			targets = append(targets, ThumbnailTarget{ImageID: w.added})
@@ -85,8 +91,15 @@ func (w *galleryWrite) finish(ctx context.Context) error {
 		if err != nil && err != pgx.ErrNoRows {
 			return err
 		}
-		if mainAfter != uuid.Nil && mainAfter != w.mainBefore {
-			targets = append(targets, ThumbnailTarget{ImageID: mainAfter})
+		if mainAfter != w.mainBefore {
+			if mainAfter != uuid.Nil {
+				targets = append(targets, ThumbnailTarget{ImageID: mainAfter})
+			}
+			// Only a main image gets a job, so the one that was main until now is the only
+			// image of the product that can have one in flight.
+			if w.mainBefore != uuid.Nil {
+				superseded = append(superseded, w.mainBefore)
+			}
 		}
 		// Thumbnails belong to the main image only: clear them elsewhere and delete their objects.
 		tag, err := tx.Exec(ctx, `UPDATE product_images
@@ -100,6 +113,9 @@ func (w *galleryWrite) finish(ctx context.Context) error {
 	}
 	// River's table is the service's: the caller's role may not insert into it.
 	return asService(ctx, tx, func() error {
+		if err := w.db.cancelThumbnails(ctx, tx, superseded); err != nil {
+			return err
+		}
 		if err := w.db.enqueueThumbnails(ctx, tx, targets); err != nil {
 			return err
 		}
@@ -108,6 +124,38 @@ func (w *galleryWrite) finish(ctx context.Context) error {
 		}
 		return nil
 	})
+}
+
+// cancelThumbnails supersedes the thumbnail jobs in flight for images that no longer need
+// them (no longer main, or deleted): a queued job is cancelled at once, a running one has its
+// context cancelled. A running job keeps its place in River's uniqueness until it ends, which
+// would make a new job for the same image and source a duplicate of one that is being
+// cancelled (an image made main again at once): its unique key is cleared, so that the new
+// job is enqueued.
+func (db *DB) cancelThumbnails(ctx context.Context, tx pgx.Tx, images []uuid.UUID) error {
+	if len(images) == 0 {
+		return nil
+	}
+	rows, err := tx.Query(ctx, `SELECT DISTINCT j.id FROM unnest($1::uuid[]) AS i(id)
+		JOIN river_job AS j ON j.kind = 'thumbnail' AND j.args @> jsonb_build_object('image_id', i.id)
+		WHERE j.state IN ('available', 'pending', 'scheduled', 'retryable', 'running')`, images)
+	if err != nil {
+		return fmt.Errorf("finding superseded thumbnail jobs: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return fmt.Errorf("finding superseded thumbnail jobs: %w", err)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	if err := db.jobs.CancelJobs(ctx, tx, ids); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE river_job SET unique_key = NULL WHERE id = ANY($1) AND state = 'running'`, ids); err != nil {
+		return fmt.Errorf("releasing superseded thumbnail jobs: %w", err)
+	}
+	return nil
 }
 
 // enqueueThumbnails fills in the source hash of each target and enqueues a job for those

@@ -39,9 +39,13 @@ type Gallery interface {
 type Service struct {
 	Store     storage.Store
 	Gallery   Gallery
-	MaxBytes  int64               // the largest accepted file
-	MaxPixels int64               // the most pixels an image may declare
-	ObjectURL func(string) string // the public URL of an object key
+	MaxBytes  int64 // the largest accepted file
+	MaxPixels int64 // the most pixels an image may declare
+	// MaxPixelsPerByte, when positive, refuses an image of more than DensityFrom pixels that
+	// declares more pixels than this per byte of the upload (see checkDensity).
+	MaxPixelsPerByte float64
+	DensityFrom      int64
+	ObjectURL        func(string) string // the public URL of an object key
 	// KeepMetadata stores originals byte for byte as uploaded. When false, the default,
 	// the stored original is the upload without its metadata (EXIF with GPS, XMP, IPTC,
 	// comments, text chunks) and without any bytes after the image's end marker, as package
@@ -93,7 +97,7 @@ func (s *Service) CheckProduct(ctx context.Context, caller gallery.Caller, produ
 // bytes as uploaded; unless KeepMetadata is set, what is hashed and stored is those bytes
 // stripped of their metadata. On any error nothing is left in the store. The error is a
 // domain error: ETOOLARGE past MaxBytes (counted on the upload, before stripping), EMEDIATYPE
-// for anything but a supported image, EPIXELS past MaxPixels, ECORRUPT for a malformed or
+// for anything but a supported image, EPIXELS past MaxPixels or MaxPixelsPerByte, ECORRUPT for a malformed or
 // truncated image.
 func (s *Service) Receive(ctx context.Context, r io.Reader) (*Received, error) {
 	w, err := s.Store.NewWriter(ctx)
@@ -111,6 +115,9 @@ func (s *Service) Receive(ctx context.Context, r io.Reader) (*Received, error) {
 	lr := &limitedReader{r: r, left: s.MaxBytes}
 	info, scanErr := imageinfo.Scan(io.TeeReader(lr, in), s.MaxPixels)
 	err = receiveError(lr, scanErr)
+	if err == nil {
+		err = s.checkDensity(info, lr.read)
+	}
 	if err == nil && strip != nil {
 		err = strip.close(info)
 	}

@@ -76,7 +76,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, workers bool) (_ 
 	var outbox *jobs.OutboxWorker
 	var purge *jobs.PurgeWorker
 	if workers && cfg.Workers > 0 {
-		proc, err := imaging.Start(imaging.Config{Concurrency: 1, MaxJobs: cfg.Workers})
+		proc, err := imaging.Start(imaging.Config{Concurrency: 1, MaxJobs: cfg.Workers, MemoryBudget: cfg.JobMemoryMiB << 20})
 		if err != nil {
 			return nil, err
 		}

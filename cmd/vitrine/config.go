@@ -46,6 +46,11 @@ type config struct {
 	JWTAudience      string
 	UploadsPerMinute float64
 	UploadBurst      float64
+	WritesPerMinute  float64
+	WriteBurst       float64
+	MaxPixelsPerByte float64
+	DensityFrom      int64
+	JobMemoryMiB     int64
 	UploadStall      time.Duration
 	UploadTimeout    time.Duration
 	MaxUploads       int
@@ -122,6 +127,8 @@ var settings = []setting{
 		}},
 	{"workers", "VITRINE_WORKERS", strconv.Itoa(runtime.NumCPU()), "thumbnail jobs this process works at once (0: none)", false,
 		func(c *config, v string) (err error) { c.Workers, err = strconv.Atoi(v); return }},
+	{"job-memory", "VITRINE_JOB_MEMORY", "512", "MiB the image jobs of this process may use at once, by their estimates; a larger job runs alone", false,
+		func(c *config, v string) (err error) { c.JobMemoryMiB, err = strconv.ParseInt(v, 10, 64); return }},
 	{"job-max-attempts", "VITRINE_JOB_MAX_ATTEMPTS", "10", "attempts before a job is given up", false,
 		func(c *config, v string) (err error) { c.JobMaxAttempts, err = strconv.Atoi(v); return }},
 	{"job-retry-base", "VITRINE_JOB_RETRY_BASE", "5s", "delay before a job's first retry; it doubles with each attempt, up to an hour", false,
@@ -150,6 +157,14 @@ var settings = []setting{
 		func(c *config, v string) (err error) { c.UploadsPerMinute, err = strconv.ParseFloat(v, 64); return }},
 	{"upload-burst", "VITRINE_UPLOAD_BURST", "20", "uploads a caller may make at once before the per-minute rate applies", false,
 		func(c *config, v string) (err error) { c.UploadBurst, err = strconv.ParseFloat(v, 64); return }},
+	{"writes-per-minute", "VITRINE_WRITES_PER_MINUTE", "600", "changes a caller may make a minute: creating or deleting products, moving, reordering or deleting images, editing (0: unlimited)", false,
+		func(c *config, v string) (err error) { c.WritesPerMinute, err = strconv.ParseFloat(v, 64); return }},
+	{"write-burst", "VITRINE_WRITE_BURST", "120", "changes a caller may make at once before the per-minute rate applies", false,
+		func(c *config, v string) (err error) { c.WriteBurst, err = strconv.ParseFloat(v, 64); return }},
+	{"max-pixels-per-byte", "VITRINE_MAX_PIXELS_PER_BYTE", "1000", "most pixels an upload of more than VITRINE_DENSITY_CHECK_PIXELS pixels may declare per byte of file (0: no check)", false,
+		func(c *config, v string) (err error) { c.MaxPixelsPerByte, err = strconv.ParseFloat(v, 64); return }},
+	{"density-check-pixels", "VITRINE_DENSITY_CHECK_PIXELS", "4000000", "uploads declaring more pixels than this must meet VITRINE_MAX_PIXELS_PER_BYTE", false,
+		func(c *config, v string) (err error) { c.DensityFrom, err = strconv.ParseInt(v, 10, 64); return }},
 	{"upload-stall-timeout", "VITRINE_UPLOAD_STALL_TIMEOUT", "30s", "an upload whose body stops arriving for this long is cut off", false,
 		func(c *config, v string) (err error) { c.UploadStall, err = time.ParseDuration(v); return }},
 	{"upload-timeout", "VITRINE_UPLOAD_TIMEOUT", "10m", "the longest an upload's body may take", false,
@@ -290,6 +305,15 @@ func (c *config) validate() []error {
 	}
 	if c.UploadsPerMinute < 0 || c.UploadBurst < 1 {
 		errs = append(errs, errors.New("VITRINE_UPLOADS_PER_MINUTE must not be negative and VITRINE_UPLOAD_BURST must be at least 1"))
+	}
+	if c.WritesPerMinute < 0 || c.WriteBurst < 1 {
+		errs = append(errs, errors.New("VITRINE_WRITES_PER_MINUTE must not be negative and VITRINE_WRITE_BURST must be at least 1"))
+	}
+	if c.MaxPixelsPerByte < 0 || c.DensityFrom < 0 {
+		errs = append(errs, errors.New("VITRINE_MAX_PIXELS_PER_BYTE and VITRINE_DENSITY_CHECK_PIXELS must not be negative"))
+	}
+	if c.JobMemoryMiB < 64 {
+		errs = append(errs, errors.New("VITRINE_JOB_MEMORY must be at least 64 (MiB)"))
 	}
 	if c.DirectTTL < time.Second || c.DirectTTL > 7*24*time.Hour {
 		errs = append(errs, errors.New("VITRINE_DIRECT_UPLOAD_TTL must be between 1s and 7 days (S3 presigned URLs)"))

@@ -53,13 +53,14 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	if err := os.MkdirAll(spool, 0o700); err != nil {
 		return fmt.Errorf("creating the spool directory: %w", err)
 	}
-	var limiter *httpapi.RateLimiter
-	if cfg.UploadsPerMinute > 0 {
-		limiter = &httpapi.RateLimiter{PerMinute: cfg.UploadsPerMinute, Burst: cfg.UploadBurst}
+	limits := &httpapi.Limits{
+		Buckets: a.db,
+		Uploads: httpapi.Rate{PerMinute: cfg.UploadsPerMinute, Burst: cfg.UploadBurst},
+		Writes:  httpapi.Rate{PerMinute: cfg.WritesPerMinute, Burst: cfg.WriteBurst},
 	}
 	api := &httpapi.Server{
 		Auth:           auth,
-		Limiter:        limiter,
+		Limits:         limits,
 		UploadTimeouts: httpapi.Timeouts{Stall: cfg.UploadStall, Total: cfg.UploadTimeout},
 		UploadSlots:    httpapi.NewUploadSlots(cfg.MaxUploads, cfg.UploadQueueWait),
 		BodyTimeout:    cfg.BodyTimeout,
@@ -67,6 +68,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		Gallery:        a.db,
 		Uploads: &upload.Service{
 			Store: a.store, Gallery: a.db, MaxBytes: cfg.MaxUploadBytes, MaxPixels: cfg.MaxPixels, ObjectURL: a.objectURL,
+			MaxPixelsPerByte: cfg.MaxPixelsPerByte, DensityFrom: cfg.DensityFrom,
 			KeepMetadata: cfg.KeepMetadata, DirectTTL: cfg.DirectTTL, TempDir: spool,
 		},
 		Store:                a.store,

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/vitrine-dev/vitrine/gallery"
 	"github.com/vitrine-dev/vitrine/internal/testphotos"
@@ -23,13 +24,16 @@ import (
 
 // TestKilledWorkerJobIsRescued kills a `vitrine work` process with SIGKILL while it works a
 // thumbnail job; another worker rescues the job once it has run past the rescue threshold,
-// and completes it.
+// and completes it. The rescue threshold is long (10 minutes, so an attempt's own time
+// limit, 8 minutes, never decides the outcome however slow the machine is): instead of
+// waiting that long, the orphaned attempt is dated an hour back, as if its worker had died
+// an hour ago, and the new worker's rescuer, which runs as soon as it leads, finds it.
 func TestKilledWorkerJobIsRescued(t *testing.T) {
 	dbURL := pgtest.NewDB(t)
 	dataDir := t.TempDir()
 	envs := map[string]string{
 		"DATABASE_URL": pgtest.AppURL(dbURL), "VITRINE_MIGRATE_DATABASE_URL": dbURL, "VITRINE_DATA_DIR": dataDir, "VITRINE_WORKERS": "1",
-		"VITRINE_JOB_RESCUE_AFTER": "3s", "VITRINE_JOB_RETRY_BASE": "100ms",
+		"VITRINE_JOB_RESCUE_AFTER": "10m", "VITRINE_JOB_RETRY_BASE": "100ms",
 		"VITRINE_ADDR": "127.0.0.1:0", "VITRINE_LOG_LEVEL": "warn",
 	}
 	ctx := gallery.WithCaller(context.Background(), gallery.Service())
@@ -87,6 +91,18 @@ func TestKilledWorkerJobIsRescued(t *testing.T) {
 		t.Fatalf("after the kill the image is %s, want processing (its job orphaned)", got.Status)
 	}
 
+	// The orphan has been running "for an hour", past the threshold.
+	owner, err := pgxpool.New(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer owner.Close()
+	tag, err := owner.Exec(ctx, `UPDATE river_job SET attempted_at = now() - interval '1 hour'
+		WHERE kind = 'thumbnail' AND state = 'running' AND args @> jsonb_build_object('image_id', $1::uuid)`, im.ID)
+	if err != nil || tag.RowsAffected() != 1 {
+		t.Fatalf("dating the orphaned attempt back: %v (%d rows)", err, tag.RowsAffected())
+	}
+
 	// Another worker, in this process, rescues and completes it.
 	b, err := newApp(ctx, cfg, log, true)
 	if err != nil {
@@ -98,7 +114,7 @@ func TestKilledWorkerJobIsRescued(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer stop()
-	if state := waitJobState(t, a, im.ID, 90*time.Second, "completed"); state != "completed" {
+	if state := waitJobState(t, a, im.ID, 5*time.Minute, "completed"); state != "completed" {
 		t.Fatalf("job state %s", state)
 	}
 	got, err := a.db.Image(ctx, im.ID)
