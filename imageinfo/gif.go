@@ -27,10 +27,11 @@ func scanGIF(s *source) error {
 		}
 		switch c {
 		case 0x21: // extension: label, then sub-blocks
-			if _, err := s.byte(); err != nil {
+			label, err := s.byte()
+			if err != nil {
 				return err
 			}
-			if _, err := skipGIFSubBlocks(s); err != nil {
+			if err := skipGIFExtension(s, label); err != nil {
 				return err
 			}
 		case 0x2c: // image descriptor
@@ -89,6 +90,39 @@ func skipGIFColorTable(s *source, flags byte) error {
 		return nil
 	}
 	return s.skip(3<<(flags&7+1), nil)
+}
+
+// gifICCApplication identifies the application extension that holds an ICC
+// profile.
+const gifICCApplication = "ICCRGBG1012"
+
+// skipGIFExtension consumes the sub-blocks of an extension whose label has been
+// read, counting those of an ICC profile's application extension (label 0xff,
+// a first sub-block of 11 bytes naming ICCRGBG1012) as profile data.
+func skipGIFExtension(s *source, label byte) error {
+	if label != 0xff {
+		_, err := skipGIFSubBlocks(s)
+		return err
+	}
+	n, err := s.byte()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return nil
+	}
+	id := make([]byte, n)
+	if err := s.full(id); err != nil {
+		return err
+	}
+	data, err := skipGIFSubBlocks(s)
+	if err != nil {
+		return err
+	}
+	if string(id) == gifICCApplication {
+		s.info.ProfileBytes += data
+	}
+	return nil
 }
 
 // skipGIFSubBlocks skips data sub-blocks up to the block terminator and

@@ -7,11 +7,15 @@ import (
 
 // JPEG marker codes used by the scanner.
 const (
-	jpegSOI = 0xd8
-	jpegEOI = 0xd9
-	jpegSOS = 0xda
-	jpegDRI = 0xdd
+	jpegSOI  = 0xd8
+	jpegEOI  = 0xd9
+	jpegSOS  = 0xda
+	jpegDRI  = 0xdd
+	jpegAPP2 = 0xe2
 )
+
+// iccSignature starts an APP2 segment that holds (a part of) an ICC profile.
+const iccSignature = "ICC_PROFILE\x00"
 
 // jpegState is what the scanner remembers between segments.
 type jpegState struct {
@@ -89,12 +93,30 @@ func scanJPEG(s *source) error {
 			marker, pending = m, true
 		case marker == jpegDRI && n != 2:
 			return s.corrupt("bad DRI length")
+		case marker == jpegAPP2 && n >= len(iccSignature):
+			if err := readJPEGAPP2(s, n); err != nil {
+				return err
+			}
 		default: // DHT, DQT, DRI, APPn, COM and other segments with a length
 			if err := s.skip(int64(n), nil); err != nil {
 				return err
 			}
 		}
 	}
+}
+
+// readJPEGAPP2 consumes an APP2 segment of n bytes, counting its data as
+// profile data when it holds a part of an ICC profile (after the signature, a
+// sequence number and a count).
+func readJPEGAPP2(s *source, n int) error {
+	var sig [len(iccSignature)]byte
+	if err := s.full(sig[:]); err != nil {
+		return err
+	}
+	if string(sig[:]) == iccSignature {
+		s.info.ProfileBytes += int64(max(n-len(sig)-2, 0))
+	}
+	return s.skip(int64(n-len(sig)), nil)
 }
 
 // isJPEGSOF reports whether m is a start-of-frame marker. 0xc4 (DHT), 0xc8

@@ -113,6 +113,8 @@ func scanPNG(s *source) error {
 				return err
 			}
 			return s.drain()
+		case c.is("iCCP"):
+			s.info.ProfileBytes += int64(c.length)
 		default:
 			if c.typ[0]&0x20 == 0 {
 				return s.corrupt("unknown critical chunk")

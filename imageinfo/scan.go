@@ -23,6 +23,11 @@ type Info struct {
 	// and animated WebP they are those of the logical screen or canvas. No
 	// EXIF orientation is applied.
 	Width, Height int
+	// ProfileBytes is the size of the embedded ICC colour profile, as the file's
+	// structure declares it (for PNG, compressed): JPEG APP2 ICC_PROFILE
+	// segments, a PNG iCCP chunk, a GIF ICCRGBG1012 application extension, a
+	// WebP ICCP chunk. Decoders load the profile whole, so callers may bound it.
+	ProfileBytes int64
 }
 
 // Pixels returns Width*Height as an int64, so that it cannot overflow.

@@ -161,6 +161,8 @@ func scanWebPExtended(s *source, c webpChunk, end int64) error {
 			return err
 		}
 		switch c.fourcc {
+		case "ICCP":
+			s.info.ProfileBytes += int64(c.size)
 		case "ANIM":
 			if !animated {
 				return s.corrupt("ANIM chunk in a still image")

@@ -118,6 +118,9 @@ func (s *Service) Receive(ctx context.Context, r io.Reader) (*Received, error) {
 	if err == nil {
 		err = s.checkDensity(info, lr.read)
 	}
+	if err == nil {
+		err = checkProfile(info)
+	}
 	if err == nil && strip != nil {
 		err = strip.close(info)
 	}

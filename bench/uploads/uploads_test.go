@@ -47,6 +47,7 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/testphotos"
 	"github.com/vitrine-dev/vitrine/jwtauth"
 	"github.com/vitrine-dev/vitrine/postgres/pgtest"
+	"github.com/vitrine-dev/vitrine/upload"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
@@ -160,6 +161,38 @@ func (s *server) supplier(b *testing.B, n int) (string, []string) {
 	return token, products
 }
 
+// waitThumbnails waits until no image of the products waits for its thumbnails.
+func (s *server) waitThumbnails(b *testing.B, token string, products []string) {
+	deadline := time.Now().Add(10 * time.Minute)
+	for _, p := range products {
+		for {
+			req, _ := http.NewRequest("GET", s.base+"/v1/products/"+p+"/images", nil)
+			req.Header.Set("Authorization", "Bearer "+token)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var g struct{ Images []struct{ Status string } }
+			err = json.NewDecoder(resp.Body).Decode(&g)
+			resp.Body.Close()
+			if err != nil {
+				b.Fatal(err)
+			}
+			busy := false
+			for _, im := range g.Images {
+				busy = busy || im.Status == "pending" || im.Status == "processing"
+			}
+			if !busy {
+				break
+			}
+			if time.Now().After(deadline) {
+				b.Fatalf("thumbnails of product %s not done after 10 minutes", p)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+}
+
 // upload posts file to product and returns the status.
 func (s *server) upload(token, product string, file []byte) (int, error) {
 	var head, tail bytes.Buffer
@@ -183,7 +216,8 @@ func (s *server) upload(token, product string, file []byte) (int, error) {
 
 // files returns a valid 25 MiB file of each accepted format, each from the same real
 // photograph (1680×1050): JPEG, PNG, GIF and WebP padded with metadata or trailing bytes
-// that the stripper drops, and an extended WebP whose ICC profile chunk (kept) fills it.
+// that the stripper drops, an extended WebP with the largest ICC profile accepted (kept)
+// and XMP (dropped), and an extended WebP whose ICC profile chunk fills it (refused).
 func files(b *testing.B) map[string][]byte {
 	path := testphotos.Medium(b)
 	photo, err := os.ReadFile(path)
@@ -225,15 +259,19 @@ func files(b *testing.B) map[string][]byte {
 	add("gif", f, err)
 	f, err = testimages.PaddedWebP(webp.Data, fileSize)
 	add("webp", f, err)
-	f, err = testimages.ExtendedWebP(webp.Data, webp.Width, webp.Height, fileSize)
+	// The largest profile accepted (upload.MaxProfileBytes), and XMP for the rest.
+	f, err = testimages.ExtendedWebPWithXMP(webp.Data, webp.Width, webp.Height, fileSize, fileSize-upload.MaxProfileBytes)
 	add("webp-extended", f, err)
+	// The hostile file: a profile of nearly 25 MiB, refused (413) since profiles are bounded.
+	f, err = testimages.ExtendedWebP(webp.Data, webp.Width, webp.Height, fileSize)
+	add("webp-extended-icc25MiB", f, err)
 	return out
 }
 
 func BenchmarkUploadPeakRSS(b *testing.B) {
 	bins := binaries(b)
 	all := files(b)
-	formats := []string{"jpeg", "png", "gif", "webp", "webp-extended"}
+	formats := []string{"jpeg", "png", "gif", "webp", "webp-extended", "webp-extended-icc25MiB"}
 	for _, workers := range []string{"0", ""} {
 		for _, format := range formats {
 			for _, bin := range bins {
@@ -248,7 +286,7 @@ func BenchmarkUploadPeakRSS(b *testing.B) {
 						token, products := s.supplier(b, 20)
 						base := s.peakRSS(b)
 						var wg sync.WaitGroup
-						var ok, refused, failed atomic.Int64
+						var ok, refused, tooLarge, failed atomic.Int64
 						for i := range 20 {
 							wg.Go(func() {
 								switch st, err := s.upload(token, products[i], all[format]); {
@@ -256,6 +294,8 @@ func BenchmarkUploadPeakRSS(b *testing.B) {
 									ok.Add(1)
 								case err == nil && st == 503:
 									refused.Add(1)
+								case err == nil && st == 413:
+									tooLarge.Add(1)
 								default:
 									failed.Add(1)
 								}
@@ -264,7 +304,7 @@ func BenchmarkUploadPeakRSS(b *testing.B) {
 						wg.Wait()
 						// Let the thumbnail jobs run, if any, before reading the peak.
 						if workers == "" {
-							time.Sleep(10 * time.Second)
+							s.waitThumbnails(b, token, products)
 						}
 						peak := s.peakRSS(b)
 						s.stop()
@@ -272,6 +312,7 @@ func BenchmarkUploadPeakRSS(b *testing.B) {
 						b.ReportMetric(float64(base)/(1<<20), "idleMiB")
 						b.ReportMetric(float64(ok.Load()), "stored")
 						b.ReportMetric(float64(refused.Load()), "503s")
+						b.ReportMetric(float64(tooLarge.Load()), "413s")
 						b.ReportMetric(float64(failed.Load()), "failed")
 					}
 				})

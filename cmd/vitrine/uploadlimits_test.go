@@ -22,6 +22,7 @@ import (
 	"github.com/vitrine-dev/vitrine/imaging"
 	"github.com/vitrine-dev/vitrine/internal/testimages"
 	"github.com/vitrine-dev/vitrine/internal/testphotos"
+	"github.com/vitrine-dev/vitrine/upload"
 )
 
 const maxUpload = 25 << 20 // VITRINE_MAX_UPLOAD_BYTES's default
@@ -124,12 +125,13 @@ func smallWebP(t *testing.T) ([]byte, int, int) {
 	return v.Data, v.Width, v.Height
 }
 
-// extendedWebPAttack returns a valid extended WebP of maxUpload bytes: a 64-pixel photograph
-// and an ICC profile chunk of nearly 25 MiB, which the stripper keeps and so must hold back.
-func extendedWebPAttack(t *testing.T) []byte {
+// extendedWebPAttack returns a valid extended WebP of maxUpload bytes: a 64-pixel photograph,
+// an XMP chunk of xmp bytes and an ICC profile chunk taking the rest, which the stripper keeps
+// and so must hold back until the end of the file.
+func extendedWebPAttack(t *testing.T, xmp int) []byte {
 	t.Helper()
 	small, w, h := smallWebP(t)
-	b, err := testimages.ExtendedWebP(small, w, h, maxUpload)
+	b, err := testimages.ExtendedWebPWithXMP(small, w, h, maxUpload, xmp)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,12 +171,15 @@ func (s *signalReader) Read(p []byte) (int, error) {
 }
 
 // TestHostileExtendedWebPsHoldBoundedMemory attacks a `vitrine serve` with 20 concurrent
-// valid 25 MiB extended WebPs from one supplier and 10 more from a second one (each must be
-// held back until its end to be stripped), while a third supplier uploads a photograph. The
-// photograph must be stored; every attack upload is stored or refused with 503 (never a 500);
-// the server's peak RSS may grow by at most 64 MiB (it grew by 1 GB when extended WebPs were
-// held in memory: VITRINE_MAX_CONCURRENT_UPLOADS=16 uploads in flight hold about 0.5 MiB each,
-// and the rest is garbage-collector headroom); and no temporary file may be left behind.
+// valid 25 MiB extended WebPs from one supplier, each a 64-pixel photograph with a 25 MiB ICC
+// profile, and 10 from a second one whose profile is 4 MiB (the most accepted) and whose
+// other 21 MiB are XMP; each must be held back until its end to be stripped. Meanwhile a
+// third supplier uploads a photograph, which must be stored. The first kind is refused with
+// 413 too_large for its profile, once read; the second is stored; either may get 503 when no
+// upload slot frees in time, never a 500. The server's peak RSS may grow by at most 64 MiB
+// (it grew by 1 GB when extended WebPs were held in memory: VITRINE_MAX_CONCURRENT_UPLOADS=16
+// uploads in flight hold about 0.5 MiB each, and the rest is garbage-collector headroom), and
+// no temporary file may be left behind.
 func TestHostileExtendedWebPsHoldBoundedMemory(t *testing.T) {
 	s := startServeProcess(t, map[string]string{
 		"VITRINE_JWT_SECRET": "a secret of this test only, long enough", "VITRINE_UPLOAD_BURST": "100",
@@ -182,7 +187,8 @@ func TestHostileExtendedWebPsHoldBoundedMemory(t *testing.T) {
 		// Uploads alone: the thumbnail jobs these uploads cause have their own budget.
 		"VITRINE_WORKERS": "0",
 	})
-	attack := newFileForm(extendedWebPAttack(t))
+	hugeProfile := newFileForm(extendedWebPAttack(t, 0))
+	largestProfile := newFileForm(extendedWebPAttack(t, maxUpload-upload.MaxProfileBytes))
 	photo, err := os.ReadFile(testphotos.Medium(t))
 	if err != nil {
 		t.Fatal(err)
@@ -190,17 +196,22 @@ func TestHostileExtendedWebPsHoldBoundedMemory(t *testing.T) {
 	attacker, other, victim := s.newSupplier(t), s.newSupplier(t), s.newSupplier(t)
 	before := s.PeakRSS(t)
 
+	type result struct {
+		answer
+		valid bool
+	}
 	var wg sync.WaitGroup
-	answers := make(chan answer, 30)
+	answers := make(chan result, 30)
 	started := make(chan struct{})
 	var once sync.Once
 	for i := range 30 {
-		sp := attacker
+		sp, form := attacker, hugeProfile
 		if i >= 20 {
-			sp = other
+			sp, form = other, largestProfile
 		}
 		wg.Go(func() {
-			answers <- s.postForm(sp, attack.contentType, &signalReader{r: attack.body(), at: 8 << 20, once: &once, done: started})
+			a := s.postForm(sp, form.contentType, &signalReader{r: form.body(), at: 8 << 20, once: &once, done: started})
+			answers <- result{a, form == largestProfile}
 		})
 	}
 	<-started // the server is taking in at least one attack upload
@@ -213,18 +224,19 @@ func TestHostileExtendedWebPsHoldBoundedMemory(t *testing.T) {
 	stored := 0
 	for a := range answers {
 		switch {
-		case a.status == 201:
-			stored++
 		case a.status == 503 && a.code == "unavailable" && a.retryAfter != "":
+		case a.valid && a.status == 201:
+			stored++
+		case !a.valid && a.status == 413 && a.code == "too_large":
 		default:
-			t.Errorf("attack upload: %v, want 201, or 503 unavailable with Retry-After", a)
+			t.Errorf("attack upload (profile accepted: %v): %v, want 201 for an accepted profile, 413 too_large for the 25 MiB one, or 503 unavailable with Retry-After", a.valid, a.answer)
 		}
 	}
 	if stored == 0 {
-		t.Error("no attack upload was stored: the valid files should be accepted")
+		t.Error("no upload with a 4 MiB profile was stored: the valid files should be accepted")
 	}
 	peak := s.PeakRSS(t)
-	t.Logf("peak RSS %d MiB before the attack, %d MiB after; %d of 30 attack uploads stored", before>>20, peak>>20, stored)
+	t.Logf("peak RSS %d MiB before the attack, %d MiB after; %d of 10 uploads with a 4 MiB profile stored", before>>20, peak>>20, stored)
 	if peak-before > 64<<20 {
 		t.Errorf("peak RSS grew by %d MiB, want at most 64 MiB", (peak-before)>>20)
 	}

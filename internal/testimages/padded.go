@@ -92,21 +92,39 @@ func PaddedWebP(webp []byte, size int) ([]byte, error) {
 // width×height pixels: VP8X, an ICC profile chunk filling the size, and the image chunk. The
 // stripper keeps the profile, so it must hold the whole file back until its end.
 func ExtendedWebP(webp []byte, width, height, size int) ([]byte, error) {
+	return ExtendedWebPWithXMP(webp, width, height, size, 0)
+}
+
+// ExtendedWebPWithXMP is ExtendedWebP with an XMP chunk of xmp bytes (which the stripper
+// drops) between the profile and the image chunk; the profile takes the rest of the size.
+func ExtendedWebPWithXMP(webp []byte, width, height, size, xmp int) ([]byte, error) {
 	if len(webp) < 20 || string(webp[12:16]) != "VP8 " {
 		return nil, errors.New("testimages: not a simple lossy WebP")
 	}
 	image := webp[12 : 8+int(binary.LittleEndian.Uint32(webp[4:]))]
-	vp8x := []byte("VP8X\x0a\x00\x00\x00\x20\x00\x00\x00")
+	flags := byte(0x20) // ICC profile
+	if xmp > 0 {
+		flags |= 0x04
+	}
+	vp8x := []byte{'V', 'P', '8', 'X', 0x0a, 0, 0, 0, flags, 0, 0, 0}
 	vp8x = append(vp8x, byte(width-1), byte((width-1)>>8), byte((width-1)>>16))
 	vp8x = append(vp8x, byte(height-1), byte((height-1)>>8), byte((height-1)>>16))
-	icc := size - 12 - len(vp8x) - 8 - len(image)
-	if icc < 2 || icc%2 == 1 {
-		return nil, fmt.Errorf("testimages: %d bytes cannot hold an extended WebP of %d bytes of image", size, len(image))
+	xmpChunk := 0
+	if xmp > 0 {
+		xmpChunk = 8 + xmp
+	}
+	icc := size - 12 - len(vp8x) - 8 - xmpChunk - len(image)
+	if icc < 2 || icc%2 == 1 || xmp%2 == 1 {
+		return nil, fmt.Errorf("testimages: %d bytes cannot hold an extended WebP of %d bytes of image and %d of XMP", size, len(image), xmp)
 	}
 	out := binary.LittleEndian.AppendUint32([]byte("RIFF"), uint32(size-8))
 	out = append(out, "WEBP"...)
 	out = append(out, vp8x...)
 	out = binary.LittleEndian.AppendUint32(append(out, "ICCP"...), uint32(icc))
 	out = append(out, bytes.Repeat([]byte{'v'}, icc)...)
+	if xmp > 0 {
+		out = binary.LittleEndian.AppendUint32(append(out, "XMP "...), uint32(xmp))
+		out = append(out, bytes.Repeat([]byte{'x'}, xmp)...)
+	}
 	return append(out, image...), nil
 }
