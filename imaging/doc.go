@@ -32,7 +32,7 @@
 //   - WebP: quality 80, lossy, effort 2. Effort 4 (libwebp's default) makes files 2-4%
 //     smaller at 0.2-0.3 dB higher PSNR but a job about 40% slower; effort 3 measured no
 //     faster than 4 with libwebp 1.2. Effort 2 is what keeps a four-preset set at least 5x
-//     faster than a pure-Go pipeline (the target); webpEffort in encode.go changes it.
+//     faster than a pure-Go pipeline (the target it was chosen for); webpEffort in encode.go changes it.
 //   - JPEG: quality 82, progressive, optimised Huffman coding, 4:2:0 chroma.
 //   - AVIF: quality 50, effort 1 (= libaom speed 8, fast enough for a background job).
 //

@@ -17,8 +17,8 @@ import (
 
 // BenchmarkPeakRSS runs one job in a fresh process (this test binary, re-executed) and
 // reports its peak resident set size from VmHWM in /proc/self/status, which counts libvips'
-// C allocations and the mapped shared libraries as well as Go's heap. The target is
-// 100 MiB for its job (the WebP presets of a 14–16 MP photograph); the other jobs are there
+// C allocations and the mapped shared libraries as well as Go's heap. The target is
+// 100 MiB for the common job (the WebP presets of a 14–16 MP photograph); the other jobs are there
 // for comparison: AVIF encoding (libaom) adds about 35 MiB, and a progressive JPEG needs
 // libjpeg to hold all its DCT coefficients (about 3 bytes a pixel) whatever the
 // shrink-on-load. Run it with -benchtime=1x.

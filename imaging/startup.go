@@ -212,6 +212,7 @@ func (p *Processor) admit(ctx context.Context, estimate int64) (release func(), 
 	return func() {
 		p.held.Add(-weight)
 		p.running.Add(-1)
+		releaseFreedMemory()
 		if p.mem != nil {
 			p.mem.Release(weight)
 		}

@@ -34,6 +34,7 @@ Run 'vitrine <command> -h' for the flags; every flag also has a VITRINE_* variab
 `
 
 func main() {
+	bindMallocArenas(os.Args[1:])
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {

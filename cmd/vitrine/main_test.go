@@ -15,6 +15,7 @@ import (
 // vitrine command itself, so tests can start real `vitrine` processes (and kill them).
 func TestMain(m *testing.M) {
 	if os.Getenv("VITRINE_TEST_AS_MAIN") == "1" {
+		bindMallocArenas(os.Args[1:])
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
