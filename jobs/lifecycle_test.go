@@ -8,7 +8,6 @@ import (
 	"image/png"
 	"io"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/google/uuid"
@@ -174,13 +173,7 @@ func TestMovedMainDoesNotGetTheOldMainsThumbnails(t *testing.T) {
 	productID := b.product(t)
 	a := b.upload(t, productID, photo(t, "video-001.jpeg"))
 
-	held, release := make(chan struct{}), make(chan struct{})
-	var once sync.Once
-	b.store.BeforeCommit = func(ctx context.Context, key string) {
-		if strings.HasPrefix(key, jobs.VariantsPrefix+"/") {
-			once.Do(func() { close(held); <-release })
-		}
-	}
+	held, release := b.holdFirstVariant()
 	b.start(t)
 	<-held // A's job is running: it has made A's variants and is storing them
 	bImage := b.upload(t, productID, photo(t, "video-005.gray.jpeg"))

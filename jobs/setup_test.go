@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -212,3 +214,16 @@ func (b *bundle) waitJob(t *testing.T, imageID uuid.UUID, state string) []postgr
 
 // serviceCtx acts as the service role, as workers do.
 var serviceCtx = gallery.WithCaller(context.Background(), gallery.Service())
+
+// holdFirstVariant makes the first job to store a variant stop just before it does: held is
+// closed when it gets there, and it goes on once release is closed.
+func (b *bundle) holdFirstVariant() (held, release chan struct{}) {
+	held, release = make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	b.store.BeforeCommit = func(ctx context.Context, key string) {
+		if strings.HasPrefix(key, jobs.VariantsPrefix+"/") {
+			once.Do(func() { close(held); <-release })
+		}
+	}
+	return held, release
+}

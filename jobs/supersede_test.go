@@ -1,16 +1,12 @@
 package jobs_test
 
 import (
-	"context"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/vitrine-dev/vitrine/gallery"
-	"github.com/vitrine-dev/vitrine/jobs"
 	"github.com/vitrine-dev/vitrine/postgres"
 )
 
@@ -57,13 +53,7 @@ func TestMainAgainWhileItsJobIsBeingCancelled(t *testing.T) {
 	a := b.upload(t, productID, photo(t, "video-001.jpeg"))
 	other := b.upload(t, productID, photo(t, "video-005.gray.jpeg"))
 
-	held, release := make(chan struct{}), make(chan struct{})
-	var once sync.Once
-	b.store.BeforeCommit = func(ctx context.Context, key string) {
-		if strings.HasPrefix(key, jobs.VariantsPrefix+"/") {
-			once.Do(func() { close(held); <-release })
-		}
-	}
+	held, release := b.holdFirstVariant()
 	b.start(t)
 	<-held // A's first job is running
 	if _, err := b.db.MoveImage(ctx, other.ID, 0); err != nil {

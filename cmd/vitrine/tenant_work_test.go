@@ -43,11 +43,32 @@ func call(t *testing.T, method, url, token string, body, out any) *http.Response
 		data, _ := json.Marshal(body)
 		rd = bytes.NewReader(data)
 	}
-	req, err := http.NewRequest(method, url, rd)
+	return send(t, method, url, token, rd, "application/json", out)
+}
+
+// uploadTo sends file as a multipart upload to product id.
+func uploadTo(t *testing.T, base, token string, productID uuid.UUID, file []byte, out any) *http.Response {
+	t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	fw, _ := mw.CreateFormFile("file", "f")
+	fw.Write(file)
+	mw.Close()
+	return send(t, "POST", base+"/v1/products/"+productID.String()+"/images", token, &buf, mw.FormDataContentType(), out)
+}
+
+// send sends a request with token and decodes a successful JSON answer into out (nil: none);
+// the returned response's body can still be read.
+func send(t *testing.T, method, url, token string, body io.Reader, contentType string, out any) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(method, url, body)
 	if err != nil {
 		t.Fatal(err)
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
+	if body != nil {
+		req.Header.Set("Content-Type", contentType)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -63,32 +84,7 @@ func call(t *testing.T, method, url, token string, body, out any) *http.Response
 	return resp
 }
 
-// uploadTo sends file as a multipart upload to product id.
-func uploadTo(t *testing.T, base, token string, productID uuid.UUID, file []byte, out any) *http.Response {
-	t.Helper()
-	var buf bytes.Buffer
-	mw := multipart.NewWriter(&buf)
-	fw, _ := mw.CreateFormFile("file", "f")
-	fw.Write(file)
-	mw.Close()
-	req, _ := http.NewRequest("POST", base+"/v1/products/"+productID.String()+"/images", &buf)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	if out != nil && resp.StatusCode < 300 {
-		if err := json.Unmarshal(data, out); err != nil {
-			t.Fatal(err)
-		}
-	}
-	resp.Body = io.NopCloser(bytes.NewReader(data))
-	return resp
-}
-
+// goImage returns an image of Go's image test data.
 func goImage(t *testing.T, name string) []byte {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(runtime.GOROOT(), "src", "image", "testdata", name))
@@ -104,8 +100,8 @@ type imageBody struct {
 	Status    string    `json:"status"`
 }
 
-// TestMainImageChurnIsBounded attacks a real server as row 4 of the hostile-tenant table
-// did: a tiny lossless WebP declaring 7000×7000 pixels is refused before any job exists,
+// TestMainImageChurnIsBounded attacks a real server with cheap requests that cost worker
+// time: a tiny lossless WebP declaring 7000×7000 pixels is refused before any job exists,
 // and 60 changes of main image across 10 products leave at most one thumbnail job queued or
 // running per product (the older ones are superseded), while the final main image of every
 // product gets its thumbnails.
