@@ -1,9 +1,7 @@
 package imaging
 
 import (
-	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -12,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vitrine-dev/vitrine/internal/procstat"
 	"github.com/vitrine-dev/vitrine/internal/testphotos"
 )
 
@@ -129,15 +128,6 @@ func rssChild(probe string) error {
 
 // vmHWM returns the process's peak resident set size in KiB.
 func vmHWM() (int64, error) {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	for sc := bufio.NewScanner(f); sc.Scan(); {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			return strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-		}
-	}
-	return 0, errors.New("no VmHWM in /proc/self/status")
+	n, err := procstat.PeakRSS(os.Getpid())
+	return n >> 10, err
 }

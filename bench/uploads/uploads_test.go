@@ -15,7 +15,6 @@
 package uploads
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -43,6 +42,7 @@ import (
 	"github.com/vitrine-dev/vitrine/gallery"
 	"github.com/vitrine-dev/vitrine/imageinfo"
 	"github.com/vitrine-dev/vitrine/imaging"
+	"github.com/vitrine-dev/vitrine/internal/procstat"
 	"github.com/vitrine-dev/vitrine/internal/testimages"
 	"github.com/vitrine-dev/vitrine/internal/testphotos"
 	"github.com/vitrine-dev/vitrine/jwtauth"
@@ -119,22 +119,22 @@ func (s *server) stop() {
 	s.cmd.Wait()
 }
 
-// peakRSS is the server's VmHWM in bytes.
-func (s *server) peakRSS(b *testing.B) int64 {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+// cpuTime is the CPU time (user and system) the server has used so far.
+func (s *server) cpuTime(b *testing.B) time.Duration {
+	d, err := procstat.CPUTime(s.cmd.Process.Pid)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			n, _ := strconv.ParseInt(strings.Fields(v)[0], 10, 64)
-			return n << 10
-		}
+	return d
+}
+
+// peakRSS is the server's VmHWM in bytes.
+func (s *server) peakRSS(b *testing.B) int64 {
+	n, err := procstat.PeakRSS(s.cmd.Process.Pid)
+	if err != nil {
+		b.Fatal(err)
 	}
-	b.Fatal("no VmHWM")
-	return 0
+	return n
 }
 
 // supplier mints a supplier's token and creates n products for it.
@@ -336,12 +336,13 @@ func BenchmarkUploadThroughput(b *testing.B) {
 	}
 	seconds, _ := strconv.Atoi(cmp(os.Getenv("BENCH_SECONDS"), "10"))
 	rounds, _ := strconv.Atoi(cmp(os.Getenv("BENCH_ROUNDS"), "3"))
-	rates := map[string][]float64{}
+	rates, cpus := map[string][]float64{}, map[string][]float64{}
 	for round := range rounds {
 		for _, bin := range bins {
 			s := startServer(b, bin[1])
 			token, products := s.supplier(b, 1)
 			var n, bad atomic.Int64
+			cpuBefore := s.cpuTime(b)
 			end := time.Now().Add(time.Duration(seconds) * time.Second)
 			start := time.Now()
 			var wg sync.WaitGroup
@@ -358,21 +359,26 @@ func BenchmarkUploadThroughput(b *testing.B) {
 			}
 			wg.Wait()
 			rate := float64(n.Load()) / time.Since(start).Seconds()
+			cpu := float64((s.cpuTime(b) - cpuBefore).Microseconds()) / 1000 / float64(max(n.Load(), 1))
 			s.stop()
 			rates[bin[0]] = append(rates[bin[0]], rate)
-			b.Logf("round %d %s: %.1f uploads/s (%d failed)", round+1, bin[0], rate, bad.Load())
+			cpus[bin[0]] = append(cpus[bin[0]], cpu)
+			b.Logf("round %d %s: %.1f uploads/s, %.2f CPU-ms of the server per upload (%d failed)", round+1, bin[0], rate, cpu, bad.Load())
 		}
 	}
+	median := func(v []float64) float64 {
+		v = slices.Clone(v)
+		slices.Sort(v)
+		return v[len(v)/2]
+	}
 	for _, bin := range bins {
-		r := slices.Clone(rates[bin[0]])
-		slices.Sort(r)
-		med := r[len(r)/2]
-		b.ReportMetric(med, bin[0]+"-uploads/s")
-		b.Logf("%s: median %.1f uploads/s of %v", bin[0], med, rates[bin[0]])
+		b.ReportMetric(median(rates[bin[0]]), bin[0]+"-uploads/s")
+		b.ReportMetric(median(cpus[bin[0]]), bin[0]+"-CPU-ms/upload")
+		b.Logf("%s: median %.1f uploads/s of %.1f; median %.2f CPU-ms per upload of %.2f", bin[0],
+			median(rates[bin[0]]), rates[bin[0]], median(cpus[bin[0]]), cpus[bin[0]])
 	}
 	if len(bins) == 2 {
-		slices.Sort(rates["before"])
-		slices.Sort(rates["after"])
-		b.Logf("after/before = %.3f (target >= 0.95)", rates["after"][len(rates["after"])/2]/rates["before"][len(rates["before"])/2])
+		b.Logf("after/before: throughput %.3f (target >= 0.95), CPU per upload %.3f",
+			median(rates["after"])/median(rates["before"]), median(cpus["after"])/median(cpus["before"]))
 	}
 }

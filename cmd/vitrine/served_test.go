@@ -1,22 +1,20 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/vitrine-dev/vitrine/gallery"
+	"github.com/vitrine-dev/vitrine/internal/procstat"
 	"github.com/vitrine-dev/vitrine/jwtauth"
 	"github.com/vitrine-dev/vitrine/postgres/pgtest"
 )
@@ -165,44 +163,28 @@ func (s *served) logText() string {
 	return s.logBuf.String()
 }
 
-// procStatus returns a field of /proc/<pid>/status of the child process, in kB for memory.
-func (s *served) procStatus(t *testing.T, field string) int64 {
+// PeakRSS returns the child's peak resident set size (VmHWM), in bytes.
+func (s *served) PeakRSS(t *testing.T) int64 {
 	t.Helper()
 	if s.proc == nil {
-		t.Fatal("procStatus needs a child process (startServeProcess)")
+		t.Fatal("PeakRSS needs a child process (startServeProcess)")
 	}
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", s.proc.Pid))
+	n, err := procstat.PeakRSS(s.proc.Pid)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
-			n, err := strconv.ParseInt(strings.Fields(v)[0], 10, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return n
-		}
-	}
-	t.Fatalf("no %s in /proc/%d/status", field, s.proc.Pid)
-	return 0
+	return n
 }
-
-// PeakRSS returns the child's peak resident set size (VmHWM), in bytes.
-func (s *served) PeakRSS(t *testing.T) int64 { return s.procStatus(t, "VmHWM") << 10 }
 
 // CPUTime returns the CPU time (user and system) the child has used so far.
 func (s *served) CPUTime(t *testing.T) time.Duration {
 	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.proc.Pid))
+	if s.proc == nil {
+		t.Fatal("CPUTime needs a child process (startServeProcess)")
+	}
+	d, err := procstat.CPUTime(s.proc.Pid)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The fields after the command name, which is in parentheses and may hold spaces.
-	fields := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
-	utime, _ := strconv.ParseInt(fields[11], 10, 64)
-	stime, _ := strconv.ParseInt(fields[12], 10, 64)
-	return time.Duration(utime+stime) * time.Second / 100 // USER_HZ is 100 on Linux
+	return d
 }
