@@ -163,7 +163,7 @@ func TestUndecodableOriginalFailsAtOnceAndCanBeRetried(t *testing.T) {
 	b.waitFor(t, im.ID, "ready", ready)
 }
 
-// TestMovedMainDoesNotGetTheOldMainsThumbnails is the seed design's race: A is the main
+// TestMovedMainDoesNotGetTheOldMainsThumbnails is the legacy design's race: A is the main
 // image and its job is running; B becomes the main image before A's job records its result.
 // A's variants must not land on B, and B must get its own.
 func TestMovedMainDoesNotGetTheOldMainsThumbnails(t *testing.T) {

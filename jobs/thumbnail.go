@@ -29,7 +29,7 @@ type ThumbnailWorker struct {
 	Imaging       *imaging.Processor
 	Presets       []gallery.Preset
 	Formats       []imaging.Format
-	DefaultFormat imaging.Format // its URLs fill the seed design's thumbnails column
+	DefaultFormat imaging.Format // its URLs fill the legacy design's thumbnails column
 	ThumbnailsFor gallery.ThumbnailsFor
 	ObjectURL     func(key string) string
 	Enqueuer      Enqueuer

@@ -32,7 +32,7 @@ type config struct {
 
 	ThumbnailsFor    gallery.ThumbnailsFor
 	Presets          []gallery.Preset
-	ThumbnailFormats []string // the first one's URLs fill the seed design's thumbnails column
+	ThumbnailFormats []string // the first one's URLs fill the legacy design's thumbnails column
 	Workers          int
 	JobMaxAttempts   int
 	JobRetryBase     time.Duration
