@@ -120,12 +120,7 @@ func storeRaw(t *testing.T, s storage.Store, key string, data []byte) {
 	if err := s.Delete(ctx, key); err != nil {
 		t.Fatal(err)
 	}
-	w, err := s.NewWriter(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.Write(data)
-	if err := w.Commit(ctx, key); err != nil {
+	if err := storage.Put(ctx, s, key, data); err != nil {
 		t.Fatal(err)
 	}
 }

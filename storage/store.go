@@ -129,3 +129,19 @@ func DeleteAll(ctx context.Context, s Store, keys []string) error {
 	}
 	return nil
 }
+
+// Put stores data under key in s: it writes data to a new writer of s and commits it. It
+// returns the first error of NewWriter, Write or Commit, unwrapped, so that the caller can
+// say what it was storing; on any error nothing is stored under key by this call (the writer
+// is aborted).
+func Put(ctx context.Context, s Store, key string, data []byte) error {
+	w, err := s.NewWriter(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(data); err != nil {
+		w.Abort()
+		return err
+	}
+	return w.Commit(ctx, key)
+}

@@ -50,12 +50,7 @@ func TestAdoptCommand(t *testing.T) {
 		WHERE storage_path LIKE 'originals/%' AND storage_path NOT LIKE 'originals/2%' ORDER BY id LIMIT 1`).Scan(&key, &productID, &imageID); err != nil {
 		t.Fatal(err)
 	}
-	w, err := store.NewWriter(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.Write([]byte("an original"))
-	if err := w.Commit(ctx, key); err != nil {
+	if err := storage.Put(ctx, store, key, []byte("an original")); err != nil {
 		t.Fatal(err)
 	}
 	store.Close()
@@ -193,12 +188,7 @@ func TestAdoptDatesImagesFromABucket(t *testing.T) {
 		WHERE storage_path LIKE 'originals/%' ORDER BY id LIMIT 1`).Scan(&key, &imageID); err != nil {
 		t.Fatal(err)
 	}
-	w, err := store.NewWriter(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.Write([]byte("an original"))
-	if err := w.Commit(ctx, key); err != nil {
+	if err := storage.Put(ctx, store, key, []byte("an original")); err != nil {
 		t.Fatal(err)
 	}
 	info, err := store.Stat(ctx, key)

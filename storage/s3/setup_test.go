@@ -51,27 +51,6 @@ func setup(t *testing.T, opts ...func(*s3store.Config)) *bundle {
 	return b
 }
 
-// put stores data under key in s.
-func put(t testing.TB, s storage.Store, key string, data []byte) {
-	t.Helper()
-	if err := commit(s, key, data); err != nil {
-		t.Fatalf("storing %q: %v", key, err)
-	}
-}
-
-// commit writes data to a new writer of s and commits it under key.
-func commit(s storage.Store, key string, data []byte) error {
-	w, err := s.NewWriter(context.Background())
-	if err != nil {
-		return err
-	}
-	if _, err := w.Write(data); err != nil {
-		w.Abort()
-		return err
-	}
-	return w.Commit(context.Background(), key)
-}
-
 // read returns the content of key in s.
 func read(t testing.TB, s storage.Store, key string) []byte {
 	t.Helper()
