@@ -21,7 +21,7 @@ import (
 	"github.com/vitrine-dev/vitrine/postgres/pgtest"
 	"github.com/vitrine-dev/vitrine/reconcile"
 	"github.com/vitrine-dev/vitrine/storage"
-	"github.com/vitrine-dev/vitrine/storage/s3/s3test"
+	"github.com/vitrine-dev/vitrine/storage/s3store/s3test"
 	"github.com/vitrine-dev/vitrine/upload"
 )
 

@@ -2,7 +2,7 @@
 // thumbnails, under content-addressed keys.
 //
 // The Store interface is implemented by Local (a directory on disk) and by
-// package s3store (storage/s3: an S3-compatible bucket), which also
+// package s3store (an S3-compatible bucket), which also
 // implements Presigner. Every implementation must pass the conformance suite
 // in package storagetest.
 package storage

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/vitrine-dev/vitrine/gallery"
-	s3store "github.com/vitrine-dev/vitrine/storage/s3"
+	"github.com/vitrine-dev/vitrine/storage/s3store"
 )
 
 // config is every setting of Vitrine, read from VITRINE_* environment variables (and

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/vitrine-dev/vitrine/storage"
-	s3store "github.com/vitrine-dev/vitrine/storage/s3"
+	"github.com/vitrine-dev/vitrine/storage/s3store"
 )
 
 // objectStore is the configured object store and how clients reach its objects.
