@@ -21,6 +21,7 @@ import (
 	"github.com/vitrine-dev/vitrine/postgres/pgtest"
 	"github.com/vitrine-dev/vitrine/reconcile"
 	"github.com/vitrine-dev/vitrine/storage"
+	"github.com/vitrine-dev/vitrine/storage/localfs"
 	"github.com/vitrine-dev/vitrine/storage/s3store/s3test"
 	"github.com/vitrine-dev/vitrine/upload"
 )
@@ -47,7 +48,7 @@ func setup(t *testing.T) *bundle {
 	t.Helper()
 	db := pgtest.Open(t)
 	dir := t.TempDir()
-	store, err := storage.NewLocal(dir)
+	store, err := localfs.New(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,10 +1,11 @@
 // Package storage stores immutable objects, such as original images and
 // thumbnails, under content-addressed keys.
 //
-// The Store interface is implemented by Local (a directory on disk) and by
-// package s3store (an S3-compatible bucket), which also
-// implements Presigner. Every implementation must pass the conformance suite
-// in package storagetest.
+// This package holds the Store interface and what its implementations and
+// callers share (keys, spooled writers, Put, DeleteAll). It is implemented by
+// package localfs (a directory on disk) and by package s3store (an
+// S3-compatible bucket), which also implements Presigner. Every
+// implementation must pass the conformance suite in package storagetest.
 package storage
 
 import (

@@ -15,6 +15,7 @@ import (
 	"github.com/vitrine-dev/vitrine/postgres"
 	"github.com/vitrine-dev/vitrine/postgres/pgtest"
 	"github.com/vitrine-dev/vitrine/storage"
+	"github.com/vitrine-dev/vitrine/storage/localfs"
 	"github.com/vitrine-dev/vitrine/storage/s3store"
 	"github.com/vitrine-dev/vitrine/storage/s3store/s3test"
 )
@@ -41,7 +42,7 @@ func TestAdoptCommand(t *testing.T) {
 	ctx := context.Background()
 	url, db := legacyDB(t, 2000)
 	dataDir := t.TempDir()
-	store, err := storage.NewLocal(filepath.Join(dataDir, "objects"))
+	store, err := localfs.New(filepath.Join(dataDir, "objects"))
 	if err != nil {
 		t.Fatal(err)
 	}

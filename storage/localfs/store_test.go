@@ -1,4 +1,4 @@
-package storage_test
+package localfs_test
 
 import (
 	"context"
@@ -11,14 +11,15 @@ import (
 	"time"
 
 	"github.com/vitrine-dev/vitrine/storage"
+	"github.com/vitrine-dev/vitrine/storage/localfs"
 	"github.com/vitrine-dev/vitrine/storage/storagetest"
 )
 
-func newLocal(t testing.TB, dir string) *storage.Local {
+func newLocal(t testing.TB, dir string) *localfs.Store {
 	t.Helper()
-	l, err := storage.NewLocal(dir)
+	l, err := localfs.New(dir)
 	if err != nil {
-		t.Fatalf("NewLocal: %v", err)
+		t.Fatalf("New: %v", err)
 	}
 	t.Cleanup(func() { l.Close() })
 	return l
@@ -30,11 +31,11 @@ func TestLocalConformance(t *testing.T) {
 	})
 }
 
-func TestNewLocal(t *testing.T) {
+func TestNew(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "a", "b")
 	l := newLocal(t, dir)
 	if fi, err := os.Stat(filepath.Join(dir, ".tmp")); err != nil || !fi.IsDir() {
-		t.Fatalf("NewLocal did not create .tmp: %v", err)
+		t.Fatalf("New did not create .tmp: %v", err)
 	}
 	storagetest.Put(t, l, "x/y.jpg", []byte("hello"))
 	// Reopening an existing store sees its objects.
@@ -50,9 +51,9 @@ func TestNewLocal(t *testing.T) {
 	if err := os.WriteFile(file, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if l, err := storage.NewLocal(file); err == nil {
+	if l, err := localfs.New(file); err == nil {
 		l.Close()
-		t.Errorf("NewLocal on a regular file succeeded")
+		t.Errorf("New on a regular file succeeded")
 	}
 }
 

@@ -1,4 +1,4 @@
-package storage_test
+package localfs_test
 
 import (
 	"bytes"
