@@ -34,7 +34,7 @@ type Image struct {
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 
-	// Thumbnails maps each preset to the URL of its default format (the seed design's shape);
+	// Thumbnails maps each preset to the URL of its default format (the legacy design's shape);
 	// ThumbnailURL is the desktop one.
 	Thumbnails    map[string]string
 	ThumbnailURL  string

@@ -13,7 +13,7 @@ type Preset struct {
 	LongSide int
 }
 
-// DefaultPresets are the seed design's four sizes.
+// DefaultPresets are the legacy design's four sizes.
 func DefaultPresets() []Preset {
 	return []Preset{{"minithumb", 96}, {"mobile", 480}, {"tablet", 1024}, {"desktop", 1600}}
 }
@@ -81,7 +81,7 @@ type ThumbnailsFor string
 
 // The thumbnail policies.
 const (
-	ThumbnailsForMain ThumbnailsFor = "main" // only each product's main image, as the seed design did
+	ThumbnailsForMain ThumbnailsFor = "main" // only each product's main image, as the legacy design did
 	ThumbnailsForAll  ThumbnailsFor = "all"  // every image
 )
 

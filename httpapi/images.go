@@ -53,7 +53,7 @@ func (s *Server) imageJSON(im gallery.Image) imageJSON {
 }
 
 // imageURL is the URL of an image's original: from its object key when Vitrine stored it, or
-// the recorded image_url for rows written by the seed design's RPC.
+// the recorded image_url for rows written by the legacy design's RPC.
 func (s *Server) imageURL(im gallery.Image) string {
 	if im.SHA256 == "" {
 		return im.URL

@@ -22,7 +22,8 @@ import (
 	"github.com/vitrine-dev/vitrine/postgres"
 	"github.com/vitrine-dev/vitrine/postgres/pgtest"
 	"github.com/vitrine-dev/vitrine/storage"
-	"github.com/vitrine-dev/vitrine/storage/s3/s3test"
+	"github.com/vitrine-dev/vitrine/storage/localfs"
+	"github.com/vitrine-dev/vitrine/storage/s3store/s3test"
 	"github.com/vitrine-dev/vitrine/upload"
 )
 
@@ -99,7 +100,7 @@ func setup(t testing.TB, opts ...func(*options)) *bundle {
 	if o.s3 {
 		store = s3test.NewStore(t)
 	} else {
-		local, err := storage.NewLocal(dir)
+		local, err := localfs.New(dir)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,6 +1,10 @@
 package imageinfo
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+
+	"github.com/vitrine-dev/vitrine/internal/imageformat"
+)
 
 // scanGIF walks the blocks of a GIF up to the trailer. It checks the block
 // structure, the LZW minimum code size of every frame and that every frame
@@ -92,10 +96,6 @@ func skipGIFColorTable(s *source, flags byte) error {
 	return s.skip(3<<(flags&7+1), nil)
 }
 
-// gifICCApplication identifies the application extension that holds an ICC
-// profile.
-const gifICCApplication = "ICCRGBG1012"
-
 // skipGIFExtension consumes the sub-blocks of an extension whose label has been
 // read, counting those of an ICC profile's application extension (label 0xff,
 // a first sub-block of 11 bytes naming ICCRGBG1012) as profile data.
@@ -119,7 +119,7 @@ func skipGIFExtension(s *source, label byte) error {
 	if err != nil {
 		return err
 	}
-	if string(id) == gifICCApplication {
+	if string(id) == imageformat.GIFICCApplication {
 		s.info.ProfileBytes += data
 	}
 	return nil

@@ -3,19 +3,9 @@ package imageinfo
 import (
 	"bytes"
 	"encoding/binary"
-)
 
-// JPEG marker codes used by the scanner.
-const (
-	jpegSOI  = 0xd8
-	jpegEOI  = 0xd9
-	jpegSOS  = 0xda
-	jpegDRI  = 0xdd
-	jpegAPP2 = 0xe2
+	"github.com/vitrine-dev/vitrine/internal/imageformat"
 )
-
-// iccSignature starts an APP2 segment that holds (a part of) an ICC profile.
-const iccSignature = "ICC_PROFILE\x00"
 
 // jpegState is what the scanner remembers between segments.
 type jpegState struct {
@@ -53,7 +43,7 @@ func scanJPEG(s *source) error {
 		pending = false
 
 		switch {
-		case marker == jpegEOI:
+		case marker == imageformat.MarkerEOI:
 			if err := st.checkComplete(s); err != nil {
 				return err
 			}
@@ -62,7 +52,7 @@ func scanJPEG(s *source) error {
 			// A restart marker outside entropy-coded data is harmless; libjpeg
 			// and Go's decoder ignore it too.
 			continue
-		case marker == jpegSOI:
+		case marker == imageformat.MarkerSOI:
 			return s.corrupt("unexpected SOI marker")
 		case marker < 0xc0:
 			return s.corrupt("unknown marker")
@@ -82,7 +72,7 @@ func scanJPEG(s *source) error {
 			if err := st.readSOF(s, marker, n); err != nil {
 				return err
 			}
-		case marker == jpegSOS:
+		case marker == imageformat.MarkerSOS:
 			if err := st.readSOS(s, n); err != nil {
 				return err
 			}
@@ -91,9 +81,9 @@ func scanJPEG(s *source) error {
 				return err
 			}
 			marker, pending = m, true
-		case marker == jpegDRI && n != 2:
+		case marker == imageformat.MarkerDRI && n != 2:
 			return s.corrupt("bad DRI length")
-		case marker == jpegAPP2 && n >= len(iccSignature):
+		case marker == imageformat.MarkerAPP2 && n >= len(imageformat.ICCProfileSignature):
 			if err := readJPEGAPP2(s, n); err != nil {
 				return err
 			}
@@ -109,11 +99,11 @@ func scanJPEG(s *source) error {
 // profile data when it holds a part of an ICC profile (after the signature, a
 // sequence number and a count).
 func readJPEGAPP2(s *source, n int) error {
-	var sig [len(iccSignature)]byte
+	var sig [len(imageformat.ICCProfileSignature)]byte
 	if err := s.full(sig[:]); err != nil {
 		return err
 	}
-	if string(sig[:]) == iccSignature {
+	if string(sig[:]) == imageformat.ICCProfileSignature {
 		s.info.ProfileBytes += int64(max(n-len(sig)-2, 0))
 	}
 	return s.skip(int64(n-len(sig)), nil)

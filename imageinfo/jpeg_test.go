@@ -6,6 +6,7 @@ import (
 	"image/jpeg"
 	"testing"
 
+	"github.com/vitrine-dev/vitrine/internal/imageformat"
 	"github.com/vitrine-dev/vitrine/internal/testimages"
 )
 
@@ -31,12 +32,12 @@ func jpegSegments(t testing.TB, b []byte) [][]byte {
 			t.Fatalf("no marker at %d", i)
 		}
 		m := b[i+1]
-		if m == jpegEOI {
+		if m == imageformat.MarkerEOI {
 			return append(segs, b[i:i+2])
 		}
 		end := i + 2 + int(binary.BigEndian.Uint16(b[i+2:]))
-		if m == jpegSOS {
-			end = bytes.LastIndex(b, []byte{0xff, jpegEOI})
+		if m == imageformat.MarkerSOS {
+			end = bytes.LastIndex(b, []byte{0xff, imageformat.MarkerEOI})
 		}
 		segs = append(segs, b[i:end])
 		i = end
@@ -79,7 +80,7 @@ func TestJPEGStructure(t *testing.T) {
 		t.Fatal("jpegSegments does not split the sample exactly")
 	}
 	sof := findSegment(t, segs, 0xc0)
-	sos := findSegment(t, segs, jpegSOS)
+	sos := findSegment(t, segs, imageformat.MarkerSOS)
 	soi, eoi := segs[0], segs[len(segs)-1]
 	before := func(i int) [][]byte { return segs[:i] }
 	without := func(i int) []byte {
@@ -104,7 +105,7 @@ func TestJPEGStructure(t *testing.T) {
 		}
 	}
 
-	sosOne := []byte{0xff, jpegSOS, 0, 8, 1, segs[sof][10], 0, 0, 63, 0} // only the first component
+	sosOne := []byte{0xff, imageformat.MarkerSOS, 0, 8, 1, segs[sof][10], 0, 0, 63, 0} // only the first component
 	sosUnknown := bytes.Clone(segs[sos])
 	sosUnknown[5] = 0x77
 	sofTwo := bytes.Clone(segs[sof])
@@ -150,7 +151,7 @@ func TestJPEGProgressive(t *testing.T) {
 	}
 
 	prog := files["video-001.progressive.jpeg"]
-	i := bytes.Index(prog, []byte{0xff, jpegSOS})
+	i := bytes.Index(prog, []byte{0xff, imageformat.MarkerSOS})
 	ns := int(prog[i+4])
 	params := i + 5 + 2*ns // Ss, Se, Ah/Al
 	patch := func(off int, v byte) []byte {

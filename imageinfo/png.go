@@ -7,9 +7,9 @@ import (
 	"hash"
 	"hash/crc32"
 	"io"
-)
 
-var pngSignature = []byte("\x89PNG\r\n\x1a\n")
+	"github.com/vitrine-dev/vitrine/internal/imageformat"
+)
 
 // pngChunk is the header of a PNG chunk.
 type pngChunk struct {
@@ -29,7 +29,7 @@ type pngHeader struct {
 // scanPNG checks the signature, the IHDR, the order, lengths and CRCs of all
 // chunks, and the size of the decompressed image data.
 func scanPNG(s *source) error {
-	if err := s.skip(int64(len(pngSignature)), nil); err != nil {
+	if err := s.skip(int64(len(imageformat.PNGSignature)), nil); err != nil {
 		return err
 	}
 	c, err := readPNGChunk(s)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vitrine-dev/vitrine/internal/imageformat"
 	"github.com/vitrine-dev/vitrine/internal/testimages"
 )
 
@@ -22,7 +23,7 @@ func ihdr(w, h uint32, depth, color, interlace byte) []byte {
 
 // pngFile joins the signature, an IHDR chunk, the given chunks and IEND.
 func pngFile(ihdrChunk []byte, chunks ...[]byte) []byte {
-	b := append([]byte{}, pngSignature...)
+	b := append([]byte{}, imageformat.PNGSignature...)
 	b = append(b, ihdrChunk...)
 	for _, c := range chunks {
 		b = append(b, c...)
@@ -293,7 +294,7 @@ func TestPNGChunkRules(t *testing.T) {
 		"ancillary chunk CRC":      pngFile(gray, join(one(badCRC), idat)...),
 		"IHDR twice":               pngFile(gray, join(one(gray), idat)...),
 		"IEND with data":           append(pngFile(gray, idat...)[:len(pngFile(gray, idat...))-12], testimages.PNGChunk("IEND", []byte{0})...),
-		"first chunk not IHDR":     append(append([]byte{}, pngSignature...), text...),
+		"first chunk not IHDR":     append(append([]byte{}, imageformat.PNGSignature...), text...),
 		"chunk length over 2^31-1": pngFile(gray, append([]byte{0x80, 0, 0, 0}, "tEXt"...)),
 	}
 	for name, data := range corrupt {

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"testing"
 
+	"github.com/vitrine-dev/vitrine/internal/imageformat"
 	"github.com/vitrine-dev/vitrine/internal/testimages"
 )
 
@@ -18,10 +19,10 @@ func TestProfileBytes(t *testing.T) {
 	segs := jpegSegments(t, jpegSample(t))
 	var app2 [][]byte
 	for i, part := range [][]byte{profile[:65_000], profile[65_000:130_000], profile[130_000:]} {
-		data := append([]byte(iccSignature), byte(i+1), 3)
-		app2 = append(app2, jpegSegment(jpegAPP2, append(data, part...)))
+		data := append([]byte(imageformat.ICCProfileSignature), byte(i+1), 3)
+		app2 = append(app2, jpegSegment(imageformat.MarkerAPP2, append(data, part...)))
 	}
-	mpf := jpegSegment(jpegAPP2, append([]byte("MPF\x00"), make([]byte, 5000)...))
+	mpf := jpegSegment(imageformat.MarkerAPP2, append([]byte("MPF\x00"), make([]byte, 5000)...))
 	jpeg := joinSegments(append(append([][]byte{segs[0]}, append(app2, mpf)...), segs[1:]...)...)
 
 	// PNG: an iCCP chunk (name, method, then the profile as is: not checked).

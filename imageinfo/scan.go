@@ -13,6 +13,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/vitrine-dev/vitrine/internal/imageformat"
 )
 
 // Info is what the header says.
@@ -51,20 +53,21 @@ func (i Info) Ext() string {
 
 var (
 	// ErrUnsupported means that the input is not an image of a supported type:
-	// its first bytes match none of the JPEG, PNG, GIF and WebP signatures.
-	ErrUnsupported = errors.New("unsupported image type")
+	// its first bytes match none of the JPEG, PNG, GIF and WebP signatures. It is
+	// imageformat.ErrUnsupported, which imagestrip returns too.
+	ErrUnsupported = imageformat.ErrUnsupported
 	// ErrTooManyPixels means that the header declares more pixels than the
 	// caller allows, or that an animation has more frames than this package
 	// accepts.
 	ErrTooManyPixels = errors.New("image has too many pixels")
 	// ErrCorrupt means that the type was recognised but the data is malformed
-	// or truncated.
-	ErrCorrupt = errors.New("image is corrupt or truncated")
+	// or truncated. It is imageformat.ErrCorrupt, which imagestrip returns too.
+	ErrCorrupt = imageformat.ErrCorrupt
 )
 
 const (
 	// magicLen is how many bytes are read to identify the type.
-	magicLen = 12
+	magicLen = imageformat.SniffLen
 	// headerLimit is how far into the input the dimensions must be found.
 	headerLimit = 1 << 20
 	// headerReadSize caps each read from the caller's reader until the
@@ -105,18 +108,19 @@ func Scan(r io.Reader, maxPixels int64) (Info, error) {
 	}
 	p := magic[:n]
 
-	var f format
-	switch {
-	case n == 0:
+	if n == 0 {
 		return Info{}, fmt.Errorf("empty input: %w", ErrUnsupported)
-	case bytes.HasPrefix(p, pngSignature):
-		f = format{"png", "image/png", scanPNG}
-	case bytes.HasPrefix(p, []byte{0xff, 0xd8, 0xff}):
-		f = format{"jpeg", "image/jpeg", scanJPEG}
-	case bytes.HasPrefix(p, []byte("GIF87a")), bytes.HasPrefix(p, []byte("GIF89a")):
-		f = format{"gif", "image/gif", scanGIF}
-	case n == magicLen && string(p[0:4]) == "RIFF" && string(p[8:12]) == "WEBP":
-		f = format{"webp", "image/webp", scanWebP}
+	}
+	var f format
+	switch mt := imageformat.Sniff(p); mt {
+	case imageformat.PNG:
+		f = format{"png", mt, scanPNG}
+	case imageformat.JPEG:
+		f = format{"jpeg", mt, scanJPEG}
+	case imageformat.GIF:
+		f = format{"gif", mt, scanGIF}
+	case imageformat.WebP:
+		f = format{"webp", mt, scanWebP}
 	default:
 		return Info{}, fmt.Errorf("unrecognised file signature: %w", ErrUnsupported)
 	}

@@ -1,5 +1,7 @@
 package imagestrip
 
+import "github.com/vitrine-dev/vitrine/internal/imageformat"
+
 // gifState is what the GIF stripper is waiting for.
 type gifState int
 
@@ -30,7 +32,7 @@ type gifStripper struct {
 // animations, and the ICC profile.
 func gifKeepApp(id []byte) bool {
 	switch string(id) {
-	case "NETSCAPE2.0", "ANIMEXTS1.0", "ICCRGBG1012":
+	case "NETSCAPE2.0", "ANIMEXTS1.0", imageformat.GIFICCApplication:
 		return true
 	}
 	return false

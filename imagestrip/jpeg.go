@@ -3,19 +3,8 @@ package imagestrip
 import (
 	"bytes"
 	"encoding/binary"
-)
 
-// JPEG markers that the stripper treats specially.
-const (
-	jpegSOI  = 0xd8
-	jpegEOI  = 0xd9
-	jpegSOS  = 0xda
-	jpegAPP0 = 0xe0
-	jpegAPP1 = 0xe1
-	jpegAPP2 = 0xe2
-	jpegAPPE = 0xee
-	jpegAPPF = 0xef
-	jpegCOM  = 0xfe
+	"github.com/vitrine-dev/vitrine/internal/imageformat"
 )
 
 // jpegState is what the JPEG stripper is waiting for.
@@ -48,7 +37,7 @@ func (j *jpegStripper) start() {
 func (j *jpegStripper) step(b []byte) error {
 	switch j.state {
 	case jpegWantSOI:
-		if b[0] != 0xff || b[1] != jpegSOI {
+		if b[0] != 0xff || b[1] != imageformat.MarkerSOI {
 			return corrupt("jpeg", "missing SOI marker")
 		}
 		if err := j.in.write(b); err != nil {
@@ -66,7 +55,7 @@ func (j *jpegStripper) step(b []byte) error {
 		if err := j.segment(b); err != nil {
 			return err
 		}
-		j.entropy = j.marker == jpegSOS
+		j.entropy = j.marker == imageformat.MarkerSOS
 		j.in.scan()
 	}
 	return nil
@@ -167,7 +156,7 @@ func (j *jpegStripper) writeHeld() error {
 // atMarker handles a marker found by scan.
 func (j *jpegStripper) atMarker(m byte) error {
 	switch {
-	case m == jpegEOI:
+	case m == imageformat.MarkerEOI:
 		if err := j.in.emit(0xff, m); err != nil {
 			return err
 		}
@@ -176,7 +165,7 @@ func (j *jpegStripper) atMarker(m byte) error {
 	case 0xd0 <= m && m <= 0xd7:
 		// A restart marker outside entropy-coded data is ignored by decoders; it is kept.
 		return j.in.emit(0xff, m)
-	case m == jpegSOI:
+	case m == imageformat.MarkerSOI:
 		return corrupt("jpeg", "unexpected SOI marker")
 	case m < 0xc0:
 		return corrupt("jpeg", "unknown marker")
@@ -190,16 +179,16 @@ func (j *jpegStripper) atMarker(m byte) error {
 // segment writes the segment of j.marker whose contents, after the length, are b, unless it
 // is metadata.
 func (j *jpegStripper) segment(b []byte) error {
-	if j.marker == jpegAPP1 && !j.sawEXIF && bytes.HasPrefix(b, []byte(exifHeader)) {
+	if j.marker == imageformat.MarkerAPP1 && !j.sawEXIF && bytes.HasPrefix(b, []byte(exifHeader)) {
 		j.sawEXIF = true
 		if o := orientation(b[len(exifHeader):]); keepsOrientation(o) {
 			tiff := orientationTIFF(o)
-			return j.writeSegment(jpegAPP1, []byte(exifHeader), tiff)
+			return j.writeSegment(imageformat.MarkerAPP1, []byte(exifHeader), tiff)
 		}
 		return nil
 	}
 	switch {
-	case j.marker == jpegAPP0:
+	case j.marker == imageformat.MarkerAPP0:
 		const jfifLen = 14 // "JFIF\0", version, units, densities, thumbnail width and height
 		if !bytes.HasPrefix(b, []byte("JFIF\x00")) {
 			return nil
@@ -210,15 +199,15 @@ func (j *jpegStripper) segment(b []byte) error {
 			jfif[12], jfif[13] = 0, 0
 			b = jfif
 		}
-	case j.marker == jpegAPP2:
-		if !bytes.HasPrefix(b, []byte("ICC_PROFILE\x00")) {
+	case j.marker == imageformat.MarkerAPP2:
+		if !bytes.HasPrefix(b, []byte(imageformat.ICCProfileSignature)) {
 			return nil
 		}
-	case j.marker == jpegAPPE:
+	case j.marker == imageformat.MarkerAPPE:
 		if !bytes.HasPrefix(b, []byte("Adobe")) {
 			return nil
 		}
-	case jpegAPP0 <= j.marker && j.marker <= jpegAPPF, j.marker == jpegCOM:
+	case imageformat.MarkerAPP0 <= j.marker && j.marker <= imageformat.MarkerAPPF, j.marker == imageformat.MarkerCOM:
 		return nil
 	}
 	return j.writeSegment(j.marker, b)

@@ -3,6 +3,8 @@ package imagestrip
 import (
 	"encoding/binary"
 	"hash/crc32"
+
+	"github.com/vitrine-dev/vitrine/internal/imageformat"
 )
 
 // pngState is what the PNG stripper is waiting for.
@@ -36,7 +38,7 @@ type pngStripper struct {
 
 func (p *pngStripper) start() {
 	p.state = pngWantSignature
-	p.in.need(len(pngSignature))
+	p.in.need(len(imageformat.PNGSignature))
 }
 
 func (p *pngStripper) scan([]byte) (int, error) { return 0, errInternal }
@@ -44,7 +46,7 @@ func (p *pngStripper) scan([]byte) (int, error) { return 0, errInternal }
 func (p *pngStripper) step(b []byte) error {
 	switch p.state {
 	case pngWantSignature:
-		if string(b) != string(pngSignature) {
+		if string(b) != string(imageformat.PNGSignature) {
 			return corrupt("png", "bad signature")
 		}
 		if err := p.in.write(b); err != nil {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vitrine-dev/vitrine/internal/imageformat"
 	"github.com/vitrine-dev/vitrine/internal/testimages"
 )
 
@@ -17,7 +18,7 @@ import (
 func pngChunks(t *testing.T, b []byte) [][]byte {
 	t.Helper()
 	var chunks [][]byte
-	for i := len(pngSignature); ; {
+	for i := len(imageformat.PNGSignature); ; {
 		if i+12 > len(b) {
 			t.Fatalf("PNG ends in a chunk at %d", i)
 		}
@@ -137,7 +138,7 @@ func TestPNGGoTestImages(t *testing.T) {
 			}
 		}
 		if !bytes.Equal(out[8:], want) {
-			t.Errorf("%s: got chunks %q, want %q", name, chunkTypes(t, out), chunkTypes(t, append(bytes.Clone(pngSignature), want...)))
+			t.Errorf("%s: got chunks %q, want %q", name, chunkTypes(t, out), chunkTypes(t, append([]byte(imageformat.PNGSignature), want...)))
 		}
 		if a, b := decodePNG(t, name, in), decodePNG(t, name+" stripped", out); !reflect.DeepEqual(a, b) {
 			t.Errorf("%s: stripped PNG decodes to different pixels", name)

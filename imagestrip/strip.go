@@ -41,41 +41,22 @@ package imagestrip
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/vitrine-dev/vitrine/internal/imageformat"
 )
 
 var (
 	// ErrUnsupported means that the input does not start with the signature of a JPEG,
-	// PNG, GIF or WebP image.
-	ErrUnsupported = errors.New("unsupported image type")
+	// PNG, GIF or WebP image. It is imageformat.ErrUnsupported, which imageinfo returns too.
+	ErrUnsupported = imageformat.ErrUnsupported
 	// ErrCorrupt means that the type was recognised but the structure is malformed or the
-	// input ends before the image does.
-	ErrCorrupt = errors.New("image is corrupt or truncated")
+	// input ends before the image does. It is imageformat.ErrCorrupt, which imageinfo
+	// returns too.
+	ErrCorrupt = imageformat.ErrCorrupt
 )
-
-// sniffLen is how many bytes identify the type.
-const sniffLen = 12
-
-var pngSignature = []byte("\x89PNG\r\n\x1a\n")
-
-// sniff returns the media type whose signature starts p, or "" if there is none. The
-// signatures are those that imageinfo.Scan recognises.
-func sniff(p []byte) string {
-	switch {
-	case bytes.HasPrefix(p, pngSignature):
-		return "image/png"
-	case bytes.HasPrefix(p, []byte{0xff, 0xd8, 0xff}):
-		return "image/jpeg"
-	case bytes.HasPrefix(p, []byte("GIF87a")), bytes.HasPrefix(p, []byte("GIF89a")):
-		return "image/gif"
-	case len(p) >= sniffLen && string(p[0:4]) == "RIFF" && string(p[8:12]) == "WEBP":
-		return "image/webp"
-	}
-	return ""
-}
 
 // Writer writes to its destination the image written to it, without its metadata. The type
 // is decided from the first 12 bytes.
@@ -91,7 +72,7 @@ func sniff(p []byte) string {
 type Writer struct {
 	in        input
 	bw        *bufio.Writer
-	head      [sniffLen]byte
+	head      [imageformat.SniffLen]byte
 	nhead     int
 	mediaType string
 	err       error
@@ -126,7 +107,7 @@ func (w *Writer) Write(p []byte) (int, error) {
 		k := copy(w.head[w.nhead:], p)
 		w.nhead += k
 		p = p[k:]
-		if w.nhead < sniffLen {
+		if w.nhead < imageformat.SniffLen {
 			return n, nil
 		}
 		if w.err = w.start(); w.err != nil {
@@ -143,7 +124,7 @@ func (w *Writer) Write(p []byte) (int, error) {
 
 // start identifies the type from the first bytes and passes them to its stripper.
 func (w *Writer) start() error {
-	w.mediaType = sniff(w.head[:])
+	w.mediaType = imageformat.Sniff(w.head[:])
 	switch w.mediaType {
 	case "image/jpeg":
 		w.in.f = &jpegStripper{in: &w.in}
@@ -172,7 +153,7 @@ func (w *Writer) Close() error {
 	switch {
 	case w.nhead == 0:
 		return fmt.Errorf("imagestrip: empty input: %w", ErrUnsupported)
-	case w.in.f == nil && sniff(w.head[:w.nhead]) == "":
+	case w.in.f == nil && imageformat.Sniff(w.head[:w.nhead]) == "":
 		return fmt.Errorf("imagestrip: unrecognised file signature: %w", ErrUnsupported)
 	case w.in.f == nil || w.in.op != opDiscard:
 		return fmt.Errorf("imagestrip: unexpected end of data: %w", ErrCorrupt)

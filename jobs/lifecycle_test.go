@@ -120,12 +120,7 @@ func storeRaw(t *testing.T, s storage.Store, key string, data []byte) {
 	if err := s.Delete(ctx, key); err != nil {
 		t.Fatal(err)
 	}
-	w, err := s.NewWriter(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.Write(data)
-	if err := w.Commit(ctx, key); err != nil {
+	if err := storage.Put(ctx, s, key, data); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -163,7 +158,7 @@ func TestUndecodableOriginalFailsAtOnceAndCanBeRetried(t *testing.T) {
 	b.waitFor(t, im.ID, "ready", ready)
 }
 
-// TestMovedMainDoesNotGetTheOldMainsThumbnails is the seed design's race: A is the main
+// TestMovedMainDoesNotGetTheOldMainsThumbnails is the legacy design's race: A is the main
 // image and its job is running; B becomes the main image before A's job records its result.
 // A's variants must not land on B, and B must get its own.
 func TestMovedMainDoesNotGetTheOldMainsThumbnails(t *testing.T) {

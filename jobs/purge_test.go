@@ -7,6 +7,7 @@ import (
 
 	"github.com/vitrine-dev/vitrine/gallery"
 	"github.com/vitrine-dev/vitrine/jobs"
+	"github.com/vitrine-dev/vitrine/storage"
 )
 
 // TestScheduledPurgeRunsAtBootWhenDueOnly starts workers on a database that has never been
@@ -17,14 +18,7 @@ func TestScheduledPurgeRunsAtBootWhenDueOnly(t *testing.T) {
 	t.Parallel()
 	b := setup(t, gallery.ThumbnailsForMain)
 	im := b.upload(t, b.product(t), photo(t, "video-001.png"))
-	w, err := b.store.NewWriter(serviceCtx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.Write([]byte("orphan")); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Commit(serviceCtx, "originals/00/orphan.png"); err != nil {
+	if err := storage.Put(serviceCtx, b.store, "originals/00/orphan.png", []byte("orphan")); err != nil {
 		t.Fatal(err)
 	}
 	purge := func() *jobs.PurgeWorker {
@@ -84,14 +78,7 @@ func TestSweepExpiresUnfinishedUploads(t *testing.T) {
 	product := b.product(t)
 	stage := func(key string, expiresIn string) {
 		t.Helper()
-		w, err := b.store.NewWriter(serviceCtx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := w.Write([]byte("a file put with a presigned URL")); err != nil {
-			t.Fatal(err)
-		}
-		if err := w.Commit(serviceCtx, key); err != nil {
+		if err := storage.Put(serviceCtx, b.store, key, []byte("a file put with a presigned URL")); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := b.db.Pool().Exec(serviceCtx, `INSERT INTO vitrine_uploads (product_id, object_key, expires_at)

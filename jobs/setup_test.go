@@ -21,7 +21,7 @@ import (
 	"github.com/vitrine-dev/vitrine/jobs"
 	"github.com/vitrine-dev/vitrine/postgres"
 	"github.com/vitrine-dev/vitrine/postgres/pgtest"
-	"github.com/vitrine-dev/vitrine/storage"
+	"github.com/vitrine-dev/vitrine/storage/localfs"
 	"github.com/vitrine-dev/vitrine/storage/storagetest"
 	"github.com/vitrine-dev/vitrine/upload"
 )
@@ -51,7 +51,7 @@ type bundle struct {
 func setup(t testing.TB, policy gallery.ThumbnailsFor) *bundle {
 	t.Helper()
 	db := pgtest.Open(t)
-	local, err := storage.NewLocal(t.TempDir())
+	local, err := localfs.New(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

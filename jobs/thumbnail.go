@@ -29,7 +29,7 @@ type ThumbnailWorker struct {
 	Imaging       *imaging.Processor
 	Presets       []gallery.Preset
 	Formats       []imaging.Format
-	DefaultFormat imaging.Format // its URLs fill the seed design's thumbnails column
+	DefaultFormat imaging.Format // its URLs fill the legacy design's thumbnails column
 	ThumbnailsFor gallery.ThumbnailsFor
 	ObjectURL     func(key string) string
 	Enqueuer      Enqueuer
@@ -167,15 +167,7 @@ func (w *ThumbnailWorker) describe(res imaging.Result) (gallery.Thumbnails, map[
 }
 
 func (w *ThumbnailWorker) put(ctx context.Context, key string, data []byte) error {
-	wr, err := w.Store.NewWriter(ctx)
-	if err != nil {
-		return fmt.Errorf("storing variant %s: %w", key, err)
-	}
-	if _, err := wr.Write(data); err != nil {
-		wr.Abort()
-		return fmt.Errorf("storing variant %s: %w", key, err)
-	}
-	if err := wr.Commit(ctx, key); err != nil {
+	if err := storage.Put(ctx, w.Store, key, data); err != nil {
 		return fmt.Errorf("storing variant %s: %w", key, err)
 	}
 	return nil

@@ -176,7 +176,7 @@ type adopter struct {
 	result   AdoptResult
 }
 
-// Adopt brings a legacy products/product_images database (the seed design's tables, with or
+// Adopt brings a legacy products/product_images database (the legacy design's tables, with or
 // without data problems) to Vitrine's schema while the shop keeps reading and writing: it adds
 // what is missing, back-fills created_at and storage_path, renumbers every gallery 0..n-1 by
 // a stable criterion under the API's per-product lock, adds the constraints without long

@@ -65,7 +65,7 @@ func fingerprint(t testing.TB, db *postgres.DB) (count int, digest string) {
 	return count, digest
 }
 
-// assertGalleryInvariants checks DESIGN.md's first invariant (orders exactly 0..n-1 per
+// assertGalleryInvariants checks invariant 1 of docs/design.md (orders exactly 0..n-1 per
 // product) and, with byCriterion, that every gallery is in (created_at, image_url, id) order,
 // so each main image is its product's oldest, ties broken by image_url.
 func assertGalleryInvariants(t testing.TB, db *postgres.DB, byCriterion bool) {

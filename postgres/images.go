@@ -46,7 +46,7 @@ func scanImage(row pgx.Row) (gallery.Image, error) {
 	im.Status = gallery.ThumbnailStatus(status)
 	im.LastError = safeJobError(lastError)
 	if thumbnails != nil {
-		// The seed design's RPC may have stored any JSON here; only string URLs are shown.
+		// The legacy design's RPC may have stored any JSON here; only string URLs are shown.
 		var raw map[string]any
 		if json.Unmarshal(thumbnails, &raw) == nil {
 			im.Thumbnails = map[string]string{}

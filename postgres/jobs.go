@@ -159,7 +159,7 @@ func (db *DB) cancelThumbnails(ctx context.Context, tx pgx.Tx, images []uuid.UUI
 }
 
 // enqueueThumbnails fills in the source hash of each target and enqueues a job for those
-// whose thumbnail record is not complete. Rows written by the seed design's RPC have no
+// whose thumbnail record is not complete. Rows written by the legacy design's RPC have no
 // content hash and get none: Vitrine did not store their original.
 func (db *DB) enqueueThumbnails(ctx context.Context, tx pgx.Tx, targets []ThumbnailTarget) error {
 	var out []ThumbnailTarget

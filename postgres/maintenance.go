@@ -9,7 +9,7 @@ import (
 )
 
 // PauseWrites sets the maintenance flag of migration 00005, so that every image write (through
-// the API, the seed design's RPCs or plain SQL on product_images) fails with EUNAVAILABLE
+// the API, the legacy design's RPCs or plain SQL on product_images) fails with EUNAVAILABLE
 // while reads go on, and then waits up to wait for the writes that checked the flag before it
 // was set to finish. When PauseWrites returns nil, no transaction that may still write to
 // product_images has passed the check. The flag lapses by itself after ttl if nobody calls

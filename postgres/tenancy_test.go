@@ -126,10 +126,10 @@ func TestRowLevelSecurityHoldsInSQL(t *testing.T) {
 			t.Errorf("A creating a product for B: %v, want a row-level security error", err)
 		}
 		if _, err := exec(tx, `SELECT insert_image_with_order($1, 'u', $2)`, ts.bPrivate.ID, ts.b); !isSQLState(err, "VT404") {
-			t.Errorf("the seed RPC on B's unpublished product: %v, want VT404", err)
+			t.Errorf("the legacy RPC on B's unpublished product: %v, want VT404", err)
 		}
 		if _, err := exec(tx, `SELECT insert_image_with_order($1, 'u', $2)`, ts.bPublic.ID, ts.b); !isSQLState(err, "VT403") {
-			t.Errorf("the seed RPC on B's published product: %v, want VT403", err)
+			t.Errorf("the legacy RPC on B's published product: %v, want VT403", err)
 		}
 		for _, q := range []string{`SELECT vitrine_delete_image($1)`, `SELECT vitrine_move_image($1, 1)`} {
 			if _, err := exec(tx, q, ts.bPublicImg); !isSQLState(err, "VT403") {

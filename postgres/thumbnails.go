@@ -32,7 +32,7 @@ const (
 // the variant keys against deletes of the same objects; ensure runs under those locks and
 // must make every variant object exist. A target with Replace overwrites a complete record
 // too, and enqueues the deletion of the objects the old record named and the new one does
-// not, in the same transaction. defaultFormat picks the URLs of the seed design's
+// not, in the same transaction. defaultFormat picks the URLs of the legacy design's
 // thumbnails shape.
 func (db *DB) RecordThumbnails(ctx context.Context, target ThumbnailTarget, th gallery.Thumbnails,
 	defaultFormat string, ensure func(context.Context) error) (RecordOutcome, error) {

@@ -8,7 +8,7 @@ import (
 	"github.com/vitrine-dev/vitrine/postgres/pgtest"
 )
 
-// TestSetMainThumbnailsKeepsItsMeaning calls the seed design's RPC as its callers do: it
+// TestSetMainThumbnailsKeepsItsMeaning calls the legacy design's RPC as its callers do: it
 // fills the main image's record when missing or partial, leaves a complete one alone, and
 // refuses a product without images instead of doing nothing.
 func TestSetMainThumbnailsKeepsItsMeaning(t *testing.T) {

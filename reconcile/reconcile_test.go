@@ -21,7 +21,8 @@ import (
 	"github.com/vitrine-dev/vitrine/postgres/pgtest"
 	"github.com/vitrine-dev/vitrine/reconcile"
 	"github.com/vitrine-dev/vitrine/storage"
-	"github.com/vitrine-dev/vitrine/storage/s3/s3test"
+	"github.com/vitrine-dev/vitrine/storage/localfs"
+	"github.com/vitrine-dev/vitrine/storage/s3store/s3test"
 	"github.com/vitrine-dev/vitrine/upload"
 )
 
@@ -47,7 +48,7 @@ func setup(t *testing.T) *bundle {
 	t.Helper()
 	db := pgtest.Open(t)
 	dir := t.TempDir()
-	store, err := storage.NewLocal(dir)
+	store, err := localfs.New(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,14 +90,7 @@ func (b *bundle) upload(t testing.TB, n int) gallery.Image {
 // orphan writes an object no row refers to, last modified age ago.
 func (b *bundle) orphan(t testing.TB, key string, size int, age time.Duration) {
 	t.Helper()
-	w, err := b.store.NewWriter(serviceCtx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.Write(bytes.Repeat([]byte{'x'}, size)); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Commit(serviceCtx, key); err != nil {
+	if err := storage.Put(serviceCtx, b.store, key, bytes.Repeat([]byte{'x'}, size)); err != nil {
 		t.Fatal(err)
 	}
 	b.age(t, key, age)
@@ -380,14 +374,7 @@ func TestPurgeOnABucket(t *testing.T) {
 	var doomed []string
 	for i := range 5 {
 		k := fmt.Sprintf("variants/%02x/gone-%d.webp", i*50, i)
-		w, err := bucket.NewWriter(serviceCtx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := w.Write([]byte("orphan")); err != nil {
-			t.Fatal(err)
-		}
-		if err := w.Commit(serviceCtx, k); err != nil {
+		if err := storage.Put(serviceCtx, bucket, k, []byte("orphan")); err != nil {
 			t.Fatal(err)
 		}
 		doomed = append(doomed, k)

@@ -66,8 +66,9 @@ func checkKey(key string) string {
 	return ""
 }
 
-// validSegment reports whether name can be one segment of a valid key.
-func validSegment(name string) bool {
+// ValidSegment reports whether name can be one segment of a valid key. A backend that maps
+// keys to paths skips the entries that no key can name.
+func ValidSegment(name string) bool {
 	if name == "" || name[0] == '.' {
 		return false
 	}

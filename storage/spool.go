@@ -13,7 +13,7 @@ import (
 var errWriterClosed = fmt.Errorf("storage: writer already committed or aborted: %w", fs.ErrClosed)
 
 // Spool is the temporary file of a Writer that keeps an object's bytes on disk until it is
-// committed: the part that file-backed backends (Local, S3) share. Write, Abort and Commit
+// committed: the part that file-backed backends (localfs, s3store) share. Write, Abort and Commit
 // are serialised, the first write error sticks, and after Commit or Abort the file is closed
 // and removed and every method but Abort fails with an error wrapping fs.ErrClosed.
 type Spool struct {

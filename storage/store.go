@@ -1,10 +1,11 @@
 // Package storage stores immutable objects, such as original images and
 // thumbnails, under content-addressed keys.
 //
-// The Store interface is implemented by Local (a directory on disk) and by
-// package s3store (storage/s3: an S3-compatible bucket), which also
-// implements Presigner. Every implementation must pass the conformance suite
-// in package storagetest.
+// This package holds the Store interface and what its implementations and
+// callers share (keys, spooled writers, Put, DeleteAll). It is implemented by
+// package localfs (a directory on disk) and by package s3store (an
+// S3-compatible bucket), which also implements Presigner. Every
+// implementation must pass the conformance suite in package storagetest.
 package storage
 
 import (
@@ -128,4 +129,20 @@ func DeleteAll(ctx context.Context, s Store, keys []string) error {
 		}
 	}
 	return nil
+}
+
+// Put stores data under key in s: it writes data to a new writer of s and commits it. It
+// returns the first error of NewWriter, Write or Commit, unwrapped, so that the caller can
+// say what it was storing; on any error nothing is stored under key by this call (the writer
+// is aborted).
+func Put(ctx context.Context, s Store, key string, data []byte) error {
+	w, err := s.NewWriter(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(data); err != nil {
+		w.Abort()
+		return err
+	}
+	return w.Commit(ctx, key)
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/vitrine-dev/vitrine/gallery"
 	"github.com/vitrine-dev/vitrine/internal/testphotos"
 	"github.com/vitrine-dev/vitrine/storage"
+	"github.com/vitrine-dev/vitrine/storage/localfs"
 	"github.com/vitrine-dev/vitrine/upload"
 )
 
@@ -51,7 +52,7 @@ type bundle struct {
 func setup(t *testing.T, keepMetadata bool) *bundle {
 	t.Helper()
 	dir := t.TempDir()
-	store, err := storage.NewLocal(dir)
+	store, err := localfs.New(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

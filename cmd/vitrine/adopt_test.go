@@ -15,8 +15,9 @@ import (
 	"github.com/vitrine-dev/vitrine/postgres"
 	"github.com/vitrine-dev/vitrine/postgres/pgtest"
 	"github.com/vitrine-dev/vitrine/storage"
-	s3store "github.com/vitrine-dev/vitrine/storage/s3"
-	"github.com/vitrine-dev/vitrine/storage/s3/s3test"
+	"github.com/vitrine-dev/vitrine/storage/localfs"
+	"github.com/vitrine-dev/vitrine/storage/s3store"
+	"github.com/vitrine-dev/vitrine/storage/s3store/s3test"
 )
 
 func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -41,7 +42,7 @@ func TestAdoptCommand(t *testing.T) {
 	ctx := context.Background()
 	url, db := legacyDB(t, 2000)
 	dataDir := t.TempDir()
-	store, err := storage.NewLocal(filepath.Join(dataDir, "objects"))
+	store, err := localfs.New(filepath.Join(dataDir, "objects"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,12 +51,7 @@ func TestAdoptCommand(t *testing.T) {
 		WHERE storage_path LIKE 'originals/%' AND storage_path NOT LIKE 'originals/2%' ORDER BY id LIMIT 1`).Scan(&key, &productID, &imageID); err != nil {
 		t.Fatal(err)
 	}
-	w, err := store.NewWriter(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.Write([]byte("an original"))
-	if err := w.Commit(ctx, key); err != nil {
+	if err := storage.Put(ctx, store, key, []byte("an original")); err != nil {
 		t.Fatal(err)
 	}
 	store.Close()
@@ -193,12 +189,7 @@ func TestAdoptDatesImagesFromABucket(t *testing.T) {
 		WHERE storage_path LIKE 'originals/%' ORDER BY id LIMIT 1`).Scan(&key, &imageID); err != nil {
 		t.Fatal(err)
 	}
-	w, err := store.NewWriter(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.Write([]byte("an original"))
-	if err := w.Commit(ctx, key); err != nil {
+	if err := storage.Put(ctx, store, key, []byte("an original")); err != nil {
 		t.Fatal(err)
 	}
 	info, err := store.Stat(ctx, key)

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/vitrine-dev/vitrine/gallery"
-	s3store "github.com/vitrine-dev/vitrine/storage/s3"
+	"github.com/vitrine-dev/vitrine/storage/s3store"
 )
 
 // config is every setting of Vitrine, read from VITRINE_* environment variables (and
@@ -32,7 +32,7 @@ type config struct {
 
 	ThumbnailsFor    gallery.ThumbnailsFor
 	Presets          []gallery.Preset
-	ThumbnailFormats []string // the first one's URLs fill the seed design's thumbnails column
+	ThumbnailFormats []string // the first one's URLs fill the legacy design's thumbnails column
 	Workers          int
 	JobMaxAttempts   int
 	JobRetryBase     time.Duration

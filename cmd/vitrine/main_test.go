@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/vitrine-dev/vitrine/postgres/pgtest"
-	"github.com/vitrine-dev/vitrine/storage/s3/s3test"
+	"github.com/vitrine-dev/vitrine/storage/s3store/s3test"
 )
 
 // TestMain runs the tests, or, when VITRINE_TEST_AS_MAIN is set, this test binary as the

@@ -18,7 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/vitrine-dev/vitrine/postgres/pgtest"
-	"github.com/vitrine-dev/vitrine/storage/s3/s3test"
+	"github.com/vitrine-dev/vitrine/storage/s3store/s3test"
 )
 
 // TestServeWithS3Storage runs `vitrine serve` with VITRINE_STORAGE=s3 against a real

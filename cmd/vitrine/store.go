@@ -8,7 +8,8 @@ import (
 	"time"
 
 	"github.com/vitrine-dev/vitrine/storage"
-	s3store "github.com/vitrine-dev/vitrine/storage/s3"
+	"github.com/vitrine-dev/vitrine/storage/localfs"
+	"github.com/vitrine-dev/vitrine/storage/s3store"
 )
 
 // objectStore is the configured object store and how clients reach its objects.
@@ -28,7 +29,7 @@ func openStore(ctx context.Context, cfg config, log *slog.Logger) (*objectStore,
 	base := cfg.publicURL()
 	own := func(key string) string { return base + "/objects/" + key }
 	if cfg.Storage != "s3" {
-		local, err := storage.NewLocal(filepath.Join(cfg.DataDir, "objects"))
+		local, err := localfs.New(filepath.Join(cfg.DataDir, "objects"))
 		if err != nil {
 			return nil, fmt.Errorf("opening object store: %w", err)
 		}

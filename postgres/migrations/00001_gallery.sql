@@ -183,7 +183,7 @@ END;
 $$;
 -- +goose StatementEnd
 
--- insert_image_with_order is the seed design's RPC, kept for existing callers: it appends
+-- insert_image_with_order is the legacy design's RPC, kept for existing callers: it appends
 -- p_image_url (also recorded as the storage path) to the gallery of a product that
 -- p_supplier_id owns and returns the new image's order.
 -- +goose StatementBegin

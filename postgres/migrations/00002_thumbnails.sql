@@ -1,5 +1,5 @@
 -- Thumbnails: the variants a job made for an image, how the API reports the job's progress,
--- and the seed design's set_main_thumbnails RPC. River's own tables (river_job, ...) are
+-- and the legacy design's set_main_thumbnails RPC. River's own tables (river_job, ...) are
 -- created by River's migrations, which Vitrine runs before these.
 
 -- +goose Up
@@ -60,7 +60,7 @@ SELECT (j.args ->> 'image_id')::uuid AS image_id,
 FROM river_job AS j
 WHERE j.kind = 'thumbnail';
 
--- set_main_thumbnails is the seed design's RPC, kept for existing callers: it records
+-- set_main_thumbnails is the legacy design's RPC, kept for existing callers: it records
 -- thumbnails for the product's main image (order 0) unless that image already has a
 -- complete record, and returns whether it changed the row. A product without images is
 -- an error, never a silent no-op.

@@ -25,7 +25,7 @@ CREATE TABLE IF NOT EXISTS vitrine_maintenance (
 );
 
 -- vitrine_refuse_during_maintenance is the statement trigger that makes every write to
--- product_images check the flag, however it reaches the table (the API, the seed design's
+-- product_images check the flag, however it reaches the table (the API, the legacy design's
 -- RPCs, PostgREST, psql): the one place the flag is checked. A gallery write is refused at its
 -- first statement on product_images, before Vitrine publishes any object for it. It reads the
 -- flag as its owner, so writers need no access to the table.

@@ -1,4 +1,4 @@
--- A database of the seed design, as many shops have it: products and product_images without
+-- A database of the legacy design, as many shops have it: products and product_images without
 -- Vitrine's constraints (product_images has no primary key either), no created_at, and the
 -- data problems the review found. legacy_generate(n) fills it with n images, deterministically:
 --   - about n/10 products (supplier_id set), some of them without images;
@@ -7,7 +7,7 @@
 --   - every 1000th image (from the 7th) names one of three products that do not exist;
 --   - storage_path: a quarter NULL, a quarter 'originals/<YYYYMMDDHH24MISS UTC>-<md5>.jpg'
 --     (a time a proxy can read), the rest 'originals/<md5>.jpg';
---   - a fifth have seed-design thumbnails.
+--   - a fifth have thumbnails recorded as the legacy design did.
 -- Used by the tests (pgtest.NewLegacyDB) and the benchmark (bench/adopt).
 
 CREATE TABLE products (

@@ -219,10 +219,10 @@ func NewEmptyDB(t testing.TB) string {
 //go:embed legacy.sql
 var legacySQL string
 
-// LegacySQL is the seed design's schema with the legacy_generate(n) function (legacy.sql).
+// LegacySQL is the legacy design's schema with the legacy_generate(n) function (legacy.sql).
 func LegacySQL() string { return legacySQL }
 
-// NewLegacyDB returns the URL of a fresh database in the seed design's shape (see legacy.sql)
+// NewLegacyDB returns the URL of a fresh database in the legacy design's shape (see legacy.sql)
 // holding images images, dropped when the test ends.
 func NewLegacyDB(t testing.TB, images int) string {
 	t.Helper()

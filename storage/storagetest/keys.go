@@ -64,7 +64,7 @@ func testInvalidKeysRefused(t *testing.T, s storage.Store) {
 }
 
 func testInvalidPrefixesRefused(t *testing.T, s storage.Store) {
-	put(t, s, "a/b", pattern(1))
+	Put(t, s, "a/b", pattern(1))
 	for _, prefix := range []string{
 		"/", "//", "/a", "a//", "../", "..", "../a", "a/../", "./", ".tmp/",
 		"%2e%2e/", "a%2f", "a\\", "A", "a\x00", strings.Repeat("a", storage.MaxKeyLen+1),
@@ -88,7 +88,7 @@ func testValidKeysAccepted(t *testing.T, s storage.Store) {
 		if err := storage.ValidateKey(key); err != nil {
 			t.Fatalf("ValidateKey(%q) = %v", key, err)
 		}
-		put(t, s, key, pattern(i))
+		Put(t, s, key, pattern(i))
 		checkContent(t, s, key, pattern(i))
 	}
 }

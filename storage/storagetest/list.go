@@ -36,7 +36,7 @@ var trickyKeys = []string{
 func putTricky(t *testing.T, s storage.Store) []string {
 	t.Helper()
 	for i, k := range trickyKeys {
-		put(t, s, k, pattern(i+1))
+		Put(t, s, k, pattern(i+1))
 	}
 	return slices.Sorted(slices.Values(trickyKeys))
 }

@@ -28,7 +28,7 @@ var objectTests = []test{
 func testOpenRanges(t *testing.T, s storage.Store) {
 	const key = "originals/ab/range.bin"
 	data := pattern(1000)
-	put(t, s, key, data)
+	Put(t, s, key, data)
 	size := int64(len(data))
 	for _, r := range []struct {
 		name           string
@@ -58,7 +58,7 @@ func testOpenRanges(t *testing.T, s storage.Store) {
 
 func testOpenInvalidRanges(t *testing.T, s storage.Store) {
 	const key = "a/range.bin"
-	put(t, s, key, pattern(100))
+	Put(t, s, key, pattern(100))
 	for _, r := range []struct{ offset, length int64 }{
 		{101, -1}, {101, 1}, {1 << 40, -1}, {-1, -1}, {-1, 10},
 	} {
@@ -77,7 +77,7 @@ func testStat(t *testing.T, s storage.Store) {
 	const key = "thumbnails/cd/stat.jpg"
 	data := pattern(4321)
 	before := time.Now().Add(-time.Hour)
-	put(t, s, key, data)
+	Put(t, s, key, data)
 	info, err := s.Stat(ctx, key)
 	if err != nil {
 		t.Fatalf("Stat: %v", err)
@@ -104,7 +104,7 @@ func testStat(t *testing.T, s storage.Store) {
 		t.Errorf("List = %+v, want [%+v]", listed, info)
 	}
 
-	put(t, s, "thumbnails/cd/other.jpg", pattern(4320))
+	Put(t, s, "thumbnails/cd/other.jpg", pattern(4320))
 	other, err := s.Stat(ctx, "thumbnails/cd/other.jpg")
 	if err != nil {
 		t.Fatalf("Stat: %v", err)
@@ -116,7 +116,7 @@ func testStat(t *testing.T, s storage.Store) {
 
 func testEmptyObject(t *testing.T, s storage.Store) {
 	const key = "empty"
-	put(t, s, key, nil)
+	Put(t, s, key, nil)
 	got, info := read(t, s, key, 0, -1)
 	if len(got) != 0 || info.Size != 0 {
 		t.Errorf("empty object: read %d bytes, info %+v", len(got), info)
@@ -132,7 +132,7 @@ func testEmptyObject(t *testing.T, s storage.Store) {
 func testMissing(t *testing.T, s storage.Store) {
 	checkMissing(t, s, "missing/key.jpg")
 	// A prefix of existing keys is not an object.
-	put(t, s, "dir/sub/x.jpg", pattern(10))
+	Put(t, s, "dir/sub/x.jpg", pattern(10))
 	checkMissing(t, s, "dir")
 	checkMissing(t, s, "dir/sub")
 	// Neither is a path going through an object.
@@ -144,8 +144,8 @@ func testMissing(t *testing.T, s storage.Store) {
 
 func testDelete(t *testing.T, s storage.Store) {
 	ctx := context.Background()
-	put(t, s, "d/e/f.jpg", pattern(10))
-	put(t, s, "d/keep.jpg", pattern(11))
+	Put(t, s, "d/e/f.jpg", pattern(10))
+	Put(t, s, "d/keep.jpg", pattern(11))
 	if err := s.Delete(ctx, "d/e/f.jpg"); err != nil {
 		t.Fatalf("Delete: %v", err)
 	}
@@ -160,7 +160,7 @@ func testDelete(t *testing.T, s storage.Store) {
 		t.Errorf("second Delete = %v, want nil", err)
 	}
 	// The key can be written again.
-	put(t, s, "d/e/f.jpg", pattern(10))
+	Put(t, s, "d/e/f.jpg", pattern(10))
 	checkContent(t, s, "d/e/f.jpg", pattern(10))
 }
 
@@ -170,7 +170,7 @@ func testDeleteAll(t *testing.T, s storage.Store) {
 	var doomed, kept []string
 	for i := range 12 {
 		k := fmt.Sprintf("b/%02d.jpg", i)
-		put(t, s, k, pattern(i+1))
+		Put(t, s, k, pattern(i+1))
 		if i%3 == 0 {
 			kept = append(kept, k)
 		} else {
@@ -189,7 +189,7 @@ func testDeleteAll(t *testing.T, s storage.Store) {
 }
 
 func testDeleteDirectoryLikeKey(t *testing.T, s storage.Store) {
-	put(t, s, "d/x.jpg", pattern(10))
+	Put(t, s, "d/x.jpg", pattern(10))
 	if err := s.Delete(context.Background(), "d"); err != nil {
 		t.Errorf("Delete(d) = %v, want nil (no such object)", err)
 	}
@@ -198,7 +198,7 @@ func testDeleteDirectoryLikeKey(t *testing.T, s storage.Store) {
 
 func testCanceledContext(t *testing.T, s storage.Store) {
 	const key = "canceled/x.jpg"
-	put(t, s, key, pattern(10))
+	Put(t, s, key, pattern(10))
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, err := s.Stat(ctx, key); !errors.Is(err, context.Canceled) {

@@ -57,20 +57,11 @@ type test struct {
 	fn   func(t *testing.T, s storage.Store)
 }
 
-// put stores data under key, failing the test on error.
-func put(t testing.TB, s storage.Store, key string, data []byte) {
+// Put stores data under key in s with storage.Put, failing the test on error.
+func Put(t testing.TB, s storage.Store, key string, data []byte) {
 	t.Helper()
-	ctx := context.Background()
-	w, err := s.NewWriter(ctx)
-	if err != nil {
-		t.Fatalf("NewWriter: %v", err)
-	}
-	if _, err := w.Write(data); err != nil {
-		w.Abort()
-		t.Fatalf("Write(%q): %v", key, err)
-	}
-	if err := w.Commit(ctx, key); err != nil {
-		t.Fatalf("Commit(%q): %v", key, err)
+	if err := storage.Put(context.Background(), s, key, data); err != nil {
+		t.Fatalf("storing %q: %v", key, err)
 	}
 }
 

@@ -87,7 +87,7 @@ func testCommitTwice(t *testing.T, s storage.Store) {
 }
 
 func testUncommittedInvisible(t *testing.T, s storage.Store) {
-	put(t, s, "visible.jpg", pattern(3))
+	Put(t, s, "visible.jpg", pattern(3))
 	w := newWriter(t, s, pattern(1000))
 	if ks := keys(list(t, s, "", "")); len(ks) != 1 || ks[0] != "visible.jpg" {
 		t.Errorf("List with a pending writer = %q, want [visible.jpg]", ks)
@@ -143,8 +143,8 @@ func testInterleavedWriters(t *testing.T, s storage.Store) {
 func testCommitExistingKey(t *testing.T, s storage.Store) {
 	const key = "originals/ee/same.jpg"
 	data := pattern(2048)
-	put(t, s, key, data)
-	put(t, s, key, data)
+	Put(t, s, key, data)
+	Put(t, s, key, data)
 	checkContent(t, s, key, data)
 	if ks := keys(list(t, s, "", "")); len(ks) != 1 || ks[0] != key {
 		t.Errorf("List = %q, want [%q]", ks, key)

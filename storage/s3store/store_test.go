@@ -14,8 +14,9 @@ import (
 	"time"
 
 	"github.com/vitrine-dev/vitrine/storage"
-	s3store "github.com/vitrine-dev/vitrine/storage/s3"
-	"github.com/vitrine-dev/vitrine/storage/s3/s3test"
+	"github.com/vitrine-dev/vitrine/storage/s3store"
+	"github.com/vitrine-dev/vitrine/storage/s3store/s3test"
+	"github.com/vitrine-dev/vitrine/storage/storagetest"
 )
 
 // The bytes of a writer never take memory in proportion to the object:
@@ -85,11 +86,11 @@ func TestSpoolLeavesNothing(t *testing.T) {
 		t.Fatalf("Commit(../bad) = %v", err)
 	}
 	b.proxy.Fail(100, s3test.InternalError, s3test.Method("PUT"))
-	if err := commit(b.store, "failed", []byte("x")); err == nil {
+	if err := storage.Put(context.Background(), b.store, "failed", []byte("x")); err == nil {
 		t.Fatal("Commit through a failing server succeeded")
 	}
 	b.proxy.Clear()
-	put(t, b.store, "ok", []byte("ok"))
+	storagetest.Put(t, b.store, "ok", []byte("ok"))
 	checkSpoolEmpty(t, b.cfg)
 }
 
@@ -98,12 +99,12 @@ func TestSpoolLeavesNothing(t *testing.T) {
 func TestCommitSkipsExistingObject(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	put(t, b.store, "same.jpg", []byte("12345"))
-	put(t, b.store, "same.jpg", []byte("12345"))
+	storagetest.Put(t, b.store, "same.jpg", []byte("12345"))
+	storagetest.Put(t, b.store, "same.jpg", []byte("12345"))
 	if n, _ := b.proxy.Count(s3test.Method("PUT")); n != 1 {
 		t.Errorf("%d PUTs for two commits of the same object, want 1", n)
 	}
-	put(t, b.store, "same.jpg", []byte("123456"))
+	storagetest.Put(t, b.store, "same.jpg", []byte("123456"))
 	checkContent(t, b.direct, "same.jpg", []byte("123456"))
 }
 
@@ -115,7 +116,7 @@ func TestObjectHeaders(t *testing.T) {
 	for key, want := range map[string]string{
 		"a.jpg": "image/jpeg", "a.png": "image/png", "a.webp": "image/webp", "a.avif": "image/avif", "a.bin": "application/octet-stream",
 	} {
-		put(t, b.store, key, []byte("data"))
+		storagetest.Put(t, b.store, key, []byte("data"))
 		u, err := b.store.PresignGet(context.Background(), key, time.Minute)
 		if err != nil {
 			t.Fatal(err)
@@ -142,7 +143,7 @@ func TestListPages(t *testing.T) {
 	var want []string
 	for i := range 7 {
 		k := fmt.Sprintf("p/%d", i)
-		put(t, b.direct, k, []byte(k))
+		storagetest.Put(t, b.direct, k, []byte(k))
 		want = append(want, k)
 	}
 	if got := keys(t, b.store); !slices.Equal(got, want) {
@@ -167,7 +168,7 @@ func TestListPages(t *testing.T) {
 func TestListSkipsForeignKeys(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	put(t, b.direct, "a/ok.jpg", []byte("ok"))
+	storagetest.Put(t, b.direct, "a/ok.jpg", []byte("ok"))
 	client := b.gw.Client()
 	for _, k := range []string{"UPPER.jpg", "a/", "a/sp ace", "a/B/c.jpg"} {
 		if _, err := client.PutObject(context.Background(), putInput(b.bucket, k)); err != nil {
@@ -186,7 +187,7 @@ func TestPresign(t *testing.T) {
 	b := setup(t)
 	ctx := context.Background()
 	var p storage.Presigner = b.store
-	put(t, b.store, "p/get.jpg", []byte("get me"))
+	storagetest.Put(t, b.store, "p/get.jpg", []byte("get me"))
 	u, err := p.PresignGet(ctx, "p/get.jpg", time.Minute)
 	if err != nil {
 		t.Fatal(err)

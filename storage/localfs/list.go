@@ -1,4 +1,4 @@
-package storage
+package localfs
 
 import (
 	"context"
@@ -8,18 +8,20 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/vitrine-dev/vitrine/storage"
 )
 
-// List implements Store. It walks the tree depth-first, reading one
+// List implements storage.Store. It walks the tree depth-first, reading one
 // directory at a time, so it holds only the entries of the directories on
 // the current path. Directories that cannot hold keys matching prefix or
 // following after are not read. Entries that are not regular files or
 // directories (such as symbolic links), or whose names cannot be part of a
 // key (such as ".tmp"), are skipped.
-func (l *Local) List(ctx context.Context, prefix, after string) iter.Seq2[ObjectInfo, error] {
-	return func(yield func(ObjectInfo, error) bool) {
-		if err := ValidatePrefix(prefix); err != nil {
-			yield(ObjectInfo{}, err)
+func (l *Store) List(ctx context.Context, prefix, after string) iter.Seq2[storage.ObjectInfo, error] {
+	return func(yield func(storage.ObjectInfo, error) bool) {
+		if err := storage.ValidatePrefix(prefix); err != nil {
+			yield(storage.ObjectInfo{}, err)
 			return
 		}
 		w := &lister{root: l, ctx: ctx, prefix: prefix, after: after, yield: yield}
@@ -30,10 +32,10 @@ func (l *Local) List(ctx context.Context, prefix, after string) iter.Seq2[Object
 
 // lister is the state of one List call.
 type lister struct {
-	root          *Local
+	root          *Store
 	ctx           context.Context
 	prefix, after string
-	yield         func(ObjectInfo, error) bool
+	yield         func(storage.ObjectInfo, error) bool
 }
 
 // listEntry is a directory entry that may hold matching keys.
@@ -47,12 +49,12 @@ type listEntry struct {
 // in "/". It returns false when the listing must stop.
 func (w *lister) walk(dir string) bool {
 	if err := w.ctx.Err(); err != nil {
-		w.yield(ObjectInfo{}, err)
+		w.yield(storage.ObjectInfo{}, err)
 		return false
 	}
 	entries, err := w.read(dir)
 	if err != nil {
-		w.yield(ObjectInfo{}, fmt.Errorf("storage: list %q: %w", w.prefix, err))
+		w.yield(storage.ObjectInfo{}, fmt.Errorf("storage: list %q: %w", w.prefix, err))
 		return false
 	}
 	// Skip the entries whose keys all come before or at after.
@@ -70,7 +72,7 @@ func (w *lister) walk(dir string) bool {
 			}
 			continue
 		}
-		info := ObjectInfo{Key: e.path, Size: e.info.Size(), ModTime: e.info.ModTime(), ETag: localETag(e.path, e.info.Size())}
+		info := storage.ObjectInfo{Key: e.path, Size: e.info.Size(), ModTime: e.info.ModTime(), ETag: etag(e.path, e.info.Size())}
 		if !w.yield(info, nil) {
 			return false
 		}
@@ -102,7 +104,7 @@ func (w *lister) read(dir string) ([]listEntry, error) {
 	}
 	entries := make([]listEntry, 0, len(des))
 	for _, de := range des {
-		if !validSegment(de.Name()) {
+		if !storage.ValidSegment(de.Name()) {
 			continue
 		}
 		e := listEntry{path: dir + de.Name()}
@@ -116,7 +118,7 @@ func (w *lister) read(dir string) ([]listEntry, error) {
 				continue
 			}
 		case de.Type().IsRegular():
-			if !strings.HasPrefix(e.path, w.prefix) || len(e.path) > MaxKeyLen {
+			if !strings.HasPrefix(e.path, w.prefix) || len(e.path) > storage.MaxKeyLen {
 				continue
 			}
 			// Entries of a directory opened through an os.Root carry the

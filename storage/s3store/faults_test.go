@@ -11,8 +11,9 @@ import (
 	"time"
 
 	"github.com/vitrine-dev/vitrine/storage"
-	s3store "github.com/vitrine-dev/vitrine/storage/s3"
-	"github.com/vitrine-dev/vitrine/storage/s3/s3test"
+	"github.com/vitrine-dev/vitrine/storage/s3store"
+	"github.com/vitrine-dev/vitrine/storage/s3store/s3test"
+	"github.com/vitrine-dev/vitrine/storage/storagetest"
 )
 
 // Every operation of the store gets through a server that fails its first
@@ -28,29 +29,29 @@ func TestRetriedOperations(t *testing.T) {
 		run   func(t *testing.T, b *bundle)
 	}{
 		{"put", s3test.Method("PUT"), func(t *testing.T, b *bundle) {
-			put(t, b.store, key, data)
+			storagetest.Put(t, b.store, key, data)
 			checkContent(t, b.direct, key, data)
 		}},
 		{"stat", s3test.Method("HEAD"), func(t *testing.T, b *bundle) {
-			put(t, b.direct, key, data)
+			storagetest.Put(t, b.direct, key, data)
 			info, err := b.store.Stat(context.Background(), key)
 			if err != nil || info.Size != int64(len(data)) {
 				t.Fatalf("Stat = %+v, %v", info, err)
 			}
 		}},
 		{"open", s3test.Method("GET"), func(t *testing.T, b *bundle) {
-			put(t, b.direct, key, data)
+			storagetest.Put(t, b.direct, key, data)
 			checkContent(t, b.store, key, data)
 		}},
 		{"list", s3test.ListObjects, func(t *testing.T, b *bundle) {
-			put(t, b.direct, key, data)
-			put(t, b.direct, "other", data[:10])
+			storagetest.Put(t, b.direct, key, data)
+			storagetest.Put(t, b.direct, "other", data[:10])
 			if got := keys(t, b.store); !slices.Equal(got, []string{key, "other"}) {
 				t.Fatalf("List = %q", got)
 			}
 		}},
 		{"delete", s3test.Method("DELETE"), func(t *testing.T, b *bundle) {
-			put(t, b.direct, key, data)
+			storagetest.Put(t, b.direct, key, data)
 			if err := b.store.Delete(context.Background(), key); err != nil {
 				t.Fatalf("Delete: %v", err)
 			}
@@ -83,7 +84,7 @@ func TestRetriedMultipartUpload(t *testing.T) {
 	data := random(2*s3store.MinPartSize + 12345)
 	b.proxy.Fail(2, s3test.InternalError, s3test.UploadPart)
 	b.proxy.Fail(1, s3test.SlowDown, s3test.Method("POST"))
-	put(t, b.store, "large/multipart.bin", data)
+	storagetest.Put(t, b.store, "large/multipart.bin", data)
 	if n, faulted := b.proxy.Count(s3test.UploadPart); n != 5 || faulted != 2 {
 		t.Errorf("%d part uploads, %d failed; want 3 parts and 2 failures\n%v", n, faulted, b.proxy.Requests())
 	}
@@ -103,7 +104,7 @@ func TestCutUploadIsRetried(t *testing.T) {
 	b := setup(t)
 	data := random(1 << 20)
 	b.proxy.Inject(1, s3test.CutBody, 0, s3test.Method("PUT"))
-	put(t, b.store, "cut/upload.bin", data)
+	storagetest.Put(t, b.store, "cut/upload.bin", data)
 	if n, faulted := b.proxy.Count(s3test.Method("PUT")); n != 2 || faulted != 1 {
 		t.Errorf("%d PUTs, %d cut; want 2 and 1\n%v", n, faulted, b.proxy.Requests())
 	}
@@ -132,7 +133,7 @@ func TestNoPartialObjectDuringUpload(t *testing.T) {
 				return r.Method == "PUT" && (r.URL.Query().Get("partNumber") == "" || r.URL.Query().Get("partNumber") == "2")
 			})
 			done := make(chan error, 1)
-			go func() { done <- commit(b.store, key, data) }()
+			go func() { done <- storage.Put(context.Background(), b.store, key, data) }()
 			waitFor(t, func() bool {
 				for _, r := range b.proxy.Requests() {
 					if r.Fault == s3test.PauseBody {
@@ -162,7 +163,7 @@ func TestSlowResponses(t *testing.T) {
 	t.Parallel()
 	b := setup(t, func(c *s3store.Config) { c.ResponseTimeout = 500 * time.Millisecond })
 	data := random(1000)
-	put(t, b.direct, "slow", data)
+	storagetest.Put(t, b.direct, "slow", data)
 
 	b.proxy.Inject(1, s3test.Delay, 300*time.Millisecond, s3test.Method("GET"))
 	start := time.Now()
@@ -198,7 +199,7 @@ func TestRetryBudgetExhausted(t *testing.T) {
 		t.Parallel()
 		b := setup(t, retries)
 		b.proxy.Fail(100, s3test.SlowDown, s3test.Method("PUT"))
-		err := commit(b.store, "lost.jpg", random(1000))
+		err := storage.Put(context.Background(), b.store, "lost.jpg", random(1000))
 		if err == nil || errors.Is(err, storage.ErrNotFound) {
 			t.Fatalf("Commit through a failing server = %v, want the server's error", err)
 		}
@@ -213,7 +214,7 @@ func TestRetryBudgetExhausted(t *testing.T) {
 		}
 		checkSpoolEmpty(t, b.cfg)
 		b.proxy.Clear()
-		put(t, b.store, "lost.jpg", random(1000))
+		storagetest.Put(t, b.store, "lost.jpg", random(1000))
 		checkContent(t, b.direct, "lost.jpg", random(1000))
 	})
 
@@ -222,7 +223,7 @@ func TestRetryBudgetExhausted(t *testing.T) {
 		b := setup(t, retries, func(c *s3store.Config) { c.PartSize = s3store.MinPartSize })
 		b.proxy.Fail(1, s3test.InternalError, s3test.UploadPart) // the first part gets through on retry
 		b.proxy.Fail(100, s3test.InternalError, s3test.UploadPart)
-		err := commit(b.store, "lost/large.bin", random(2*s3store.MinPartSize+1))
+		err := storage.Put(context.Background(), b.store, "lost/large.bin", random(2*s3store.MinPartSize+1))
 		if err == nil {
 			t.Fatal("Commit through a failing server succeeded")
 		}
@@ -239,7 +240,7 @@ func TestRetryBudgetExhausted(t *testing.T) {
 	t.Run("reads", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t, retries)
-		put(t, b.direct, "kept.jpg", random(1000))
+		storagetest.Put(t, b.direct, "kept.jpg", random(1000))
 		b.proxy.Fail(100, s3test.InternalError, s3test.AnyRequest)
 		if _, _, err := b.store.Open(context.Background(), "kept.jpg", 0, -1); err == nil || errors.Is(err, storage.ErrNotFound) {
 			t.Errorf("Open through a failing server: %v, want the server's error", err)
@@ -275,7 +276,7 @@ func TestConcurrentWritesUnderFaults(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range 8 {
 		wg.Go(func() {
-			if err := commit(b.store, fmt.Sprintf("c/%d.bin", i), random(10000+i)); err != nil {
+			if err := storage.Put(context.Background(), b.store, fmt.Sprintf("c/%d.bin", i), random(10000+i)); err != nil {
 				t.Errorf("Commit %d: %v", i, err)
 			}
 		})

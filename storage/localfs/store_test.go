@@ -1,4 +1,4 @@
-package storage_test
+package localfs_test
 
 import (
 	"context"
@@ -11,14 +11,15 @@ import (
 	"time"
 
 	"github.com/vitrine-dev/vitrine/storage"
+	"github.com/vitrine-dev/vitrine/storage/localfs"
 	"github.com/vitrine-dev/vitrine/storage/storagetest"
 )
 
-func newLocal(t testing.TB, dir string) *storage.Local {
+func newLocal(t testing.TB, dir string) *localfs.Store {
 	t.Helper()
-	l, err := storage.NewLocal(dir)
+	l, err := localfs.New(dir)
 	if err != nil {
-		t.Fatalf("NewLocal: %v", err)
+		t.Fatalf("New: %v", err)
 	}
 	t.Cleanup(func() { l.Close() })
 	return l
@@ -30,13 +31,13 @@ func TestLocalConformance(t *testing.T) {
 	})
 }
 
-func TestNewLocal(t *testing.T) {
+func TestNew(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "a", "b")
 	l := newLocal(t, dir)
 	if fi, err := os.Stat(filepath.Join(dir, ".tmp")); err != nil || !fi.IsDir() {
-		t.Fatalf("NewLocal did not create .tmp: %v", err)
+		t.Fatalf("New did not create .tmp: %v", err)
 	}
-	put(t, l, "x/y.jpg", "hello")
+	storagetest.Put(t, l, "x/y.jpg", []byte("hello"))
 	// Reopening an existing store sees its objects.
 	l2 := newLocal(t, dir)
 	if info, err := l2.Stat(context.Background(), "x/y.jpg"); err != nil || info.Size != 5 {
@@ -50,24 +51,9 @@ func TestNewLocal(t *testing.T) {
 	if err := os.WriteFile(file, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if l, err := storage.NewLocal(file); err == nil {
+	if l, err := localfs.New(file); err == nil {
 		l.Close()
-		t.Errorf("NewLocal on a regular file succeeded")
-	}
-}
-
-// put stores data under key in s.
-func put(t testing.TB, s storage.Store, key, data string) {
-	t.Helper()
-	w, err := s.NewWriter(context.Background())
-	if err != nil {
-		t.Fatalf("NewWriter: %v", err)
-	}
-	if _, err := io.WriteString(w, data); err != nil {
-		t.Fatalf("Write: %v", err)
-	}
-	if err := w.Commit(context.Background(), key); err != nil {
-		t.Fatalf("Commit(%q): %v", key, err)
+		t.Errorf("New on a regular file succeeded")
 	}
 }
 
@@ -122,7 +108,7 @@ func TestLocalTempDirStaysEmpty(t *testing.T) {
 	check("a Commit with a canceled context")
 
 	// A Commit failing in the file system: the parent is an object.
-	put(t, l, "file", "x")
+	storagetest.Put(t, l, "file", []byte("x"))
 	w, _ = l.NewWriter(ctx)
 	io.WriteString(w, "under a file")
 	if err := w.Commit(ctx, "file/child"); err == nil {
@@ -130,8 +116,8 @@ func TestLocalTempDirStaysEmpty(t *testing.T) {
 	}
 	check("a Commit failing to create the parent")
 
-	put(t, l, "x/y", "data")
-	put(t, l, "x/y", "data")
+	storagetest.Put(t, l, "x/y", []byte("data"))
+	storagetest.Put(t, l, "x/y", []byte("data"))
 	check("Commits")
 
 	storagetest.CommitConcurrently(t, l, "originals/ab/same.jpg", []byte(strings.Repeat("same bytes ", 10000)))
@@ -180,7 +166,7 @@ func TestLocalCleanTemp(t *testing.T) {
 func TestLocalListSkipsForeignEntries(t *testing.T) {
 	dir := t.TempDir()
 	l := newLocal(t, dir)
-	put(t, l, "a/ok.jpg", "ok")
+	storagetest.Put(t, l, "a/ok.jpg", []byte("ok"))
 	for _, name := range []string{"UPPER.jpg", ".hidden", "a/.x", "a/B/c.jpg", "a/sp ace"} {
 		p := filepath.Join(dir, filepath.FromSlash(name))
 		os.MkdirAll(filepath.Dir(p), 0o755)
@@ -210,8 +196,8 @@ func TestLocalDeleteKeepsSiblings(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	l := newLocal(t, dir)
-	put(t, l, "originals/ab/1.jpg", "1")
-	put(t, l, "originals/ab/2.jpg", "2")
+	storagetest.Put(t, l, "originals/ab/1.jpg", []byte("1"))
+	storagetest.Put(t, l, "originals/ab/2.jpg", []byte("2"))
 	if err := l.Delete(ctx, "originals/ab/1.jpg"); err != nil {
 		t.Fatal(err)
 	}

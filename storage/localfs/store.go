@@ -1,4 +1,6 @@
-package storage
+// Package localfs is a storage.Store kept in a directory of the local file system: the
+// object store of a single machine, and of the quickstart (<data-dir>/objects).
+package localfs
 
 import (
 	"context"
@@ -13,6 +15,8 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/vitrine-dev/vitrine/storage"
 )
 
 const (
@@ -25,13 +29,13 @@ const (
 	dirPerm  = 0o755
 )
 
-// Local is a Store keeping objects as files in a local directory. A key maps
+// Store is a storage.Store keeping objects as files in a local directory. A key maps
 // directly to the relative path of its file (key "originals/ab/x.jpg" is the
 // file dir/originals/ab/x.jpg).
 //
 // Every file access goes through an os.Root opened on the directory, so no
-// key, symbolic link or concurrent rename can make Local touch anything
-// outside of it. Local never creates symbolic links; List skips any it
+// key, symbolic link or concurrent rename can make a Store touch anything
+// outside of it. A Store never creates symbolic links; List skips any it
 // finds, while Open and Stat follow those that stay inside the directory.
 //
 // The ETag of an object is the first 128 bits of the SHA-256 of its key and
@@ -42,15 +46,15 @@ const (
 // Deleting an object leaves its parent directories in place, even when
 // they become empty: removing them could race with a concurrent Commit
 // re-using the directory. List ignores empty directories.
-type Local struct {
+type Store struct {
 	root *os.Root
 }
 
-var _ Store = (*Local)(nil)
+var _ storage.Store = (*Store)(nil)
 
-// NewLocal returns a Local storing objects under dir, creating dir and its
+// New returns a Store storing objects under dir, creating dir and its
 // temporary-file directory if needed. Call Close to release the directory.
-func NewLocal(dir string) (*Local, error) {
+func New(dir string) (*Store, error) {
 	if err := os.MkdirAll(dir, dirPerm); err != nil {
 		return nil, fmt.Errorf("storage: %w", err)
 	}
@@ -62,39 +66,39 @@ func NewLocal(dir string) (*Local, error) {
 		root.Close()
 		return nil, fmt.Errorf("storage: %w", err)
 	}
-	return &Local{root: root}, nil
+	return &Store{root: root}, nil
 }
 
-// Close releases the directory. The Local must not be used afterwards.
-func (l *Local) Close() error {
+// Close releases the directory. The Store must not be used afterwards.
+func (l *Store) Close() error {
 	return l.root.Close()
 }
 
-// Open implements Store.
-func (l *Local) Open(ctx context.Context, key string, offset, length int64) (io.ReadCloser, ObjectInfo, error) {
-	if err := ValidateKey(key); err != nil {
-		return nil, ObjectInfo{}, err
+// Open implements storage.Store.
+func (l *Store) Open(ctx context.Context, key string, offset, length int64) (io.ReadCloser, storage.ObjectInfo, error) {
+	if err := storage.ValidateKey(key); err != nil {
+		return nil, storage.ObjectInfo{}, err
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, ObjectInfo{}, err
+		return nil, storage.ObjectInfo{}, err
 	}
 	f, err := l.root.Open(key)
 	if err != nil {
-		return nil, ObjectInfo{}, mapNotFound("open", key, err)
+		return nil, storage.ObjectInfo{}, mapNotFound("open", key, err)
 	}
 	fi, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return nil, ObjectInfo{}, fmt.Errorf("storage: open %q: %w", key, err)
+		return nil, storage.ObjectInfo{}, fmt.Errorf("storage: open %q: %w", key, err)
 	}
 	if !fi.Mode().IsRegular() {
 		f.Close()
-		return nil, ObjectInfo{}, fmt.Errorf("storage: open %q: %w", key, ErrNotFound)
+		return nil, storage.ObjectInfo{}, fmt.Errorf("storage: open %q: %w", key, storage.ErrNotFound)
 	}
 	info := objectInfo(key, fi)
 	if offset < 0 || offset > info.Size {
 		f.Close()
-		return nil, ObjectInfo{}, fmt.Errorf("storage: open %q: %w: offset %d, size %d", key, ErrInvalidRange, offset, info.Size)
+		return nil, storage.ObjectInfo{}, fmt.Errorf("storage: open %q: %w: offset %d, size %d", key, storage.ErrInvalidRange, offset, info.Size)
 	}
 	if length < 0 || length > info.Size-offset {
 		length = info.Size - offset
@@ -110,28 +114,28 @@ type sectionReadCloser struct {
 
 func (r *sectionReadCloser) Close() error { return r.f.Close() }
 
-// Stat implements Store.
-func (l *Local) Stat(ctx context.Context, key string) (ObjectInfo, error) {
-	if err := ValidateKey(key); err != nil {
-		return ObjectInfo{}, err
+// Stat implements storage.Store.
+func (l *Store) Stat(ctx context.Context, key string) (storage.ObjectInfo, error) {
+	if err := storage.ValidateKey(key); err != nil {
+		return storage.ObjectInfo{}, err
 	}
 	if err := ctx.Err(); err != nil {
-		return ObjectInfo{}, err
+		return storage.ObjectInfo{}, err
 	}
 	fi, err := l.root.Stat(key)
 	if err != nil {
-		return ObjectInfo{}, mapNotFound("stat", key, err)
+		return storage.ObjectInfo{}, mapNotFound("stat", key, err)
 	}
 	if !fi.Mode().IsRegular() {
-		return ObjectInfo{}, fmt.Errorf("storage: stat %q: %w", key, ErrNotFound)
+		return storage.ObjectInfo{}, fmt.Errorf("storage: stat %q: %w", key, storage.ErrNotFound)
 	}
 	return objectInfo(key, fi), nil
 }
 
-// Delete implements Store. A key naming a directory (a prefix of other
+// Delete implements storage.Store. A key naming a directory (a prefix of other
 // keys) is not an object, so deleting it is a no-op.
-func (l *Local) Delete(ctx context.Context, key string) error {
-	if err := ValidateKey(key); err != nil {
+func (l *Store) Delete(ctx context.Context, key string) error {
+	if err := storage.ValidateKey(key); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
@@ -157,7 +161,7 @@ func (l *Local) Delete(ctx context.Context, key string) error {
 // committed nor aborted and have not been written to for olderThan. It
 // returns how many files it removed. It is meant to be called at start-up,
 // or periodically with an olderThan much longer than any upload.
-func (l *Local) CleanTemp(olderThan time.Duration) (int, error) {
+func (l *Store) CleanTemp(olderThan time.Duration) (int, error) {
 	d, err := l.root.Open(tmpDir)
 	if err != nil {
 		return 0, fmt.Errorf("storage: clean temp: %w", err)
@@ -192,12 +196,12 @@ func (l *Local) CleanTemp(olderThan time.Duration) (int, error) {
 	return n, nil
 }
 
-func objectInfo(key string, fi fs.FileInfo) ObjectInfo {
-	return ObjectInfo{Key: key, Size: fi.Size(), ModTime: fi.ModTime(), ETag: localETag(key, fi.Size())}
+func objectInfo(key string, fi fs.FileInfo) storage.ObjectInfo {
+	return storage.ObjectInfo{Key: key, Size: fi.Size(), ModTime: fi.ModTime(), ETag: etag(key, fi.Size())}
 }
 
-// localETag derives the ETag of an object from its key and size; see Local.
-func localETag(key string, size int64) string {
+// etag derives the ETag of an object from its key and size; see Store.
+func etag(key string, size int64) string {
 	h := sha256.New()
 	h.Write([]byte(key))
 	h.Write([]byte{0})
@@ -212,10 +216,10 @@ func isNotFound(err error) bool {
 }
 
 // mapNotFound wraps err for op on key, replacing missing-file errors with
-// ErrNotFound.
+// storage.ErrNotFound.
 func mapNotFound(op, key string, err error) error {
 	if isNotFound(err) {
-		return fmt.Errorf("storage: %s %q: %w", op, key, ErrNotFound)
+		return fmt.Errorf("storage: %s %q: %w", op, key, storage.ErrNotFound)
 	}
 	return fmt.Errorf("storage: %s %q: %w", op, key, err)
 }

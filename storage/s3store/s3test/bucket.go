@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	s3store "github.com/vitrine-dev/vitrine/storage/s3"
+	"github.com/vitrine-dev/vitrine/storage/s3store"
 )
 
 // buckets counts the buckets made by this test binary, to name them.

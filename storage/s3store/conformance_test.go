@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/vitrine-dev/vitrine/storage"
-	"github.com/vitrine-dev/vitrine/storage/s3/s3test"
+	"github.com/vitrine-dev/vitrine/storage/s3store/s3test"
 	"github.com/vitrine-dev/vitrine/storage/storagetest"
 )
 

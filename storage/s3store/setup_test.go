@@ -13,8 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/vitrine-dev/vitrine/storage"
-	s3store "github.com/vitrine-dev/vitrine/storage/s3"
-	"github.com/vitrine-dev/vitrine/storage/s3/s3test"
+	"github.com/vitrine-dev/vitrine/storage/s3store"
+	"github.com/vitrine-dev/vitrine/storage/s3store/s3test"
 )
 
 // bundle is what a test of the S3 store works with: a store reaching a
@@ -49,27 +49,6 @@ func setup(t *testing.T, opts ...func(*s3store.Config)) *bundle {
 		t.Fatalf("New: %v", err)
 	}
 	return b
-}
-
-// put stores data under key in s.
-func put(t testing.TB, s storage.Store, key string, data []byte) {
-	t.Helper()
-	if err := commit(s, key, data); err != nil {
-		t.Fatalf("storing %q: %v", key, err)
-	}
-}
-
-// commit writes data to a new writer of s and commits it under key.
-func commit(s storage.Store, key string, data []byte) error {
-	w, err := s.NewWriter(context.Background())
-	if err != nil {
-		return err
-	}
-	if _, err := w.Write(data); err != nil {
-		w.Abort()
-		return err
-	}
-	return w.Commit(context.Background(), key)
 }
 
 // read returns the content of key in s.

@@ -1,4 +1,4 @@
-package storage
+package localfs
 
 import (
 	"context"
@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"os"
 	"path"
+
+	"github.com/vitrine-dev/vitrine/storage"
 )
 
-// NewWriter implements Store. The bytes go to a file with a random name in
+// NewWriter implements storage.Store. The bytes go to a file with a random name in
 // the directory ".tmp" of the root.
-func (l *Local) NewWriter(ctx context.Context) (Writer, error) {
+func (l *Store) NewWriter(ctx context.Context) (storage.Writer, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -19,14 +21,14 @@ func (l *Local) NewWriter(ctx context.Context) (Writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storage: new writer: %w", err)
 	}
-	w := &localWriter{root: l.root, name: name}
-	w.Spool = NewSpool(f, func() error { return l.root.Remove(name) })
+	w := &writer{root: l.root, name: name}
+	w.Spool = storage.NewSpool(f, func() error { return l.root.Remove(name) })
 	return w, nil
 }
 
-// localWriter writes a temporary file and renames it into place on Commit.
-type localWriter struct {
-	*Spool
+// writer writes a temporary file and renames it into place on Commit.
+type writer struct {
+	*storage.Spool
 	root *os.Root
 	name string // temporary file, relative to root
 }
@@ -38,13 +40,13 @@ type localWriter struct {
 // fsync fails, Commit returns an error although the (complete, fsynced)
 // object is already visible: the rename cannot be undone without racing
 // with concurrent commits of the same key.
-func (w *localWriter) Commit(ctx context.Context, key string) error {
+func (w *writer) Commit(ctx context.Context, key string) error {
 	return w.Spool.Commit(ctx, key, func(f *os.File, size int64) error { return w.publish(key, f, size) })
 }
 
 // publish does the work of Commit; the spool removes the temporary file afterwards, if it
 // is still there.
-func (w *localWriter) publish(key string, f *os.File, size int64) error {
+func (w *writer) publish(key string, f *os.File, size int64) error {
 	if err := f.Sync(); err != nil {
 		return fmt.Errorf("storage: commit %q: %w", key, err)
 	}
@@ -88,7 +90,7 @@ func (w *localWriter) publish(key string, f *os.File, size int64) error {
 }
 
 // syncDir fsyncs the directory dir of the root, on behalf of committing key.
-func (w *localWriter) syncDir(key, dir string) error {
+func (w *writer) syncDir(key, dir string) error {
 	d, err := w.root.Open(dir)
 	if err != nil {
 		return fmt.Errorf("storage: commit %q: sync directory: %w", key, err)
