@@ -85,6 +85,12 @@ const (
 	ThumbnailsForAll  ThumbnailsFor = "all"  // every image
 )
 
+// Wants reports whether the image at position (0 is the product's main image) gets
+// thumbnails under the policy. Any policy but ThumbnailsForAll wants the main image only.
+func (t ThumbnailsFor) Wants(position int) bool {
+	return position == 0 || t == ThumbnailsForAll
+}
+
 // Thumbnails is what a thumbnail job made of an image's original.
 type Thumbnails struct {
 	Variants      Variants

@@ -17,7 +17,6 @@ import (
 	"github.com/vitrine-dev/vitrine/gallery"
 	"github.com/vitrine-dev/vitrine/internal/testimages"
 	"github.com/vitrine-dev/vitrine/jobs"
-	"github.com/vitrine-dev/vitrine/postgres"
 	"github.com/vitrine-dev/vitrine/storage"
 )
 
@@ -243,23 +242,23 @@ func TestTheSameJobRunTwiceChangesOnce(t *testing.T) {
 	}
 	assertOneSet(t, b, first)
 	// The conditional UPDATE itself changes a complete record no more.
-	target := postgres.ThumbnailTarget{ImageID: im.ID, SourceSHA256: im.SHA256}
+	target := gallery.ThumbnailTarget{ImageID: im.ID, SourceSHA256: im.SHA256}
 	th := gallery.Thumbnails{Variants: first.Variants}
 	outcome, err := b.db.RecordThumbnails(ctx, target, th, "webp", func(context.Context) error { return nil })
-	if err != nil || outcome != postgres.AlreadyComplete {
-		t.Fatalf("recording again: %q %v, want %q", outcome, err, postgres.AlreadyComplete)
+	if err != nil || outcome != gallery.AlreadyComplete {
+		t.Fatalf("recording again: %q %v, want %q", outcome, err, gallery.AlreadyComplete)
 	}
 	again, _ := b.db.Image(ctx, im.ID)
 	if !again.UpdatedAt.Equal(first.UpdatedAt) {
 		t.Fatal("a complete record was updated again")
 	}
 	// A result for another source, or for a gone image, changes nothing either.
-	outcome, _ = b.db.RecordThumbnails(ctx, postgres.ThumbnailTarget{ImageID: im.ID, SourceSHA256: strings.Repeat("0", 64)}, th, "webp", func(context.Context) error { return nil })
-	if outcome != postgres.SourceChanged {
+	outcome, _ = b.db.RecordThumbnails(ctx, gallery.ThumbnailTarget{ImageID: im.ID, SourceSHA256: strings.Repeat("0", 64)}, th, "webp", func(context.Context) error { return nil })
+	if outcome != gallery.SourceChanged {
 		t.Fatalf("another source: %q", outcome)
 	}
-	outcome, _ = b.db.RecordThumbnails(ctx, postgres.ThumbnailTarget{ImageID: uuid.New(), SourceSHA256: im.SHA256}, th, "webp", func(context.Context) error { return nil })
-	if outcome != postgres.ImageGone {
+	outcome, _ = b.db.RecordThumbnails(ctx, gallery.ThumbnailTarget{ImageID: uuid.New(), SourceSHA256: im.SHA256}, th, "webp", func(context.Context) error { return nil })
+	if outcome != gallery.ImageGone {
 		t.Fatalf("a missing image: %q", outcome)
 	}
 }
