@@ -98,8 +98,7 @@ func (s *Server) uploadImage(w http.ResponseWriter, r *http.Request) {
 	if !s.limit(w, r, uploadBudget) {
 		return
 	}
-	caller := s.caller(r)
-	if err := s.Uploads.CheckProduct(r.Context(), caller, productID); err != nil {
+	if err := s.Uploads.CheckProduct(r.Context(), productID); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -119,7 +118,7 @@ func (s *Server) uploadImage(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	im, err := s.Uploads.Add(r.Context(), caller, productID, rec, alt)
+	im, err := s.Uploads.Add(r.Context(), productID, rec, alt)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

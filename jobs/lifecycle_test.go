@@ -47,7 +47,7 @@ func TestUploadCommitsItsJobWithItsRow(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.store.FailNextCommits(1)
-	if _, err := b.uploads.Add(ctx, gallery.Caller{}, productID, rec, ""); err == nil {
+	if _, err := b.uploads.Add(ctx, productID, rec, ""); err == nil {
 		t.Fatal("the upload succeeded although its object could not be published")
 	}
 	var rows, jobsN int
@@ -140,7 +140,7 @@ func TestUndecodableOriginalFailsAtOnceAndCanBeRetried(t *testing.T) {
 	im, err := b.db.AppendImage(ctx, gallery.NewImage{
 		ProductID: b.product(t), URL: "http://test/" + key, StoragePath: key, SHA256: hex.EncodeToString(sum[:]),
 		Bytes: int64(len(garbage)), Width: 100, Height: 100, MediaType: "image/jpeg",
-	}, nil, nil)
+	}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

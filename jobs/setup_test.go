@@ -142,7 +142,7 @@ func (b *bundle) upload(t testing.TB, productID uuid.UUID, data []byte) gallery.
 	if err != nil {
 		t.Fatal(err)
 	}
-	im, err := b.uploads.Add(ctx, gallery.Caller{}, productID, rec, "")
+	im, err := b.uploads.Add(ctx, productID, rec, "")
 	if err != nil {
 		t.Fatal(err)
 	}

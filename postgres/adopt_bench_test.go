@@ -58,7 +58,7 @@ func BenchmarkAdopt(b *testing.B) {
 				default:
 				}
 				t0 := time.Now()
-				_, err := db.AppendImage(ctx, newImage(products[rng.IntN(len(products))], w*1_000_000_000+i), nil, nil)
+				_, err := db.AppendImage(ctx, newImage(products[rng.IntN(len(products))], w*1_000_000_000+i), nil)
 				took := time.Since(t0)
 				mu.Lock()
 				switch {
