@@ -41,13 +41,14 @@ func ParsePresets(s string) ([]Preset, error) {
 	return out, nil
 }
 
-// Variant is one stored rendition of an image: a preset in one format.
+// Variant is one stored rendition of an image: a preset in one format. How it is stored and
+// how the API shows it are the adapters' business.
 type Variant struct {
-	Key    string `json:"key"`
-	URL    string `json:"url"`
-	Width  int    `json:"width"`
-	Height int    `json:"height"`
-	Bytes  int64  `json:"bytes"`
+	Key    string // the object key
+	URL    string // the public URL of the object
+	Width  int
+	Height int
+	Bytes  int64
 }
 
 // Variants holds an image's renditions by preset name, then by format ("webp", "jpeg", "avif").

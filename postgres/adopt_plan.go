@@ -262,7 +262,7 @@ func (p AdoptPlan) Blocking() error {
 
 // stepsDescription says what each step does, for the plan.
 var stepsDescription = map[string]string{
-	"schema":       "River's tables; the functions of 00001-00003; missing columns (no table rewrite: new columns are NULL or have constant defaults); defaults, triggers, view, roles, grants, policies, RLS enabled; the maintenance flag (00005)",
+	"schema":       "River's tables; the functions of 00001-00003; missing columns (no table rewrite: new columns are NULL or have constant defaults); defaults, triggers, view, roles, grants, policies, RLS enabled; the maintenance flag (00005); the thumbnail-record rule (00008)",
 	"indexes":      "primary-key indexes a table lacks, a helper index on (product_id, image_order), the indexes of 00001/00002: all CREATE INDEX CONCURRENTLY",
 	"normalize":    "per batch of products, under the API's per-product lock: storage_path and created_at filled, orders renumbered 0..n-1 (overrides, then the order criterion); then a sweep of galleries broken meanwhile",
 	"constraints":  "missing products created; NOT NULL via validated CHECKs; CHECKs NOT VALID then VALIDATE; primary keys on their indexes; foreign key NOT VALID then VALIDATE",

@@ -13,7 +13,8 @@ import (
 // running: River's tables, the functions, the missing columns (one ALTER TABLE per table,
 // which rewrites no row: every new column is NULL or has a constant default), the defaults, the
 // triggers, the view, roles, grants, policies and row-level security (enabled, not yet forced,
-// so the owner running adopt still sees every row), and the maintenance flag (00005).
+// so the owner running adopt still sees every row), the maintenance flag (00005) and the
+// thumbnail-record rule (00008).
 func (a *adopter) schema(ctx context.Context, _ map[string]any) (map[string]any, error) {
 	if err := a.db.migrateRiver(ctx); err != nil {
 		return nil, err
@@ -94,13 +95,13 @@ func (a *adopter) schema(ctx context.Context, _ map[string]any) (map[string]any,
 			}
 		}
 	}
-	maint, err := maintenanceStatements()
+	early, err := earlyStatements()
 	if err != nil {
 		return nil, err
 	}
-	for _, s := range maint {
+	for _, s := range early {
 		if err := a.ddl(ctx, s); err != nil {
-			return nil, fmt.Errorf("installing the maintenance flag: %w", err)
+			return nil, fmt.Errorf("installing the maintenance flag and the thumbnail rule: %w", err)
 		}
 	}
 	tag, err := a.db.pool.Exec(ctx, query("fill_null_image_ids"))

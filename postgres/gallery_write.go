@@ -138,7 +138,7 @@ func (db *DB) enqueueThumbnails(ctx context.Context, tx pgx.Tx, targets []galler
 	for _, t := range targets {
 		err := tx.QueryRow(ctx, `SELECT content_sha256 FROM product_images
 			WHERE id = $1 AND content_sha256 IS NOT NULL
-			  AND (thumbnails IS NULL OR NOT (thumbnails ? 'desktop') OR thumbnail_url IS NULL)`, t.ImageID).Scan(&t.SourceSHA256)
+			  AND NOT vitrine_thumbnails_complete(thumbnails, thumbnail_url)`, t.ImageID).Scan(&t.SourceSHA256)
 		if err == pgx.ErrNoRows {
 			continue
 		}

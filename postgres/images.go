@@ -18,7 +18,7 @@ const imageSelect = `SELECT i.id, i.product_id, i.image_order, i.image_url, i.st
 	coalesce(i.content_sha256, ''), coalesce(i.byte_size, 0), coalesce(i.width, 0), coalesce(i.height, 0),
 	coalesce(i.media_type, ''), i.alt, i.created_at, i.updated_at,
 	i.thumbnails, coalesce(i.thumbnail_url, ''), i.variants, coalesce(i.thumbhash, ''), coalesce(i.dominant_color, ''),
-	CASE WHEN i.thumbnails ? 'desktop' AND i.thumbnail_url IS NOT NULL THEN 'ready'
+	CASE WHEN vitrine_thumbnails_complete(i.thumbnails, i.thumbnail_url) THEN 'ready'
 	     WHEN j.state IN ('available', 'scheduled', 'pending', 'retryable') THEN 'pending'
 	     WHEN j.state = 'running' THEN 'processing'
 	     WHEN j.state IN ('discarded', 'cancelled') THEN 'failed'
@@ -58,7 +58,7 @@ func scanImage(row pgx.Row) (gallery.Image, error) {
 		}
 	}
 	if variants != nil {
-		_ = json.Unmarshal(variants, &im.Variants)
+		im.Variants = decodeVariants(variants)
 	}
 	return im, nil
 }

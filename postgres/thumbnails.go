@@ -38,7 +38,7 @@ func (db *DB) RecordThumbnails(ctx context.Context, target gallery.ThumbnailTarg
 	if err != nil {
 		return "", err
 	}
-	variants, err := json.Marshal(th.Variants)
+	variants, err := encodeVariants(th.Variants)
 	if err != nil {
 		return "", err
 	}
@@ -68,7 +68,7 @@ func (db *DB) RecordThumbnails(ctx context.Context, target gallery.ThumbnailTarg
 			SET thumbnails = $3, thumbnail_url = $4, variants = $5, thumbhash = nullif($6, ''), dominant_color = nullif($7, '')
 			FROM old
 			WHERE i.id = old.id AND i.content_sha256 = $2
-			  AND ($9 OR i.thumbnails IS NULL OR NOT (i.thumbnails ? 'desktop') OR i.thumbnail_url IS NULL)
+			  AND ($9 OR NOT vitrine_thumbnails_complete(i.thumbnails, i.thumbnail_url))
 			  AND ($8 OR i.image_order = 0)
 			RETURNING cardinality(old.variant_keys) > 0`,
 			target.ImageID, target.SourceSHA256, thumbnails, urls[gallery.MainPreset], variants,
@@ -88,7 +88,7 @@ func (db *DB) RecordThumbnails(ctx context.Context, target gallery.ThumbnailTarg
 		var order int
 		var complete bool
 		err = tx.QueryRow(ctx, `SELECT coalesce(content_sha256, ''), image_order,
-			coalesce(thumbnails ? 'desktop' AND thumbnail_url IS NOT NULL, false)
+			vitrine_thumbnails_complete(thumbnails, thumbnail_url)
 			FROM product_images WHERE id = $1`, target.ImageID).Scan(&sha, &order, &complete)
 		if err == pgx.ErrNoRows {
 			outcome = gallery.ImageGone // deleted while we waited for the product's lock
