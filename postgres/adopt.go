@@ -199,7 +199,7 @@ func (db *DB) Adopt(ctx context.Context, opts AdoptOptions) (AdoptResult, error)
 
 func (a *adopter) adopt(ctx context.Context) (AdoptResult, error) {
 	db := a.db
-	if _, err := db.pool.Exec(ctx, query("state_create")); err != nil {
+	if _, err := db.pool.Exec(ctx, sqlStateCreate); err != nil {
 		return a.result, fmt.Errorf("creating adopt's state tables: %w", err)
 	}
 	state, err := a.readState(ctx)
@@ -254,7 +254,7 @@ func (a *adopter) loadFallback(ctx context.Context) error {
 		return err
 	}
 	var raw []byte
-	if err := a.db.pool.QueryRow(ctx, query("state_start"), "started", js).Scan(&raw); err != nil {
+	if err := a.db.pool.QueryRow(ctx, sqlStateStart, "started", js).Scan(&raw); err != nil {
 		return fmt.Errorf("recording the start: %w", err)
 	}
 	var d struct {
@@ -270,7 +270,7 @@ func (a *adopter) loadFallback(ctx context.Context) error {
 // run carries out one step, timing and recording it.
 func (a *adopter) run(ctx context.Context, name string, fn func(context.Context, map[string]any) (map[string]any, error)) error {
 	var raw []byte
-	if err := a.db.pool.QueryRow(ctx, query("state_start"), name, []byte("{}")).Scan(&raw); err != nil {
+	if err := a.db.pool.QueryRow(ctx, sqlStateStart, name, []byte("{}")).Scan(&raw); err != nil {
 		return fmt.Errorf("recording the start of step %s: %w", name, err)
 	}
 	detail := map[string]any{}
@@ -293,7 +293,7 @@ func (a *adopter) run(ctx context.Context, name string, fn func(context.Context,
 	if err != nil {
 		return err
 	}
-	if _, err := a.db.pool.Exec(ctx, query("state_finish"), name, secs, js); err != nil {
+	if _, err := a.db.pool.Exec(ctx, sqlStateFinish, name, secs, js); err != nil {
 		return fmt.Errorf("recording the end of step %s: %w", name, err)
 	}
 	args := []any{"step", name, "seconds", fmt.Sprintf("%.3f", secs)}
@@ -311,7 +311,7 @@ func saveDetail(ctx context.Context, tx pgx.Tx, step string, kv map[string]any) 
 	if err != nil {
 		return err
 	}
-	_, err = tx.Exec(ctx, query("state_detail"), step, js)
+	_, err = tx.Exec(ctx, sqlStateDetail, step, js)
 	return err
 }
 
@@ -322,10 +322,10 @@ func (a *adopter) readState(ctx context.Context) (map[string]AdoptStep, error) {
 func readAdoptState(ctx context.Context, db *DB) (map[string]AdoptStep, error) {
 	out := map[string]AdoptStep{}
 	var exists bool
-	if err := db.pool.QueryRow(ctx, query("state_exists")).Scan(&exists); err != nil || !exists {
+	if err := db.pool.QueryRow(ctx, sqlStateExists).Scan(&exists); err != nil || !exists {
 		return out, err
 	}
-	rows, err := db.pool.Query(ctx, query("state_read"))
+	rows, err := db.pool.Query(ctx, sqlStateRead)
 	if err != nil {
 		return nil, fmt.Errorf("reading adopt's state: %w", err)
 	}
@@ -354,3 +354,42 @@ func (a *adopter) preflight(ctx context.Context) error {
 	}
 	return nil
 }
+
+// The statements this file runs, next to the code that runs them.
+const (
+	sqlStateCreate = `CREATE TABLE IF NOT EXISTS vitrine_adopt_state (
+    step        text PRIMARY KEY,
+    started_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
+    finished_at timestamptz,
+    seconds     double precision,
+    detail      jsonb NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS vitrine_adopt_created_at (
+    image_id uuid PRIMARY KEY,
+    source   text NOT NULL CHECK (source IN ('store', 'path', 'fallback'))
+);
+CREATE UNLOGGED TABLE IF NOT EXISTS vitrine_adopt_object_times (
+    key      text PRIMARY KEY,
+    modified timestamptz NOT NULL
+);
+CREATE TABLE IF NOT EXISTS vitrine_adopt_overrides (
+    image_id    uuid PRIMARY KEY,
+    product_id  uuid NOT NULL,
+    image_order integer NOT NULL
+);`
+
+	sqlStateExists = `SELECT to_regclass('vitrine_adopt_state') IS NOT NULL;`
+
+	sqlStateRead = `SELECT step, finished_at IS NOT NULL, coalesce(seconds, 0), detail FROM vitrine_adopt_state;`
+
+	// $1 step, $2 the detail to start with; a started step keeps its detail (its cursor).
+	sqlStateStart = `INSERT INTO vitrine_adopt_state (step, detail) VALUES ($1, $2)
+ON CONFLICT (step) DO UPDATE SET detail = excluded.detail || vitrine_adopt_state.detail
+RETURNING detail;`
+
+	// $1 step, $2 keys to merge into its detail.
+	sqlStateDetail = `UPDATE vitrine_adopt_state SET detail = detail || $2 WHERE step = $1;`
+
+	sqlStateFinish = `UPDATE vitrine_adopt_state SET finished_at = clock_timestamp(), seconds = $2, detail = detail || $3
+WHERE step = $1;`
+)
