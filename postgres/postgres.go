@@ -1,5 +1,6 @@
 // Package postgres is Vitrine's PostgreSQL adapter: the schema (numbered goose migrations,
-// embedded), and the gallery's reads and writes. Every SQL statement of the project lives here.
+// embedded), and the gallery's reads and writes. Every SQL statement of the project lives here,
+// next to the code that runs it, or in the migration tool of package postgres/adopt.
 package postgres
 
 import (

@@ -1,4 +1,4 @@
-package postgres
+package adopt
 
 import (
 	"context"
@@ -120,7 +120,7 @@ func (a *adopter) dropInvalidOrderIndex(ctx context.Context) {
 
 // checkNoDuplicateOrders returns a *DuplicateOrdersError listing (up to 100 of) the pairs that
 // more than one image holds, or nil.
-func (db *DB) checkNoDuplicateOrders(ctx context.Context) error {
+func (db database) checkNoDuplicateOrders(ctx context.Context) error {
 	rows, err := db.pool.Query(ctx, sqlDuplicateOrders, 100)
 	if err != nil {
 		return fmt.Errorf("looking for duplicate orders: %w", err)

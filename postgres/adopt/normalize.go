@@ -1,4 +1,4 @@
-package postgres
+package adopt
 
 import (
 	"context"
@@ -175,7 +175,7 @@ func (a *adopter) loadOverrides(ctx context.Context) error {
 
 // samples runs a problem query, which answers rows of a sample text and the total count;
 // what names the problem in errors.
-func (db *DB) samples(ctx context.Context, what, sql string) ([]string, int64, error) {
+func (db database) samples(ctx context.Context, what, sql string) ([]string, int64, error) {
 	rows, err := db.pool.Query(ctx, sql)
 	if err != nil {
 		return nil, 0, fmt.Errorf("checking %s: %w", what, err)

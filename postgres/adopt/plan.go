@@ -1,4 +1,4 @@
-package postgres
+package adopt
 
 import (
 	"context"
@@ -7,26 +7,28 @@ import (
 	"io"
 	"slices"
 	"strings"
+
+	"github.com/vitrine-dev/vitrine/postgres"
 )
 
-// AdoptPlan is what `vitrine migrate adopt --plan` reports: what the schema lacks, what is
+// Plan is what `vitrine migrate adopt --plan` reports: what the schema lacks, what is
 // wrong with the data, and which steps adopt would run. Making it changes nothing.
-type AdoptPlan struct {
+type Plan struct {
 	Products, Images int64
 	// Lacks lists the parts of Vitrine's schema that the database does not have.
 	Lacks []string
 	// Problems are the data's problems, each with its count, samples and what adopt does.
-	Problems []AdoptProblem
+	Problems []Problem
 	// Steps are adopt's steps, with what an earlier run recorded.
-	Steps []AdoptStep
+	Steps []Step
 	// Adopted is true when a complete adoption is recorded.
 	Adopted bool
 
 	blocking []error // problems of the schema adopt cannot fix
 }
 
-// AdoptProblem is one kind of problem in the legacy data.
-type AdoptProblem struct {
+// Problem is one kind of problem in the legacy data.
+type Problem struct {
 	Name     string
 	Count    int64
 	Samples  []string
@@ -55,9 +57,10 @@ var problemQueries = []struct {
 	{sqlProblemNullProductIds, "products without an id", "none: give them an id or delete them", nil, true},
 }
 
-// PlanAdopt inspects the database and reports what Adopt would do, changing nothing.
-func (db *DB) PlanAdopt(ctx context.Context, opts AdoptOptions) (AdoptPlan, error) {
-	var p AdoptPlan
+// MakePlan inspects the database and reports what Run would do, changing nothing.
+func MakePlan(ctx context.Context, pg *postgres.DB, opts Options) (Plan, error) {
+	db := database{DB: pg, pool: pg.Pool()}
+	var p Plan
 	if err := opts.withDefaults(); err != nil {
 		return p, err
 	}
@@ -104,7 +107,7 @@ func (db *DB) PlanAdopt(ctx context.Context, opts AdoptOptions) (AdoptPlan, erro
 		return p, err
 	}
 	for _, q := range problemQueries {
-		pr := AdoptProblem{Name: q.name, Fix: q.fix, Blocking: q.blocking}
+		pr := Problem{Name: q.name, Fix: q.fix, Blocking: q.blocking}
 		missing := false
 		for _, c := range q.needs {
 			if _, ok := imageCols[c]; !ok {
@@ -122,7 +125,7 @@ func (db *DB) PlanAdopt(ctx context.Context, opts AdoptOptions) (AdoptPlan, erro
 	if err != nil {
 		return p, err
 	}
-	pr := AdoptProblem{Name: "products without a supplier", Fix: "given the default supplier (-default-supplier)", Blocking: opts.DefaultSupplier == nil}
+	pr := Problem{Name: "products without a supplier", Fix: "given the default supplier (-default-supplier)", Blocking: opts.DefaultSupplier == nil}
 	if _, ok := productCols["supplier_id"]; !ok {
 		pr.Count = p.Products
 	} else if pr.Samples, pr.Count, err = db.samples(ctx, "products without a supplier", sqlProblemNullSupplier); err != nil {
@@ -137,7 +140,7 @@ func (db *DB) PlanAdopt(ctx context.Context, opts AdoptOptions) (AdoptPlan, erro
 
 // planSchema fills p.Lacks (and p.blocking for columns adopt cannot add) and returns the
 // columns product_images has.
-func (db *DB) planSchema(ctx context.Context, p *AdoptPlan, opts AdoptOptions) (map[string]column, error) {
+func (db database) planSchema(ctx context.Context, p *Plan, opts Options) (map[string]column, error) {
 	var imageCols map[string]column
 	for _, t := range []struct {
 		name string
@@ -250,7 +253,7 @@ func (db *DB) planSchema(ctx context.Context, p *AdoptPlan, opts AdoptOptions) (
 }
 
 // Blocking returns the problems that keep adopt from starting, joined, or nil.
-func (p AdoptPlan) Blocking() error {
+func (p Plan) Blocking() error {
 	errs := slices.Clone(p.blocking)
 	for _, pr := range p.Problems {
 		if pr.Blocking && pr.Count > 0 {
@@ -271,7 +274,7 @@ var stepsDescription = map[string]string{
 }
 
 // WriteTo prints the plan for people.
-func (p AdoptPlan) WriteTo(w io.Writer) (int64, error) {
+func (p Plan) WriteTo(w io.Writer) (int64, error) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "products: %d, images: %d\n", p.Products, p.Images)
 	if p.Adopted {

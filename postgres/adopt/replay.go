@@ -1,10 +1,12 @@
-package postgres
+package adopt
 
 import (
 	"fmt"
 	"io/fs"
 	"regexp"
 	"strings"
+
+	"github.com/vitrine-dev/vitrine/postgres"
 )
 
 // adoptCovers is the last goose version whose end state `migrate adopt` builds itself; it
@@ -120,7 +122,7 @@ var earlyMigrations = []string{"migrations/00005_maintenance.sql", "migrations/0
 func earlyStatements() ([]string, error) {
 	var out []string
 	for _, f := range earlyMigrations {
-		data, err := fs.ReadFile(migrations, f)
+		data, err := fs.ReadFile(postgres.Migrations(), f)
 		if err != nil {
 			return nil, err
 		}
@@ -130,7 +132,7 @@ func earlyStatements() ([]string, error) {
 }
 
 func migrationFileStatements(want func(version int) bool) ([]replayStatement, error) {
-	files, err := fs.Glob(migrations, "migrations/*.sql")
+	files, err := fs.Glob(postgres.Migrations(), "migrations/*.sql")
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +145,7 @@ func migrationFileStatements(want func(version int) bool) ([]replayStatement, er
 		if !want(v) {
 			continue
 		}
-		data, err := fs.ReadFile(migrations, f)
+		data, err := fs.ReadFile(postgres.Migrations(), f)
 		if err != nil {
 			return nil, err
 		}

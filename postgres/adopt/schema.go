@@ -1,4 +1,4 @@
-package postgres
+package adopt
 
 import (
 	"context"
@@ -83,7 +83,7 @@ type column struct {
 	generated string
 }
 
-func (db *DB) tableColumns(ctx context.Context, table string) (map[string]column, error) {
+func (db database) tableColumns(ctx context.Context, table string) (map[string]column, error) {
 	rows, err := db.pool.Query(ctx, sqlColumns, table)
 	if err != nil {
 		return nil, fmt.Errorf("reading the columns of %s: %w", table, err)
@@ -107,7 +107,7 @@ type constraint struct {
 	def       string
 }
 
-func (db *DB) tableConstraints(ctx context.Context, table string) (map[string]constraint, error) {
+func (db database) tableConstraints(ctx context.Context, table string) (map[string]constraint, error) {
 	rows, err := db.pool.Query(ctx, sqlConstraints, table)
 	if err != nil {
 		return nil, fmt.Errorf("reading the constraints of %s: %w", table, err)

@@ -1,4 +1,4 @@
-package postgres
+package adopt
 
 import (
 	"context"
@@ -16,7 +16,7 @@ import (
 // so the owner running adopt still sees every row), the maintenance flag (00005) and the
 // thumbnail-record rule (00008).
 func (a *adopter) schema(ctx context.Context, _ map[string]any) (map[string]any, error) {
-	if err := a.db.migrateRiver(ctx); err != nil {
+	if err := a.db.MigrateRiver(ctx); err != nil {
 		return nil, err
 	}
 	stmts, err := coveredStatements()
@@ -354,26 +354,13 @@ func (a *adopter) finish(ctx context.Context, _ map[string]any) (map[string]any,
 	return map[string]any{"goose_versions_marked": adoptCovers, "later_migrations_applied": n}, nil
 }
 
-// markCovered records goose versions 1 to adoptCovers as applied, creating goose's table as
-// goose does when it is missing.
-func (db *DB) markCovered(ctx context.Context) error {
-	p, sqlDB, err := db.provider()
-	if err != nil {
-		return err
-	}
-	defer sqlDB.Close()
-	// GetDBVersion creates goose's table (with its version 0 row) when it is missing.
-	if _, err := p.GetDBVersion(ctx); err != nil {
-		return fmt.Errorf("preparing goose's table: %w", err)
-	}
+// markCovered records goose versions 1 to adoptCovers as applied.
+func (db database) markCovered(ctx context.Context) error {
 	versions := make([]int64, 0, adoptCovers)
 	for v := int64(1); v <= adoptCovers; v++ {
 		versions = append(versions, v)
 	}
-	return pgx.BeginTxFunc(ctx, db.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, sqlMarkGooseApplied, versions)
-		return err
-	})
+	return db.MarkApplied(ctx, versions)
 }
 
 // The statements this file runs, next to the code that runs them.
@@ -412,11 +399,6 @@ WHERE i.product_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM products AS p WHERE
 ON CONFLICT (id) DO NOTHING;`
 
 	sqlFillNullSuppliers = `UPDATE products SET supplier_id = $1 WHERE supplier_id IS NULL;`
-
-	// Records versions as applied, as goose does, unless goose has them already.
-	sqlMarkGooseApplied = `INSERT INTO goose_db_version (version_id, is_applied)
-SELECT v, true FROM unnest($1::bigint[]) AS v
-WHERE NOT EXISTS (SELECT 1 FROM goose_db_version WHERE version_id = v AND is_applied);`
 
 	sqlAddColumns = `ALTER TABLE {{table}} {{columns}};`
 
