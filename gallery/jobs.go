@@ -21,6 +21,14 @@ type Enqueuer[Tx any] interface {
 	EnqueueOutboxDrain(ctx context.Context, tx Tx) error
 }
 
+// How thumbnail jobs are stored, as the job adapter writes them and as the database's SQL
+// (the image_thumbnail_jobs view, vitrine_image_job, the search for superseded jobs) selects
+// them: the job's kind, and the key of its arguments that names the image.
+const (
+	ThumbnailJobKind     = "thumbnail"
+	ThumbnailJobImageKey = "image_id"
+)
+
 // ThumbnailTarget names an image and the original its thumbnails must be made from. With
 // Replace, the new thumbnails replace a complete record (a regeneration after the presets
 // changed); without, they only fill a missing or partial one.

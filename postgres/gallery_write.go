@@ -109,8 +109,9 @@ func (db *DB) cancelThumbnails(ctx context.Context, tx pgx.Tx, images []uuid.UUI
 		return nil
 	}
 	rows, err := tx.Query(ctx, `SELECT DISTINCT j.id FROM unnest($1::uuid[]) AS i(id)
-		JOIN river_job AS j ON j.kind = 'thumbnail' AND j.args @> jsonb_build_object('image_id', i.id)
-		WHERE j.state IN ('available', 'pending', 'scheduled', 'retryable', 'running')`, images)
+		JOIN river_job AS j ON j.kind = $2 AND j.args @> jsonb_build_object($3::text, i.id)
+		WHERE j.state IN ('available', 'pending', 'scheduled', 'retryable', 'running')`,
+		images, gallery.ThumbnailJobKind, gallery.ThumbnailJobImageKey)
 	if err != nil {
 		return fmt.Errorf("finding superseded thumbnail jobs: %w", err)
 	}

@@ -1,0 +1,65 @@
+package jobs_test
+
+import (
+	"encoding/json"
+	"io/fs"
+	"regexp"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/vitrine-dev/vitrine/gallery"
+	"github.com/vitrine-dev/vitrine/jobs"
+	"github.com/vitrine-dev/vitrine/postgres"
+)
+
+// TestThumbnailJobContract checks that thumbnail jobs are stored the way the migrations' SQL
+// reads them: the kind it selects on, and the argument keys it reads, are those of
+// ThumbnailArgs.
+func TestThumbnailJobContract(t *testing.T) {
+	t.Parallel()
+	args := jobs.ThumbnailArgs{ImageID: uuid.New(), SourceSHA256: "x", Replace: true}
+	if args.Kind() != gallery.ThumbnailJobKind {
+		t.Fatalf("kind %q, want %q", args.Kind(), gallery.ThumbnailJobKind)
+	}
+	data, err := json.Marshal(args)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys map[string]any
+	if err := json.Unmarshal(data, &keys); err != nil {
+		t.Fatal(err)
+	}
+	if keys[gallery.ThumbnailJobImageKey] != args.ImageID.String() {
+		t.Fatalf("arguments %s do not name the image under %q", data, gallery.ThumbnailJobImageKey)
+	}
+
+	kindRe := regexp.MustCompile(`\bj\.kind = '([^']*)'`)
+	keyRe := regexp.MustCompile(`\bj\.args (?:->>|->|@> jsonb_build_object\() ?'([^']*)'`)
+	files, err := fs.Glob(postgres.Migrations(), "migrations/*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds, reads := 0, 0
+	for _, f := range files {
+		sql, err := fs.ReadFile(postgres.Migrations(), f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range kindRe.FindAllStringSubmatch(string(sql), -1) {
+			kinds++
+			if m[1] != gallery.ThumbnailJobKind {
+				t.Errorf("%s selects jobs of kind %q, want %q", f, m[1], gallery.ThumbnailJobKind)
+			}
+		}
+		for _, m := range keyRe.FindAllStringSubmatch(string(sql), -1) {
+			reads++
+			if _, ok := keys[m[1]]; !ok {
+				t.Errorf("%s reads the argument %q, which thumbnail jobs do not have (%s)", f, m[1], data)
+			}
+		}
+	}
+	if kinds == 0 || reads == 0 {
+		t.Fatalf("found %d kind selections and %d argument reads in the migrations: the patterns no longer match the SQL", kinds, reads)
+	}
+}
