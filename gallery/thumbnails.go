@@ -99,6 +99,22 @@ type Thumbnails struct {
 	DominantColor string // "#rrggbb"
 }
 
-// UndecodableMessage is the recorded error of a thumbnail job whose original cannot be decoded:
-// a permanent failure, which is not retried.
+// JobFailure is the code of a permanent failure of a thumbnail job that clients may be told
+// about. The job records it apart from its error text, and it is read back as recorded.
+type JobFailure string
+
+// FailureUndecodable is the failure of a job whose original cannot be decoded; it is not
+// retried.
+const FailureUndecodable JobFailure = "undecodable"
+
+// UndecodableMessage is what clients are shown for FailureUndecodable, and how the job's
+// recorded error starts.
 const UndecodableMessage = "the original cannot be decoded"
+
+// Message returns what clients are shown for the failure, or "" when f is not a failure code.
+func (f JobFailure) Message() string {
+	if f == FailureUndecodable {
+		return UndecodableMessage
+	}
+	return ""
+}

@@ -47,6 +47,13 @@ func (ThumbnailArgs) InsertOpts() river.InsertOpts {
 	}
 }
 
+// ThumbnailOutput is what a thumbnail job records as its output (River's metadata "output"):
+// the code of a permanent failure clients may be told about, which the database's
+// vitrine_image_job answers as the image's last error.
+type ThumbnailOutput struct {
+	Failure gallery.JobFailure `json:"failure,omitempty"`
+}
+
 // DrainOutboxArgs asks for a drain of the object outbox: the deletion of the objects that
 // rows stopped using, each only if no row refers to it when the job runs. Gallery writes
 // enqueue one in the transaction that fills the outbox; a periodic one catches what plain SQL

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/vitrine-dev/vitrine/gallery"
 	"github.com/vitrine-dev/vitrine/jobs"
@@ -15,7 +16,7 @@ import (
 
 // TestThumbnailJobContract checks that thumbnail jobs are stored the way the migrations' SQL
 // reads them: the kind it selects on, and the argument keys it reads, are those of
-// ThumbnailArgs.
+// ThumbnailArgs, and the output it reads is ThumbnailOutput as River records it.
 func TestThumbnailJobContract(t *testing.T) {
 	t.Parallel()
 	args := jobs.ThumbnailArgs{ImageID: uuid.New(), SourceSHA256: "x", Replace: true}
@@ -59,7 +60,29 @@ func TestThumbnailJobContract(t *testing.T) {
 			}
 		}
 	}
-	if kinds == 0 || reads == 0 {
-		t.Fatalf("found %d kind selections and %d argument reads in the migrations: the patterns no longer match the SQL", kinds, reads)
+	out, err := json.Marshal(jobs.ThumbnailOutput{Failure: gallery.FailureUndecodable})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var outKeys map[string]any
+	if err := json.Unmarshal(out, &outKeys); err != nil {
+		t.Fatal(err)
+	}
+	outputRe := regexp.MustCompile(`\bj\.metadata -> '([^']*)' ->> '([^']*)'`)
+	outputs := 0
+	for _, f := range files {
+		sql, err := fs.ReadFile(postgres.Migrations(), f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range outputRe.FindAllStringSubmatch(string(sql), -1) {
+			outputs++
+			if _, ok := outKeys[m[2]]; m[1] != rivertype.MetadataKeyOutput || !ok {
+				t.Errorf("%s reads the output %q -> %q, but jobs record %s under %q", f, m[1], m[2], out, rivertype.MetadataKeyOutput)
+			}
+		}
+	}
+	if kinds == 0 || reads == 0 || outputs == 0 {
+		t.Fatalf("found %d kind selections, %d argument reads and %d output reads in the migrations: the patterns no longer match the SQL", kinds, reads, outputs)
 	}
 }

@@ -53,7 +53,8 @@ type ThumbnailWorker struct {
 // content-addressed keys (so a retry writes no new objects) and records them with one
 // conditional UPDATE keyed by the image and its source hash. A job whose image is gone, has
 // another original, or no longer needs thumbnails completes as a no-op, with the reason
-// logged. An original that cannot be decoded cancels the job at once, its error recorded.
+// logged. An original that cannot be decoded cancels the job at once, its error recorded and
+// gallery.FailureUndecodable recorded as its output.
 func (w *ThumbnailWorker) Work(ctx context.Context, job *river.Job[ThumbnailArgs]) (err error) {
 	ctx = gallery.WithCaller(ctx, gallery.Service())
 	target := gallery.ThumbnailTarget{ImageID: job.Args.ImageID, SourceSHA256: job.Args.SourceSHA256, Replace: job.Args.Replace}
@@ -83,6 +84,9 @@ func (w *ThumbnailWorker) Work(ctx context.Context, job *river.Job[ThumbnailArgs
 	res, err := w.Imaging.Process(ctx, original, toImagingPresets(w.Presets), w.Formats)
 	if errors.Is(err, imaging.ErrUndecodable) {
 		log.WarnContext(ctx, "original cannot be decoded", "error", err)
+		if oerr := river.RecordOutput(ctx, ThumbnailOutput{Failure: gallery.FailureUndecodable}); oerr != nil {
+			return fmt.Errorf("recording the failure of an undecodable original: %w", oerr)
+		}
 		return river.JobCancel(fmt.Errorf("%s: %w", gallery.UndecodableMessage, err))
 	}
 	if err != nil {

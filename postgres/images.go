@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"encoding/json"
-	"strings"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -63,14 +62,16 @@ func scanImage(row pgx.Row) (gallery.Image, error) {
 	return im, nil
 }
 
-// safeJobError turns a job's recorded error, which may hold libvips' or the store's own
-// words, into a message safe to show to clients.
+// safeJobError turns a job's last error as vitrine_image_job answers it (a failure code, or
+// the recorded error, which may hold libvips' or the store's own words) into a message safe
+// to show to clients.
 func safeJobError(raw string) string {
 	switch {
 	case raw == "":
 		return ""
-	case strings.Contains(raw, gallery.UndecodableMessage):
-		return gallery.UndecodableMessage
+	case gallery.JobFailure(raw).Message() != "":
+		// vitrine_image_job answers a failure's code, as the job recorded it.
+		return gallery.JobFailure(raw).Message()
 	default:
 		return "making thumbnails failed; the job retries with backoff"
 	}
