@@ -41,19 +41,23 @@ func TestThumbnailJobContract(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kinds, reads := 0, 0
+	migrations := map[string]string{}
 	for _, f := range files {
 		sql, err := fs.ReadFile(postgres.Migrations(), f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, m := range kindRe.FindAllStringSubmatch(string(sql), -1) {
+		migrations[f] = string(sql)
+	}
+	kinds, reads := 0, 0
+	for f, sql := range migrations {
+		for _, m := range kindRe.FindAllStringSubmatch(sql, -1) {
 			kinds++
 			if m[1] != gallery.ThumbnailJobKind {
 				t.Errorf("%s selects jobs of kind %q, want %q", f, m[1], gallery.ThumbnailJobKind)
 			}
 		}
-		for _, m := range keyRe.FindAllStringSubmatch(string(sql), -1) {
+		for _, m := range keyRe.FindAllStringSubmatch(sql, -1) {
 			reads++
 			if _, ok := keys[m[1]]; !ok {
 				t.Errorf("%s reads the argument %q, which thumbnail jobs do not have (%s)", f, m[1], data)
@@ -70,12 +74,8 @@ func TestThumbnailJobContract(t *testing.T) {
 	}
 	outputRe := regexp.MustCompile(`\bj\.metadata -> '([^']*)' ->> '([^']*)'`)
 	outputs := 0
-	for _, f := range files {
-		sql, err := fs.ReadFile(postgres.Migrations(), f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range outputRe.FindAllStringSubmatch(string(sql), -1) {
+	for f, sql := range migrations {
+		for _, m := range outputRe.FindAllStringSubmatch(sql, -1) {
 			outputs++
 			if _, ok := outKeys[m[2]]; m[1] != rivertype.MetadataKeyOutput || !ok {
 				t.Errorf("%s reads the output %q -> %q, but jobs record %s under %q", f, m[1], m[2], out, rivertype.MetadataKeyOutput)
