@@ -41,13 +41,14 @@ func ParsePresets(s string) ([]Preset, error) {
 	return out, nil
 }
 
-// Variant is one stored rendition of an image: a preset in one format.
+// Variant is one stored rendition of an image: a preset in one format. How it is stored and
+// how the API shows it are the adapters' business.
 type Variant struct {
-	Key    string `json:"key"`
-	URL    string `json:"url"`
-	Width  int    `json:"width"`
-	Height int    `json:"height"`
-	Bytes  int64  `json:"bytes"`
+	Key    string // the object key
+	URL    string // the public URL of the object
+	Width  int
+	Height int
+	Bytes  int64
 }
 
 // Variants holds an image's renditions by preset name, then by format ("webp", "jpeg", "avif").
@@ -85,6 +86,12 @@ const (
 	ThumbnailsForAll  ThumbnailsFor = "all"  // every image
 )
 
+// Wants reports whether the image at position (0 is the product's main image) gets
+// thumbnails under the policy. Any policy but ThumbnailsForAll wants the main image only.
+func (t ThumbnailsFor) Wants(position int) bool {
+	return position == 0 || t == ThumbnailsForAll
+}
+
 // Thumbnails is what a thumbnail job made of an image's original.
 type Thumbnails struct {
 	Variants      Variants
@@ -92,6 +99,22 @@ type Thumbnails struct {
 	DominantColor string // "#rrggbb"
 }
 
-// UndecodableMessage is the recorded error of a thumbnail job whose original cannot be decoded:
-// a permanent failure, which is not retried.
+// JobFailure is the code of a permanent failure of a thumbnail job that clients may be told
+// about. The job records it apart from its error text, and it is read back as recorded.
+type JobFailure string
+
+// FailureUndecodable is the failure of a job whose original cannot be decoded; it is not
+// retried.
+const FailureUndecodable JobFailure = "undecodable"
+
+// UndecodableMessage is what clients are shown for FailureUndecodable, and how the job's
+// recorded error starts.
 const UndecodableMessage = "the original cannot be decoded"
+
+// Message returns what clients are shown for the failure, or "" when f is not a failure code.
+func (f JobFailure) Message() string {
+	if f == FailureUndecodable {
+		return UndecodableMessage
+	}
+	return ""
+}

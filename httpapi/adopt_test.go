@@ -21,6 +21,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/vitrine-dev/vitrine/postgres"
+	"github.com/vitrine-dev/vitrine/postgres/adopt"
 	"github.com/vitrine-dev/vitrine/postgres/pgtest"
 )
 
@@ -164,7 +165,7 @@ func TestWritesDuringAdopt(t *testing.T) {
 		}
 	}
 
-	opts := postgres.AdoptOptions{
+	opts := adopt.Options{
 		BatchSize: 20,
 		Logger:    testLoggerFor(t),
 		BeforeStep: func(ctx context.Context, step string) error {
@@ -202,7 +203,7 @@ func TestWritesDuringAdopt(t *testing.T) {
 			return nil
 		},
 	}
-	res, err := owner.Adopt(ctx, opts)
+	res, err := adopt.Run(ctx, owner, opts)
 	close(stop)
 	wg.Wait()
 	if err != nil {

@@ -32,14 +32,37 @@ type imageJSON struct {
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 
-	Status        gallery.ThumbnailStatus `json:"status"`
-	Attempts      int                     `json:"attempts"`
-	LastError     string                  `json:"last_error,omitempty"`
-	Thumbnails    map[string]string       `json:"thumbnails,omitempty"`
-	ThumbnailURL  string                  `json:"thumbnail_url,omitempty"`
-	Variants      gallery.Variants        `json:"variants,omitempty"`
-	ThumbHash     string                  `json:"thumbhash,omitempty"`
-	DominantColor string                  `json:"dominant_color,omitempty"`
+	Status        gallery.ThumbnailStatus           `json:"status"`
+	Attempts      int                               `json:"attempts"`
+	LastError     string                            `json:"last_error,omitempty"`
+	Thumbnails    map[string]string                 `json:"thumbnails,omitempty"`
+	ThumbnailURL  string                            `json:"thumbnail_url,omitempty"`
+	Variants      map[string]map[string]variantJSON `json:"variants,omitempty"` // by preset, then format
+	ThumbHash     string                            `json:"thumbhash,omitempty"`
+	DominantColor string                            `json:"dominant_color,omitempty"`
+}
+
+// variantJSON is one variant of an image as the API shows it.
+type variantJSON struct {
+	Key    string `json:"key"`
+	URL    string `json:"url"`
+	Width  int    `json:"width"`
+	Height int    `json:"height"`
+	Bytes  int64  `json:"bytes"`
+}
+
+func variantsJSON(v gallery.Variants) map[string]map[string]variantJSON {
+	if v == nil {
+		return nil
+	}
+	out := make(map[string]map[string]variantJSON, len(v))
+	for preset, formats := range v {
+		out[preset] = make(map[string]variantJSON, len(formats))
+		for format, x := range formats {
+			out[preset][format] = variantJSON{Key: x.Key, URL: x.URL, Width: x.Width, Height: x.Height, Bytes: x.Bytes}
+		}
+	}
+	return out
 }
 
 func (s *Server) imageJSON(im gallery.Image) imageJSON {
@@ -48,7 +71,7 @@ func (s *Server) imageJSON(im gallery.Image) imageJSON {
 		Width: im.Width, Height: im.Height, MediaType: im.MediaType, Bytes: im.Bytes,
 		Alt: im.Alt, SHA256: im.SHA256, CreatedAt: im.CreatedAt, UpdatedAt: im.UpdatedAt,
 		Status: im.Status, Attempts: im.Attempts, LastError: im.LastError, Thumbnails: im.Thumbnails,
-		ThumbnailURL: im.ThumbnailURL, Variants: im.Variants, ThumbHash: im.ThumbHash, DominantColor: im.DominantColor,
+		ThumbnailURL: im.ThumbnailURL, Variants: variantsJSON(im.Variants), ThumbHash: im.ThumbHash, DominantColor: im.DominantColor,
 	}
 }
 
@@ -98,8 +121,7 @@ func (s *Server) uploadImage(w http.ResponseWriter, r *http.Request) {
 	if !s.limit(w, r, uploadBudget) {
 		return
 	}
-	caller := s.caller(r)
-	if err := s.Uploads.CheckProduct(r.Context(), caller, productID); err != nil {
+	if err := s.Uploads.CheckProduct(r.Context(), productID); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -119,7 +141,7 @@ func (s *Server) uploadImage(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	im, err := s.Uploads.Add(r.Context(), caller, productID, rec, alt)
+	im, err := s.Uploads.Add(r.Context(), productID, rec, alt)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -26,7 +26,7 @@ func (s *Server) latestPurges(w http.ResponseWriter, r *http.Request) {
 	if !s.requireSignedIn(w, r) {
 		return
 	}
-	if c, _ := gallery.CallerFrom(r.Context()); c.Role != gallery.RoleService {
+	if s.caller(r).Role != gallery.RoleService {
 		s.writeError(w, r, gallery.Errorf(gallery.EFORBIDDEN, "purge runs are shown to the service role only"))
 		return
 	}

@@ -65,7 +65,7 @@ func (s *Server) completeDirectUpload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
-	im, err := s.Uploads.CompleteDirect(r.Context(), s.caller(r), id)
+	im, err := s.Uploads.CompleteDirect(r.Context(), id)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -8,6 +8,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
+
+	"github.com/vitrine-dev/vitrine/gallery"
 )
 
 // The queues Vitrine's jobs run in.
@@ -25,7 +27,8 @@ var activeStates = []rivertype.JobState{
 }
 
 // ThumbnailArgs asks for the thumbnails of one image, made from the original whose hash is
-// SourceSHA256. A job is unique per (image, source) among active jobs.
+// SourceSHA256. A job is unique per (image, source) among active jobs. The JSON key of
+// ImageID is gallery.ThumbnailJobImageKey, which the database's SQL reads.
 type ThumbnailArgs struct {
 	ImageID      uuid.UUID `json:"image_id" river:"unique"`
 	SourceSHA256 string    `json:"source_sha256" river:"unique"`
@@ -34,7 +37,7 @@ type ThumbnailArgs struct {
 }
 
 // Kind names the job in River's table; the image_thumbnail_jobs view selects on it.
-func (ThumbnailArgs) Kind() string { return "thumbnail" }
+func (ThumbnailArgs) Kind() string { return gallery.ThumbnailJobKind }
 
 // InsertOpts puts the job on the thumbnails queue, unique per (image, source).
 func (ThumbnailArgs) InsertOpts() river.InsertOpts {
@@ -42,6 +45,13 @@ func (ThumbnailArgs) InsertOpts() river.InsertOpts {
 		Queue:      QueueThumbnails,
 		UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: activeStates},
 	}
+}
+
+// ThumbnailOutput is what a thumbnail job records as its output (River's metadata "output"):
+// the code of a permanent failure clients may be told about, which the database's
+// vitrine_image_job answers as the image's last error.
+type ThumbnailOutput struct {
+	Failure gallery.JobFailure `json:"failure,omitempty"`
 }
 
 // DrainOutboxArgs asks for a drain of the object outbox: the deletion of the objects that

@@ -2,15 +2,12 @@ package jobs
 
 import (
 	"log/slog"
-	"math"
-	"math/rand/v2"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
-	"github.com/riverqueue/river/rivertype"
 )
 
 // Config is how Vitrine runs River.
@@ -41,15 +38,7 @@ const outboxSweep = time.Minute
 // 0) it works the queues once started, and its leader enqueues the periodic jobs; without,
 // it only inserts.
 func NewClient(pool *pgxpool.Pool, cfg Config, w Workers) (*river.Client[pgx.Tx], error) {
-	rc := &river.Config{
-		MaxAttempts:          cfg.MaxAttempts,
-		RetryPolicy:          backoff{base: cfg.RetryBase},
-		RescueStuckJobsAfter: cfg.RescueAfter,
-		JobTimeout:           cfg.JobTimeout,
-		FetchCooldown:        cfg.FetchCooldown,
-		FetchPollInterval:    cfg.FetchPoll,
-		Logger:               cfg.Logger,
-	}
+	rc := riverConfig(cfg)
 	if cfg.ThumbnailWorkers > 0 {
 		workers := river.NewWorkers()
 		river.AddWorker(workers, w.Thumbnails)
@@ -76,18 +65,15 @@ func NewClient(pool *pgxpool.Pool, cfg Config, w Workers) (*river.Client[pgx.Tx]
 	return river.NewClient(riverpgxv5.New(pool), rc)
 }
 
-// backoff retries after base, 2·base, 4·base, ... up to an hour, with ±10% jitter so that a
-// burst of failures does not retry in lockstep.
-type backoff struct{ base time.Duration }
-
-// NextRetry implements river.ClientRetryPolicy.
-func (b backoff) NextRetry(job *rivertype.JobRow) time.Time {
-	base := b.base
-	if base <= 0 {
-		base = time.Second
+// riverConfig is the River configuration of cfg, without workers.
+func riverConfig(cfg Config) *river.Config {
+	return &river.Config{
+		MaxAttempts:          cfg.MaxAttempts,
+		RetryPolicy:          backoff{base: cfg.RetryBase},
+		RescueStuckJobsAfter: cfg.RescueAfter,
+		JobTimeout:           cfg.JobTimeout,
+		FetchCooldown:        cfg.FetchCooldown,
+		FetchPollInterval:    cfg.FetchPoll,
+		Logger:               cfg.Logger,
 	}
-	d := time.Duration(float64(base) * math.Pow(2, float64(max(job.Attempt-1, 0))))
-	d = min(d, time.Hour)
-	d += time.Duration((rand.Float64()*0.2 - 0.1) * float64(d))
-	return time.Now().Add(d)
 }

@@ -5,23 +5,36 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
-	"github.com/vitrine-dev/vitrine/postgres"
+	"github.com/vitrine-dev/vitrine/gallery"
 )
 
 // Enqueuer inserts Vitrine's jobs into the caller's transaction (River's InsertTx): a job
 // inserted this way is not worked until that transaction commits, and vanishes if it rolls
-// back. It implements postgres.Jobs.
+// back. It implements gallery.Enqueuer for pgx transactions.
 type Enqueuer struct {
 	Client *river.Client[pgx.Tx]
 }
 
-var _ postgres.Jobs = Enqueuer{}
+var _ gallery.Enqueuer[pgx.Tx] = Enqueuer{}
+
+// NewEnqueuer returns an Enqueuer whose River client, configured by cfg, only inserts and
+// cancels jobs: it is never started, and works nothing. Jobs it inserts are worked by the
+// clients from NewClient, in this process or another.
+func NewEnqueuer(pool *pgxpool.Pool, cfg Config) (Enqueuer, error) {
+	client, err := river.NewClient(riverpgxv5.New(pool), riverConfig(cfg))
+	if err != nil {
+		return Enqueuer{}, fmt.Errorf("making River's inserting client: %w", err)
+	}
+	return Enqueuer{Client: client}, nil
+}
 
 // EnqueueThumbnails inserts one thumbnail job per target; a target that already has an
 // active job for the same source is skipped by River's uniqueness.
-func (e Enqueuer) EnqueueThumbnails(ctx context.Context, tx pgx.Tx, targets []postgres.ThumbnailTarget) error {
+func (e Enqueuer) EnqueueThumbnails(ctx context.Context, tx pgx.Tx, targets []gallery.ThumbnailTarget) error {
 	for _, t := range targets {
 		if _, err := e.Client.InsertTx(ctx, tx, ThumbnailArgs{ImageID: t.ImageID, SourceSHA256: t.SourceSHA256, Replace: t.Replace}, nil); err != nil {
 			return fmt.Errorf("enqueueing thumbnails of image %s: %w", t.ImageID, err)

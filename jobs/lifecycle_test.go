@@ -17,7 +17,6 @@ import (
 	"github.com/vitrine-dev/vitrine/gallery"
 	"github.com/vitrine-dev/vitrine/internal/testimages"
 	"github.com/vitrine-dev/vitrine/jobs"
-	"github.com/vitrine-dev/vitrine/postgres"
 	"github.com/vitrine-dev/vitrine/storage"
 )
 
@@ -48,7 +47,7 @@ func TestUploadCommitsItsJobWithItsRow(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.store.FailNextCommits(1)
-	if _, err := b.uploads.Add(ctx, gallery.Caller{}, productID, rec, ""); err == nil {
+	if _, err := b.uploads.Add(ctx, productID, rec, ""); err == nil {
 		t.Fatal("the upload succeeded although its object could not be published")
 	}
 	var rows, jobsN int
@@ -136,7 +135,7 @@ func TestUndecodableOriginalFailsAtOnceAndCanBeRetried(t *testing.T) {
 	im, err := b.db.AppendImage(ctx, gallery.NewImage{
 		ProductID: b.product(t), URL: "http://test/" + key, StoragePath: key, SHA256: hex.EncodeToString(sum[:]),
 		Bytes: int64(len(garbage)), Width: 100, Height: 100, MediaType: "image/jpeg",
-	}, nil, nil)
+	}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,23 +237,23 @@ func TestTheSameJobRunTwiceChangesOnce(t *testing.T) {
 	}
 	assertOneSet(t, b, first)
 	// The conditional UPDATE itself changes a complete record no more.
-	target := postgres.ThumbnailTarget{ImageID: im.ID, SourceSHA256: im.SHA256}
+	target := gallery.ThumbnailTarget{ImageID: im.ID, SourceSHA256: im.SHA256}
 	th := gallery.Thumbnails{Variants: first.Variants}
 	outcome, err := b.db.RecordThumbnails(ctx, target, th, "webp", func(context.Context) error { return nil })
-	if err != nil || outcome != postgres.AlreadyComplete {
-		t.Fatalf("recording again: %q %v, want %q", outcome, err, postgres.AlreadyComplete)
+	if err != nil || outcome != gallery.AlreadyComplete {
+		t.Fatalf("recording again: %q %v, want %q", outcome, err, gallery.AlreadyComplete)
 	}
 	again, _ := b.db.Image(ctx, im.ID)
 	if !again.UpdatedAt.Equal(first.UpdatedAt) {
 		t.Fatal("a complete record was updated again")
 	}
 	// A result for another source, or for a gone image, changes nothing either.
-	outcome, _ = b.db.RecordThumbnails(ctx, postgres.ThumbnailTarget{ImageID: im.ID, SourceSHA256: strings.Repeat("0", 64)}, th, "webp", func(context.Context) error { return nil })
-	if outcome != postgres.SourceChanged {
+	outcome, _ = b.db.RecordThumbnails(ctx, gallery.ThumbnailTarget{ImageID: im.ID, SourceSHA256: strings.Repeat("0", 64)}, th, "webp", func(context.Context) error { return nil })
+	if outcome != gallery.SourceChanged {
 		t.Fatalf("another source: %q", outcome)
 	}
-	outcome, _ = b.db.RecordThumbnails(ctx, postgres.ThumbnailTarget{ImageID: uuid.New(), SourceSHA256: im.SHA256}, th, "webp", func(context.Context) error { return nil })
-	if outcome != postgres.ImageGone {
+	outcome, _ = b.db.RecordThumbnails(ctx, gallery.ThumbnailTarget{ImageID: uuid.New(), SourceSHA256: im.SHA256}, th, "webp", func(context.Context) error { return nil })
+	if outcome != gallery.ImageGone {
 		t.Fatalf("a missing image: %q", outcome)
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/vitrine-dev/vitrine/gallery"
-	"github.com/vitrine-dev/vitrine/postgres"
 	"github.com/vitrine-dev/vitrine/reconcile"
 	"github.com/vitrine-dev/vitrine/storage"
 )
@@ -29,10 +28,18 @@ func (PurgeArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: QueueObjects, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: activeStates}}
 }
 
+// PurgeDB is what PurgeWorker needs of the database; the PostgreSQL adapter implements it.
+type PurgeDB interface {
+	reconcile.DB
+	// LastPurgeRun returns the newest run, or the newest completed full run when completed
+	// is true; nil when there is none.
+	LastPurgeRun(ctx context.Context, completed bool) (*gallery.PurgeRun, error)
+}
+
 // PurgeWorker runs the scheduled orphan purge.
 type PurgeWorker struct {
 	river.WorkerDefaults[PurgeArgs]
-	DB     *postgres.DB
+	DB     PurgeDB
 	Store  storage.Store
 	Every  time.Duration // the schedule: a run is due this long after the last completed one
 	Grace  time.Duration // objects younger than this are kept

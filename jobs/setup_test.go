@@ -62,9 +62,14 @@ func setup(t testing.TB, policy gallery.ThumbnailsFor) *bundle {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
 	objectURL := func(key string) string { return "http://test/objects/" + key }
+	enq, err := jobs.NewEnqueuer(db.Pool(), jobs.Config{MaxAttempts: 10, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db = db.WithJobs(enq, policy)
 	thumbs := &jobs.ThumbnailWorker{
 		DB: db, Store: store, Imaging: processor, Presets: gallery.DefaultPresets(),
-		Formats: []imaging.Format{"webp", "jpeg"}, DefaultFormat: "webp", ThumbnailsFor: policy,
+		Formats: []imaging.Format{"webp", "jpeg"}, DefaultFormat: "webp",
 		ObjectURL: objectURL, Logger: log,
 	}
 	b := &bundle{db: db, store: store, thumbs: thumbs, log: log, uploads: &upload.Service{
@@ -72,8 +77,6 @@ func setup(t testing.TB, policy gallery.ThumbnailsFor) *bundle {
 	}}
 	client := b.newClient(t, nil)
 	b.client = client
-	thumbs.Enqueuer = jobs.Enqueuer{Client: client}
-	db.UseJobs(thumbs.Enqueuer, policy)
 	return b
 }
 
@@ -139,7 +142,7 @@ func (b *bundle) upload(t testing.TB, productID uuid.UUID, data []byte) gallery.
 	if err != nil {
 		t.Fatal(err)
 	}
-	im, err := b.uploads.Add(ctx, gallery.Caller{}, productID, rec, "")
+	im, err := b.uploads.Add(ctx, productID, rec, "")
 	if err != nil {
 		t.Fatal(err)
 	}

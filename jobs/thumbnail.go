@@ -10,29 +10,42 @@ import (
 	"io"
 	"log/slog"
 
+	"github.com/google/uuid"
 	"github.com/riverqueue/river"
 
 	"github.com/vitrine-dev/vitrine/gallery"
 	"github.com/vitrine-dev/vitrine/imaging"
-	"github.com/vitrine-dev/vitrine/postgres"
 	"github.com/vitrine-dev/vitrine/storage"
 )
 
 // VariantsPrefix is the key prefix of thumbnail variants in the object store.
 const VariantsPrefix = "variants"
 
+// ThumbnailDB is what ThumbnailWorker needs of the database; the PostgreSQL adapter
+// implements it.
+type ThumbnailDB interface {
+	// Image returns an image with its thumbnail status, or a not-found error.
+	Image(ctx context.Context, id uuid.UUID) (gallery.Image, error)
+	// ThumbnailsFor returns the policy that says which images get thumbnails.
+	ThumbnailsFor() gallery.ThumbnailsFor
+	// RecordThumbnails attaches a job's variants to the image it was made for, if that image
+	// still has the job's source and still wants them, and says what it did.
+	RecordThumbnails(ctx context.Context, target gallery.ThumbnailTarget, th gallery.Thumbnails,
+		defaultFormat string, ensure func(context.Context) error) (gallery.RecordOutcome, error)
+	// QueueObjectDeletes sends keys to the object outbox and enqueues a drain.
+	QueueObjectDeletes(ctx context.Context, keys []string) error
+}
+
 // ThumbnailWorker makes an image's variants and records them on that image only.
 type ThumbnailWorker struct {
 	river.WorkerDefaults[ThumbnailArgs]
-	DB            *postgres.DB
+	DB            ThumbnailDB
 	Store         storage.Store
 	Imaging       *imaging.Processor
 	Presets       []gallery.Preset
 	Formats       []imaging.Format
 	DefaultFormat imaging.Format // its URLs fill the legacy design's thumbnails column
-	ThumbnailsFor gallery.ThumbnailsFor
 	ObjectURL     func(key string) string
-	Enqueuer      Enqueuer
 	Logger        *slog.Logger
 }
 
@@ -40,26 +53,27 @@ type ThumbnailWorker struct {
 // content-addressed keys (so a retry writes no new objects) and records them with one
 // conditional UPDATE keyed by the image and its source hash. A job whose image is gone, has
 // another original, or no longer needs thumbnails completes as a no-op, with the reason
-// logged. An original that cannot be decoded cancels the job at once, its error recorded.
+// logged. An original that cannot be decoded cancels the job at once, its error recorded and
+// gallery.FailureUndecodable recorded as its output.
 func (w *ThumbnailWorker) Work(ctx context.Context, job *river.Job[ThumbnailArgs]) (err error) {
 	ctx = gallery.WithCaller(ctx, gallery.Service())
-	target := postgres.ThumbnailTarget{ImageID: job.Args.ImageID, SourceSHA256: job.Args.SourceSHA256, Replace: job.Args.Replace}
+	target := gallery.ThumbnailTarget{ImageID: job.Args.ImageID, SourceSHA256: job.Args.SourceSHA256, Replace: job.Args.Replace}
 	log := w.Logger.With("job_id", job.ID, "image_id", target.ImageID, "attempt", job.Attempt)
 	im, err := w.DB.Image(ctx, target.ImageID)
 	switch {
 	case gallery.ErrorCode(err) == gallery.ENOTFOUND:
-		log.InfoContext(ctx, "thumbnail job has nothing to do", "reason", postgres.ImageGone)
+		log.InfoContext(ctx, "thumbnail job has nothing to do", "reason", gallery.ImageGone)
 		return nil
 	case err != nil:
 		return err
 	case im.SHA256 != target.SourceSHA256:
-		log.InfoContext(ctx, "thumbnail job has nothing to do", "reason", postgres.SourceChanged)
+		log.InfoContext(ctx, "thumbnail job has nothing to do", "reason", gallery.SourceChanged)
 		return nil
 	case im.Status == gallery.StatusReady && !target.Replace:
-		log.InfoContext(ctx, "thumbnail job has nothing to do", "reason", postgres.AlreadyComplete)
+		log.InfoContext(ctx, "thumbnail job has nothing to do", "reason", gallery.AlreadyComplete)
 		return nil
-	case w.ThumbnailsFor != gallery.ThumbnailsForAll && im.Order != 0:
-		log.InfoContext(ctx, "thumbnail job has nothing to do", "reason", postgres.NotMain)
+	case !w.DB.ThumbnailsFor().Wants(im.Order):
+		log.InfoContext(ctx, "thumbnail job has nothing to do", "reason", gallery.NotMain)
 		return nil
 	}
 
@@ -70,6 +84,9 @@ func (w *ThumbnailWorker) Work(ctx context.Context, job *river.Job[ThumbnailArgs
 	res, err := w.Imaging.Process(ctx, original, toImagingPresets(w.Presets), w.Formats)
 	if errors.Is(err, imaging.ErrUndecodable) {
 		log.WarnContext(ctx, "original cannot be decoded", "error", err)
+		if oerr := river.RecordOutput(ctx, ThumbnailOutput{Failure: gallery.FailureUndecodable}); oerr != nil {
+			return fmt.Errorf("recording the failure of an undecodable original: %w", oerr)
+		}
 		return river.JobCancel(fmt.Errorf("%s: %w", gallery.UndecodableMessage, err))
 	}
 	if err != nil {
@@ -106,7 +123,7 @@ func (w *ThumbnailWorker) Work(ctx context.Context, job *river.Job[ThumbnailArgs
 	if err != nil {
 		return err
 	}
-	if outcome != postgres.Recorded {
+	if outcome != gallery.Recorded {
 		// The UPDATE changed no row: say why, and let the deleter remove what is now unused
 		// (it keeps any object that a row does refer to).
 		log.WarnContext(ctx, "thumbnails not recorded", "reason", outcome)

@@ -52,7 +52,7 @@ func TestRandomConcurrentWritesKeepInvariants(t *testing.T) {
 				op := rng.IntN(10)
 				switch {
 				case op < 4 || len(g) == 0:
-					im, err := db.AppendImage(ctx, newImage(p.ID, w*100000+n), nil, nil)
+					im, err := db.AppendImage(ctx, newImage(p.ID, w*100000+n), nil)
 					if err != nil {
 						t.Errorf("append: %v", err)
 						return

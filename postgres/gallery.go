@@ -110,13 +110,13 @@ func (db *DB) DeleteProduct(ctx context.Context, id uuid.UUID) error {
 
 // AppendImage adds an image at the end of its product's gallery through the database function
 // vitrine_append_image, which serialises appends to one product with an advisory lock. When
-// supplierID is not nil it must own the product. publish, when not nil, runs in the
+// the caller that ctx carries is a supplier, it must own the product. publish, when not nil, runs in the
 // transaction after the row is inserted, while the transaction holds a shared lock on the
 // original's key, so that no concurrent delete of an object with the same bytes can remove it
 // before the row refers to it; it must make the object exist (storing an object twice under
 // its content key is harmless). A refused append never calls it.
 // The image's thumbnail job, if it needs one, is enqueued in the same transaction.
-func (db *DB) AppendImage(ctx context.Context, im gallery.NewImage, supplierID *uuid.UUID, publish func(context.Context) error) (gallery.Image, error) {
+func (db *DB) AppendImage(ctx context.Context, im gallery.NewImage, publish func(context.Context) error) (gallery.Image, error) {
 	if im.ID == uuid.Nil {
 		im.ID = uuid.New()
 	}
@@ -130,8 +130,9 @@ func (db *DB) AppendImage(ctx context.Context, im gallery.NewImage, supplierID *
 			return err
 		}
 		id := im.ID
+		caller, _ := gallery.CallerFrom(ctx)
 		if _, err := tx.Exec(ctx, `SELECT vitrine_append_image($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-			im.ProductID, supplierID, im.ID, im.URL, im.StoragePath, im.SHA256, im.Bytes,
+			im.ProductID, caller.SupplierRef(), im.ID, im.URL, im.StoragePath, im.SHA256, im.Bytes,
 			im.Width, im.Height, im.MediaType, im.Alt); err != nil {
 			return err
 		}

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"encoding/json"
-	"strings"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -18,7 +17,7 @@ const imageSelect = `SELECT i.id, i.product_id, i.image_order, i.image_url, i.st
 	coalesce(i.content_sha256, ''), coalesce(i.byte_size, 0), coalesce(i.width, 0), coalesce(i.height, 0),
 	coalesce(i.media_type, ''), i.alt, i.created_at, i.updated_at,
 	i.thumbnails, coalesce(i.thumbnail_url, ''), i.variants, coalesce(i.thumbhash, ''), coalesce(i.dominant_color, ''),
-	CASE WHEN i.thumbnails ? 'desktop' AND i.thumbnail_url IS NOT NULL THEN 'ready'
+	CASE WHEN vitrine_thumbnails_complete(i.thumbnails, i.thumbnail_url) THEN 'ready'
 	     WHEN j.state IN ('available', 'scheduled', 'pending', 'retryable') THEN 'pending'
 	     WHEN j.state = 'running' THEN 'processing'
 	     WHEN j.state IN ('discarded', 'cancelled') THEN 'failed'
@@ -58,19 +57,21 @@ func scanImage(row pgx.Row) (gallery.Image, error) {
 		}
 	}
 	if variants != nil {
-		_ = json.Unmarshal(variants, &im.Variants)
+		im.Variants = decodeVariants(variants)
 	}
 	return im, nil
 }
 
-// safeJobError turns a job's recorded error, which may hold libvips' or the store's own
-// words, into a message safe to show to clients.
+// safeJobError turns a job's last error as vitrine_image_job answers it (a failure code, or
+// the recorded error, which may hold libvips' or the store's own words) into a message safe
+// to show to clients.
 func safeJobError(raw string) string {
 	switch {
 	case raw == "":
 		return ""
-	case strings.Contains(raw, gallery.UndecodableMessage):
-		return gallery.UndecodableMessage
+	case gallery.JobFailure(raw).Message() != "":
+		// vitrine_image_job answers a failure's code, as the job recorded it.
+		return gallery.JobFailure(raw).Message()
 	default:
 		return "making thumbnails failed; the job retries with backoff"
 	}

@@ -7,6 +7,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/vitrine-dev/vitrine/gallery"
 )
 
 // ThumbnailJob is one row of the image_thumbnail_jobs view.
@@ -57,18 +59,18 @@ func (db *DB) ThumbnailJobs(ctx context.Context, state string, limit int) ([]Thu
 // RegenerationTargets returns the images whose thumbnails `vitrine thumbnails regenerate`
 // remakes: those of one product (productID not nil) or of all, main images only unless
 // every image gets thumbnails. Only images whose original Vitrine stored qualify.
-func (db *DB) RegenerationTargets(ctx context.Context, productID *uuid.UUID) ([]ThumbnailTarget, error) {
-	var out []ThumbnailTarget
+func (db *DB) RegenerationTargets(ctx context.Context, productID *uuid.UUID) ([]gallery.ThumbnailTarget, error) {
+	var out []gallery.ThumbnailTarget
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT id, content_sha256 FROM product_images
 			WHERE content_sha256 IS NOT NULL AND ($1::uuid IS NULL OR product_id = $1)
 			  AND ($2 OR image_order = 0)
-			ORDER BY product_id, image_order`, productID, db.thumbnailsFor == "all")
+			ORDER BY product_id, image_order`, productID, db.thumbnailsBeyondMain())
 		if err != nil {
 			return err
 		}
-		out, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (ThumbnailTarget, error) {
-			var t ThumbnailTarget
+		out, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (gallery.ThumbnailTarget, error) {
+			var t gallery.ThumbnailTarget
 			err := row.Scan(&t.ImageID, &t.SourceSHA256)
 			return t, err
 		})
@@ -82,7 +84,7 @@ func (db *DB) RegenerationTargets(ctx context.Context, productID *uuid.UUID) ([]
 
 // EnqueueRegeneration enqueues jobs that remake and replace the thumbnails of targets, in one
 // transaction. The current thumbnails stay until their replacements are recorded.
-func (db *DB) EnqueueRegeneration(ctx context.Context, targets []ThumbnailTarget) error {
+func (db *DB) EnqueueRegeneration(ctx context.Context, targets []gallery.ThumbnailTarget) error {
 	if db.jobs == nil {
 		return fmt.Errorf("no job queue configured")
 	}

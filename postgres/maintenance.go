@@ -16,7 +16,7 @@ import (
 // ResumeWrites, so a process that dies with it set cannot pause writes for long. When the
 // wait times out, the flag is cleared again and the error says so.
 func (db *DB) PauseWrites(ctx context.Context, reason string, ttl, wait time.Duration) error {
-	if _, err := db.pool.Exec(ctx, query("pause_writes"), reason, ttl.String()); err != nil {
+	if _, err := db.pool.Exec(ctx, sqlPauseWrites, reason, ttl.String()); err != nil {
 		return fmt.Errorf("setting the maintenance flag: %w", err)
 	}
 	if err := db.drainWriters(ctx, wait); err != nil {
@@ -32,17 +32,17 @@ func (db *DB) PauseWrites(ctx context.Context, reason string, ttl, wait time.Dur
 // wait, and lets go at once: that waits for every transaction that has written to the table.
 func (db *DB) drainWriters(ctx context.Context, wait time.Duration) error {
 	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, query("set_local_lock_timeout"), fmt.Sprint(wait.Milliseconds())); err != nil {
+		if _, err := tx.Exec(ctx, sqlSetLocalLockTimeout, fmt.Sprint(wait.Milliseconds())); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, query("drain_writers"))
+		_, err := tx.Exec(ctx, sqlDrainWriters)
 		return err
 	})
 }
 
 // ResumeWrites clears the maintenance flag; clearing a flag that is not set is not an error.
 func (db *DB) ResumeWrites(ctx context.Context) error {
-	if _, err := db.pool.Exec(ctx, query("resume_writes")); err != nil {
+	if _, err := db.pool.Exec(ctx, sqlResumeWrites); err != nil {
 		return fmt.Errorf("clearing the maintenance flag: %w", err)
 	}
 	return nil
@@ -51,8 +51,28 @@ func (db *DB) ResumeWrites(ctx context.Context) error {
 // WritesPaused returns the reason image writes are paused, or "" when they are not.
 func (db *DB) WritesPaused(ctx context.Context) (string, error) {
 	var reason string
-	if err := db.pool.QueryRow(ctx, query("writes_paused")).Scan(&reason); err != nil {
+	if err := db.pool.QueryRow(ctx, sqlWritesPaused).Scan(&reason); err != nil {
 		return "", fmt.Errorf("reading the maintenance flag: %w", err)
 	}
 	return reason, nil
 }
+
+// The statements this file runs, next to the code that runs them.
+const (
+	// $1 reason, $2 how long the flag holds at most (an interval) if nobody clears it.
+	sqlPauseWrites = `INSERT INTO vitrine_maintenance (singleton, reason, started_at, expires_at)
+VALUES (true, $1, clock_timestamp(), clock_timestamp() + $2::interval)
+ON CONFLICT (singleton) DO UPDATE
+    SET reason = excluded.reason, started_at = excluded.started_at, expires_at = excluded.expires_at;`
+
+	// In a transaction of its own: waits for every transaction that has written to product_images
+	// to end (they hold ROW EXCLUSIVE, which SHARE waits for); later writes meet the flag.
+	sqlDrainWriters = `LOCK TABLE product_images IN SHARE MODE;`
+
+	sqlResumeWrites = `DELETE FROM vitrine_maintenance;`
+
+	sqlWritesPaused = `SELECT coalesce((SELECT reason FROM vitrine_maintenance WHERE expires_at > clock_timestamp()), '');`
+
+	// $1 milliseconds; for the transaction.
+	sqlSetLocalLockTimeout = `SELECT set_config('lock_timeout', $1::text, true);`
+)

@@ -53,7 +53,7 @@ func TestPauseWritesWaitsForWritersAndRefusesNewOnes(t *testing.T) {
 		t.Fatalf("the pause after the writer committed: %v (%v)", err, time.Since(start))
 	}
 
-	_, err = db.AppendImage(ctx, newImage(p.ID, 1), nil, nil)
+	_, err = db.AppendImage(ctx, newImage(p.ID, 1), nil)
 	var ge *gallery.Error
 	if !errors.As(err, &ge) || ge.Code != gallery.EUNAVAILABLE {
 		t.Fatalf("an append while paused: %v, want unavailable", err)
@@ -66,7 +66,7 @@ func TestPauseWritesWaitsForWritersAndRefusesNewOnes(t *testing.T) {
 	if err := db.ResumeWrites(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.AppendImage(ctx, newImage(p.ID, 1), nil, nil); err != nil {
+	if _, err := db.AppendImage(ctx, newImage(p.ID, 1), nil); err != nil {
 		t.Fatalf("an append after the pause: %v", err)
 	}
 }

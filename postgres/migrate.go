@@ -17,6 +17,31 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
+// Migrations returns Vitrine's goose migrations, as files named migrations/NNNNN_name.sql.
+func Migrations() fs.FS { return migrations }
+
+// MarkApplied records migrations as applied in goose's table without running them, creating
+// the table as goose does when it is missing, for a schema built to their end state by other
+// means. A version recorded already is left alone.
+func (db *DB) MarkApplied(ctx context.Context, versions []int64) error {
+	p, sqlDB, err := db.provider()
+	if err != nil {
+		return err
+	}
+	defer sqlDB.Close()
+	// GetDBVersion creates goose's table (with its version 0 row) when it is missing.
+	if _, err := p.GetDBVersion(ctx); err != nil {
+		return fmt.Errorf("preparing goose's table: %w", err)
+	}
+	_, err = db.pool.Exec(ctx, `INSERT INTO goose_db_version (version_id, is_applied)
+		SELECT v, true FROM unnest($1::bigint[]) AS v
+		WHERE NOT EXISTS (SELECT 1 FROM goose_db_version WHERE version_id = v AND is_applied)`, versions)
+	if err != nil {
+		return fmt.Errorf("recording migrations %v as applied: %w", versions, err)
+	}
+	return nil
+}
+
 // MigrationStatus is one migration and whether it has been applied.
 type MigrationStatus struct {
 	Version int64
@@ -45,9 +70,9 @@ func (db *DB) provider() (*goose.Provider, *sql.DB, error) {
 // migrationLockKey is the advisory lock that serialises River's migrations across processes.
 const migrationLockKey = 0x76697472696e65 // "vitrine"
 
-// migrateRiver applies River's own migrations (its job tables), which Vitrine's migrations
+// MigrateRiver applies River's own migrations (its job tables), which Vitrine's migrations
 // build on, holding a session advisory lock so that processes starting together take turns.
-func (db *DB) migrateRiver(ctx context.Context) error {
+func (db *DB) MigrateRiver(ctx context.Context) error {
 	m, err := rivermigrate.New(riverpgxv5.New(db.pool), nil)
 	if err != nil {
 		return fmt.Errorf("loading River's migrations: %w", err)
@@ -70,7 +95,7 @@ func (db *DB) migrateRiver(ctx context.Context) error {
 // Migrate applies every pending migration, River's first, and returns how many of Vitrine's
 // it applied. Concurrent calls from several processes are serialised by advisory locks.
 func (db *DB) Migrate(ctx context.Context) (int, error) {
-	if err := db.migrateRiver(ctx); err != nil {
+	if err := db.MigrateRiver(ctx); err != nil {
 		return 0, err
 	}
 	p, sqlDB, err := db.provider()

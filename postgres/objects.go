@@ -6,6 +6,8 @@ import (
 	"slices"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/vitrine-dev/vitrine/gallery"
 )
 
 // DeleteUnusedObjects deletes, with one call of del, those of keys that no row refers to (an image's
@@ -58,19 +60,13 @@ func deleteUnused(ctx context.Context, tx pgx.Tx, keys []string, del func(ctx co
 	return unused, nil
 }
 
-// OutboxResult counts what one drain of the object outbox did.
-type OutboxResult struct {
-	Deleted   int // objects deleted
-	KeptInUse int // keys dropped from the outbox because a row refers to them again
-}
-
 // DrainObjectOutbox empties the object outbox in batches of batch keys: each batch, under its
 // keys' locks, deletes the objects no row refers to through del and removes its entries, in
 // one transaction, so an entry leaves the outbox only once its object is gone or in use again.
 // Entries another drain holds are skipped (FOR UPDATE SKIP LOCKED), so drains may run at once.
 // On a del error the batch stays in the outbox for the next drain.
-func (db *DB) DrainObjectOutbox(ctx context.Context, batch int, del func(ctx context.Context, keys []string) error) (OutboxResult, error) {
-	var res OutboxResult
+func (db *DB) DrainObjectOutbox(ctx context.Context, batch int, del func(ctx context.Context, keys []string) error) (gallery.OutboxResult, error) {
+	var res gallery.OutboxResult
 	for {
 		n := 0
 		err := db.inTx(ctx, func(tx pgx.Tx) error {

@@ -35,7 +35,7 @@ func TestObjectsARowStopsUsingGoToTheOutbox(t *testing.T) {
 	t.Parallel()
 	db := pgtest.Open(t)
 	p := newProduct(t, db)
-	a, err := db.AppendImage(serviceCtx, newImage(p.ID, 1), nil, nil)
+	a, err := db.AppendImage(serviceCtx, newImage(p.ID, 1), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,10 +51,10 @@ func TestObjectsARowStopsUsingGoToTheOutbox(t *testing.T) {
 	// A product deleted by plain SQL as its supplier: the cascade sends every key.
 	var b, c gallery.Image
 	q := newProduct(t, db)
-	if b, err = db.AppendImage(serviceCtx, newImage(q.ID, 2), nil, nil); err != nil {
+	if b, err = db.AppendImage(serviceCtx, newImage(q.ID, 2), nil); err != nil {
 		t.Fatal(err)
 	}
-	if c, err = db.AppendImage(serviceCtx, newImage(q.ID, 3), nil, nil); err != nil {
+	if c, err = db.AppendImage(serviceCtx, newImage(q.ID, 3), nil); err != nil {
 		t.Fatal(err)
 	}
 	setVariants(t, db, b.ID, `{"desktop": {"webp": {"key": "variants/b1"}}}`)
@@ -89,15 +89,15 @@ func TestDrainDeletesOnlyUnusedObjects(t *testing.T) {
 	db := pgtest.Open(t)
 	p, q := newProduct(t, db), newProduct(t, db)
 	shared := newImage(p.ID, 7)
-	a, err := db.AppendImage(serviceCtx, shared, nil, nil)
+	a, err := db.AppendImage(serviceCtx, shared, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	shared.ProductID = q.ID
-	if _, err := db.AppendImage(serviceCtx, shared, nil, nil); err != nil {
+	if _, err := db.AppendImage(serviceCtx, shared, nil); err != nil {
 		t.Fatal(err)
 	}
-	b, err := db.AppendImage(serviceCtx, newImage(p.ID, 8), nil, nil)
+	b, err := db.AppendImage(serviceCtx, newImage(p.ID, 8), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -70,7 +70,7 @@ func TestConcurrentAppendsToEmptyGallery(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			im, err := db.AppendImage(serviceCtx, newImage(p.ID, i), &p.SupplierID, nil)
+			im, err := db.AppendImage(serviceCtx, newImage(p.ID, i), nil)
 			if err != nil {
 				errs <- err
 				return
@@ -108,7 +108,7 @@ func TestConcurrentAppendsToManyProducts(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			p := ps[i%products]
-			if _, err := db.AppendImage(serviceCtx, newImage(p.ID, i), nil, nil); err != nil {
+			if _, err := db.AppendImage(serviceCtx, newImage(p.ID, i), nil); err != nil {
 				errs <- err
 			}
 		}()
@@ -182,7 +182,7 @@ func TestDeleteMoveReorderKeepOrdersDense(t *testing.T) {
 	p := newProduct(t, db)
 	var ids []uuid.UUID
 	for i := range 5 {
-		im, err := db.AppendImage(ctx, newImage(p.ID, i), nil, nil)
+		im, err := db.AppendImage(ctx, newImage(p.ID, i), nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,5 +1,6 @@
 // Package postgres is Vitrine's PostgreSQL adapter: the schema (numbered goose migrations,
-// embedded), and the gallery's reads and writes. Every SQL statement of the project lives here.
+// embedded), and the gallery's reads and writes. Every SQL statement of the project lives here,
+// next to the code that runs it, or in the migration tool of package postgres/adopt.
 package postgres
 
 import (
@@ -13,11 +14,12 @@ import (
 	"github.com/vitrine-dev/vitrine/gallery"
 )
 
-// DB is a pool of connections to Vitrine's database.
+// DB is a pool of connections to Vitrine's database. A DB from Open enqueues no background
+// jobs; WithJobs returns one that does.
 type DB struct {
-	pool          *pgxpool.Pool
-	jobs          Jobs // nil: no background jobs are enqueued
-	thumbnailsFor gallery.ThumbnailsFor
+	pool       *pgxpool.Pool
+	jobs       gallery.Enqueuer[pgx.Tx] // nil: no background jobs are enqueued
+	thumbnails gallery.ThumbnailsFor
 }
 
 // Open connects to the database at url and checks that it answers.
@@ -36,6 +38,20 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	}
 	return &DB{pool: pool}, nil
 }
+
+// WithJobs returns a DB on the same pool whose gallery writes enqueue, in their own
+// transactions, the thumbnail jobs that the policy asks for and the drains of the object
+// outbox. db itself is unchanged.
+func (db *DB) WithJobs(jobs gallery.Enqueuer[pgx.Tx], policy gallery.ThumbnailsFor) *DB {
+	return &DB{pool: db.pool, jobs: jobs, thumbnails: policy}
+}
+
+// ThumbnailsFor returns the policy that says which images get thumbnails.
+func (db *DB) ThumbnailsFor() gallery.ThumbnailsFor { return db.thumbnails }
+
+// thumbnailsBeyondMain reports whether images other than each product's main one get
+// thumbnails: the policy wants either every position or position 0 only.
+func (db *DB) thumbnailsBeyondMain() bool { return db.thumbnails.Wants(1) }
 
 // Close closes every connection of the pool.
 func (db *DB) Close() { db.pool.Close() }

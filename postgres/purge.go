@@ -160,18 +160,3 @@ func (db *DB) LastPurgeRun(ctx context.Context, completed bool) (*gallery.PurgeR
 	}
 	return run, nil
 }
-
-// ExpireUploads deletes the direct uploads that were not completed in time; their staging
-// objects go to the object outbox (by trigger). It returns how many expired.
-func (db *DB) ExpireUploads(ctx context.Context) (int64, error) {
-	var n int64
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `DELETE FROM vitrine_uploads WHERE expires_at <= now()`)
-		n = tag.RowsAffected()
-		return err
-	})
-	if err != nil {
-		return 0, fmt.Errorf("expiring direct uploads: %w", err)
-	}
-	return n, nil
-}

@@ -50,10 +50,10 @@ func TestDeletingProductRemovesItsImages(t *testing.T) {
 	p := newProduct(t, db)
 	other := newProduct(t, db)
 	for i := range 3 {
-		if _, err := db.AppendImage(ctx, newImage(p.ID, i), nil, nil); err != nil {
+		if _, err := db.AppendImage(ctx, newImage(p.ID, i), nil); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := db.AppendImage(ctx, newImage(other.ID, i), nil, nil); err != nil {
+		if _, err := db.AppendImage(ctx, newImage(other.ID, i), nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -75,7 +75,7 @@ func TestUpdatedAtIsKeptByTrigger(t *testing.T) {
 	db := pgtest.Open(t)
 	ctx := serviceCtx
 	p := newProduct(t, db)
-	im, err := db.AppendImage(ctx, newImage(p.ID, 1), nil, nil)
+	im, err := db.AppendImage(ctx, newImage(p.ID, 1), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,7 +34,7 @@ func setupTenants(t *testing.T) tenants {
 			t.Fatal(err)
 		}
 		for i := range 2 {
-			if _, err := db.AppendImage(serviceCtx, newImage(p.ID, i), nil, nil); err != nil {
+			if _, err := db.AppendImage(serviceCtx, newImage(p.ID, i), nil); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -190,7 +190,7 @@ func TestCallersThroughTheGoAPI(t *testing.T) {
 	g, _ := ts.db.Images(serviceCtx, ts.bPublic.ID)
 	_, err = ts.db.ReorderImages(asA, ts.bPublic.ID, []uuid.UUID{g[1].ID, g[0].ID})
 	check("A reorders B's published gallery", err, gallery.EFORBIDDEN)
-	_, err = ts.db.AppendImage(asA, newImage(ts.bPublic.ID, 7), gallery.Supplier(ts.a).SupplierRef(), nil)
+	_, err = ts.db.AppendImage(asA, newImage(ts.bPublic.ID, 7), nil)
 	check("A appends to B's published gallery", err, gallery.EFORBIDDEN)
 	_, err = ts.db.SetPublished(asA, ts.bPrivate.ID, true)
 	check("A publishes B's product", err, gallery.ENOTFOUND)
@@ -205,7 +205,7 @@ func TestCallersThroughTheGoAPI(t *testing.T) {
 		t.Error("a transaction without a caller ran")
 	}
 	// A's own gallery.
-	if _, err := ts.db.AppendImage(asA, newImage(ts.aProduct.ID, 9), gallery.Supplier(ts.a).SupplierRef(), nil); err != nil {
+	if _, err := ts.db.AppendImage(asA, newImage(ts.aProduct.ID, 9), nil); err != nil {
 		t.Errorf("A appends to its own gallery: %v", err)
 	}
 	after, _ := ts.db.Images(serviceCtx, ts.bPublic.ID)

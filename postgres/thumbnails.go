@@ -11,19 +11,6 @@ import (
 	"github.com/vitrine-dev/vitrine/gallery"
 )
 
-// RecordOutcome says what RecordThumbnails did with a job's result.
-type RecordOutcome string
-
-// The outcomes of RecordThumbnails. Every outcome but Recorded is an UPDATE that changed no
-// row, reported with its reason rather than ignored.
-const (
-	Recorded        RecordOutcome = "recorded"
-	ImageGone       RecordOutcome = "image gone"
-	SourceChanged   RecordOutcome = "source changed"
-	NotMain         RecordOutcome = "no longer the main image"
-	AlreadyComplete RecordOutcome = "already complete"
-)
-
 // RecordThumbnails attaches a job's variants to the image it was made for, and only to it:
 // one conditional UPDATE keyed by the image's id and the source hash the job read, which
 // fills a missing or partial record (thumbnails NULL, without 'desktop', or thumbnail_url
@@ -34,8 +21,8 @@ const (
 // too, and enqueues the deletion of the objects the old record named and the new one does
 // not, in the same transaction. defaultFormat picks the URLs of the legacy design's
 // thumbnails shape.
-func (db *DB) RecordThumbnails(ctx context.Context, target ThumbnailTarget, th gallery.Thumbnails,
-	defaultFormat string, ensure func(context.Context) error) (RecordOutcome, error) {
+func (db *DB) RecordThumbnails(ctx context.Context, target gallery.ThumbnailTarget, th gallery.Thumbnails,
+	defaultFormat string, ensure func(context.Context) error) (gallery.RecordOutcome, error) {
 	urls := map[string]string{}
 	for preset, formats := range th.Variants {
 		v, ok := formats[defaultFormat]
@@ -51,16 +38,16 @@ func (db *DB) RecordThumbnails(ctx context.Context, target ThumbnailTarget, th g
 	if err != nil {
 		return "", err
 	}
-	variants, err := json.Marshal(th.Variants)
+	variants, err := encodeVariants(th.Variants)
 	if err != nil {
 		return "", err
 	}
-	var outcome RecordOutcome
+	var outcome gallery.RecordOutcome
 	err = db.inTx(ctx, func(tx pgx.Tx) error {
 		var productID uuid.UUID
 		err := tx.QueryRow(ctx, `SELECT product_id FROM product_images WHERE id = $1`, target.ImageID).Scan(&productID)
 		if err == pgx.ErrNoRows {
-			outcome = ImageGone
+			outcome = gallery.ImageGone
 			return nil
 		}
 		if err != nil {
@@ -81,13 +68,13 @@ func (db *DB) RecordThumbnails(ctx context.Context, target ThumbnailTarget, th g
 			SET thumbnails = $3, thumbnail_url = $4, variants = $5, thumbhash = nullif($6, ''), dominant_color = nullif($7, '')
 			FROM old
 			WHERE i.id = old.id AND i.content_sha256 = $2
-			  AND ($9 OR i.thumbnails IS NULL OR NOT (i.thumbnails ? 'desktop') OR i.thumbnail_url IS NULL)
+			  AND ($9 OR NOT vitrine_thumbnails_complete(i.thumbnails, i.thumbnail_url))
 			  AND ($8 OR i.image_order = 0)
 			RETURNING cardinality(old.variant_keys) > 0`,
 			target.ImageID, target.SourceSHA256, thumbnails, urls[gallery.MainPreset], variants,
-			th.ThumbHash, th.DominantColor, db.thumbnailsFor == gallery.ThumbnailsForAll, target.Replace).Scan(&replaced)
+			th.ThumbHash, th.DominantColor, db.thumbnailsBeyondMain(), target.Replace).Scan(&replaced)
 		if err == nil {
-			outcome = Recorded
+			outcome = gallery.Recorded
 			// A replaced record's objects that the new one does not reuse went to the outbox.
 			if replaced && db.jobs != nil {
 				return asService(ctx, tx, func() error { return db.jobs.EnqueueOutboxDrain(ctx, tx) })
@@ -101,10 +88,10 @@ func (db *DB) RecordThumbnails(ctx context.Context, target ThumbnailTarget, th g
 		var order int
 		var complete bool
 		err = tx.QueryRow(ctx, `SELECT coalesce(content_sha256, ''), image_order,
-			coalesce(thumbnails ? 'desktop' AND thumbnail_url IS NOT NULL, false)
+			vitrine_thumbnails_complete(thumbnails, thumbnail_url)
 			FROM product_images WHERE id = $1`, target.ImageID).Scan(&sha, &order, &complete)
 		if err == pgx.ErrNoRows {
-			outcome = ImageGone // deleted while we waited for the product's lock
+			outcome = gallery.ImageGone // deleted while we waited for the product's lock
 			return nil
 		}
 		if err != nil {
@@ -112,11 +99,11 @@ func (db *DB) RecordThumbnails(ctx context.Context, target ThumbnailTarget, th g
 		}
 		switch {
 		case sha != target.SourceSHA256:
-			outcome = SourceChanged
+			outcome = gallery.SourceChanged
 		case complete:
-			outcome = AlreadyComplete
+			outcome = gallery.AlreadyComplete
 		default:
-			outcome = NotMain
+			outcome = gallery.NotMain
 		}
 		return nil
 	})

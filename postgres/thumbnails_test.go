@@ -20,11 +20,11 @@ func TestSetMainThumbnailsKeepsItsMeaning(t *testing.T) {
 	err := db.Pool().QueryRow(ctx, `SELECT set_main_thumbnails($1, 'd', 'm', 't', 'x')`, p.ID).Scan(&changed)
 	assertSQLState(t, err, "VT404")
 
-	main, err := db.AppendImage(ctx, newImage(p.ID, 1), nil, nil)
+	main, err := db.AppendImage(ctx, newImage(p.ID, 1), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, err := db.AppendImage(ctx, newImage(p.ID, 2), nil, nil)
+	other, err := db.AppendImage(ctx, newImage(p.ID, 2), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +55,7 @@ func TestVariantKeysAreIndexedFromTheVariantsRecord(t *testing.T) {
 	db := pgtest.Open(t)
 	ctx := serviceCtx
 	p := newProduct(t, db)
-	im, err := db.AppendImage(ctx, newImage(p.ID, 1), nil, nil)
+	im, err := db.AppendImage(ctx, newImage(p.ID, 1), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -69,4 +70,19 @@ func (db *DB) CancelUpload(ctx context.Context, id uuid.UUID) error {
 		})
 	})
 	return domainError("cancelling upload", err)
+}
+
+// ExpireUploads deletes the direct uploads that were not completed in time; their staging
+// objects go to the object outbox (by trigger). It returns how many expired.
+func (db *DB) ExpireUploads(ctx context.Context) (int64, error) {
+	var n int64
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM vitrine_uploads WHERE expires_at <= now()`)
+		n = tag.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("expiring direct uploads: %w", err)
+	}
+	return n, nil
 }

@@ -5,7 +5,7 @@
 // Memory stays flat however many objects there are: both sides are streamed, and only a
 // small batch of deletion candidates is held at a time. Safety does not rest on the listing,
 // which is stale by the time it is read: each candidate is deleted only under its key's
-// exclusive lock after checking again that no row refers to it (postgres.DeleteUnusedObjects),
+// exclusive lock after checking again that no row refers to it (DB.DeleteUnusedObjects),
 // and writers publish an object and insert the row naming it under the same lock, shared. The
 // grace period protects what the locks cannot see: an object written by a transaction that
 // has not inserted its row yet.
@@ -19,9 +19,25 @@ import (
 	"time"
 
 	"github.com/vitrine-dev/vitrine/gallery"
-	"github.com/vitrine-dev/vitrine/postgres"
 	"github.com/vitrine-dev/vitrine/storage"
 )
+
+// DB is what the reconciler needs of the database; the PostgreSQL adapter implements it.
+type DB interface {
+	// LockPurge takes the lock one run holds for its length, or answers a conflict error when
+	// another run holds it.
+	LockPurge(ctx context.Context) (release func(), err error)
+	// StartPurgeRun records a run as running and fills in its id and start time.
+	StartPurgeRun(ctx context.Context, run *gallery.PurgeRun) error
+	// FinishPurgeRun records the end of a run.
+	FinishPurgeRun(ctx context.Context, run *gallery.PurgeRun) error
+	// ReferencedKeys yields, in ascending byte order, every object key under prefix that a
+	// row refers to.
+	ReferencedKeys(ctx context.Context, prefix string) iter.Seq2[string, error]
+	// DeleteUnusedObjects deletes through del those of keys that no row refers to, under
+	// each key's exclusive lock, and returns them.
+	DeleteUnusedObjects(ctx context.Context, keys []string, del func(ctx context.Context, keys []string) error) ([]string, error)
+}
 
 // Options says what one run does.
 type Options struct {
@@ -43,7 +59,7 @@ const sampleSize = 10
 // holds it), records the run in PostgreSQL when it starts and when it ends, and returns its
 // report. A run that fails midway has deleted only orphans; running again finishes the job.
 // ctx must carry the service role.
-func Run(ctx context.Context, db *postgres.DB, store storage.Store, opts Options) (gallery.PurgeRun, error) {
+func Run(ctx context.Context, db DB, store storage.Store, opts Options) (gallery.PurgeRun, error) {
 	run := gallery.PurgeRun{Trigger: opts.Trigger, DryRun: opts.DryRun, Grace: opts.Grace, Prefix: opts.Prefix, SampleKeys: []string{}}
 	if opts.Grace < 0 {
 		return run, gallery.Errorf(gallery.EINVALID, "the grace period must not be negative")
@@ -76,7 +92,7 @@ func Run(ctx context.Context, db *postgres.DB, store storage.Store, opts Options
 }
 
 // scan merges the two sorted streams and deletes (or counts) the old orphans.
-func scan(ctx context.Context, db *postgres.DB, store storage.Store, opts Options, run *gallery.PurgeRun) error {
+func scan(ctx context.Context, db DB, store storage.Store, opts Options, run *gallery.PurgeRun) error {
 	batchSize := opts.BatchSize
 	if batchSize <= 0 {
 		batchSize = 256
@@ -147,7 +163,7 @@ func pull(next func() (string, error, bool)) (string, bool, error) {
 }
 
 // deleteBatch deletes the batch's objects that are still unused, or counts them in a dry run.
-func deleteBatch(ctx context.Context, db *postgres.DB, store storage.Store, dryRun bool, batch []storage.ObjectInfo, run *gallery.PurgeRun) error {
+func deleteBatch(ctx context.Context, db DB, store storage.Store, dryRun bool, batch []storage.ObjectInfo, run *gallery.PurgeRun) error {
 	sizes := make(map[string]int64, len(batch))
 	keys := make([]string, len(batch))
 	for i, obj := range batch {

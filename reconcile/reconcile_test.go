@@ -80,7 +80,7 @@ func (b *bundle) upload(t testing.TB, n int) gallery.Image {
 	if err != nil {
 		t.Fatal(err)
 	}
-	im, err := b.uploads.Add(serviceCtx, gallery.Caller{}, b.product, rec, "")
+	im, err := b.uploads.Add(serviceCtx, b.product, rec, "")
 	if err != nil {
 		t.Fatal(err)
 	}

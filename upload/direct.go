@@ -45,7 +45,7 @@ func (s *Service) StartDirect(ctx context.Context, productID uuid.UUID, alt stri
 // which also removes the upload. Nothing is put yet: ECONFLICT, and the client may PUT and
 // complete again. A refused file ends the upload (its staging object is deleted by the
 // workers) with the same error a normal upload would get. A second completion is not found.
-func (s *Service) CompleteDirect(ctx context.Context, caller gallery.Caller, id uuid.UUID) (gallery.Image, error) {
+func (s *Service) CompleteDirect(ctx context.Context, id uuid.UUID) (gallery.Image, error) {
 	up, err := s.Gallery.Upload(ctx, id)
 	if err != nil {
 		return gallery.Image{}, err
@@ -83,7 +83,7 @@ func (s *Service) CompleteDirect(ctx context.Context, caller gallery.Caller, id 
 	if err != nil {
 		return refuse(err)
 	}
-	return s.add(ctx, caller, up.ProductID, rec, up.Alt, up.ID)
+	return s.add(ctx, up.ProductID, rec, up.Alt, up.ID)
 }
 
 // storeReader remembers a read error of the store, which Receive would report as an

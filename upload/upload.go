@@ -29,7 +29,7 @@ const OriginalsPrefix = "originals"
 // Gallery is what uploads need of the gallery's storage.
 type Gallery interface {
 	Product(ctx context.Context, id uuid.UUID) (gallery.Product, error)
-	AppendImage(ctx context.Context, im gallery.NewImage, supplierID *uuid.UUID, publish func(context.Context) error) (gallery.Image, error)
+	AppendImage(ctx context.Context, im gallery.NewImage, publish func(context.Context) error) (gallery.Image, error)
 	CreateUpload(ctx context.Context, productID uuid.UUID, alt string, ttl time.Duration) (gallery.Upload, error)
 	Upload(ctx context.Context, id uuid.UUID) (gallery.Upload, error)
 	CancelUpload(ctx context.Context, id uuid.UUID) error
@@ -78,14 +78,14 @@ func (r *Received) Discard() {
 	}
 }
 
-// CheckProduct refuses an upload to a product that the caller cannot see (not found) or does
-// not own (forbidden), before any byte is read.
-func (s *Service) CheckProduct(ctx context.Context, caller gallery.Caller, productID uuid.UUID) error {
+// CheckProduct refuses an upload to a product that the caller that ctx carries cannot see
+// (not found) or does not own (forbidden), before any byte is read.
+func (s *Service) CheckProduct(ctx context.Context, productID uuid.UUID) error {
 	p, err := s.Gallery.Product(ctx, productID)
 	if err != nil {
 		return err
 	}
-	if !caller.Owns(p.SupplierID) {
+	if caller, _ := gallery.CallerFrom(ctx); !caller.Owns(p.SupplierID) {
 		// The caller can see the product (it is published) but not change it. Products it
 		// cannot see at all were a not-found error above, from row-level security.
 		return gallery.Errorf(gallery.EFORBIDDEN, "not allowed to change the images of product %s", productID)
@@ -159,12 +159,12 @@ func receiveError(lr *limitedReader, scanErr error) error {
 // an object with the same bytes cannot remove it). If the transaction fails after the object
 // was published, the object stays for the reconciler, which deletes unreferenced objects once
 // they are older than its grace period (an object of the same bytes may be in use already).
-func (s *Service) Add(ctx context.Context, caller gallery.Caller, productID uuid.UUID, rec *Received, alt string) (gallery.Image, error) {
-	return s.add(ctx, caller, productID, rec, alt, uuid.Nil)
+func (s *Service) Add(ctx context.Context, productID uuid.UUID, rec *Received, alt string) (gallery.Image, error) {
+	return s.add(ctx, productID, rec, alt, uuid.Nil)
 }
 
 // add is Add, completing the direct upload uploadID when it is not zero.
-func (s *Service) add(ctx context.Context, caller gallery.Caller, productID uuid.UUID, rec *Received, alt string, uploadID uuid.UUID) (gallery.Image, error) {
+func (s *Service) add(ctx context.Context, productID uuid.UUID, rec *Received, alt string, uploadID uuid.UUID) (gallery.Image, error) {
 	defer rec.Discard()
 	key := storage.ContentKey(OriginalsPrefix, mustHex(rec.SHA256), rec.Info.Ext())
 	publish := func(ctx context.Context) error {
@@ -185,7 +185,7 @@ func (s *Service) add(ctx context.Context, caller gallery.Caller, productID uuid
 		MediaType:   rec.Info.MediaType,
 		Alt:         alt,
 		UploadID:    uploadID,
-	}, caller.SupplierRef(), publish)
+	}, publish)
 }
 
 func mustHex(s string) []byte {

@@ -35,7 +35,7 @@ func (fakeGallery) Product(_ context.Context, id uuid.UUID) (gallery.Product, er
 	return gallery.Product{ID: id}, nil
 }
 
-func (fakeGallery) AppendImage(ctx context.Context, im gallery.NewImage, _ *uuid.UUID, publish func(context.Context) error) (gallery.Image, error) {
+func (fakeGallery) AppendImage(ctx context.Context, im gallery.NewImage, publish func(context.Context) error) (gallery.Image, error) {
 	if err := publish(ctx); err != nil {
 		return gallery.Image{}, err
 	}
@@ -72,7 +72,7 @@ func (b *bundle) add(t *testing.T, data []byte) (gallery.Image, []byte) {
 	if err != nil {
 		t.Fatalf("Receive: %v", err)
 	}
-	im, err := b.svc.Add(ctx, gallery.Service(), uuid.New(), rec, "")
+	im, err := b.svc.Add(ctx, uuid.New(), rec, "")
 	if err != nil {
 		t.Fatalf("Add: %v", err)
 	}

@@ -20,7 +20,7 @@ fi
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 cd "$repo"
-ADOPT_BENCH_IMAGES=$images go test -run '^$' -bench '^BenchmarkAdopt$' -benchtime 1x -count "$runs" -timeout 2h ./postgres/ | tee "$out"
+ADOPT_BENCH_IMAGES=$images go test -run '^$' -bench '^BenchmarkAdopt$' -benchtime 1x -count "$runs" -timeout 2h ./postgres/adopt/ | tee "$out"
 echo
 echo "medians over $runs run(s) of $images images:"
 awk '/^BenchmarkAdopt/ { for (i = 3; i < NF; i += 2) v[$(i+1)] = v[$(i+1)] " " $i }

@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/vitrine-dev/vitrine/postgres"
+	"github.com/vitrine-dev/vitrine/postgres/adopt"
 )
 
 // adoptFlags are the flags of `vitrine migrate adopt`, besides the common settings.
@@ -72,14 +73,14 @@ func adoptCommand(ctx context.Context, args []string, getenv func(string) string
 	}
 	defer db.Close()
 	if f.plan {
-		plan, err := db.PlanAdopt(ctx, opts)
+		plan, err := adopt.MakePlan(ctx, db, opts)
 		if err != nil {
 			return err
 		}
 		_, err = plan.WriteTo(stdout)
 		return err
 	}
-	res, err := db.Adopt(ctx, opts)
+	res, err := adopt.Run(ctx, db, opts)
 	for _, s := range res.Steps {
 		state := "done"
 		if !s.Finished {
@@ -92,9 +93,9 @@ func adoptCommand(ctx context.Context, args []string, getenv func(string) string
 }
 
 // options turns the flags into adopt's options, reading the overrides file.
-func (f *adoptFlags) options(cfg config, log *slog.Logger) (postgres.AdoptOptions, error) {
+func (f *adoptFlags) options(cfg config, log *slog.Logger) (adopt.Options, error) {
 	var errs []error
-	opts := postgres.AdoptOptions{
+	opts := adopt.Options{
 		OrderBy: f.orderBy, BatchSize: f.batchSize, PathPattern: f.pathPattern, PathFormat: f.pathFormat,
 		LockTimeout: f.lockTimeout, Retries: f.retries, Logger: log,
 	}
@@ -141,7 +142,7 @@ func (f *adoptFlags) options(cfg config, log *slog.Logger) (postgres.AdoptOption
 
 // readOverrides reads a CSV of product_id,image_id,order rows; a first row whose order is not a
 // number is taken as a header.
-func readOverrides(path string) ([]postgres.AdoptOverride, error) {
+func readOverrides(path string) ([]adopt.Override, error) {
 	file, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("-overrides: %w", err)
@@ -150,7 +151,7 @@ func readOverrides(path string) ([]postgres.AdoptOverride, error) {
 	r := csv.NewReader(file)
 	r.FieldsPerRecord = 3
 	r.TrimLeadingSpace = true
-	var out []postgres.AdoptOverride
+	var out []adopt.Override
 	for line := 1; ; line++ {
 		rec, err := r.Read()
 		if err == io.EOF {
@@ -168,6 +169,6 @@ func readOverrides(path string) ([]postgres.AdoptOverride, error) {
 		if err := errors.Join(perr, ierr, oerr); err != nil {
 			return nil, fmt.Errorf("-overrides %s line %d: %w", path, line, err)
 		}
-		out = append(out, postgres.AdoptOverride{ProductID: product, ImageID: image, Order: order})
+		out = append(out, adopt.Override{ProductID: product, ImageID: image, Order: order})
 	}
 }

@@ -72,6 +72,14 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, workers bool) (_ 
 		JobTimeout: cfg.JobRescueAfter * 4 / 5, FetchCooldown: 10 * time.Millisecond, FetchPoll: time.Second,
 		Logger: log.With("component", "river"),
 	}
+	// Gallery writes enqueue their jobs through a client that only inserts; the workers get
+	// the database that enqueues, and their own client works the queues.
+	enq, err := jobs.NewEnqueuer(db.Pool(), jcfg)
+	if err != nil {
+		return nil, fmt.Errorf("starting River: %w", err)
+	}
+	db = db.WithJobs(enq, cfg.ThumbnailsFor)
+	a.db = db
 	var thumbs *jobs.ThumbnailWorker
 	var outbox *jobs.OutboxWorker
 	var purge *jobs.PurgeWorker
@@ -87,7 +95,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, workers bool) (_ 
 		}
 		thumbs = &jobs.ThumbnailWorker{
 			DB: db, Store: store, Imaging: proc, Presets: cfg.Presets, Formats: formats,
-			DefaultFormat: formats[0], ThumbnailsFor: cfg.ThumbnailsFor, ObjectURL: a.objectURL,
+			DefaultFormat: formats[0], ObjectURL: a.objectURL,
 			Logger: log.With("component", "thumbnails"),
 		}
 		outbox = &jobs.OutboxWorker{DB: db, Store: store, Logger: log.With("component", "outbox")}
@@ -100,11 +108,6 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, workers bool) (_ 
 		return nil, fmt.Errorf("starting River: %w", err)
 	}
 	a.jobs = client
-	enq := jobs.Enqueuer{Client: client}
-	if thumbs != nil {
-		thumbs.Enqueuer = enq
-	}
-	db.UseJobs(enq, cfg.ThumbnailsFor)
 	return a, nil
 }
 

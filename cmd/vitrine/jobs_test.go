@@ -62,7 +62,7 @@ func TestRegenerateAndRetryCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	im, err := up.Add(ctx, gallery.Caller{}, p.ID, rec, "")
+	im, err := up.Add(ctx, p.ID, rec, "")
 	if err != nil {
 		t.Fatal(err)
 	}

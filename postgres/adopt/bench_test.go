@@ -1,7 +1,8 @@
-package postgres_test
+package adopt_test
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"strconv"
@@ -12,7 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/vitrine-dev/vitrine/gallery"
-	"github.com/vitrine-dev/vitrine/postgres"
+	"github.com/vitrine-dev/vitrine/postgres/adopt"
 	"github.com/vitrine-dev/vitrine/postgres/pgtest"
 )
 
@@ -58,7 +59,7 @@ func BenchmarkAdopt(b *testing.B) {
 				default:
 				}
 				t0 := time.Now()
-				_, err := db.AppendImage(ctx, newImage(products[rng.IntN(len(products))], w*1_000_000_000+i), nil, nil)
+				_, err := db.AppendImage(ctx, newImage(products[rng.IntN(len(products))], w*1_000_000_000+i), nil)
 				took := time.Since(t0)
 				mu.Lock()
 				switch {
@@ -97,7 +98,7 @@ func BenchmarkAdopt(b *testing.B) {
 			return nil
 		}
 		b.StartTimer()
-		res, err := db.Adopt(context.Background(), opts)
+		res, err := adopt.Run(context.Background(), db, opts)
 		b.StopTimer()
 		close(stop)
 		wg.Wait()
@@ -118,4 +119,13 @@ func BenchmarkAdopt(b *testing.B) {
 	}
 }
 
-var _ = postgres.AdoptOptions{}
+var _ = adopt.Options{}
+
+// newImage is an image row of product n whose key and hash derive from n.
+func newImage(productID uuid.UUID, n int) gallery.NewImage {
+	sum := fmt.Sprintf("%064x", n)
+	return gallery.NewImage{
+		ProductID: productID, URL: "/objects/" + sum, StoragePath: "originals/" + sum,
+		SHA256: sum, Bytes: 100, Width: 10, Height: 10, MediaType: "image/png",
+	}
+}

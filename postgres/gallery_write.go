@@ -10,34 +10,6 @@ import (
 	"github.com/vitrine-dev/vitrine/gallery"
 )
 
-// Jobs enqueues background work inside the caller's transaction, so that a job is committed
-// with the rows that need it, or not at all.
-type Jobs interface {
-	EnqueueThumbnails(ctx context.Context, tx pgx.Tx, targets []ThumbnailTarget) error
-	// CancelJobs cancels jobs by id inside tx: a queued job at once, a running one by
-	// cancelling its context (it ends cancelled unless it completes first).
-	CancelJobs(ctx context.Context, tx pgx.Tx, ids []int64) error
-	// EnqueueOutboxDrain enqueues a drain of the object outbox (see DrainObjectOutbox), for
-	// a transaction that sent keys there.
-	EnqueueOutboxDrain(ctx context.Context, tx pgx.Tx) error
-}
-
-// ThumbnailTarget names an image and the original its thumbnails must be made from. With
-// Replace, the new thumbnails replace a complete record (a regeneration after the presets
-// changed); without, they only fill a missing or partial one.
-type ThumbnailTarget struct {
-	ImageID      uuid.UUID
-	SourceSHA256 string
-	Replace      bool
-}
-
-// UseJobs makes gallery writes enqueue thumbnail and object-delete jobs through jobs, giving
-// thumbnails to the images that policy names. Call it once, before serving.
-func (db *DB) UseJobs(jobs Jobs, policy gallery.ThumbnailsFor) {
-	db.jobs = jobs
-	db.thumbnailsFor = policy
-}
-
 // galleryWrite is one transaction's change to one product's gallery, made under the
 // product's lock. finish enqueues what the change calls for: thumbnails for a new main image
 // (or for every new image), the clearing of thumbnails that no longer apply, and a drain of
@@ -79,11 +51,11 @@ func (w *galleryWrite) finish(ctx context.Context) error {
 		return nil
 	}
 	tx := w.tx
-	var targets []ThumbnailTarget
+	var targets []gallery.ThumbnailTarget
 	superseded := w.gone // their jobs have nothing left to do
-	if w.db.thumbnailsFor == gallery.ThumbnailsForAll {
+	if w.db.thumbnailsBeyondMain() {
 		if w.added != uuid.Nil {
-			targets = append(targets, ThumbnailTarget{ImageID: w.added})
+			targets = append(targets, gallery.ThumbnailTarget{ImageID: w.added})
 		}
 	} else {
 		var mainAfter uuid.UUID
@@ -93,7 +65,7 @@ func (w *galleryWrite) finish(ctx context.Context) error {
 		}
 		if mainAfter != w.mainBefore {
 			if mainAfter != uuid.Nil {
-				targets = append(targets, ThumbnailTarget{ImageID: mainAfter})
+				targets = append(targets, gallery.ThumbnailTarget{ImageID: mainAfter})
 			}
 			// Only a main image gets a job, so the one that was main until now is the only
 			// image of the product that can have one in flight.
@@ -137,8 +109,9 @@ func (db *DB) cancelThumbnails(ctx context.Context, tx pgx.Tx, images []uuid.UUI
 		return nil
 	}
 	rows, err := tx.Query(ctx, `SELECT DISTINCT j.id FROM unnest($1::uuid[]) AS i(id)
-		JOIN river_job AS j ON j.kind = 'thumbnail' AND j.args @> jsonb_build_object('image_id', i.id)
-		WHERE j.state IN ('available', 'pending', 'scheduled', 'retryable', 'running')`, images)
+		JOIN river_job AS j ON j.kind = $2 AND j.args @> jsonb_build_object($3::text, i.id)
+		WHERE j.state IN ('available', 'pending', 'scheduled', 'retryable', 'running')`,
+		images, gallery.ThumbnailJobKind, gallery.ThumbnailJobImageKey)
 	if err != nil {
 		return fmt.Errorf("finding superseded thumbnail jobs: %w", err)
 	}
@@ -161,12 +134,12 @@ func (db *DB) cancelThumbnails(ctx context.Context, tx pgx.Tx, images []uuid.UUI
 // enqueueThumbnails fills in the source hash of each target and enqueues a job for those
 // whose thumbnail record is not complete. Rows written by the legacy design's RPC have no
 // content hash and get none: Vitrine did not store their original.
-func (db *DB) enqueueThumbnails(ctx context.Context, tx pgx.Tx, targets []ThumbnailTarget) error {
-	var out []ThumbnailTarget
+func (db *DB) enqueueThumbnails(ctx context.Context, tx pgx.Tx, targets []gallery.ThumbnailTarget) error {
+	var out []gallery.ThumbnailTarget
 	for _, t := range targets {
 		err := tx.QueryRow(ctx, `SELECT content_sha256 FROM product_images
 			WHERE id = $1 AND content_sha256 IS NOT NULL
-			  AND (thumbnails IS NULL OR NOT (thumbnails ? 'desktop') OR thumbnail_url IS NULL)`, t.ImageID).Scan(&t.SourceSHA256)
+			  AND NOT vitrine_thumbnails_complete(thumbnails, thumbnail_url)`, t.ImageID).Scan(&t.SourceSHA256)
 		if err == pgx.ErrNoRows {
 			continue
 		}
@@ -179,16 +152,4 @@ func (db *DB) enqueueThumbnails(ctx context.Context, tx pgx.Tx, targets []Thumbn
 		return nil
 	}
 	return db.jobs.EnqueueThumbnails(ctx, tx, out)
-}
-
-// lockObjects takes transaction advisory locks on object keys: shared by writers that make a
-// row refer to a key, exclusive by the deleter that removes an unreferenced object. Keys are
-// locked in sorted order so that two transactions cannot deadlock on them.
-func lockObjects(ctx context.Context, tx pgx.Tx, keys []string, shared bool) error {
-	fn := "pg_advisory_xact_lock"
-	if shared {
-		fn = "pg_advisory_xact_lock_shared"
-	}
-	_, err := tx.Exec(ctx, `SELECT `+fn+`(hashtextextended(k, 7)) FROM (SELECT DISTINCT unnest($1::text[]) AS k ORDER BY 1) AS s`, keys)
-	return err
 }

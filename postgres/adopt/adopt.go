@@ -1,4 +1,7 @@
-package postgres
+// Package adopt is `vitrine migrate adopt`: it brings a legacy products/product_images
+// database to Vitrine's schema while the shop keeps using it, through the exported surface
+// of package postgres (migrations, the maintenance flag, the pool) and statements of its own.
+package adopt
 
 import (
 	"context"
@@ -12,10 +15,20 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/vitrine-dev/vitrine/postgres"
 )
 
-// AdoptOptions configures Adopt and PlanAdopt. The zero value adopts with the defaults.
-type AdoptOptions struct {
+// database is the database adopt works on: Vitrine's adapter for what it exports (migrations,
+// the maintenance flag), its pool for adopt's own statements.
+type database struct {
+	*postgres.DB
+	pool *pgxpool.Pool
+}
+
+// Options configures Run and MakePlan. The zero value adopts with the defaults.
+type Options struct {
 	// OrderBy is the stable criterion that numbers each gallery: a comma-separated list of
 	// columns among created_at, image_url, storage_path, image_order and id, each optionally
 	// followed by asc or desc. Default "created_at, image_url"; the image id always breaks
@@ -26,7 +39,7 @@ type AdoptOptions struct {
 	BatchSize int
 	// Overrides fix the order of the images they name; for the products they name they win
 	// over OrderBy (images they do not name follow, by OrderBy).
-	Overrides []AdoptOverride
+	Overrides []Override
 	// ObjectTimes, when set, lists the object store: fn is called with each object's key and
 	// Last-Modified time. The images whose storage_path is such a key get that time as their
 	// created_at.
@@ -64,23 +77,23 @@ type AdoptOptions struct {
 	DuringPause func(ctx context.Context) error
 }
 
-// AdoptOverride puts one image at a position of its product's gallery.
-type AdoptOverride struct {
+// Override puts one image at a position of its product's gallery.
+type Override struct {
 	ProductID, ImageID uuid.UUID
 	Order              int
 }
 
-// AdoptResult is what Adopt did.
-type AdoptResult struct {
+// Result is what Run did.
+type Result struct {
 	// Steps are the steps this run carried out (a rerun skips the finished ones), in order.
-	Steps []AdoptStep
+	Steps []Step
 	// WritesPaused is the longest time image writes were refused in this run.
 	WritesPaused time.Duration
 	Total        time.Duration
 }
 
-// AdoptStep is one step of the adoption and how long it took.
-type AdoptStep struct {
+// Step is one step of the adoption and how long it took.
+type Step struct {
 	Name     string
 	Seconds  float64
 	Detail   map[string]any
@@ -134,7 +147,7 @@ func orderByClause(s string) (string, error) {
 	return strings.Join(terms, ", "), nil
 }
 
-func (o *AdoptOptions) withDefaults() error {
+func (o *Options) withDefaults() error {
 	if o.BatchSize <= 0 {
 		o.BatchSize = 200
 	}
@@ -167,16 +180,16 @@ func (o *AdoptOptions) withDefaults() error {
 	return nil
 }
 
-// adopter is one run of Adopt.
+// adopter is one run of Run.
 type adopter struct {
-	db       *DB
+	db       database
 	fallback time.Time // the created_at of images nothing else dates: the first run's start
-	opts     AdoptOptions
+	opts     Options
 	log      *slog.Logger
-	result   AdoptResult
+	result   Result
 }
 
-// Adopt brings a legacy products/product_images database (the legacy design's tables, with or
+// Run brings a legacy products/product_images database (the legacy design's tables, with or
 // without data problems) to Vitrine's schema while the shop keeps reading and writing: it adds
 // what is missing, back-fills created_at and storage_path, renumbers every gallery 0..n-1 by
 // a stable criterion under the API's per-product lock, adds the constraints without long
@@ -186,10 +199,11 @@ type adopter struct {
 // every batch), so that a rerun after a failure or a crash skips what is done and finishes the
 // job; a rerun after a complete adoption does nothing. The connection must be the tables'
 // owner. A *DuplicateOrdersError means the unique index step found duplicates and stopped.
-func (db *DB) Adopt(ctx context.Context, opts AdoptOptions) (AdoptResult, error) {
+func Run(ctx context.Context, pg *postgres.DB, opts Options) (Result, error) {
+	db := database{DB: pg, pool: pg.Pool()}
 	start := time.Now()
 	if err := opts.withDefaults(); err != nil {
-		return AdoptResult{}, err
+		return Result{}, err
 	}
 	a := &adopter{db: db, opts: opts, log: opts.Logger}
 	res, err := a.adopt(ctx)
@@ -197,9 +211,9 @@ func (db *DB) Adopt(ctx context.Context, opts AdoptOptions) (AdoptResult, error)
 	return res, err
 }
 
-func (a *adopter) adopt(ctx context.Context) (AdoptResult, error) {
+func (a *adopter) adopt(ctx context.Context) (Result, error) {
 	db := a.db
-	if _, err := db.pool.Exec(ctx, query("state_create")); err != nil {
+	if _, err := db.pool.Exec(ctx, sqlStateCreate); err != nil {
 		return a.result, fmt.Errorf("creating adopt's state tables: %w", err)
 	}
 	state, err := a.readState(ctx)
@@ -254,7 +268,7 @@ func (a *adopter) loadFallback(ctx context.Context) error {
 		return err
 	}
 	var raw []byte
-	if err := a.db.pool.QueryRow(ctx, query("state_start"), "started", js).Scan(&raw); err != nil {
+	if err := a.db.pool.QueryRow(ctx, sqlStateStart, "started", js).Scan(&raw); err != nil {
 		return fmt.Errorf("recording the start: %w", err)
 	}
 	var d struct {
@@ -270,7 +284,7 @@ func (a *adopter) loadFallback(ctx context.Context) error {
 // run carries out one step, timing and recording it.
 func (a *adopter) run(ctx context.Context, name string, fn func(context.Context, map[string]any) (map[string]any, error)) error {
 	var raw []byte
-	if err := a.db.pool.QueryRow(ctx, query("state_start"), name, []byte("{}")).Scan(&raw); err != nil {
+	if err := a.db.pool.QueryRow(ctx, sqlStateStart, name, []byte("{}")).Scan(&raw); err != nil {
 		return fmt.Errorf("recording the start of step %s: %w", name, err)
 	}
 	detail := map[string]any{}
@@ -283,7 +297,7 @@ func (a *adopter) run(ctx context.Context, name string, fn func(context.Context,
 	secs := time.Since(t0).Seconds()
 	if err != nil {
 		a.log.Error("adopt: step failed", "step", name, "seconds", secs, "error", err)
-		a.result.Steps = append(a.result.Steps, AdoptStep{Name: name, Seconds: secs, Detail: out})
+		a.result.Steps = append(a.result.Steps, Step{Name: name, Seconds: secs, Detail: out})
 		return fmt.Errorf("adopt step %s: %w", name, err)
 	}
 	if out == nil {
@@ -293,7 +307,7 @@ func (a *adopter) run(ctx context.Context, name string, fn func(context.Context,
 	if err != nil {
 		return err
 	}
-	if _, err := a.db.pool.Exec(ctx, query("state_finish"), name, secs, js); err != nil {
+	if _, err := a.db.pool.Exec(ctx, sqlStateFinish, name, secs, js); err != nil {
 		return fmt.Errorf("recording the end of step %s: %w", name, err)
 	}
 	args := []any{"step", name, "seconds", fmt.Sprintf("%.3f", secs)}
@@ -301,7 +315,7 @@ func (a *adopter) run(ctx context.Context, name string, fn func(context.Context,
 		args = append(args, k, v)
 	}
 	a.log.Info("adopt: step done", args...)
-	a.result.Steps = append(a.result.Steps, AdoptStep{Name: name, Seconds: secs, Detail: out, Finished: true})
+	a.result.Steps = append(a.result.Steps, Step{Name: name, Seconds: secs, Detail: out, Finished: true})
 	return nil
 }
 
@@ -311,27 +325,27 @@ func saveDetail(ctx context.Context, tx pgx.Tx, step string, kv map[string]any) 
 	if err != nil {
 		return err
 	}
-	_, err = tx.Exec(ctx, query("state_detail"), step, js)
+	_, err = tx.Exec(ctx, sqlStateDetail, step, js)
 	return err
 }
 
-func (a *adopter) readState(ctx context.Context) (map[string]AdoptStep, error) {
+func (a *adopter) readState(ctx context.Context) (map[string]Step, error) {
 	return readAdoptState(ctx, a.db)
 }
 
-func readAdoptState(ctx context.Context, db *DB) (map[string]AdoptStep, error) {
-	out := map[string]AdoptStep{}
+func readAdoptState(ctx context.Context, db database) (map[string]Step, error) {
+	out := map[string]Step{}
 	var exists bool
-	if err := db.pool.QueryRow(ctx, query("state_exists")).Scan(&exists); err != nil || !exists {
+	if err := db.pool.QueryRow(ctx, sqlStateExists).Scan(&exists); err != nil || !exists {
 		return out, err
 	}
-	rows, err := db.pool.Query(ctx, query("state_read"))
+	rows, err := db.pool.Query(ctx, sqlStateRead)
 	if err != nil {
 		return nil, fmt.Errorf("reading adopt's state: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var s AdoptStep
+		var s Step
 		var raw []byte
 		if err := rows.Scan(&s.Name, &s.Finished, &s.Seconds, &raw); err != nil {
 			return nil, err
@@ -345,7 +359,7 @@ func readAdoptState(ctx context.Context, db *DB) (map[string]AdoptStep, error) {
 // preflight refuses to start on what adopt cannot fix by itself (the plan's blocking
 // problems), before it changes anything.
 func (a *adopter) preflight(ctx context.Context) error {
-	plan, err := a.db.PlanAdopt(ctx, a.opts)
+	plan, err := MakePlan(ctx, a.db.DB, a.opts)
 	if err != nil {
 		return err
 	}
@@ -354,3 +368,42 @@ func (a *adopter) preflight(ctx context.Context) error {
 	}
 	return nil
 }
+
+// The statements this file runs, next to the code that runs them.
+const (
+	sqlStateCreate = `CREATE TABLE IF NOT EXISTS vitrine_adopt_state (
+    step        text PRIMARY KEY,
+    started_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
+    finished_at timestamptz,
+    seconds     double precision,
+    detail      jsonb NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS vitrine_adopt_created_at (
+    image_id uuid PRIMARY KEY,
+    source   text NOT NULL CHECK (source IN ('store', 'path', 'fallback'))
+);
+CREATE UNLOGGED TABLE IF NOT EXISTS vitrine_adopt_object_times (
+    key      text PRIMARY KEY,
+    modified timestamptz NOT NULL
+);
+CREATE TABLE IF NOT EXISTS vitrine_adopt_overrides (
+    image_id    uuid PRIMARY KEY,
+    product_id  uuid NOT NULL,
+    image_order integer NOT NULL
+);`
+
+	sqlStateExists = `SELECT to_regclass('vitrine_adopt_state') IS NOT NULL;`
+
+	sqlStateRead = `SELECT step, finished_at IS NOT NULL, coalesce(seconds, 0), detail FROM vitrine_adopt_state;`
+
+	// $1 step, $2 the detail to start with; a started step keeps its detail (its cursor).
+	sqlStateStart = `INSERT INTO vitrine_adopt_state (step, detail) VALUES ($1, $2)
+ON CONFLICT (step) DO UPDATE SET detail = excluded.detail || vitrine_adopt_state.detail
+RETURNING detail;`
+
+	// $1 step, $2 keys to merge into its detail.
+	sqlStateDetail = `UPDATE vitrine_adopt_state SET detail = detail || $2 WHERE step = $1;`
+
+	sqlStateFinish = `UPDATE vitrine_adopt_state SET finished_at = clock_timestamp(), seconds = $2, detail = detail || $3
+WHERE step = $1;`
+)

@@ -1,4 +1,4 @@
-package postgres
+package adopt
 
 import (
 	"context"
@@ -13,9 +13,10 @@ import (
 // running: River's tables, the functions, the missing columns (one ALTER TABLE per table,
 // which rewrites no row: every new column is NULL or has a constant default), the defaults, the
 // triggers, the view, roles, grants, policies and row-level security (enabled, not yet forced,
-// so the owner running adopt still sees every row), and the maintenance flag (00005).
+// so the owner running adopt still sees every row), the maintenance flag (00005) and the
+// thumbnail-record rule (00008).
 func (a *adopter) schema(ctx context.Context, _ map[string]any) (map[string]any, error) {
-	if err := a.db.migrateRiver(ctx); err != nil {
+	if err := a.db.MigrateRiver(ctx); err != nil {
 		return nil, err
 	}
 	stmts, err := coveredStatements()
@@ -53,7 +54,7 @@ func (a *adopter) schema(ctx context.Context, _ map[string]any) (map[string]any,
 		if len(add) > 0 {
 			a.log.Info("adopt: adding columns", "table", t.name, "columns", len(add))
 			t0 := time.Now()
-			if err := a.ddl(ctx, template("add_columns", "table", t.name, "columns", strings.Join(add, ", "))); err != nil {
+			if err := a.ddl(ctx, template(sqlAddColumns, "table", t.name, "columns", strings.Join(add, ", "))); err != nil {
 				return nil, fmt.Errorf("adding columns to %s: %w", t.name, err)
 			}
 			// The table is locked (reads too) for as long as this takes: report it.
@@ -66,7 +67,7 @@ func (a *adopter) schema(ctx context.Context, _ map[string]any) (map[string]any,
 		}
 		for _, c := range t.spec {
 			if c.def != "" && have[c.name].def != c.def {
-				if err := a.ddl(ctx, template("set_default", "table", t.name, "column", c.name, "expr", c.def)); err != nil {
+				if err := a.ddl(ctx, template(sqlSetDefault, "table", t.name, "column", c.name, "expr", c.def)); err != nil {
 					return nil, fmt.Errorf("setting the default of %s.%s: %w", t.name, c.name, err)
 				}
 			}
@@ -80,7 +81,7 @@ func (a *adopter) schema(ctx context.Context, _ map[string]any) (map[string]any,
 			// The finish step forces row-level security, once adopt's own writes are done.
 		case s.kind == replayPolicy:
 			var exists bool
-			if err := a.db.pool.QueryRow(ctx, query("policy_exists"), s.policy[0], s.policy[1]).Scan(&exists); err != nil {
+			if err := a.db.pool.QueryRow(ctx, sqlPolicyExists, s.policy[0], s.policy[1]).Scan(&exists); err != nil {
 				return nil, err
 			}
 			if !exists {
@@ -94,16 +95,16 @@ func (a *adopter) schema(ctx context.Context, _ map[string]any) (map[string]any,
 			}
 		}
 	}
-	maint, err := maintenanceStatements()
+	early, err := earlyStatements()
 	if err != nil {
 		return nil, err
 	}
-	for _, s := range maint {
+	for _, s := range early {
 		if err := a.ddl(ctx, s); err != nil {
-			return nil, fmt.Errorf("installing the maintenance flag: %w", err)
+			return nil, fmt.Errorf("installing the maintenance flag and the thumbnail rule: %w", err)
 		}
 	}
-	tag, err := a.db.pool.Exec(ctx, query("fill_null_image_ids"))
+	tag, err := a.db.pool.Exec(ctx, sqlFillNullImageIds)
 	if err != nil {
 		return nil, fmt.Errorf("giving ids to images without one: %w", err)
 	}
@@ -124,7 +125,7 @@ func (a *adopter) fill(ctx context.Context, detail map[string]any) (map[string]a
 	var end int64
 	if v, ok := detail["end_block"].(float64); ok {
 		end = int64(v)
-	} else if err := a.db.pool.QueryRow(ctx, query("relation_blocks")).Scan(&end); err != nil {
+	} else if err := a.db.pool.QueryRow(ctx, sqlRelationBlocks).Scan(&end); err != nil {
 		return nil, err
 	}
 	next, _ := detail["next_block"].(float64)
@@ -132,7 +133,7 @@ func (a *adopter) fill(ctx context.Context, detail map[string]any) (map[string]a
 	for from := int64(next); from < end; from += blocksPerBatch {
 		to := min(from+blocksPerBatch, end)
 		err := inReadCommitted(ctx, a.db.pool, func(tx pgx.Tx) error {
-			tag, err := tx.Exec(ctx, query("fill_blocks"), from, to, a.fallback, nullOrder)
+			tag, err := tx.Exec(ctx, sqlFillBlocks, from, to, a.fallback, nullOrder)
 			if err != nil {
 				return err
 			}
@@ -143,7 +144,7 @@ func (a *adopter) fill(ctx context.Context, detail map[string]any) (map[string]a
 			return nil, fmt.Errorf("filling blocks %d..%d: %w", from, to, err)
 		}
 	}
-	tag, err := a.db.pool.Exec(ctx, query("fill_rest"), a.fallback, nullOrder)
+	tag, err := a.db.pool.Exec(ctx, sqlFillRest, a.fallback, nullOrder)
 	if err != nil {
 		return nil, fmt.Errorf("filling rows written meanwhile: %w", err)
 	}
@@ -166,7 +167,7 @@ func (a *adopter) ensureIndex(ctx context.Context, ix adoptIndex) (built bool, e
 	}
 	for attempt := 0; ; attempt++ {
 		var exists, valid bool
-		if err := a.db.pool.QueryRow(ctx, query("index_state"), ix.name).Scan(&exists, &valid); err != nil {
+		if err := a.db.pool.QueryRow(ctx, sqlIndexState, ix.name).Scan(&exists, &valid); err != nil {
 			return false, err
 		}
 		if exists && valid {
@@ -174,11 +175,11 @@ func (a *adopter) ensureIndex(ctx context.Context, ix adoptIndex) (built bool, e
 		}
 		if exists {
 			a.log.Warn("adopt: dropping an invalid index left by an earlier build", "index", ix.name)
-			if err := a.ddl(ctx, template("drop_index_concurrently", "name", ix.name)); err != nil {
+			if err := a.ddl(ctx, template(sqlDropIndexConcurrently, "name", ix.name)); err != nil {
 				return false, fmt.Errorf("dropping invalid index %s: %w", ix.name, err)
 			}
 		}
-		err := a.ddl(ctx, template("create_index_concurrently", "unique", unique, "name", ix.name, "table", ix.table, "expr", ix.def))
+		err := a.ddl(ctx, template(sqlCreateIndexConcurrently, "unique", unique, "name", ix.name, "table", ix.table, "expr", ix.def))
 		if err == nil {
 			built = true
 			continue // look again: the index must now be valid
@@ -230,13 +231,13 @@ func hasPrimaryKey(cons map[string]constraint) bool {
 func (a *adopter) constraints(ctx context.Context, _ map[string]any) (map[string]any, error) {
 	out := map[string]any{}
 	if a.opts.DefaultSupplier != nil {
-		tag, err := a.db.pool.Exec(ctx, query("fill_null_suppliers"), *a.opts.DefaultSupplier)
+		tag, err := a.db.pool.Exec(ctx, sqlFillNullSuppliers, *a.opts.DefaultSupplier)
 		if err != nil {
 			return nil, fmt.Errorf("giving products without a supplier the default one: %w", err)
 		}
 		out["products_given_default_supplier"] = tag.RowsAffected()
 	}
-	tag, err := a.db.pool.Exec(ctx, query("create_missing_products"), a.opts.OrphanSupplier)
+	tag, err := a.db.pool.Exec(ctx, sqlCreateMissingProducts, a.opts.OrphanSupplier)
 	if err != nil {
 		return nil, fmt.Errorf("creating the missing products: %w", err)
 	}
@@ -254,13 +255,13 @@ func (a *adopter) constraints(ctx context.Context, _ map[string]any) (map[string
 		return nil, err
 	}
 	if _, ok := cons["product_images_product_id_fkey"]; !ok {
-		if err := a.ddl(ctx, query("add_foreign_key_not_valid")); err != nil {
+		if err := a.ddl(ctx, sqlAddForeignKeyNotValid); err != nil {
 			return nil, fmt.Errorf("adding the foreign key: %w", err)
 		}
 		cons["product_images_product_id_fkey"] = constraint{typ: "f"}
 	}
 	if !cons["product_images_product_id_fkey"].validated {
-		if err := a.ddl(ctx, template("validate_constraint", "table", "product_images", "name", "product_images_product_id_fkey")); err != nil {
+		if err := a.ddl(ctx, template(sqlValidateConstraint, "table", "product_images", "name", "product_images_product_id_fkey")); err != nil {
 			return nil, fmt.Errorf("validating the foreign key: %w", err)
 		}
 	}
@@ -283,10 +284,10 @@ func (a *adopter) tableConstraintsFor(ctx context.Context, table string, spec []
 			if err := a.addValidCheck(ctx, table, name, c.name+" IS NOT NULL", cons); err != nil {
 				return err
 			}
-			if err := a.ddl(ctx, template("set_not_null", "table", table, "column", c.name)); err != nil {
+			if err := a.ddl(ctx, template(sqlSetNotNull, "table", table, "column", c.name)); err != nil {
 				return fmt.Errorf("setting %s.%s NOT NULL: %w", table, c.name, err)
 			}
-			if err := a.ddl(ctx, template("drop_constraint", "table", table, "name", name)); err != nil {
+			if err := a.ddl(ctx, template(sqlDropConstraint, "table", table, "name", name)); err != nil {
 				return err
 			}
 		}
@@ -297,7 +298,7 @@ func (a *adopter) tableConstraintsFor(ctx context.Context, table string, spec []
 		}
 	}
 	if !hasPrimaryKey(cons) {
-		if err := a.ddl(ctx, template("add_primary_key_using_index", "table", table, "name", table+"_pkey")); err != nil {
+		if err := a.ddl(ctx, template(sqlAddPrimaryKeyUsingIndex, "table", table, "name", table+"_pkey")); err != nil {
 			return fmt.Errorf("adding the primary key of %s: %w", table, err)
 		}
 	}
@@ -308,12 +309,12 @@ func (a *adopter) tableConstraintsFor(ctx context.Context, table string, spec []
 func (a *adopter) addValidCheck(ctx context.Context, table, name, expr string, cons map[string]constraint) error {
 	c, ok := cons[name]
 	if !ok {
-		if err := a.ddl(ctx, template("add_check_not_valid", "table", table, "name", name, "expr", expr)); err != nil {
+		if err := a.ddl(ctx, template(sqlAddCheckNotValid, "table", table, "name", name, "expr", expr)); err != nil {
 			return fmt.Errorf("adding %s: %w", name, err)
 		}
 	}
 	if !c.validated {
-		if err := a.ddl(ctx, template("validate_constraint", "table", table, "name", name)); err != nil {
+		if err := a.ddl(ctx, template(sqlValidateConstraint, "table", table, "name", name)); err != nil {
 			return fmt.Errorf("validating %s: %w", name, err)
 		}
 	}
@@ -323,13 +324,13 @@ func (a *adopter) addValidCheck(ctx context.Context, table, name, expr string, c
 // finish drops what adopt used on the way, forces row-level security as 00003 does, records
 // migrations up to adoptCovers as applied in goose's table and applies the later ones.
 func (a *adopter) finish(ctx context.Context, _ map[string]any) (map[string]any, error) {
-	if err := a.ddl(ctx, template("drop_index_concurrently", "name", adoptHelperIndex)); err != nil {
+	if err := a.ddl(ctx, template(sqlDropIndexConcurrently, "name", adoptHelperIndex)); err != nil {
 		return nil, fmt.Errorf("dropping the helper index: %w", err)
 	}
-	if _, err := a.db.pool.Exec(ctx, query("parse_time_drop")); err != nil {
+	if _, err := a.db.pool.Exec(ctx, sqlParseTimeDrop); err != nil {
 		return nil, err
 	}
-	if _, err := a.db.pool.Exec(ctx, query("object_times_clear")); err != nil {
+	if _, err := a.db.pool.Exec(ctx, sqlObjectTimesClear); err != nil {
 		return nil, err
 	}
 	stmts, err := coveredStatements()
@@ -353,24 +354,82 @@ func (a *adopter) finish(ctx context.Context, _ map[string]any) (map[string]any,
 	return map[string]any{"goose_versions_marked": adoptCovers, "later_migrations_applied": n}, nil
 }
 
-// markCovered records goose versions 1 to adoptCovers as applied, creating goose's table as
-// goose does when it is missing.
-func (db *DB) markCovered(ctx context.Context) error {
-	p, sqlDB, err := db.provider()
-	if err != nil {
-		return err
-	}
-	defer sqlDB.Close()
-	// GetDBVersion creates goose's table (with its version 0 row) when it is missing.
-	if _, err := p.GetDBVersion(ctx); err != nil {
-		return fmt.Errorf("preparing goose's table: %w", err)
-	}
+// markCovered records goose versions 1 to adoptCovers as applied.
+func (db database) markCovered(ctx context.Context) error {
 	versions := make([]int64, 0, adoptCovers)
 	for v := int64(1); v <= adoptCovers; v++ {
 		versions = append(versions, v)
 	}
-	return pgx.BeginTxFunc(ctx, db.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, query("mark_goose_applied"), versions)
-		return err
-	})
+	return db.MarkApplied(ctx, versions)
 }
+
+// The statements this file runs, next to the code that runs them.
+const (
+	sqlRelationBlocks = `SELECT (pg_relation_size('product_images') / current_setting('block_size')::bigint)::bigint;`
+
+	// Fills, in the blocks [$1, $2) of product_images, what Vitrine's reads cannot take NULL:
+	// storage_path (from image_url, as insert_image_with_order does), created_at (the fallback
+	// time $3, refined by the normalization) and image_order ($4, after every real order, until
+	// the normalization renumbers the gallery).
+	sqlFillBlocks = `UPDATE product_images
+   SET storage_path = coalesce(storage_path, image_url),
+       created_at = coalesce(created_at, $3::timestamptz),
+       image_order = coalesce(image_order, $4::integer)
+ WHERE ctid >= format('(%s,0)', $1::bigint)::tid AND ctid < format('(%s,0)', $2::bigint)::tid
+   AND (storage_path IS NULL OR created_at IS NULL OR image_order IS NULL);`
+
+	// The same for rows written meanwhile anywhere in the table.
+	sqlFillRest = `UPDATE product_images
+   SET storage_path = coalesce(storage_path, image_url),
+       created_at = coalesce(created_at, $1::timestamptz),
+       image_order = coalesce(image_order, $2::integer)
+ WHERE storage_path IS NULL OR created_at IS NULL OR image_order IS NULL;`
+
+	// Rows without an id get one (the plan lists them); every later step keys rows by id.
+	sqlFillNullImageIds = `UPDATE product_images SET id = gen_random_uuid() WHERE id IS NULL;`
+
+	sqlObjectTimesClear = `TRUNCATE vitrine_adopt_object_times;`
+
+	sqlParseTimeDrop = `DROP FUNCTION IF EXISTS vitrine_adopt_parse_time(text, text);`
+
+	// Creates, unpublished and owned by $1, the products that images name but that do not exist.
+	sqlCreateMissingProducts = `INSERT INTO products (id, supplier_id)
+SELECT DISTINCT i.product_id, $1::uuid FROM product_images AS i
+WHERE i.product_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM products AS p WHERE p.id = i.product_id)
+ON CONFLICT (id) DO NOTHING;`
+
+	sqlFillNullSuppliers = `UPDATE products SET supplier_id = $1 WHERE supplier_id IS NULL;`
+
+	sqlAddColumns = `ALTER TABLE {{table}} {{columns}};`
+
+	sqlSetDefault = `ALTER TABLE {{table}} ALTER COLUMN {{column}} SET DEFAULT {{expr}};`
+
+	// A CHECK added NOT VALID holds for new rows at once and takes only a brief lock; VALIDATE
+	// then scans the table under a lock that lets reads and writes go on.
+	sqlAddCheckNotValid = `ALTER TABLE {{table}} ADD CONSTRAINT {{name}} CHECK ({{expr}}) NOT VALID;`
+
+	sqlValidateConstraint = `ALTER TABLE {{table}} VALIDATE CONSTRAINT {{name}};`
+
+	// With a validated CHECK (column IS NOT NULL) in place PostgreSQL skips the table scan.
+	sqlSetNotNull = `ALTER TABLE {{table}} ALTER COLUMN {{column}} SET NOT NULL;`
+
+	sqlDropConstraint = `ALTER TABLE {{table}} DROP CONSTRAINT IF EXISTS {{name}};`
+
+	sqlAddForeignKeyNotValid = `ALTER TABLE product_images ADD CONSTRAINT product_images_product_id_fkey
+    FOREIGN KEY (product_id) REFERENCES products (id) ON DELETE CASCADE NOT VALID;`
+
+	// Never in a transaction; a failed build leaves an INVALID index, dropped before a retry.
+	sqlCreateIndexConcurrently = `CREATE {{unique}} INDEX CONCURRENTLY {{name}} ON {{table}} {{expr}};`
+
+	sqlDropIndexConcurrently = `DROP INDEX CONCURRENTLY IF EXISTS {{name}};`
+
+	sqlAddPrimaryKeyUsingIndex = `ALTER TABLE {{table}} ADD CONSTRAINT {{name}} PRIMARY KEY USING INDEX {{name}};`
+
+	// $1 index name: whether it exists, and whether it is valid (a failed concurrent build leaves
+	// an invalid one behind).
+	sqlIndexState = `SELECT count(*) > 0, coalesce(bool_and(i.indisvalid), false)
+FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid
+WHERE c.relname = $1 AND c.relnamespace = current_schema()::regnamespace;`
+
+	sqlPolicyExists = `SELECT EXISTS (SELECT 1 FROM pg_policies WHERE schemaname = current_schema() AND tablename = $1 AND policyname = $2);`
+)

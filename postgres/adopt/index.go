@@ -1,4 +1,4 @@
-package postgres
+package adopt
 
 import (
 	"context"
@@ -33,12 +33,12 @@ func (a *adopter) uniqueIndex(ctx context.Context, _ map[string]any) (map[string
 	}
 	for attempt := 0; ; attempt++ {
 		var exists, valid bool
-		if err := a.db.pool.QueryRow(ctx, query("index_state"), orderIndex.name).Scan(&exists, &valid); err != nil {
+		if err := a.db.pool.QueryRow(ctx, sqlIndexState, orderIndex.name).Scan(&exists, &valid); err != nil {
 			return nil, err
 		}
 		if exists && !valid {
 			a.log.Warn("adopt: dropping an invalid unique index left by an earlier build", "index", orderIndex.name)
-			if err := a.ddl(ctx, template("drop_index_concurrently", "name", orderIndex.name)); err != nil {
+			if err := a.ddl(ctx, template(sqlDropIndexConcurrently, "name", orderIndex.name)); err != nil {
 				return nil, fmt.Errorf("dropping the invalid index: %w", err)
 			}
 			out["invalid_index_dropped"] = true
@@ -95,14 +95,14 @@ func (a *adopter) pausedBuild(ctx context.Context, built bool) (time.Duration, e
 	}
 	if !built {
 		t := time.Now()
-		err := ddl(ctx, a.db.pool, a.opts.LockTimeout, 0, template("create_index_concurrently",
+		err := ddl(ctx, a.db.pool, a.opts.LockTimeout, 0, template(sqlCreateIndexConcurrently,
 			"unique", "UNIQUE", "name", orderIndex.name, "table", orderIndex.table, "expr", orderIndex.def))
 		if err != nil {
 			return time.Since(t0), err
 		}
 		a.log.Info("adopt: unique index built", "seconds", fmt.Sprintf("%.3f", time.Since(t).Seconds()))
 	}
-	err := a.ddl(ctx, query("add_unique_using_index"))
+	err := a.ddl(ctx, sqlAddUniqueUsingIndex)
 	return time.Since(t0), err
 }
 
@@ -110,18 +110,18 @@ func (a *adopter) pausedBuild(ctx context.Context, built bool) (time.Duration, e
 // attempt or run, which finds the invalid index again.
 func (a *adopter) dropInvalidOrderIndex(ctx context.Context) {
 	var exists, valid bool
-	if err := a.db.pool.QueryRow(ctx, query("index_state"), orderIndex.name).Scan(&exists, &valid); err != nil || !exists || valid {
+	if err := a.db.pool.QueryRow(ctx, sqlIndexState, orderIndex.name).Scan(&exists, &valid); err != nil || !exists || valid {
 		return
 	}
-	if err := a.ddl(ctx, template("drop_index_concurrently", "name", orderIndex.name)); err != nil {
+	if err := a.ddl(ctx, template(sqlDropIndexConcurrently, "name", orderIndex.name)); err != nil {
 		a.log.Error("adopt: dropping the invalid unique index", "error", err)
 	}
 }
 
 // checkNoDuplicateOrders returns a *DuplicateOrdersError listing (up to 100 of) the pairs that
 // more than one image holds, or nil.
-func (db *DB) checkNoDuplicateOrders(ctx context.Context) error {
-	rows, err := db.pool.Query(ctx, query("duplicate_orders"), 100)
+func (db database) checkNoDuplicateOrders(ctx context.Context) error {
+	rows, err := db.pool.Query(ctx, sqlDuplicateOrders, 100)
 	if err != nil {
 		return fmt.Errorf("looking for duplicate orders: %w", err)
 	}
@@ -148,3 +148,17 @@ func (db *DB) checkNoDuplicateOrders(ctx context.Context) error {
 	}
 	return nil
 }
+
+// The statements this file runs, next to the code that runs them.
+const (
+	// Every pair (product_id, image_order) that more than one image holds, with the images.
+	sqlDuplicateOrders = `SELECT product_id, image_order, array_agg(id ORDER BY id)
+FROM product_images GROUP BY product_id, image_order HAVING count(*) > 1
+ORDER BY product_id, image_order LIMIT $1;`
+
+	// DEFERRABLE INITIALLY IMMEDIATE as in 00001: uniqueness is checked at the end of each
+	// statement, so one UPDATE can shift a run of orders by one. PostgreSQL marks the index
+	// itself deferrable (pg_index.indimmediate = false).
+	sqlAddUniqueUsingIndex = `ALTER TABLE product_images ADD CONSTRAINT product_images_product_order_key
+    UNIQUE USING INDEX product_images_product_order_key DEFERRABLE INITIALLY IMMEDIATE;`
+)

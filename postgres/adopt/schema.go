@@ -1,4 +1,4 @@
-package postgres
+package adopt
 
 import (
 	"context"
@@ -83,8 +83,8 @@ type column struct {
 	generated string
 }
 
-func (db *DB) tableColumns(ctx context.Context, table string) (map[string]column, error) {
-	rows, err := db.pool.Query(ctx, query("columns"), table)
+func (db database) tableColumns(ctx context.Context, table string) (map[string]column, error) {
+	rows, err := db.pool.Query(ctx, sqlColumns, table)
 	if err != nil {
 		return nil, fmt.Errorf("reading the columns of %s: %w", table, err)
 	}
@@ -107,8 +107,8 @@ type constraint struct {
 	def       string
 }
 
-func (db *DB) tableConstraints(ctx context.Context, table string) (map[string]constraint, error) {
-	rows, err := db.pool.Query(ctx, query("constraints"), table)
+func (db database) tableConstraints(ctx context.Context, table string) (map[string]constraint, error) {
+	rows, err := db.pool.Query(ctx, sqlConstraints, table)
 	if err != nil {
 		return nil, fmt.Errorf("reading the constraints of %s: %w", table, err)
 	}
@@ -124,9 +124,10 @@ func (db *DB) tableConstraints(ctx context.Context, table string) (map[string]co
 	return out, rows.Err()
 }
 
-// template fills the {{key}} placeholders of a named statement.
-func template(name string, kv ...string) string {
-	return strings.NewReplacer(mapPairs(kv)...).Replace(query(name))
+// template fills the {{key}} placeholders of a statement with identifiers and expressions
+// from adopt's own tables of Vitrine's schema, never with input.
+func template(sql string, kv ...string) string {
+	return strings.NewReplacer(mapPairs(kv)...).Replace(sql)
 }
 
 func mapPairs(kv []string) []string {
@@ -159,10 +160,10 @@ func ddl(ctx context.Context, pool *pgxpool.Pool, lockTimeout time.Duration, ret
 		return err
 	}
 	defer conn.Release()
-	if _, err := conn.Exec(ctx, query("set_lock_timeout"), fmt.Sprint(lockTimeout.Milliseconds())); err != nil {
+	if _, err := conn.Exec(ctx, sqlSetLockTimeout, fmt.Sprint(lockTimeout.Milliseconds())); err != nil {
 		return err
 	}
-	defer conn.Exec(context.WithoutCancel(ctx), query("reset_lock_timeout"))
+	defer conn.Exec(context.WithoutCancel(ctx), sqlResetLockTimeout)
 	for attempt := 0; ; attempt++ {
 		_, err = conn.Conn().PgConn().Exec(ctx, sql).ReadAll()
 		if err == nil || !isLockTimeout(err) || attempt >= retries {
@@ -221,3 +222,23 @@ func replayFunctionNames(stmts []replayStatement) []string {
 	slices.Sort(out)
 	return slices.Compact(out)
 }
+
+// The statements this file runs, next to the code that runs them.
+const (
+	// $1 table: name, type, NOT NULL, default, generated expression.
+	sqlColumns = `SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
+       coalesce(CASE WHEN a.attgenerated = '' THEN pg_get_expr(d.adbin, d.adrelid) END, ''),
+       coalesce(CASE WHEN a.attgenerated <> '' THEN pg_get_expr(d.adbin, d.adrelid) END, '')
+FROM pg_attribute a
+LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped;`
+
+	// $1 table: constraint name, type, validated, definition.
+	sqlConstraints = `SELECT conname, contype::text, convalidated, pg_get_constraintdef(oid)
+FROM pg_constraint WHERE conrelid = $1::regclass;`
+
+	// $1 milliseconds; for the session, until reset_lock_timeout.
+	sqlSetLockTimeout = `SELECT set_config('lock_timeout', $1::text, false);`
+
+	sqlResetLockTimeout = `RESET lock_timeout;`
+)

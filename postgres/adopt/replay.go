@@ -1,10 +1,12 @@
-package postgres
+package adopt
 
 import (
 	"fmt"
 	"io/fs"
 	"regexp"
 	"strings"
+
+	"github.com/vitrine-dev/vitrine/postgres"
 )
 
 // adoptCovers is the last goose version whose end state `migrate adopt` builds itself; it
@@ -110,18 +112,27 @@ func coveredStatements() ([]replayStatement, error) {
 	return migrationFileStatements(func(v int) bool { return v <= adoptCovers })
 }
 
-// maintenanceStatements returns the Up statements of the maintenance migration (00005), which
-// adopt applies itself before it needs the flag; every one of them may run twice.
-func maintenanceStatements() ([]string, error) {
-	data, err := fs.ReadFile(migrations, "migrations/00005_maintenance.sql")
-	if err != nil {
-		return nil, err
+// earlyMigrations are the later migrations that adopt applies itself, before goose records
+// them: the maintenance flag (00005), which adopt needs to pause writes, and the rule of a
+// complete thumbnail record (00008), which the API it keeps serving reads images through.
+// Every statement of them may run twice.
+var earlyMigrations = []string{"migrations/00005_maintenance.sql", "migrations/00008_thumbnails_complete.sql"}
+
+// earlyStatements returns the Up statements of earlyMigrations, in order.
+func earlyStatements() ([]string, error) {
+	var out []string
+	for _, f := range earlyMigrations {
+		data, err := fs.ReadFile(postgres.Migrations(), f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, migrationStatements(string(data))...)
 	}
-	return migrationStatements(string(data)), nil
+	return out, nil
 }
 
 func migrationFileStatements(want func(version int) bool) ([]replayStatement, error) {
-	files, err := fs.Glob(migrations, "migrations/*.sql")
+	files, err := fs.Glob(postgres.Migrations(), "migrations/*.sql")
 	if err != nil {
 		return nil, err
 	}
@@ -134,7 +145,7 @@ func migrationFileStatements(want func(version int) bool) ([]replayStatement, er
 		if !want(v) {
 			continue
 		}
-		data, err := fs.ReadFile(migrations, f)
+		data, err := fs.ReadFile(postgres.Migrations(), f)
 		if err != nil {
 			return nil, err
 		}

@@ -7,18 +7,27 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/vitrine-dev/vitrine/gallery"
-	"github.com/vitrine-dev/vitrine/postgres"
 	"github.com/vitrine-dev/vitrine/storage"
 )
 
 // outboxBatch is how many outbox entries one transaction of a drain handles.
 const outboxBatch = 200
 
+// OutboxDB is what OutboxWorker needs of the database; the PostgreSQL adapter implements it.
+type OutboxDB interface {
+	// ExpireUploads deletes the direct uploads not completed in time, sending their staging
+	// objects to the outbox, and returns how many expired.
+	ExpireUploads(ctx context.Context) (int64, error)
+	// DrainObjectOutbox deletes through del, in batches of batch keys, the outbox's objects
+	// that no row refers to, and empties the outbox of the keys it handled.
+	DrainObjectOutbox(ctx context.Context, batch int, del func(ctx context.Context, keys []string) error) (gallery.OutboxResult, error)
+}
+
 // OutboxWorker drains the object outbox: it deletes the objects that rows stopped using,
 // keeping any that a row refers to again by the time it runs (the same bytes uploaded anew).
 type OutboxWorker struct {
 	river.WorkerDefaults[DrainOutboxArgs]
-	DB     *postgres.DB
+	DB     OutboxDB
 	Store  storage.Store
 	Logger *slog.Logger
 }

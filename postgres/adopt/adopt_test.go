@@ -1,4 +1,4 @@
-package postgres_test
+package adopt_test
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/vitrine-dev/vitrine/postgres"
+	"github.com/vitrine-dev/vitrine/postgres/adopt"
 	"github.com/vitrine-dev/vitrine/postgres/pgtest"
 )
 
@@ -46,8 +47,8 @@ func testLogger() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-func adoptOptions() postgres.AdoptOptions {
-	return postgres.AdoptOptions{
+func adoptOptions() adopt.Options {
+	return adopt.Options{
 		PathPattern: legacyPathPattern, PathFormat: legacyPathFormat,
 		Now:    func() time.Time { return adoptFixedNow },
 		Logger: testLogger(),
@@ -164,7 +165,7 @@ func TestAdoptLegacyDatabase(t *testing.T) {
 	db := openURL(t, pgtest.NewLegacyDB(t, 100_000))
 	count, digest := fingerprint(t, db)
 
-	plan, err := db.PlanAdopt(ctx, adoptOptions())
+	plan, err := adopt.MakePlan(ctx, db, adoptOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +211,7 @@ func TestAdoptLegacyDatabase(t *testing.T) {
 		return nil
 	}
 	t0 := time.Now()
-	res, err := db.Adopt(ctx, opts)
+	res, err := adopt.Run(ctx, db, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -270,7 +271,7 @@ func TestAdoptLegacyDatabase(t *testing.T) {
 		t.Errorf("migrate up after adopt: applied %d, %v", n, err)
 	}
 	// A rerun has nothing left to do.
-	again, err := db.Adopt(ctx, opts)
+	again, err := adopt.Run(ctx, db, opts)
 	if err != nil || len(again.Steps) != 0 {
 		t.Errorf("rerun after a complete adoption: %+v, %v", again.Steps, err)
 	}
@@ -313,7 +314,7 @@ func TestAdoptCrashDuringNormalization(t *testing.T) {
 	crashed := openURL(t, pgtest.NewLegacyDB(t, 10_000))
 	opts := adoptOptions()
 	opts.BatchSize = 50
-	if _, err := clean.Adopt(ctx, opts); err != nil {
+	if _, err := adopt.Run(ctx, clean, opts); err != nil {
 		t.Fatal(err)
 	}
 	crashing := opts
@@ -323,20 +324,20 @@ func TestAdoptCrashDuringNormalization(t *testing.T) {
 		}
 		return nil
 	}
-	if _, err := crashed.Adopt(ctx, crashing); !errors.Is(err, errCrash) {
+	if _, err := adopt.Run(ctx, crashed, crashing); !errors.Is(err, errCrash) {
 		t.Fatalf("the crashing run: %v", err)
 	}
-	plan, err := crashed.PlanAdopt(ctx, opts)
+	plan, err := adopt.MakePlan(ctx, crashed, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	i := slices.IndexFunc(plan.Steps, func(s postgres.AdoptStep) bool { return s.Name == "normalize" })
+	i := slices.IndexFunc(plan.Steps, func(s adopt.Step) bool { return s.Name == "normalize" })
 	if s := plan.Steps[i]; s.Finished || s.Detail["after"] == nil {
 		t.Fatalf("the plan after the crash shows %+v", plan.Steps[i])
 	}
 	// The rerun starts at another time: it must keep the first run's fallback time.
 	opts.Now = func() time.Time { return adoptFixedNow.Add(time.Hour) }
-	res, err := crashed.Adopt(ctx, opts)
+	res, err := adopt.Run(ctx, crashed, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -376,8 +377,8 @@ func TestAdoptRefusesDuplicates(t *testing.T) {
 			SELECT $1, product_id, 'https://legacy.example/dup.jpg', 'dup.jpg', 0 FROM product_images LIMIT 1
 			RETURNING product_id`, dupID).Scan(&productID)
 	}
-	_, err := db.Adopt(ctx, opts)
-	var dup *postgres.DuplicateOrdersError
+	_, err := adopt.Run(ctx, db, opts)
+	var dup *adopt.DuplicateOrdersError
 	if !errors.As(err, &dup) {
 		t.Fatalf("adopt with a duplicate left: %v", err)
 	}
@@ -399,7 +400,7 @@ func TestAdoptRefusesDuplicates(t *testing.T) {
 		t.Fatal(err)
 	}
 	opts.BeforeStep = nil
-	if _, err := db.Adopt(ctx, opts); err != nil {
+	if _, err := adopt.Run(ctx, db, opts); err != nil {
 		t.Fatal(err)
 	}
 	assertGalleryInvariants(t, db, true)
@@ -429,7 +430,7 @@ func TestAdoptRebuildsInvalidIndex(t *testing.T) {
 		_, err := db.Pool().Exec(ctx, `DELETE FROM product_images WHERE image_url = 'x'`)
 		return err
 	}
-	res, err := db.Adopt(ctx, opts)
+	res, err := adopt.Run(ctx, db, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -461,8 +462,8 @@ func TestAdoptOverrides(t *testing.T) {
 	}
 	opts := adoptOptions()
 	// The last two images by URL first, in that order; the others follow by the criterion.
-	opts.Overrides = []postgres.AdoptOverride{{ProductID: productID, ImageID: ids[0], Order: 0}, {ProductID: productID, ImageID: ids[1], Order: 5}}
-	if _, err := db.Adopt(ctx, opts); err != nil {
+	opts.Overrides = []adopt.Override{{ProductID: productID, ImageID: ids[0], Order: 0}, {ProductID: productID, ImageID: ids[1], Order: 5}}
+	if _, err := adopt.Run(ctx, db, opts); err != nil {
 		t.Fatal(err)
 	}
 	var got []uuid.UUID
@@ -475,9 +476,9 @@ func TestAdoptOverrides(t *testing.T) {
 	assertGalleryInvariants(t, db, false)
 
 	bad := adoptOptions()
-	bad.Overrides = []postgres.AdoptOverride{{ProductID: uuid.New(), ImageID: ids[0]}}
+	bad.Overrides = []adopt.Override{{ProductID: uuid.New(), ImageID: ids[0]}}
 	other := openURL(t, pgtest.NewLegacyDB(t, 100))
-	if _, err := other.Adopt(ctx, bad); err == nil || !strings.Contains(err.Error(), "not in the product") {
+	if _, err := adopt.Run(ctx, other, bad); err == nil || !strings.Contains(err.Error(), "not in the product") {
 		t.Errorf("an override naming the wrong product: %v", err)
 	}
 }
@@ -491,7 +492,7 @@ func TestAdoptPlanBlocks(t *testing.T) {
 		UPDATE products SET supplier_id = NULL WHERE id IN (SELECT id FROM products LIMIT 1)`); err != nil {
 		t.Fatal(err)
 	}
-	_, err := db.Adopt(ctx, adoptOptions())
+	_, err := adopt.Run(ctx, db, adoptOptions())
 	if err == nil || !strings.Contains(err.Error(), "images without a product: 2") || !strings.Contains(err.Error(), "products without a supplier: 1") {
 		t.Fatalf("adopt on unfixable data: %v", err)
 	}
