@@ -17,7 +17,11 @@ type Timeouts struct {
 // drainGrace is how long a connection may still take, once its handler is done, to deliver
 // the rest of a body the handler did not read (a body already sent is then read from the
 // socket at once, and the connection closed cleanly); a client still trickling it is cut off.
-const drainGrace = time.Second
+// maxDrain bounds what is read then.
+const (
+	drainGrace = time.Second
+	maxDrain   = 64 << 20
+)
 
 // bounded puts deadlines on every request: its response must be written within WriteTimeout
 // of its start (for an upload, of the end of its body), and its body must arrive within
@@ -47,8 +51,13 @@ func (s *Server) bounded(next http.Handler) http.Handler {
 		r.Body = body
 		next.ServeHTTP(w, r)
 		if !body.eof {
-			// net/http still reads what is left while it closes the body: briefly.
+			// The client may still be sending: send it the answer now, and read what it
+			// sends for a moment (up to maxDrain), so that it reads the answer rather than a
+			// connection reset by a close with unread data; one still sending after that is
+			// cut off when the connection closes.
+			_ = rc.Flush()
 			_ = rc.SetReadDeadline(time.Now().Add(drainGrace))
+			_, _ = io.Copy(io.Discard, io.LimitReader(body.ReadCloser, maxDrain))
 		}
 	})
 }
