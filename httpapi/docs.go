@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"crypto/sha256"
 	_ "embed"
 	"encoding/base64"
@@ -109,3 +110,6 @@ func (s *Server) serveHome(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Security-Policy", homeCSP)
 	_ = homePage.Execute(w, struct{ Jobs bool }{s.Admin != nil})
 }
+
+// OpenAPIDocument returns the document /openapi.json serves, the API's contract.
+func OpenAPIDocument() []byte { return bytes.Clone(openAPIDoc) }
