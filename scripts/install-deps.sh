@@ -3,8 +3,9 @@
 # server binaries (Vitrine runs a private cluster from them when no DATABASE_URL is set),
 # libvips with its headers (thumbnails, through cgo) and the Go modules. With --test it also
 # installs what only the tests and benchmarks use: pgbench, the package lists that the tests'
-# `apt-get download` of real photographs needs, Chromium (the docs page is rendered in it), and versitygw (the real S3 server the tests of
-# the S3 storage run against). Safe to run again: it installs nothing that is already there.
+# `apt-get download` of real photographs needs, Chromium (a test renders the API reference page
+# in it), and versitygw (the real S3 server the tests of the S3 storage run against). Safe to
+# run again: it installs nothing that is already there.
 set -euo pipefail
 
 testing=false
