@@ -500,13 +500,21 @@ func contractLocal(t *testing.T, cov *coverage) []string {
 	st, _, _ = c.send(t, req{method: "DELETE", path: pp, token: other})
 	expect(t, "delete another's product", st, 403)
 
-	// A token that is not valid is refused on every operation, reads included.
+	// A token that is not valid is refused on every operation, reads included; HEAD answers
+	// what GET does, without the body.
 	var opIDs []string
 	for path, item := range c.doc.Paths.Map() {
 		for method, o := range item.Operations() {
 			opIDs = append(opIDs, o.OperationID)
 			p := strings.NewReplacer("{product_id}", productID.String(), "{id}", ids[1].String(),
 				"{shard}", "ab", "{name}", strings.Repeat("ab", 32)+".png").Replace(path)
+			if method == http.MethodHead && !strings.HasPrefix(path, "/objects/") {
+				st, h, data := c.send(t, req{method: method, path: p, token: service})
+				expect(t, "HEAD "+path, st, 200)
+				if len(data) != 0 || h.Get("Content-Type") == "" {
+					t.Errorf("HEAD %s: %d bytes of %q", path, len(data), h.Get("Content-Type"))
+				}
+			}
 			r := req{method: method, path: p, token: "not-a-token", invalid: true}
 			if o.RequestBody != nil && o.RequestBody.Value.Content.Get("application/json") != nil {
 				r.contentType, r.body = "application/json", []byte(`{}`)

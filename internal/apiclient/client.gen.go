@@ -556,12 +556,26 @@ type ClientInterface interface {
 	// Corresponds with GET / (the `GetHome` operationId).
 	GetHome(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// HeadHome Home page: headers only
+	//
+	// The status and headers GET answers, without the body.
+	//
+	// Corresponds with HEAD / (the `HeadHome` operationId).
+	HeadHome(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetDocs The API reference page
 	//
 	// This document rendered for people (Redoc, served by this server: it loads nothing from elsewhere).
 	//
 	// Corresponds with GET /docs (the `GetDocs` operationId).
 	GetDocs(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// HeadDocs The API reference page: headers only
+	//
+	// The status and headers GET answers, without the body.
+	//
+	// Corresponds with HEAD /docs (the `HeadDocs` operationId).
+	HeadDocs(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetDocsScript The API reference page's script
 	//
@@ -570,12 +584,26 @@ type ClientInterface interface {
 	// Corresponds with GET /docs/redoc.standalone.js (the `GetDocsScript` operationId).
 	GetDocsScript(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// HeadDocsScript The API reference page's script: headers only
+	//
+	// The status and headers GET answers, without the body.
+	//
+	// Corresponds with HEAD /docs/redoc.standalone.js (the `HeadDocsScript` operationId).
+	HeadDocsScript(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetHealth Health check
 	//
 	// Answers 200 while the process serves requests.
 	//
 	// Corresponds with GET /healthz (the `GetHealth` operationId).
 	GetHealth(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// HeadHealth Health check: headers only
+	//
+	// The status and headers GET answers, without the body.
+	//
+	// Corresponds with HEAD /healthz (the `HeadHealth` operationId).
+	HeadHealth(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetOriginal Read an original
 	//
@@ -612,6 +640,13 @@ type ClientInterface interface {
 	// Corresponds with GET /openapi.json (the `GetOpenAPI` operationId).
 	GetOpenAPI(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// HeadOpenAPI This document: headers only
+	//
+	// The status and headers GET answers, without the body.
+	//
+	// Corresponds with HEAD /openapi.json (the `HeadOpenAPI` operationId).
+	HeadOpenAPI(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// DeleteImage Delete an image
 	//
 	// The later images of the gallery move up by one, so positions stay 0..n-1.
@@ -625,6 +660,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/images/{id} (the `GetImage` operationId).
 	GetImage(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// HeadImage Read an image: headers only
+	//
+	// The status and headers GET answers, without the body.
+	//
+	// Corresponds with HEAD /v1/images/{id} (the `HeadImage` operationId).
+	HeadImage(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateImageAltWithBody Change an image's alt text
 	//
@@ -694,6 +736,13 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/products/{product_id} (the `GetProduct` operationId).
 	GetProduct(ctx context.Context, productId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// HeadProduct Read a product: headers only
+	//
+	// The status and headers GET answers, without the body.
+	//
+	// Corresponds with HEAD /v1/products/{product_id} (the `HeadProduct` operationId).
+	HeadProduct(ctx context.Context, productId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// UpdateProductWithBody Publish or withdraw a product
 	//
 	// Anonymous callers read the galleries of published products only.
@@ -718,6 +767,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/products/{product_id}/images (the `ListImages` operationId).
 	ListImages(ctx context.Context, productId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// HeadtImages List a product's gallery: headers only
+	//
+	// The status and headers GET answers, without the body.
+	//
+	// Corresponds with HEAD /v1/products/{product_id}/images (the `HeadtImages` operationId).
+	HeadtImages(ctx context.Context, productId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UploadImageWithBody Upload an image
 	//
@@ -771,6 +827,13 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/purges/latest (the `GetLatestPurges` operationId).
 	GetLatestPurges(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// HeadLatestPurges The orphan purge's latest runs: headers only
+	//
+	// The status and headers GET answers, without the body.
+	//
+	// Corresponds with HEAD /v1/purges/latest (the `HeadLatestPurges` operationId).
+	HeadLatestPurges(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// CompleteDirectUpload Complete a direct upload
 	//
 	// Checks the object put to the upload URL exactly as a normal upload (size, type from magic bytes, pixels from the header, structure; metadata stripped) and appends it to the gallery in the same transaction rules. A refused file ends the upload and its object is deleted. 409 when nothing was put yet (PUT, then complete again); 404 once completed or expired.
@@ -786,6 +849,23 @@ type ClientInterface interface {
 // Corresponds with GET / (the `GetHome` operationId).
 func (c *Client) GetHome(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetHomeRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// HeadHome Home page: headers only
+//
+// The status and headers GET answers, without the body.
+//
+// Corresponds with HEAD / (the `HeadHome` operationId).
+func (c *Client) HeadHome(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHeadHomeRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -813,6 +893,23 @@ func (c *Client) GetDocs(ctx context.Context, reqEditors ...RequestEditorFn) (*h
 	return c.Client.Do(req)
 }
 
+// HeadDocs The API reference page: headers only
+//
+// The status and headers GET answers, without the body.
+//
+// Corresponds with HEAD /docs (the `HeadDocs` operationId).
+func (c *Client) HeadDocs(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHeadDocsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetDocsScript The API reference page's script
 //
 // Redoc's standalone bundle, vendored into the server at a pinned version; /docs loads it.
@@ -830,6 +927,23 @@ func (c *Client) GetDocsScript(ctx context.Context, reqEditors ...RequestEditorF
 	return c.Client.Do(req)
 }
 
+// HeadDocsScript The API reference page's script: headers only
+//
+// The status and headers GET answers, without the body.
+//
+// Corresponds with HEAD /docs/redoc.standalone.js (the `HeadDocsScript` operationId).
+func (c *Client) HeadDocsScript(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHeadDocsScriptRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetHealth Health check
 //
 // Answers 200 while the process serves requests.
@@ -837,6 +951,23 @@ func (c *Client) GetDocsScript(ctx context.Context, reqEditors ...RequestEditorF
 // Corresponds with GET /healthz (the `GetHealth` operationId).
 func (c *Client) GetHealth(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetHealthRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// HeadHealth Health check: headers only
+//
+// The status and headers GET answers, without the body.
+//
+// Corresponds with HEAD /healthz (the `HeadHealth` operationId).
+func (c *Client) HeadHealth(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHeadHealthRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -932,6 +1063,23 @@ func (c *Client) GetOpenAPI(ctx context.Context, reqEditors ...RequestEditorFn) 
 	return c.Client.Do(req)
 }
 
+// HeadOpenAPI This document: headers only
+//
+// The status and headers GET answers, without the body.
+//
+// Corresponds with HEAD /openapi.json (the `HeadOpenAPI` operationId).
+func (c *Client) HeadOpenAPI(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHeadOpenAPIRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // DeleteImage Delete an image
 //
 // The later images of the gallery move up by one, so positions stay 0..n-1.
@@ -956,6 +1104,23 @@ func (c *Client) DeleteImage(ctx context.Context, id openapi_types.UUID, reqEdit
 // Corresponds with GET /v1/images/{id} (the `GetImage` operationId).
 func (c *Client) GetImage(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetImageRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// HeadImage Read an image: headers only
+//
+// The status and headers GET answers, without the body.
+//
+// Corresponds with HEAD /v1/images/{id} (the `HeadImage` operationId).
+func (c *Client) HeadImage(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHeadImageRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -1114,6 +1279,23 @@ func (c *Client) GetProduct(ctx context.Context, productId openapi_types.UUID, r
 	return c.Client.Do(req)
 }
 
+// HeadProduct Read a product: headers only
+//
+// The status and headers GET answers, without the body.
+//
+// Corresponds with HEAD /v1/products/{product_id} (the `HeadProduct` operationId).
+func (c *Client) HeadProduct(ctx context.Context, productId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHeadProductRequest(c.Server, productId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // UpdateProductWithBody Publish or withdraw a product
 //
 // Anonymous callers read the galleries of published products only.
@@ -1159,6 +1341,23 @@ func (c *Client) UpdateProduct(ctx context.Context, productId openapi_types.UUID
 // Corresponds with GET /v1/products/{product_id}/images (the `ListImages` operationId).
 func (c *Client) ListImages(ctx context.Context, productId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListImagesRequest(c.Server, productId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// HeadtImages List a product's gallery: headers only
+//
+// The status and headers GET answers, without the body.
+//
+// Corresponds with HEAD /v1/products/{product_id}/images (the `HeadtImages` operationId).
+func (c *Client) HeadtImages(ctx context.Context, productId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHeadtImagesRequest(c.Server, productId)
 	if err != nil {
 		return nil, err
 	}
@@ -1281,6 +1480,23 @@ func (c *Client) GetLatestPurges(ctx context.Context, reqEditors ...RequestEdito
 	return c.Client.Do(req)
 }
 
+// HeadLatestPurges The orphan purge's latest runs: headers only
+//
+// The status and headers GET answers, without the body.
+//
+// Corresponds with HEAD /v1/purges/latest (the `HeadLatestPurges` operationId).
+func (c *Client) HeadLatestPurges(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHeadLatestPurgesRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // CompleteDirectUpload Complete a direct upload
 //
 // Checks the object put to the upload URL exactly as a normal upload (size, type from magic bytes, pixels from the header, structure; metadata stripped) and appends it to the gallery in the same transaction rules. A refused file ends the upload and its object is deleted. 409 when nothing was put yet (PUT, then complete again); 404 once completed or expired.
@@ -1325,6 +1541,33 @@ func NewGetHomeRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewHeadHomeRequest constructs an http.Request for the HeadHome method
+func NewHeadHomeRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodHead, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetDocsRequest constructs an http.Request for the GetDocs method
 func NewGetDocsRequest(server string) (*http.Request, error) {
 	var err error
@@ -1345,6 +1588,33 @@ func NewGetDocsRequest(server string) (*http.Request, error) {
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewHeadDocsRequest constructs an http.Request for the HeadDocs method
+func NewHeadDocsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/docs")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodHead, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -1379,6 +1649,33 @@ func NewGetDocsScriptRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewHeadDocsScriptRequest constructs an http.Request for the HeadDocsScript method
+func NewHeadDocsScriptRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/docs/redoc.standalone.js")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodHead, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetHealthRequest constructs an http.Request for the GetHealth method
 func NewGetHealthRequest(server string) (*http.Request, error) {
 	var err error
@@ -1399,6 +1696,33 @@ func NewGetHealthRequest(server string) (*http.Request, error) {
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewHeadHealthRequest constructs an http.Request for the HeadHealth method
+func NewHeadHealthRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/healthz")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodHead, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -1701,6 +2025,33 @@ func NewGetOpenAPIRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewHeadOpenAPIRequest constructs an http.Request for the HeadOpenAPI method
+func NewHeadOpenAPIRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/openapi.json")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodHead, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewDeleteImageRequest constructs an http.Request for the DeleteImage method
 func NewDeleteImageRequest(server string, id openapi_types.UUID) (*http.Request, error) {
 	var err error
@@ -1762,6 +2113,40 @@ func NewGetImageRequest(server string, id openapi_types.UUID) (*http.Request, er
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewHeadImageRequest constructs an http.Request for the HeadImage method
+func NewHeadImageRequest(server string, id openapi_types.UUID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/images/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodHead, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -1971,6 +2356,40 @@ func NewGetProductRequest(server string, productId openapi_types.UUID) (*http.Re
 	return req, nil
 }
 
+// NewHeadProductRequest constructs an http.Request for the HeadProduct method
+func NewHeadProductRequest(server string, productId openapi_types.UUID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "product_id", productId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/products/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodHead, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewUpdateProductRequest calls the generic UpdateProduct builder with application/json body
 func NewUpdateProductRequest(server string, productId openapi_types.UUID, body UpdateProductJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -2045,6 +2464,40 @@ func NewListImagesRequest(server string, productId openapi_types.UUID) (*http.Re
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewHeadtImagesRequest constructs an http.Request for the HeadtImages method
+func NewHeadtImagesRequest(server string, productId openapi_types.UUID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "product_id", productId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/products/%s/images", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodHead, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -2209,6 +2662,33 @@ func NewGetLatestPurgesRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewHeadLatestPurgesRequest constructs an http.Request for the HeadLatestPurges method
+func NewHeadLatestPurgesRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/purges/latest")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodHead, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewCompleteDirectUploadRequest constructs an http.Request for the CompleteDirectUpload method
 func NewCompleteDirectUploadRequest(server string, id openapi_types.UUID) (*http.Request, error) {
 	var err error
@@ -2296,6 +2776,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET / (the `GetHome` operationId).
 	GetHomeWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetHomeResponse, error)
 
+	// HeadHomeWithResponse Home page: headers only
+	//
+	// The status and headers GET answers, without the body.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with HEAD / (the `HeadHome` operationId).
+	HeadHomeWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*HeadHomeResponse, error)
+
 	// GetDocsWithResponse The API reference page
 	//
 	// This document rendered for people (Redoc, served by this server: it loads nothing from elsewhere).
@@ -2304,6 +2793,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /docs (the `GetDocs` operationId).
 	GetDocsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDocsResponse, error)
+
+	// HeadDocsWithResponse The API reference page: headers only
+	//
+	// The status and headers GET answers, without the body.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with HEAD /docs (the `HeadDocs` operationId).
+	HeadDocsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*HeadDocsResponse, error)
 
 	// GetDocsScriptWithResponse The API reference page's script
 	//
@@ -2314,6 +2812,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /docs/redoc.standalone.js (the `GetDocsScript` operationId).
 	GetDocsScriptWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDocsScriptResponse, error)
 
+	// HeadDocsScriptWithResponse The API reference page's script: headers only
+	//
+	// The status and headers GET answers, without the body.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with HEAD /docs/redoc.standalone.js (the `HeadDocsScript` operationId).
+	HeadDocsScriptWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*HeadDocsScriptResponse, error)
+
 	// GetHealthWithResponse Health check
 	//
 	// Answers 200 while the process serves requests.
@@ -2322,6 +2829,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /healthz (the `GetHealth` operationId).
 	GetHealthWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetHealthResponse, error)
+
+	// HeadHealthWithResponse Health check: headers only
+	//
+	// The status and headers GET answers, without the body.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with HEAD /healthz (the `HeadHealth` operationId).
+	HeadHealthWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*HeadHealthResponse, error)
 
 	// GetOriginalWithResponse Read an original
 	//
@@ -2368,6 +2884,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /openapi.json (the `GetOpenAPI` operationId).
 	GetOpenAPIWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetOpenAPIResponse, error)
 
+	// HeadOpenAPIWithResponse This document: headers only
+	//
+	// The status and headers GET answers, without the body.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with HEAD /openapi.json (the `HeadOpenAPI` operationId).
+	HeadOpenAPIWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*HeadOpenAPIResponse, error)
+
 	// DeleteImageWithResponse Delete an image
 	//
 	// The later images of the gallery move up by one, so positions stay 0..n-1.
@@ -2385,6 +2910,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/images/{id} (the `GetImage` operationId).
 	GetImageWithResponse(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*GetImageResponse, error)
+
+	// HeadImageWithResponse Read an image: headers only
+	//
+	// The status and headers GET answers, without the body.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with HEAD /v1/images/{id} (the `HeadImage` operationId).
+	HeadImageWithResponse(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*HeadImageResponse, error)
 
 	// UpdateImageAltWithBodyWithResponse Change an image's alt text
 	//
@@ -2458,6 +2992,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/products/{product_id} (the `GetProduct` operationId).
 	GetProductWithResponse(ctx context.Context, productId openapi_types.UUID, reqEditors ...RequestEditorFn) (*GetProductResponse, error)
 
+	// HeadProductWithResponse Read a product: headers only
+	//
+	// The status and headers GET answers, without the body.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with HEAD /v1/products/{product_id} (the `HeadProduct` operationId).
+	HeadProductWithResponse(ctx context.Context, productId openapi_types.UUID, reqEditors ...RequestEditorFn) (*HeadProductResponse, error)
+
 	// UpdateProductWithBodyWithResponse Publish or withdraw a product
 	//
 	// Anonymous callers read the galleries of published products only.
@@ -2484,6 +3027,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/products/{product_id}/images (the `ListImages` operationId).
 	ListImagesWithResponse(ctx context.Context, productId openapi_types.UUID, reqEditors ...RequestEditorFn) (*ListImagesResponse, error)
+
+	// HeadtImagesWithResponse List a product's gallery: headers only
+	//
+	// The status and headers GET answers, without the body.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with HEAD /v1/products/{product_id}/images (the `HeadtImages` operationId).
+	HeadtImagesWithResponse(ctx context.Context, productId openapi_types.UUID, reqEditors ...RequestEditorFn) (*HeadtImagesResponse, error)
 
 	// UploadImageWithBodyWithResponse Upload an image
 	//
@@ -2538,6 +3090,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/purges/latest (the `GetLatestPurges` operationId).
 	GetLatestPurgesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetLatestPurgesResponse, error)
+
+	// HeadLatestPurgesWithResponse The orphan purge's latest runs: headers only
+	//
+	// The status and headers GET answers, without the body.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with HEAD /v1/purges/latest (the `HeadLatestPurges` operationId).
+	HeadLatestPurgesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*HeadLatestPurgesResponse, error)
 
 	// CompleteDirectUploadWithResponse Complete a direct upload
 	//
@@ -2618,6 +3179,47 @@ func (r GetHomeResponse) ContentType() string {
 	return ""
 }
 
+// HeadHomeResponse401Headers the declared response headers of an HTTP 401 response for HeadHome
+type HeadHomeResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+type HeadHomeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *HeadHomeResponse401Headers
+}
+
+// GetBody returns the raw response body bytes
+func (r HeadHomeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r HeadHomeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r HeadHomeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r HeadHomeResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetDocsResponse401Headers the declared response headers of an HTTP 401 response for GetDocs
 type GetDocsResponse401Headers struct {
 	WWWAuthenticate string
@@ -2666,6 +3268,47 @@ func (r GetDocsResponse) ContentType() string {
 	return ""
 }
 
+// HeadDocsResponse401Headers the declared response headers of an HTTP 401 response for HeadDocs
+type HeadDocsResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+type HeadDocsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *HeadDocsResponse401Headers
+}
+
+// GetBody returns the raw response body bytes
+func (r HeadDocsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r HeadDocsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r HeadDocsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r HeadDocsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetDocsScriptResponse401Headers the declared response headers of an HTTP 401 response for GetDocsScript
 type GetDocsScriptResponse401Headers struct {
 	WWWAuthenticate string
@@ -2708,6 +3351,47 @@ func (r GetDocsScriptResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetDocsScriptResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// HeadDocsScriptResponse401Headers the declared response headers of an HTTP 401 response for HeadDocsScript
+type HeadDocsScriptResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+type HeadDocsScriptResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *HeadDocsScriptResponse401Headers
+}
+
+// GetBody returns the raw response body bytes
+func (r HeadDocsScriptResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r HeadDocsScriptResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r HeadDocsScriptResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r HeadDocsScriptResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -2767,6 +3451,47 @@ func (r GetHealthResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetHealthResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// HeadHealthResponse401Headers the declared response headers of an HTTP 401 response for HeadHealth
+type HeadHealthResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+type HeadHealthResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *HeadHealthResponse401Headers
+}
+
+// GetBody returns the raw response body bytes
+func (r HeadHealthResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r HeadHealthResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r HeadHealthResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r HeadHealthResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -2907,12 +3632,6 @@ type HeadOriginalResponse416Headers struct {
 type HeadOriginalResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
-	// JSON401 the response for an HTTP 401 `application/json` response
-	JSON401 *Unauthorized
-	// JSON404 the response for an HTTP 404 `application/json` response
-	JSON404 *NotFound
-	// JSON500 the response for an HTTP 500 `application/json` response
-	JSON500 *Internal
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *HeadOriginalResponse200Headers
 	// Headers206 the parsed response headers for an HTTP 206 response
@@ -2923,21 +3642,6 @@ type HeadOriginalResponse struct {
 	Headers401 *HeadOriginalResponse401Headers
 	// Headers416 the parsed response headers for an HTTP 416 response
 	Headers416 *HeadOriginalResponse416Headers
-}
-
-// GetJSON401 returns the response for an HTTP 401 `application/json` response
-func (r HeadOriginalResponse) GetJSON401() *Unauthorized {
-	return r.JSON401
-}
-
-// GetJSON404 returns the response for an HTTP 404 `application/json` response
-func (r HeadOriginalResponse) GetJSON404() *NotFound {
-	return r.JSON404
-}
-
-// GetJSON500 returns the response for an HTTP 500 `application/json` response
-func (r HeadOriginalResponse) GetJSON500() *Internal {
-	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -3103,12 +3807,6 @@ type HeadVariantResponse416Headers struct {
 type HeadVariantResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
-	// JSON401 the response for an HTTP 401 `application/json` response
-	JSON401 *Unauthorized
-	// JSON404 the response for an HTTP 404 `application/json` response
-	JSON404 *NotFound
-	// JSON500 the response for an HTTP 500 `application/json` response
-	JSON500 *Internal
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *HeadVariantResponse200Headers
 	// Headers206 the parsed response headers for an HTTP 206 response
@@ -3119,21 +3817,6 @@ type HeadVariantResponse struct {
 	Headers401 *HeadVariantResponse401Headers
 	// Headers416 the parsed response headers for an HTTP 416 response
 	Headers416 *HeadVariantResponse416Headers
-}
-
-// GetJSON401 returns the response for an HTTP 401 `application/json` response
-func (r HeadVariantResponse) GetJSON401() *Unauthorized {
-	return r.JSON401
-}
-
-// GetJSON404 returns the response for an HTTP 404 `application/json` response
-func (r HeadVariantResponse) GetJSON404() *NotFound {
-	return r.JSON404
-}
-
-// GetJSON500 returns the response for an HTTP 500 `application/json` response
-func (r HeadVariantResponse) GetJSON500() *Internal {
-	return r.JSON500
 }
 
 // GetBody returns the raw response body bytes
@@ -3214,6 +3897,47 @@ func (r GetOpenAPIResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetOpenAPIResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// HeadOpenAPIResponse401Headers the declared response headers of an HTTP 401 response for HeadOpenAPI
+type HeadOpenAPIResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+type HeadOpenAPIResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *HeadOpenAPIResponse401Headers
+}
+
+// GetBody returns the raw response body bytes
+func (r HeadOpenAPIResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r HeadOpenAPIResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r HeadOpenAPIResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r HeadOpenAPIResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -3380,6 +4104,47 @@ func (r GetImageResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetImageResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// HeadImageResponse401Headers the declared response headers of an HTTP 401 response for HeadImage
+type HeadImageResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+type HeadImageResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *HeadImageResponse401Headers
+}
+
+// GetBody returns the raw response body bytes
+func (r HeadImageResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r HeadImageResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r HeadImageResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r HeadImageResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -3927,6 +4692,47 @@ func (r GetProductResponse) ContentType() string {
 	return ""
 }
 
+// HeadProductResponse401Headers the declared response headers of an HTTP 401 response for HeadProduct
+type HeadProductResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+type HeadProductResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *HeadProductResponse401Headers
+}
+
+// GetBody returns the raw response body bytes
+func (r HeadProductResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r HeadProductResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r HeadProductResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r HeadProductResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // UpdateProductResponse401Headers the declared response headers of an HTTP 401 response for UpdateProduct
 type UpdateProductResponse401Headers struct {
 	WWWAuthenticate string
@@ -4108,6 +4914,47 @@ func (r ListImagesResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ListImagesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// HeadtImagesResponse401Headers the declared response headers of an HTTP 401 response for HeadtImages
+type HeadtImagesResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+type HeadtImagesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *HeadtImagesResponse401Headers
+}
+
+// GetBody returns the raw response body bytes
+func (r HeadtImagesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r HeadtImagesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r HeadtImagesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r HeadtImagesResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -4578,6 +5425,47 @@ func (r GetLatestPurgesResponse) ContentType() string {
 	return ""
 }
 
+// HeadLatestPurgesResponse401Headers the declared response headers of an HTTP 401 response for HeadLatestPurges
+type HeadLatestPurgesResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+type HeadLatestPurgesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *HeadLatestPurgesResponse401Headers
+}
+
+// GetBody returns the raw response body bytes
+func (r HeadLatestPurgesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r HeadLatestPurgesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r HeadLatestPurgesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r HeadLatestPurgesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // CompleteDirectUploadResponse201Headers the declared response headers of an HTTP 201 response for CompleteDirectUpload
 type CompleteDirectUploadResponse201Headers struct {
 	Location string
@@ -4718,6 +5606,21 @@ func (c *ClientWithResponses) GetHomeWithResponse(ctx context.Context, reqEditor
 	return ParseGetHomeResponse(rsp)
 }
 
+// HeadHomeWithResponse Home page: headers only
+//
+// The status and headers GET answers, without the body.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with HEAD / (the `HeadHome` operationId).
+func (c *ClientWithResponses) HeadHomeWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*HeadHomeResponse, error) {
+	rsp, err := c.HeadHome(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHeadHomeResponse(rsp)
+}
+
 // GetDocsWithResponse The API reference page
 //
 // This document rendered for people (Redoc, served by this server: it loads nothing from elsewhere).
@@ -4731,6 +5634,21 @@ func (c *ClientWithResponses) GetDocsWithResponse(ctx context.Context, reqEditor
 		return nil, err
 	}
 	return ParseGetDocsResponse(rsp)
+}
+
+// HeadDocsWithResponse The API reference page: headers only
+//
+// The status and headers GET answers, without the body.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with HEAD /docs (the `HeadDocs` operationId).
+func (c *ClientWithResponses) HeadDocsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*HeadDocsResponse, error) {
+	rsp, err := c.HeadDocs(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHeadDocsResponse(rsp)
 }
 
 // GetDocsScriptWithResponse The API reference page's script
@@ -4748,6 +5666,21 @@ func (c *ClientWithResponses) GetDocsScriptWithResponse(ctx context.Context, req
 	return ParseGetDocsScriptResponse(rsp)
 }
 
+// HeadDocsScriptWithResponse The API reference page's script: headers only
+//
+// The status and headers GET answers, without the body.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with HEAD /docs/redoc.standalone.js (the `HeadDocsScript` operationId).
+func (c *ClientWithResponses) HeadDocsScriptWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*HeadDocsScriptResponse, error) {
+	rsp, err := c.HeadDocsScript(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHeadDocsScriptResponse(rsp)
+}
+
 // GetHealthWithResponse Health check
 //
 // Answers 200 while the process serves requests.
@@ -4761,6 +5694,21 @@ func (c *ClientWithResponses) GetHealthWithResponse(ctx context.Context, reqEdit
 		return nil, err
 	}
 	return ParseGetHealthResponse(rsp)
+}
+
+// HeadHealthWithResponse Health check: headers only
+//
+// The status and headers GET answers, without the body.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with HEAD /healthz (the `HeadHealth` operationId).
+func (c *ClientWithResponses) HeadHealthWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*HeadHealthResponse, error) {
+	rsp, err := c.HeadHealth(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHeadHealthResponse(rsp)
 }
 
 // GetOriginalWithResponse Read an original
@@ -4838,6 +5786,21 @@ func (c *ClientWithResponses) GetOpenAPIWithResponse(ctx context.Context, reqEdi
 	return ParseGetOpenAPIResponse(rsp)
 }
 
+// HeadOpenAPIWithResponse This document: headers only
+//
+// The status and headers GET answers, without the body.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with HEAD /openapi.json (the `HeadOpenAPI` operationId).
+func (c *ClientWithResponses) HeadOpenAPIWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*HeadOpenAPIResponse, error) {
+	rsp, err := c.HeadOpenAPI(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHeadOpenAPIResponse(rsp)
+}
+
 // DeleteImageWithResponse Delete an image
 //
 // The later images of the gallery move up by one, so positions stay 0..n-1.
@@ -4866,6 +5829,21 @@ func (c *ClientWithResponses) GetImageWithResponse(ctx context.Context, id opena
 		return nil, err
 	}
 	return ParseGetImageResponse(rsp)
+}
+
+// HeadImageWithResponse Read an image: headers only
+//
+// The status and headers GET answers, without the body.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with HEAD /v1/images/{id} (the `HeadImage` operationId).
+func (c *ClientWithResponses) HeadImageWithResponse(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*HeadImageResponse, error) {
+	rsp, err := c.HeadImage(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHeadImageResponse(rsp)
 }
 
 // UpdateImageAltWithBodyWithResponse Change an image's alt text
@@ -4988,6 +5966,21 @@ func (c *ClientWithResponses) GetProductWithResponse(ctx context.Context, produc
 	return ParseGetProductResponse(rsp)
 }
 
+// HeadProductWithResponse Read a product: headers only
+//
+// The status and headers GET answers, without the body.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with HEAD /v1/products/{product_id} (the `HeadProduct` operationId).
+func (c *ClientWithResponses) HeadProductWithResponse(ctx context.Context, productId openapi_types.UUID, reqEditors ...RequestEditorFn) (*HeadProductResponse, error) {
+	rsp, err := c.HeadProduct(ctx, productId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHeadProductResponse(rsp)
+}
+
 // UpdateProductWithBodyWithResponse Publish or withdraw a product
 //
 // Anonymous callers read the galleries of published products only.
@@ -5031,6 +6024,21 @@ func (c *ClientWithResponses) ListImagesWithResponse(ctx context.Context, produc
 		return nil, err
 	}
 	return ParseListImagesResponse(rsp)
+}
+
+// HeadtImagesWithResponse List a product's gallery: headers only
+//
+// The status and headers GET answers, without the body.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with HEAD /v1/products/{product_id}/images (the `HeadtImages` operationId).
+func (c *ClientWithResponses) HeadtImagesWithResponse(ctx context.Context, productId openapi_types.UUID, reqEditors ...RequestEditorFn) (*HeadtImagesResponse, error) {
+	rsp, err := c.HeadtImages(ctx, productId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHeadtImagesResponse(rsp)
 }
 
 // UploadImageWithBodyWithResponse Upload an image
@@ -5123,6 +6131,21 @@ func (c *ClientWithResponses) GetLatestPurgesWithResponse(ctx context.Context, r
 	return ParseGetLatestPurgesResponse(rsp)
 }
 
+// HeadLatestPurgesWithResponse The orphan purge's latest runs: headers only
+//
+// The status and headers GET answers, without the body.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with HEAD /v1/purges/latest (the `HeadLatestPurges` operationId).
+func (c *ClientWithResponses) HeadLatestPurgesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*HeadLatestPurgesResponse, error) {
+	rsp, err := c.HeadLatestPurges(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHeadLatestPurgesResponse(rsp)
+}
+
 // CompleteDirectUploadWithResponse Complete a direct upload
 //
 // Checks the object put to the upload URL exactly as a normal upload (size, type from magic bytes, pixels from the header, structure; metadata stripped) and appends it to the gallery in the same transaction rules. A refused file ends the upload and its object is deleted. 409 when nothing was put yet (PUT, then complete again); 404 once completed or expired.
@@ -5194,6 +6217,35 @@ func ParseGetHomeResponse(rsp *http.Response) (*GetHomeResponse, error) {
 	return response, nil
 }
 
+// ParseHeadHomeResponse parses an HTTP response from a HeadHomeWithResponse call
+func ParseHeadHomeResponse(rsp *http.Response) (*HeadHomeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &HeadHomeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers HeadHomeResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseGetDocsResponse parses an HTTP response from a GetDocsWithResponse call
 func ParseGetDocsResponse(rsp *http.Response) (*GetDocsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -5220,6 +6272,35 @@ func ParseGetDocsResponse(rsp *http.Response) (*GetDocsResponse, error) {
 	switch {
 	case rsp.StatusCode == 401:
 		var headers GetDocsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseHeadDocsResponse parses an HTTP response from a HeadDocsWithResponse call
+func ParseHeadDocsResponse(rsp *http.Response) (*HeadDocsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &HeadDocsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers HeadDocsResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -5272,6 +6353,35 @@ func ParseGetDocsScriptResponse(rsp *http.Response) (*GetDocsScriptResponse, err
 	return response, nil
 }
 
+// ParseHeadDocsScriptResponse parses an HTTP response from a HeadDocsScriptWithResponse call
+func ParseHeadDocsScriptResponse(rsp *http.Response) (*HeadDocsScriptResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &HeadDocsScriptResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers HeadDocsScriptResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseGetHealthResponse parses an HTTP response from a GetHealthWithResponse call
 func ParseGetHealthResponse(rsp *http.Response) (*GetHealthResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -5307,6 +6417,35 @@ func ParseGetHealthResponse(rsp *http.Response) (*GetHealthResponse, error) {
 	switch {
 	case rsp.StatusCode == 401:
 		var headers GetHealthResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseHeadHealthResponse parses an HTTP response from a HeadHealthWithResponse call
+func ParseHeadHealthResponse(rsp *http.Response) (*HeadHealthResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &HeadHealthResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers HeadHealthResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -5472,39 +6611,6 @@ func ParseHeadOriginalResponse(rsp *http.Response) (*HeadOriginalResponse, error
 	response := &HeadOriginalResponse{
 		Body:         bodyBytes,
 		HTTPResponse: rsp,
-	}
-
-	switch {
-	case rsp.StatusCode == 200:
-		break // No content-type
-
-	case rsp.StatusCode == 206:
-		break // No content-type
-
-	case rsp.StatusCode == 304:
-		break // No content-type
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest Unauthorized
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON401 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest NotFound
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON404 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest Internal
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON500 = &dest
-
 	}
 
 	switch {
@@ -5747,39 +6853,6 @@ func ParseHeadVariantResponse(rsp *http.Response) (*HeadVariantResponse, error) 
 
 	switch {
 	case rsp.StatusCode == 200:
-		break // No content-type
-
-	case rsp.StatusCode == 206:
-		break // No content-type
-
-	case rsp.StatusCode == 304:
-		break // No content-type
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
-		var dest Unauthorized
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON401 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
-		var dest NotFound
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON404 = &dest
-
-	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
-		var dest Internal
-		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
-			return nil, err
-		}
-		response.JSON500 = &dest
-
-	}
-
-	switch {
-	case rsp.StatusCode == 200:
 		var headers HeadVariantResponse200Headers
 		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
 			var value string
@@ -5895,6 +6968,35 @@ func ParseGetOpenAPIResponse(rsp *http.Response) (*GetOpenAPIResponse, error) {
 	switch {
 	case rsp.StatusCode == 401:
 		var headers GetOpenAPIResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseHeadOpenAPIResponse parses an HTTP response from a HeadOpenAPIWithResponse call
+func ParseHeadOpenAPIResponse(rsp *http.Response) (*HeadOpenAPIResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &HeadOpenAPIResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers HeadOpenAPIResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -6052,6 +7154,35 @@ func ParseGetImageResponse(rsp *http.Response) (*GetImageResponse, error) {
 	switch {
 	case rsp.StatusCode == 401:
 		var headers GetImageResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseHeadImageResponse parses an HTTP response from a HeadImageWithResponse call
+func ParseHeadImageResponse(rsp *http.Response) (*HeadImageResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &HeadImageResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers HeadImageResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -6591,6 +7722,35 @@ func ParseGetProductResponse(rsp *http.Response) (*GetProductResponse, error) {
 	return response, nil
 }
 
+// ParseHeadProductResponse parses an HTTP response from a HeadProductWithResponse call
+func ParseHeadProductResponse(rsp *http.Response) (*HeadProductResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &HeadProductResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers HeadProductResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseUpdateProductResponse parses an HTTP response from a UpdateProductWithResponse call
 func ParseUpdateProductResponse(rsp *http.Response) (*UpdateProductResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -6753,6 +7913,35 @@ func ParseListImagesResponse(rsp *http.Response) (*ListImagesResponse, error) {
 	switch {
 	case rsp.StatusCode == 401:
 		var headers ListImagesResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseHeadtImagesResponse parses an HTTP response from a HeadtImagesWithResponse call
+func ParseHeadtImagesResponse(rsp *http.Response) (*HeadtImagesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &HeadtImagesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers HeadtImagesResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
@@ -7199,6 +8388,35 @@ func ParseGetLatestPurgesResponse(rsp *http.Response) (*GetLatestPurgesResponse,
 	switch {
 	case rsp.StatusCode == 401:
 		var headers GetLatestPurgesResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseHeadLatestPurgesResponse parses an HTTP response from a HeadLatestPurgesWithResponse call
+func ParseHeadLatestPurgesResponse(rsp *http.Response) (*HeadLatestPurgesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &HeadLatestPurgesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers HeadLatestPurgesResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
