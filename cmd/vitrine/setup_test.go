@@ -31,6 +31,10 @@ func TestFirstRunWithOneOwnerURL(t *testing.T) {
 		}
 	}
 
+	if err := run(context.Background(), []string{"setup"}, env(map[string]string{}), io.Discard, io.Discard); err == nil ||
+		!strings.Contains(err.Error(), "setup needs DATABASE_URL") {
+		t.Errorf("setup without a URL: %v", err)
+	}
 	var out bytes.Buffer
 	if err := run(context.Background(), []string{"setup"}, env(map[string]string{"DATABASE_URL": owner}), &out, io.Discard); err != nil {
 		t.Fatalf("setup: %v", err)
