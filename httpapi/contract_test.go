@@ -487,7 +487,7 @@ func contractLocal(t *testing.T, cov *coverage) []string {
 	expect(t, "unknown path", st, 404)
 
 	// Headers over the server's limit are refused by the HTTP server, as text.
-	st, _, _ = c.send(t, req{method: "GET", path: "/healthz", header: []string{"X-Padding", strings.Repeat("x", 2<<20)}})
+	st, _, _ = c.send(t, req{method: "GET", path: "/healthz", header: []string{"X-Padding", strings.Repeat("x", 1<<20+8<<10)}})
 	expect(t, "huge headers", st, 431)
 
 	// Deletes.
@@ -578,10 +578,14 @@ func contractBucket(t *testing.T, cov *coverage) {
 // contractLimits is the refusals of a server with budgets: 429 with Retry-After, 413 for a
 // file over the size limit, 503 with Retry-After when every upload slot stays taken.
 func contractLimits(t *testing.T, cov *coverage) {
+	// The store tells when an upload starts to store its file, which it does only once it
+	// holds an upload slot.
+	storing := make(chan struct{}, 16)
 	b := setup(t, func(o *options) {
 		o.maxBytes = 64 << 10
 		o.limit = &httpapiLimiter{perMinute: 1, burst: 3, writesPerMinute: 1, writeBurst: 1}
 		o.uploadSlots = httpapi.NewUploadSlots(1, 200*time.Millisecond)
+		o.wrapStore = func(s storage.Store) storage.Store { return signalingStore{s, storing} }
 	})
 	c := newContract(t, b, cov)
 	as := tokenFor(t, gallery.Supplier(uuid.New()))
@@ -599,7 +603,10 @@ func contractLimits(t *testing.T, cov *coverage) {
 
 	// One upload holds the only slot, its body half sent; the next is refused after the wait.
 	path := "/v1/products/" + p.ID.String() + "/images"
-	slow, ct := form(t, [2]string{"file", string(validImages(t)["encoded.png"])})
+	slow, ct := form(t, [2]string{"file", string(encode(t, "png", noisy(120, 120)))})
+	if len(slow) > 64<<10 || len(slow) < 32<<10 {
+		t.Fatalf("the slow upload's body is %d bytes", len(slow))
+	}
 	pr, pw := io.Pipe()
 	slowReq := req{method: "POST", path: path, token: as, contentType: ct, body: slow}
 	hr := c.request(t, slowReq, pr)
@@ -620,8 +627,14 @@ func contractLimits(t *testing.T, cov *coverage) {
 		res.Body.Close()
 		done <- answer{res, data, err}
 	}()
-	if _, err := pw.Write(slow[:100]); err != nil { // returns once the server has read it
+	half := len(slow) / 2
+	if _, err := pw.Write(slow[:half]); err != nil {
 		t.Fatal(err)
+	}
+	select {
+	case <-storing:
+	case <-time.After(time.Minute):
+		t.Fatal("the first upload did not start to store its file")
 	}
 	body, ct2 := form(t, [2]string{"file", string(validImages(t)["encoded.png"])})
 	st, h, _ = c.send(t, req{method: "POST", path: path, token: as, contentType: ct2, body: body})
@@ -629,7 +642,7 @@ func contractLimits(t *testing.T, cov *coverage) {
 	if h.Get("Retry-After") == "" {
 		t.Error("503 without Retry-After")
 	}
-	if _, err := pw.Write(slow[100:]); err != nil {
+	if _, err := pw.Write(slow[half:]); err != nil {
 		t.Fatal(err)
 	}
 	pw.Close()
@@ -640,7 +653,13 @@ func contractLimits(t *testing.T, cov *coverage) {
 	c.check(t, slowReq, a.res, a.data)
 	expect(t, "the slow upload", a.res.StatusCode, 201)
 
-	large, ct3 := form(t, [2]string{"file", string(encode(t, "png", noisy(400, 400)))})
+	// Larger than the limit and its multipart allowance, refused from its Content-Length, and
+	// small enough for the server to read the rest of it before closing (net/http reads up to
+	// 256 KiB of an unread body), so the answer is never cut by a reset.
+	large, ct3 := form(t, [2]string{"file", string(encode(t, "png", noisy(200, 200)))})
+	if len(large) <= 128<<10 || len(large) >= 256<<10 {
+		t.Fatalf("the large upload's body is %d bytes", len(large))
+	}
 	st, _, _ = c.send(t, req{method: "POST", path: path, token: as, contentType: ct3, body: large})
 	expect(t, "upload over the size limit", st, 413)
 	st, h, _ = c.send(t, req{method: "POST", path: path, token: as, contentType: ct2, body: body})
@@ -657,4 +676,18 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// signalingStore sends on ch (when it has room) each time an object is started.
+type signalingStore struct {
+	storage.Store
+	ch chan struct{}
+}
+
+func (s signalingStore) NewWriter(ctx context.Context) (storage.Writer, error) {
+	select {
+	case s.ch <- struct{}{}:
+	default:
+	}
+	return s.Store.NewWriter(ctx)
 }
