@@ -3,16 +3,21 @@ package httpapi_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"os"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
 
+	"github.com/vitrine-dev/vitrine/httpapi"
 	"github.com/vitrine-dev/vitrine/storage"
 )
 
@@ -91,20 +96,43 @@ func TestObjectsAreServedImmutableWithRanges(t *testing.T) {
 
 func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
 
-func TestOpenAPIAndDocsAreServed(t *testing.T) {
+// TestDocsPageAndItsScript: /docs is an HTML page that loads only the vendored Redoc bundle
+// from this server, under a policy that allows nothing else to run; the bundle is served as
+// JavaScript and is byte for byte the one scripts/vendor-docs.sh pinned by its SHA-256.
+func TestDocsPageAndItsScript(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	resp, body := get(t, b.url+"/openapi.json")
-	var doc struct {
-		OpenAPI string                    `json:"openapi"`
-		Paths   map[string]map[string]any `json:"paths"`
+	resp, body := get(t, b.url+"/docs")
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/html; charset=utf-8" ||
+		resp.Header.Get("Content-Security-Policy") != httpapi.DocsCSP || resp.Header.Get("X-Frame-Options") != "DENY" ||
+		resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+		t.Fatalf("docs: %d %v", resp.StatusCode, resp.Header)
 	}
-	if err := json.Unmarshal(body, &doc); err != nil || resp.StatusCode != 200 || doc.OpenAPI != "3.1.0" {
-		t.Fatalf("openapi.json: %d %v %q", resp.StatusCode, err, doc.OpenAPI)
+	page := string(body)
+	if !strings.Contains(page, `<redoc spec-url="/openapi.json"`) || !strings.Contains(page, `<script src="`+httpapi.RedocPath+`">`) ||
+		strings.Count(page, "<script") != 1 {
+		t.Fatalf("docs page: %s", page)
 	}
-	resp, body = get(t, b.url+"/docs")
-	if resp.StatusCode != 200 || !strings.Contains(string(body), "/v1/products/{product_id}/images/order") {
-		t.Fatalf("docs: %d", resp.StatusCode)
+	for _, directive := range []string{"default-src 'none'", "script-src 'self'", "connect-src 'self'", "frame-ancestors 'none'"} {
+		if !strings.Contains(httpapi.DocsCSP, directive+";") {
+			t.Errorf("the docs policy lacks %s", directive)
+		}
+	}
+	resp, script := get(t, b.url+httpapi.RedocPath)
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/javascript; charset=utf-8" ||
+		resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+		t.Fatalf("script: %d %v", resp.StatusCode, resp.Header)
+	}
+	vendor, err := os.ReadFile("../scripts/vendor-docs.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^sha256=([0-9a-f]{64})$`).FindSubmatch(vendor)
+	if m == nil {
+		t.Fatal("no sha256= line in scripts/vendor-docs.sh")
+	}
+	if sum := sha256.Sum256(script); hex.EncodeToString(sum[:]) != string(m[1]) {
+		t.Errorf("the served bundle's SHA-256 is %x, scripts/vendor-docs.sh pins %s", sum, m[1])
 	}
 }
 
@@ -208,5 +236,36 @@ func TestRangesAreServedFromOneOpenObject(t *testing.T) {
 	}
 	if resp, _ := get(t, im.URL, "Range", "bytes=x-y"); resp.StatusCode != http.StatusRequestedRangeNotSatisfiable {
 		t.Errorf("an invalid Range: %d, want 416", resp.StatusCode)
+	}
+}
+
+// TestHomePage: GET / is a page a person can use, with links to the reference, the document
+// and the health check, under a policy that runs nothing; a client asking for JSON only gets
+// the same links as JSON. Other methods on / answer 405.
+func TestHomePage(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	resp, body := get(t, b.url+"/", "Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
+	csp := resp.Header.Get("Content-Security-Policy")
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/html; charset=utf-8" ||
+		!strings.HasPrefix(csp, "default-src 'none'; style-src 'sha256-") || !strings.Contains(csp, "frame-ancestors 'none'") ||
+		resp.Header.Get("X-Frame-Options") != "DENY" {
+		t.Fatalf("GET /: %d %v", resp.StatusCode, resp.Header)
+	}
+	for _, link := range []string{`href="/docs"`, `href="/openapi.json"`, `href="/healthz"`} {
+		if !strings.Contains(string(body), link) {
+			t.Errorf("the home page has no %s", link)
+		}
+	}
+	if strings.Contains(string(body), "/admin/jobs") {
+		t.Error("the home page links the job UI, which this server does not mount")
+	}
+	resp, body = get(t, b.url+"/", "Accept", "application/json")
+	var links map[string]string
+	if err := json.Unmarshal(body, &links); err != nil || resp.StatusCode != 200 || links["docs"] != "/docs" || links["openapi"] != "/openapi.json" {
+		t.Fatalf("GET / as JSON: %d %s", resp.StatusCode, body)
+	}
+	if st := b.do(t, "POST", "/", nil, "", nil); st != http.StatusMethodNotAllowed {
+		t.Errorf("POST /: %d, want 405", st)
 	}
 }

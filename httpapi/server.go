@@ -6,6 +6,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -89,6 +90,8 @@ func (s *Server) routes() []route {
 		{"GET /objects/{key...}", s.getObject},
 		{"GET /openapi.json", serveOpenAPI},
 		{"GET /docs", serveDocs},
+		{"GET " + RedocPath, serveRedoc},
+		{"GET /{$}", s.serveHome},
 		{"GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 		}},
@@ -101,7 +104,17 @@ func (s *Server) Handler() http.Handler {
 	for _, rt := range s.routes() {
 		mux.HandleFunc(rt.pattern, rt.handler)
 	}
+	// The catch-all answers what no route does: 405 with Allow when the path is served with
+	// other methods, else 404; both as JSON errors.
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if allow := allowedMethods(mux, r); allow != "" {
+			w.Header().Set("Allow", allow)
+			var body errorBody
+			body.Error.Code = codeMethodNotAllowed
+			body.Error.Message = r.Method + " is not served on " + r.URL.Path + "; allowed: " + allow
+			writeJSON(w, http.StatusMethodNotAllowed, body)
+			return
+		}
 		s.writeError(w, r, gallery.Errorf(gallery.ENOTFOUND, "no route for %s %s", r.Method, r.URL.Path))
 	})
 	h := s.authenticate(mux)
@@ -114,6 +127,26 @@ func (s *Server) Handler() http.Handler {
 		h = outer
 	}
 	return securityHeaders(s.bounded(h))
+}
+
+// codeMethodNotAllowed is the error code of a 405: an HTTP matter with no domain error.
+const codeMethodNotAllowed = "method_not_allowed"
+
+// probedMethods are the methods a 405's Allow header may list.
+var probedMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+
+// allowedMethods returns the methods, comma-separated, with which a route of mux other than
+// the catch-all serves r's path; "" when none does.
+func allowedMethods(mux *http.ServeMux, r *http.Request) string {
+	var allow []string
+	for _, m := range probedMethods {
+		probe := *r
+		probe.Method = m
+		if _, pattern := mux.Handler(&probe); pattern != "" && pattern != "/" {
+			allow = append(allow, m)
+		}
+	}
+	return strings.Join(allow, ", ")
 }
 
 // authenticate puts the request's caller in its context; every database transaction of the

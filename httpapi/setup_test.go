@@ -67,6 +67,8 @@ type options struct {
 	ownerURL       string // the database to serve; "" for a fresh migrated one
 	// wrapStore, when set, wraps the store the API is given (to watch what it is asked).
 	wrapStore func(storage.Store) storage.Store
+	// uploadSlots, when set, is the API's server-wide bound on upload bodies taken in at once.
+	uploadSlots *httpapi.UploadSlots
 }
 
 type httpapiLimiter struct{ perMinute, burst, writesPerMinute, writeBurst float64 }
@@ -119,6 +121,7 @@ func setup(t testing.TB, opts ...func(*options)) *bundle {
 		Store:   store, ObjectURL: objectURL,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
+	api.UploadSlots = o.uploadSlots
 	if o.stall > 0 {
 		api.UploadTimeouts = httpapi.Timeouts{Stall: o.stall, Total: time.Minute}
 	}

@@ -142,19 +142,25 @@ func TestJobUIOnLoopbackWithoutPassword(t *testing.T) {
 		t.Fatalf("the job after a same-origin delete: %d, want 404", st)
 	}
 
-	// The docs page: no framing, and its one style sheet is the one its policy's hash allows.
-	st, h, page = adminDo(t, s, "GET", "/docs", "")
+	// The docs page may not be framed; the home page links the job UI, may not be framed,
+	// and its one style sheet is the one its policy's hash allows.
+	st, h, _ = adminDo(t, s, "GET", "/docs", "")
 	if st != 200 {
 		t.Fatalf("GET /docs: %d", st)
 	}
 	assertNoFraming(t, "/docs", h)
+	st, h, page = adminDo(t, s, "GET", "/", "")
+	if st != 200 || !strings.Contains(page, `href="/admin/jobs/"`) {
+		t.Fatalf("GET /: %d %.300s", st, page)
+	}
+	assertNoFraming(t, "/", h)
 	style := regexp.MustCompile(`(?s)<style>(.*?)</style>`).FindStringSubmatch(page)
 	if style == nil {
-		t.Fatal("the docs page has no style sheet")
+		t.Fatal("the home page has no style sheet")
 	}
 	sum := sha256.Sum256([]byte(style[1]))
 	if want := "style-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"; !strings.Contains(h.Get("Content-Security-Policy"), want) {
-		t.Fatalf("the docs page's CSP %q does not allow its style sheet (%s)", h.Get("Content-Security-Policy"), want)
+		t.Fatalf("the home page's CSP %q does not allow its style sheet (%s)", h.Get("Content-Security-Policy"), want)
 	}
 	// JSON answers may not be framed either.
 	_, h, _ = adminDo(t, s, "GET", "/healthz", "")

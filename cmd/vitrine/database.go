@@ -98,12 +98,12 @@ func openApp(ctx context.Context, url string) (*postgres.DB, error) {
 	r, err := db.LoginRole(ctx)
 	if err != nil {
 		db.Close()
-		return nil, err
+		return nil, noSchemaError(err)
 	}
 	if !r.Safe() {
 		db.Close()
 		return nil, fmt.Errorf("the login role %q could get around row-level security (superuser %t, bypassrls %t, owns the tables %t, RLS forced %t, member of anon/authenticated/service_role %t): "+
-			"set DATABASE_URL to the %s role that `vitrine migrate up` creates, and VITRINE_MIGRATE_DATABASE_URL to the owner",
+			"set DATABASE_URL to the %s role that `vitrine migrate up` creates, and VITRINE_MIGRATE_DATABASE_URL to the owner ('vitrine setup' with the owner's URL does it and prints both)",
 			r.Name, r.Superuser, r.BypassRLS, r.OwnsTables, r.RLSForced, r.CanActAsAll, appRole)
 	}
 	return db, nil

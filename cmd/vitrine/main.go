@@ -19,6 +19,7 @@ import (
 const usage = `Usage: vitrine <command> [flags]
 
 Commands:
+  setup            prepare an empty database reached with its owner's DATABASE_URL; prints the URLs to serve with
   serve            run the HTTP API and the job workers (migrates the database first)
   work             run only the job workers
   jobs list        list thumbnail jobs [-state failed]
@@ -77,6 +78,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return jobsCommand(ctx, args[1:], getenv, stdout, stderr)
 	case "thumbnails":
 		return thumbnailsCommand(ctx, args[1:], getenv, stdout, stderr)
+	case "setup":
+		return setupCommand(ctx, args[1:], getenv, stdout, stderr)
 	case "migrate":
 		if len(args) >= 2 && args[1] == "adopt" {
 			return adoptCommand(ctx, args[2:], getenv, stdout, stderr)

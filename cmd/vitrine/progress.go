@@ -4,64 +4,53 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"time"
+
+	"github.com/schollz/progressbar/v3"
 )
 
-// progress draws a progress bar on a terminal, redrawn at most every 100 ms, and stays
-// silent elsewhere, so that logs and pipes get the final report only. With a total it fills
-// up; without one (a streamed walk whose size is not known) a marker moves along it.
+// progress draws a progress bar (github.com/schollz/progressbar) on a terminal, redrawn at
+// most every 100 ms, and stays silent elsewhere, so that logs and pipes get the final report
+// only. With a total it fills up; without one (a streamed walk whose size is not known) it
+// shows a spinner and the count so far.
 type progress struct {
-	w     io.Writer
-	total int
+	bar   *progressbar.ProgressBar
 	label string
 	tty   bool
-	last  time.Time
-	drawn bool
 }
 
-const progressWidth = 40
-
 func newProgress(w io.Writer, total int, label string) *progress {
-	p := &progress{w: w, total: total, label: label}
+	p := &progress{label: label}
 	if f, ok := w.(*os.File); ok {
 		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
 			p.tty = true
 		}
 	}
-	if total > 0 {
-		p.set(0)
+	max := total
+	if max == 0 {
+		max = -1 // unknown: a spinner
 	}
+	p.bar = progressbar.NewOptions(max,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetVisibility(p.tty),
+		progressbar.OptionSetDescription(label),
+		progressbar.OptionSetWidth(40),
+		progressbar.OptionShowCount(),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionSetRenderBlankState(total > 0),
+		progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }),
+	)
 	return p
 }
 
 // set shows n of the total done.
-func (p *progress) set(n int) {
-	if p.total == 0 {
-		return
-	}
-	filled := progressWidth * n / p.total
-	p.draw(n == p.total, strings.Repeat("#", filled)+strings.Repeat(".", progressWidth-filled), fmt.Sprintf("%d/%d", n, p.total))
-}
+func (p *progress) set(n int) { _ = p.bar.Set(n) }
 
 // status shows that n items are done, of a total not known, and text.
 func (p *progress) status(n int, text string) {
-	pos := (n / 1000) % progressWidth
-	p.draw(false, strings.Repeat(".", pos)+"#"+strings.Repeat(".", progressWidth-pos-1), text)
-}
-
-func (p *progress) draw(force bool, bar, text string) {
-	if !p.tty || (!force && time.Since(p.last) < 100*time.Millisecond) {
-		return
-	}
-	p.last = time.Now()
-	fmt.Fprintf(p.w, "\r%s [%s] %s\x1b[K", p.label, bar, text)
-	p.drawn = true
+	p.bar.Describe(p.label + " " + text)
+	_ = p.bar.Set(n)
 }
 
 // done ends the bar's line.
-func (p *progress) done() {
-	if p.drawn {
-		fmt.Fprintln(p.w)
-	}
-}
+func (p *progress) done() { _ = p.bar.Finish() }
