@@ -108,8 +108,8 @@ var settings = []setting{
 	{"thumbnails-for", "VITRINE_THUMBNAILS_FOR", "main", "which images get thumbnails: main (each product's image 0) or all", false,
 		func(c *config, v string) error {
 			c.ThumbnailsFor = gallery.ThumbnailsFor(v)
-			if v != "main" && v != "all" {
-				return errors.New("not main or all")
+			if c.ThumbnailsFor != gallery.ThumbnailsForMain && c.ThumbnailsFor != gallery.ThumbnailsForAll {
+				return fmt.Errorf("not %s or %s", gallery.ThumbnailsForMain, gallery.ThumbnailsForAll)
 			}
 			return nil
 		}},

@@ -268,7 +268,7 @@ type Image struct {
 	// ThumbnailUrl The desktop thumbnail's URL.
 	ThumbnailUrl *string `json:"thumbnail_url,omitempty"`
 
-	// Thumbnails The seed design's shape: each preset (minithumb, mobile, tablet, desktop) to the URL of its default format.
+	// Thumbnails The earlier Supabase design's shape: each preset (minithumb, mobile, tablet, desktop) to the URL of its default format.
 	Thumbnails *map[string]string `json:"thumbnails,omitempty"`
 	UpdatedAt  *time.Time         `json:"updated_at,omitempty"`
 
