@@ -39,8 +39,8 @@ const CORSMaxAge = 600
 // ParseOrigins reads a comma-separated list of origins allowed to call /v1 from a browser,
 // each scheme://host[:port] exactly as a browser sends it in the Origin header (http or
 // https, lower case, no path, query, user or default port). "" is no origin at all. "*"
-// is refused: the API serves whoever holds a token, and any origin is also every page on
-// a network the server's users can reach. It reports every problem of the list at once.
+// and wildcards are refused: they would let every page on the web call the API from its
+// visitors' browsers, including a server that only their network reaches. It reports every problem of the list at once.
 func ParseOrigins(list string) ([]string, error) {
 	var origins []string
 	var errs []error
