@@ -62,6 +62,9 @@ type Server struct {
 	// WriteTimeout is the longest a response may take, from the start of its request (for
 	// an upload, from the end of the time its body is allowed); zero: no limit.
 	WriteTimeout time.Duration
+	// CORSOrigins are the origins (as ParseOrigins reads them) whose pages may call /v1 from a
+	// browser; empty: none, and no response carries a CORS header.
+	CORSOrigins []string
 }
 
 // route is one pattern of the API and its handler.
@@ -126,7 +129,7 @@ func (s *Server) Handler() http.Handler {
 		outer.Handle("/", h)
 		h = outer
 	}
-	return securityHeaders(s.bounded(h))
+	return securityHeaders(s.cors(s.bounded(h)))
 }
 
 // codeMethodNotAllowed is the error code of a 405: an HTTP matter with no domain error.

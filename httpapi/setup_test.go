@@ -69,6 +69,8 @@ type options struct {
 	wrapStore func(storage.Store) storage.Store
 	// uploadSlots, when set, is the API's server-wide bound on upload bodies taken in at once.
 	uploadSlots *httpapi.UploadSlots
+	// corsOrigins are the origins whose pages may call /v1 from a browser.
+	corsOrigins []string
 }
 
 type httpapiLimiter struct{ perMinute, burst, writesPerMinute, writeBurst float64 }
@@ -122,6 +124,7 @@ func setup(t testing.TB, opts ...func(*options)) *bundle {
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	api.UploadSlots = o.uploadSlots
+	api.CORSOrigins = o.corsOrigins
 	if o.stall > 0 {
 		api.UploadTimeouts = httpapi.Timeouts{Stall: o.stall, Total: time.Minute}
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vitrine-dev/vitrine/gallery"
+	"github.com/vitrine-dev/vitrine/httpapi"
 	"github.com/vitrine-dev/vitrine/storage/s3store"
 )
 
@@ -61,6 +62,7 @@ type config struct {
 	WriteTimeout     time.Duration
 	IdleTimeout      time.Duration
 	MaxConnections   int
+	CORSOrigins      []string
 
 	PurgeEvery        time.Duration
 	PurgeGrace        time.Duration
@@ -183,6 +185,8 @@ var settings = []setting{
 		func(c *config, v string) (err error) { c.IdleTimeout, err = time.ParseDuration(v); return }},
 	{"max-connections", "VITRINE_MAX_CONNECTIONS", "1024", "most client connections this process holds open at once; more wait to be accepted", false,
 		func(c *config, v string) (err error) { c.MaxConnections, err = strconv.Atoi(v); return }},
+	{"cors-origins", "VITRINE_CORS_ORIGINS", "", "comma-separated origins (scheme://host[:port]) whose pages may call /v1 from a browser with a bearer token; empty: none (no CORS headers)", false,
+		func(c *config, v string) (err error) { c.CORSOrigins, err = httpapi.ParseOrigins(v); return }},
 	{"keep-original-metadata", "VITRINE_KEEP_ORIGINAL_METADATA", "false", "keep EXIF, GPS and XMP in stored originals (by default they are stripped)", false,
 		func(c *config, v string) (err error) { c.KeepMetadata, err = strconv.ParseBool(v); return }},
 	{"purge-every", "VITRINE_PURGE_EVERY", "168h", "how often the orphan purge runs (0: never on its own); an overdue run starts at boot", false,

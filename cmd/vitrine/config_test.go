@@ -3,6 +3,8 @@ package main
 import (
 	"flag"
 	"io"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -130,5 +132,55 @@ func TestS3Credentials(t *testing.T) {
 	})))
 	if err != nil || c.S3AccessKeyID != "id" || c.S3SecretAccessKey != "secret" || c.S3PresignExpiry != 15*time.Minute || c.S3Region != "us-east-1" {
 		t.Errorf("from VITRINE_S3_*: %+v, %v", c, err)
+	}
+}
+
+func TestCORSOrigins(t *testing.T) {
+	c, err := loadConfig(newFlagSet(), nil, env(map[string]string{}))
+	if err != nil || len(c.CORSOrigins) != 0 {
+		t.Fatalf("by default no origin may call from a browser: %q %v", c.CORSOrigins, err)
+	}
+	c, err = loadConfig(newFlagSet(), nil, env(map[string]string{
+		"VITRINE_CORS_ORIGINS": " https://admin.shop.example, http://localhost:5173,https://admin.shop.example ",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"https://admin.shop.example", "http://localhost:5173"}; !slices.Equal(c.CORSOrigins, want) {
+		t.Fatalf("origins %q, want %q", c.CORSOrigins, want)
+	}
+
+	// Every bad origin is reported at once, with the other settings' problems.
+	bad := map[string]string{
+		"*":                            "wildcards",
+		"https://*.shop.example":       "wildcards",
+		"null":                         "sandboxed",
+		"https://admin.shop.example/":  "no path",
+		"https://shop.example/admin":   "no path",
+		"https://user:pw@shop.example": "no user",
+		"ftp://shop.example":           "not an http or https origin",
+		"https://shop.example:443":     "default port",
+		"https://Admin.Shop.example":   "lower case",
+		"shop.example":                 "not an http or https origin",
+	}
+	var list []string
+	for o := range bad {
+		list = append(list, o)
+	}
+	_, err = loadConfig(newFlagSet(), nil, env(map[string]string{
+		"VITRINE_CORS_ORIGINS": strings.Join(list, ","),
+		"VITRINE_LOG_LEVEL":    "loud",
+	}))
+	if err == nil {
+		t.Fatal("bad origins accepted")
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, "VITRINE_CORS_ORIGINS") || !strings.Contains(msg, "VITRINE_LOG_LEVEL") {
+		t.Errorf("error does not name both settings:\n%v", msg)
+	}
+	for o, why := range bad {
+		if !strings.Contains(msg, strconv.Quote(o)+": ") || !strings.Contains(msg, why) {
+			t.Errorf("%q is not refused with %q:\n%v", o, why, msg)
+		}
 	}
 }

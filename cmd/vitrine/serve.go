@@ -77,6 +77,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		ObjectLocationMaxAge: a.objectMaxAge,
 		Logger:               log,
 		Admin:                admin,
+		CORSOrigins:          cfg.CORSOrigins,
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
