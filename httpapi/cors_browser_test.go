@@ -2,17 +2,14 @@ package httpapi_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"image/jpeg"
 	"net/http"
 	"net/http/httptest"
-	"os/exec"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/google/uuid"
@@ -93,21 +90,10 @@ func shopPage(t *testing.T) *httptest.Server {
 // from an origin not listed, the browser blocks the first call and nothing is created.
 func TestCORSInABrowser(t *testing.T) {
 	t.Parallel()
-	browser, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Fatalf("chromium is not installed (scripts/install-deps.sh --test installs it): %v", err)
-	}
 	shop, stranger := shopPage(t), shopPage(t)
 	b := setup(t, func(o *options) { o.corsOrigins = []string{shop.URL} })
 	token := tokenFor(t, gallery.Supplier(uuid.New()))
-
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(browser), chromedp.NoSandbox, chromedp.DisableGPU)
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 3*time.Minute)
-	defer cancel()
+	ctx := newBrowser(t)
 
 	runFrom := func(page *httptest.Server, product uuid.UUID) embedResult {
 		t.Helper()

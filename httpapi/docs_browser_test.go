@@ -17,18 +17,8 @@ import (
 // uncaught exception, or a script, style, worker or fetch the policy refuses, fails the test.
 func TestDocsRenderInABrowser(t *testing.T) {
 	t.Parallel()
-	browser, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Fatalf("chromium is not installed (scripts/install-deps.sh --test installs it): %v", err)
-	}
 	b := setup(t)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(browser), chromedp.NoSandbox, chromedp.DisableGPU)
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 3*time.Minute)
-	defer cancel()
+	ctx := newBrowser(t)
 
 	// Record the policy's refusals and uncaught errors in the page, from before its scripts
 	// run (a script the browser adds is not subject to the page's policy).
@@ -45,7 +35,7 @@ func TestDocsRenderInABrowser(t *testing.T) {
 	}
 	// Redoc has rendered the document: an operation's summary, its path parameter, a request
 	// body's field, an example, an error code and a documented response header.
-	_, err = chromedp.Run(ctx, chromedp.Poll[bool](`["Upload an image", "product_id", "supplier_id", "Red sneaker, side view", "method_not_allowed", "Retry-After"]
+	_, err := chromedp.Run(ctx, chromedp.Poll[bool](`["Upload an image", "product_id", "supplier_id", "Red sneaker, side view", "method_not_allowed", "Retry-After"]
 		.every(w => document.body.innerText.includes(w))`, chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(2*time.Minute)))
 	text, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
 	problems, perr := chromedp.Run(ctx, chromedp.Evaluate[[]string](`window.__problems`))
@@ -65,4 +55,21 @@ func TestDocsRenderInABrowser(t *testing.T) {
 	if !strings.Contains(text, "createProduct") && !strings.Contains(text, "Create a product") {
 		t.Errorf("no product operation on the page:\n%.2000s", text)
 	}
+}
+
+// newBrowser starts Debian's headless Chromium for t (chromedp's default flags, which keep it
+// off the network but for the pages it is sent to) and returns a context that drives it, for
+// at most three minutes; it is closed when t ends.
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	browser, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Fatalf("chromium is not installed (scripts/install-deps.sh --test installs it): %v", err)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(browser), chromedp.NoSandbox, chromedp.DisableGPU)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelBrowser := chromedp.NewContext(actx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute)
+	t.Cleanup(func() { cancelTimeout(); cancelBrowser(); cancelAlloc() })
+	return ctx
 }
