@@ -10,10 +10,15 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/vitrine-dev/vitrine/postgres"
 	"github.com/vitrine-dev/vitrine/postgres/pgtest"
+	"github.com/vitrine-dev/vitrine/storage"
 	"github.com/vitrine-dev/vitrine/storage/localfs"
+	"github.com/vitrine-dev/vitrine/storage/s3store/s3test"
 )
 
 // doctorEnv is the environment of a healthy deployment on a fresh database: the login role,
@@ -48,10 +53,25 @@ func checkLine(t *testing.T, out, check string) (line string, failed bool) {
 var doctorChecks = []string{"database", "login role", "row security", "migrations", "clock", "store", "libvips"}
 
 // TestDoctorPassesAHealthyDeployment: on a migrated database reached as vitrine_app, with a
-// local store, every check passes, and the store's probe object is not left behind.
+// local store, every check passes, the store's probe object is not left behind, and a probe
+// that an interrupted doctor left two hours ago is removed.
 func TestDoctorPassesAHealthyDeployment(t *testing.T) {
 	t.Parallel()
 	env, _ := doctorEnv(t)
+	objects := filepath.Join(env["VITRINE_DATA_DIR"], "objects")
+	store, err := localfs.New(objects)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale := doctorProbePrefix + "0123abcd"
+	if err := storage.Put(context.Background(), store, stale, []byte("left behind")); err != nil {
+		t.Fatal(err)
+	}
+	store.Close()
+	twoHoursAgo := time.Now().Add(-2 * time.Hour)
+	if err := os.Chtimes(filepath.Join(objects, stale), twoHoursAgo, twoHoursAgo); err != nil {
+		t.Fatal(err)
+	}
 	out, err := runDoctor(t, env)
 	if err != nil {
 		t.Fatalf("doctor failed on a healthy deployment: %v", err)
@@ -179,4 +199,39 @@ func openOwner(t *testing.T, url string) *postgres.DB {
 	}
 	t.Cleanup(db.Close)
 	return db
+}
+
+// TestDoctorProbesABucket: with S3 storage on a real S3 server, the store check writes, reads
+// back and deletes its probe, which is not left in the bucket; a bucket that does not exist
+// fails the check.
+func TestDoctorProbesABucket(t *testing.T) {
+	t.Parallel()
+	gw := s3test.Start(t)
+	bucket := gw.NewBucket(t)
+	env, _ := doctorEnv(t)
+	for k, v := range map[string]string{
+		"VITRINE_STORAGE": "s3", "VITRINE_S3_ENDPOINT": gw.Endpoint, "VITRINE_S3_REGION": gw.Region,
+		"VITRINE_S3_BUCKET": bucket, "VITRINE_S3_PATH_STYLE": "true",
+		"VITRINE_S3_ACCESS_KEY_ID": gw.AccessKey, "VITRINE_S3_SECRET_ACCESS_KEY": gw.SecretKey,
+		"VITRINE_S3_MAX_RETRIES": "0",
+	} {
+		env[k] = v
+	}
+	out, err := runDoctor(t, env)
+	if err != nil {
+		t.Fatalf("doctor failed on a healthy bucket: %v", err)
+	}
+	if line, failed := checkLine(t, out, "store"); failed {
+		t.Fatalf("store: %s", line)
+	}
+	list, err := gw.Client().ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: &bucket})
+	if err != nil || len(list.Contents) != 0 {
+		t.Fatalf("the bucket after doctor: %+v, %v", list, err)
+	}
+
+	env["VITRINE_S3_BUCKET"] = "no-such-bucket"
+	out, err = runDoctor(t, env)
+	if line, failed := checkLine(t, out, "store"); err == nil || !failed || !strings.Contains(line, "not reachable") {
+		t.Fatalf("a missing bucket: %s, %v", line, err)
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vitrine-dev/vitrine/pgcluster"
+	"github.com/vitrine-dev/vitrine/storage/s3store/s3test"
 )
 
 // readyz answers GET /readyz of s: its status and the parts its body names as failing.
@@ -104,5 +105,25 @@ func TestReadyzNamesTheDatabaseAndRecovers(t *testing.T) {
 	if cluster, err = pgcluster.Start(ctx, filepath.Join(dir, "pg")); err != nil {
 		t.Fatal(err)
 	}
+	s.waitReady(t, 200)
+}
+
+// TestReadyzNamesAnUnreachableBucket: `vitrine serve` on a bucket behind a proxy is ready;
+// every listing of the bucket failing, /readyz answers 503 naming the store; the bucket
+// answering again, 200 again.
+func TestReadyzNamesAnUnreachableBucket(t *testing.T) {
+	t.Parallel()
+	gw := s3test.Start(t)
+	proxy := s3test.NewProxy(t, gw.Endpoint)
+	s := startServe(t, map[string]string{
+		"VITRINE_STORAGE": "s3", "VITRINE_S3_ENDPOINT": proxy.URL, "VITRINE_S3_REGION": gw.Region,
+		"VITRINE_S3_BUCKET": gw.NewBucket(t), "VITRINE_S3_PATH_STYLE": "true",
+		"VITRINE_S3_ACCESS_KEY_ID": gw.AccessKey, "VITRINE_S3_SECRET_ACCESS_KEY": gw.SecretKey,
+		"VITRINE_S3_MAX_RETRIES": "1",
+	})
+	s.waitReady(t, 200)
+	proxy.Fail(1<<30, s3test.InternalError, s3test.ListObjects)
+	s.waitReady(t, 503, "store")
+	proxy.Clear()
 	s.waitReady(t, 200)
 }
