@@ -241,7 +241,7 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (co
 		}
 	}
 	if err := fs.Parse(args); err != nil {
-		return c, err
+		return c, usageError{err}
 	}
 	for _, s := range settings {
 		if err := s.set(&c, *values[s.flag]); err != nil {

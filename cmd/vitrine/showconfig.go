@@ -36,6 +36,13 @@ func (s setting) lookup(getenv func(string) string) (value, source string, err e
 	return s.def, sourceDefault, nil
 }
 
+// usageError is an error of the command line itself (flag.ErrHelp, an unknown flag), which the
+// flag package has already reported with the usage.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
 // redacted stands for the value of a secret that is set.
 const redacted = "[redacted]"
 
@@ -57,8 +64,8 @@ func configCommand(args []string, getenv func(string) string, stdout, stderr io.
 	fs.SetOutput(stderr)
 	fs.BoolVar(&asJSON, "json", false, "print JSON, for machines")
 	cfg, loadErr := loadConfig(fs, args, getenv)
-	if !fs.Parsed() {
-		return loadErr
+	if errors.As(loadErr, new(usageError)) {
+		return loadErr // -h, or a flag that is not one: the flag package said so
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("config takes no arguments, got %q", fs.Args())

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -66,7 +68,10 @@ func TestConfigNeverPrintsASecret(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s, -json: %v\n%s", way, err, jsErr)
 		}
-		help, helpErr, _ := configOutput(t, env, append(args, "-h")...)
+		help, helpErr, err := configOutput(t, env, append(args, "-h")...)
+		if !errors.Is(err, flag.ErrHelp) || strings.Contains(help, "SETTING") || !strings.Contains(helpErr, "-jwt-secret") {
+			t.Fatalf("-h: %v, printed the table or no usage:\n%s%s", err, help, helpErr)
+		}
 		for env, token := range tokens {
 			for what, out := range map[string]string{"text": text + textErr, "json": js + jsErr, "-h": help + helpErr} {
 				if strings.Contains(out, token) || strings.Contains(out, "5ecret") {
