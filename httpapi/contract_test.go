@@ -283,7 +283,7 @@ func contractLocal(t *testing.T, cov *coverage) []string {
 	if !strings.Contains(string(home), `"/docs"`) {
 		t.Errorf("GET / as JSON: %s", home)
 	}
-	for _, p := range []string{"/openapi.json", "/docs", httpapi.RedocPath, "/healthz"} {
+	for _, p := range []string{"/openapi.json", "/docs", httpapi.RedocPath, "/healthz", "/readyz"} {
 		st, _, _ := c.send(t, req{method: "GET", path: p})
 		expect(t, p, st, 200)
 	}

@@ -67,6 +67,8 @@ type Server struct {
 	// CORSOrigins are the origins (as ParseOrigins reads them) whose pages may call /v1 from a
 	// browser; empty: none, and no response carries a CORS header.
 	CORSOrigins []string
+	// Readiness answers GET /readyz; nil: the server is always ready.
+	Readiness *Readiness
 }
 
 // route is one pattern of the API and its handler.
@@ -99,6 +101,7 @@ func (s *Server) routes() []route {
 		{"GET /docs", serveDocs},
 		{"GET " + RedocPath, serveRedoc},
 		{"GET /{$}", s.serveHome},
+		{"GET /readyz", s.serveReady},
 		{"GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 		}},

@@ -134,6 +134,7 @@ func setup(t testing.TB, opts ...func(*options)) *bundle {
 		Store:   store, ObjectURL: objectURL,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
+	api.Readiness = httpapi.NewReadiness(api.Logger, httpapi.DatabaseCheck(app), httpapi.StoreCheck(store))
 	api.UploadSlots = o.uploadSlots
 	api.CORSOrigins = o.corsOrigins
 	if o.stall > 0 {

@@ -119,6 +119,9 @@ func scan(ctx context.Context, db DB, store storage.Store, opts Options, run *ga
 		if err != nil {
 			return fmt.Errorf("listing the store: %w", err)
 		}
+		if storage.Reserved(obj.Key) {
+			continue // Vitrine's own probe objects are no gallery objects, orphaned or not
+		}
 		run.ObjectsScanned++
 		run.BytesScanned += obj.Size
 		for refOK && ref < obj.Key {

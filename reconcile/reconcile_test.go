@@ -214,6 +214,23 @@ func TestPurgeOnlyUnderPrefix(t *testing.T) {
 	}
 }
 
+// TestPurgeLeavesReservedKeysAlone: an object under storage.ReservedPrefix (a probe of
+// `vitrine doctor`) is no gallery object, however old: the purge neither counts nor deletes it.
+func TestPurgeLeavesReservedKeysAlone(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	probe := storage.ReservedPrefix + "-probe-0123"
+	b.orphan(t, probe, 3, 100*time.Hour)
+	b.orphan(t, "originals/aa/x.png", 1, 100*time.Hour)
+	run, err := reconcile.Run(serviceCtx, b.db, b.store, reconcile.Options{Grace: time.Hour})
+	if err != nil || run.Deleted != 1 || run.ObjectsScanned != 1 || run.Orphans != 1 {
+		t.Fatalf("%+v, %v", run, err)
+	}
+	if got := b.keys(t); !slices.Equal(got, []string{probe}) {
+		t.Fatalf("store %v", got)
+	}
+}
+
 // killingStore cancels the run's context after some deletes, as a killed process stops.
 type killingStore struct {
 	storage.Store

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -232,20 +231,17 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (co
 	var errs []error
 	values := make(map[string]*string, len(settings))
 	for _, s := range settings {
-		v := s.def
-		if e := getenv(s.env); e != "" {
-			v = e
-		} else if s.secret && getenv(s.env+"_FILE") != "" {
-			b, err := os.ReadFile(getenv(s.env + "_FILE"))
-			if err != nil {
-				errs = append(errs, fmt.Errorf("%s_FILE: %w", s.env, err))
-			}
-			v = strings.TrimSpace(string(b))
+		v, _, err := s.lookup(getenv)
+		if err != nil {
+			errs = append(errs, err)
 		}
 		values[s.flag] = fs.String(s.flag, v, s.help+" ($"+s.env+")")
+		if s.secret && v != "" {
+			fs.Lookup(s.flag).DefValue = redacted // -h prints defaults: never a secret
+		}
 	}
 	if err := fs.Parse(args); err != nil {
-		return c, err
+		return c, usageError{err}
 	}
 	for _, s := range settings {
 		if err := s.set(&c, *values[s.flag]); err != nil {

@@ -30,6 +30,8 @@ Commands:
   migrate up       apply pending database migrations
   migrate status   list migrations and whether each is applied
   migrate adopt    bring a legacy products/product_images database to Vitrine's schema, online [-plan]
+  config           print the effective configuration and where each value comes from, secrets redacted [-json]
+  doctor           check a deployment (database, login role, RLS, migrations, store, libvips, clock) and say what to fix
 
 Run 'vitrine <command> -h' for the flags; every flag also has a VITRINE_* variable.
 `
@@ -78,6 +80,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return jobsCommand(ctx, args[1:], getenv, stdout, stderr)
 	case "thumbnails":
 		return thumbnailsCommand(ctx, args[1:], getenv, stdout, stderr)
+	case "config":
+		return configCommand(args[1:], getenv, stdout, stderr)
+	case "doctor":
+		return doctorCommand(ctx, args[1:], getenv, stdout, stderr)
 	case "setup":
 		return setupCommand(ctx, args[1:], getenv, stdout, stderr)
 	case "migrate":

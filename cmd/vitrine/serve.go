@@ -83,6 +83,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		Logger:               log,
 		Admin:                admin,
 		CORSOrigins:          cfg.CORSOrigins,
+		Readiness:            a.readiness(cfg.Workers > 0),
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

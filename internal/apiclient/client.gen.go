@@ -138,6 +138,42 @@ func (e ImageStatus) Valid() bool {
 	}
 }
 
+// Defines values for NotReadyErrorCode.
+const (
+	NotReadyErrorCodeUnavailable NotReadyErrorCode = "unavailable"
+)
+
+// Valid indicates whether the value is a known member of the NotReadyErrorCode enum.
+func (e NotReadyErrorCode) Valid() bool {
+	switch e {
+	case NotReadyErrorCodeUnavailable:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for NotReadyFailing.
+const (
+	Database NotReadyFailing = "database"
+	Jobs     NotReadyFailing = "jobs"
+	Store    NotReadyFailing = "store"
+)
+
+// Valid indicates whether the value is a known member of the NotReadyFailing enum.
+func (e NotReadyFailing) Valid() bool {
+	switch e {
+	case Database:
+		return true
+	case Jobs:
+		return true
+	case Store:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for PurgeRunStatus.
 const (
 	PurgeRunStatusCompleted   PurgeRunStatus = "completed"
@@ -189,6 +225,21 @@ const (
 func (e GetHealth200JSONResponseBodyStatus) Valid() bool {
 	switch e {
 	case Ok:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetReadiness200JSONResponseBodyStatus.
+const (
+	GetReadiness200JSONResponseBodyStatusReady GetReadiness200JSONResponseBodyStatus = "ready"
+)
+
+// Valid indicates whether the value is a known member of the GetReadiness200JSONResponseBodyStatus enum.
+func (e GetReadiness200JSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetReadiness200JSONResponseBodyStatusReady:
 		return true
 	default:
 		return false
@@ -285,6 +336,25 @@ type ImageMediaType string
 
 // ImageStatus Where the image's thumbnails stand: none (not wanted: not the main image under the main-only policy), pending (a job waits or waits to retry), processing, ready (complete), failed (the job gave up; POST /v1/images/{id}/retry enqueues a new one).
 type ImageStatus string
+
+// NotReady A 503 of /readyz: the error every refusal has, and the parts that are not ready.
+type NotReady struct {
+	Error struct {
+		Code NotReadyErrorCode `json:"code"`
+
+		// Message The parts not ready, in words.
+		Message string `json:"message"`
+	} `json:"error"`
+
+	// Failing database: PostgreSQL does not answer, or lacks migrations of this binary; store: the object store cannot be reached (the bucket, or the directory it was opened at); jobs: this process's River client has stopped.
+	Failing []NotReadyFailing `json:"failing"`
+}
+
+// NotReadyErrorCode defines model for NotReady.Error.Code.
+type NotReadyErrorCode string
+
+// NotReadyFailing defines model for NotReady.Failing.
+type NotReadyFailing string
 
 // Product defines model for Product.
 type Product struct {
@@ -440,6 +510,9 @@ type HeadVariantParams struct {
 	// IfNoneMatch An ETag from an earlier answer: 304 when it still matches.
 	IfNoneMatch *string `json:"If-None-Match,omitempty"`
 }
+
+// GetReadiness200JSONResponseBodyStatus defines parameters for GetReadiness.
+type GetReadiness200JSONResponseBodyStatus string
 
 // UpdateImageAltJSONBody defines parameters for UpdateImageAlt.
 type UpdateImageAltJSONBody struct {
@@ -702,6 +775,20 @@ type ClientInterface interface {
 	//
 	// Corresponds with HEAD /openapi.json (the `HeadOpenAPI` operationId).
 	HeadOpenAPI(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetReadiness Readiness check
+	//
+	// Answers 200 when this process can serve requests: the database answers and has every migration of this binary, the object store can be reached, and, in a process that works jobs, River's client is running. Otherwise 503, naming the parts that are not ready (their causes go to the server's log, never to clients). A result answers every probe for about a second, and probes arriving while the checks run wait for them, so probing often costs the database at most one round of checks a second. It recovers by itself once the parts are back. `/healthz`, by contrast, says only that the process serves requests (liveness).
+	//
+	// Corresponds with GET /readyz (the `GetReadiness` operationId).
+	GetReadiness(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// HeadReadiness Readiness check: headers only
+	//
+	// The status and headers GET answers, without the body.
+	//
+	// Corresponds with HEAD /readyz (the `HeadReadiness` operationId).
+	HeadReadiness(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DeleteImage Delete an image
 	//
@@ -1147,6 +1234,40 @@ func (c *Client) GetOpenAPI(ctx context.Context, reqEditors ...RequestEditorFn) 
 // Corresponds with HEAD /openapi.json (the `HeadOpenAPI` operationId).
 func (c *Client) HeadOpenAPI(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewHeadOpenAPIRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetReadiness Readiness check
+//
+// Answers 200 when this process can serve requests: the database answers and has every migration of this binary, the object store can be reached, and, in a process that works jobs, River's client is running. Otherwise 503, naming the parts that are not ready (their causes go to the server's log, never to clients). A result answers every probe for about a second, and probes arriving while the checks run wait for them, so probing often costs the database at most one round of checks a second. It recovers by itself once the parts are back. `/healthz`, by contrast, says only that the process serves requests (liveness).
+//
+// Corresponds with GET /readyz (the `GetReadiness` operationId).
+func (c *Client) GetReadiness(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetReadinessRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// HeadReadiness Readiness check: headers only
+//
+// The status and headers GET answers, without the body.
+//
+// Corresponds with HEAD /readyz (the `HeadReadiness` operationId).
+func (c *Client) HeadReadiness(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHeadReadinessRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -2163,6 +2284,60 @@ func NewHeadOpenAPIRequest(server string) (*http.Request, error) {
 	}
 
 	operationPath := fmt.Sprintf("/openapi.json")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodHead, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetReadinessRequest constructs an http.Request for the GetReadiness method
+func NewGetReadinessRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/readyz")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewHeadReadinessRequest constructs an http.Request for the HeadReadiness method
+func NewHeadReadinessRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/readyz")
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -3210,6 +3385,24 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with HEAD /openapi.json (the `HeadOpenAPI` operationId).
 	HeadOpenAPIWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*HeadOpenAPIResponse, error)
+
+	// GetReadinessWithResponse Readiness check
+	//
+	// Answers 200 when this process can serve requests: the database answers and has every migration of this binary, the object store can be reached, and, in a process that works jobs, River's client is running. Otherwise 503, naming the parts that are not ready (their causes go to the server's log, never to clients). A result answers every probe for about a second, and probes arriving while the checks run wait for them, so probing often costs the database at most one round of checks a second. It recovers by itself once the parts are back. `/healthz`, by contrast, says only that the process serves requests (liveness).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /readyz (the `GetReadiness` operationId).
+	GetReadinessWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetReadinessResponse, error)
+
+	// HeadReadinessWithResponse Readiness check: headers only
+	//
+	// The status and headers GET answers, without the body.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with HEAD /readyz (the `HeadReadiness` operationId).
+	HeadReadinessWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*HeadReadinessResponse, error)
 
 	// DeleteImageWithResponse Delete an image
 	//
@@ -4283,6 +4476,141 @@ func (r HeadOpenAPIResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r HeadOpenAPIResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetReadinessResponse200Headers the declared response headers of an HTTP 200 response for GetReadiness
+type GetReadinessResponse200Headers struct {
+	CacheControl *string
+}
+
+// GetReadinessResponse401Headers the declared response headers of an HTTP 401 response for GetReadiness
+type GetReadinessResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+// GetReadinessResponse503Headers the declared response headers of an HTTP 503 response for GetReadiness
+type GetReadinessResponse503Headers struct {
+	CacheControl *string
+}
+
+type GetReadinessResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Status GetReadiness200JSONResponseBodyStatus `json:"status"`
+	}
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *NotReady
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetReadinessResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetReadinessResponse401Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetReadinessResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetReadinessResponse) GetJSON200() *struct {
+	Status GetReadiness200JSONResponseBodyStatus `json:"status"`
+} {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetReadinessResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetReadinessResponse) GetJSON503() *NotReady {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetReadinessResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetReadinessResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetReadinessResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetReadinessResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// HeadReadinessResponse200Headers the declared response headers of an HTTP 200 response for HeadReadiness
+type HeadReadinessResponse200Headers struct {
+	CacheControl *string
+}
+
+// HeadReadinessResponse401Headers the declared response headers of an HTTP 401 response for HeadReadiness
+type HeadReadinessResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+// HeadReadinessResponse503Headers the declared response headers of an HTTP 503 response for HeadReadiness
+type HeadReadinessResponse503Headers struct {
+	CacheControl *string
+}
+
+type HeadReadinessResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *HeadReadinessResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *HeadReadinessResponse401Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *HeadReadinessResponse503Headers
+}
+
+// GetBody returns the raw response body bytes
+func (r HeadReadinessResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r HeadReadinessResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r HeadReadinessResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r HeadReadinessResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -6367,6 +6695,36 @@ func (c *ClientWithResponses) HeadOpenAPIWithResponse(ctx context.Context, reqEd
 	return ParseHeadOpenAPIResponse(rsp)
 }
 
+// GetReadinessWithResponse Readiness check
+//
+// Answers 200 when this process can serve requests: the database answers and has every migration of this binary, the object store can be reached, and, in a process that works jobs, River's client is running. Otherwise 503, naming the parts that are not ready (their causes go to the server's log, never to clients). A result answers every probe for about a second, and probes arriving while the checks run wait for them, so probing often costs the database at most one round of checks a second. It recovers by itself once the parts are back. `/healthz`, by contrast, says only that the process serves requests (liveness).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /readyz (the `GetReadiness` operationId).
+func (c *ClientWithResponses) GetReadinessWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetReadinessResponse, error) {
+	rsp, err := c.GetReadiness(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetReadinessResponse(rsp)
+}
+
+// HeadReadinessWithResponse Readiness check: headers only
+//
+// The status and headers GET answers, without the body.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with HEAD /readyz (the `HeadReadiness` operationId).
+func (c *ClientWithResponses) HeadReadinessWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*HeadReadinessResponse, error) {
+	rsp, err := c.HeadReadiness(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHeadReadinessResponse(rsp)
+}
+
 // DeleteImageWithResponse Delete an image
 //
 // The later images of the gallery move up by one, so positions stay 0..n-1.
@@ -7616,6 +7974,130 @@ func ParseHeadOpenAPIResponse(rsp *http.Response) (*HeadOpenAPIResponse, error) 
 			headers.WWWAuthenticate = value
 		}
 		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetReadinessResponse parses an HTTP response from a GetReadinessWithResponse call
+func ParseGetReadinessResponse(rsp *http.Response) (*GetReadinessResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetReadinessResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Status GetReadiness200JSONResponseBodyStatus `json:"status"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest NotReady
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetReadinessResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetReadinessResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetReadinessResponse503Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseHeadReadinessResponse parses an HTTP response from a HeadReadinessWithResponse call
+func ParseHeadReadinessResponse(rsp *http.Response) (*HeadReadinessResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &HeadReadinessResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers HeadReadinessResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers HeadReadinessResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 503:
+		var headers HeadReadinessResponse503Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil

@@ -48,6 +48,7 @@ const (
 // re-using the directory. List ignores empty directories.
 type Store struct {
 	root *os.Root
+	dir  string // the path root was opened at
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -66,7 +67,7 @@ func New(dir string) (*Store, error) {
 		root.Close()
 		return nil, fmt.Errorf("storage: %w", err)
 	}
-	return &Store{root: root}, nil
+	return &Store{root: root, dir: dir}, nil
 }
 
 // Close releases the directory. The Store must not be used afterwards.
