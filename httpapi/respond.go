@@ -58,6 +58,7 @@ type errorBody struct {
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code := gallery.ErrorCode(err)
 	status := statusOf(code)
+	noteErrorCode(r, code)
 	if code == gallery.EUNAVAILABLE {
 		// A pause for maintenance, or a full upload queue, is expected and short: say when to
 		// come back, log nothing.

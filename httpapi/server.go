@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/vitrine-dev/vitrine/gallery"
 	"github.com/vitrine-dev/vitrine/storage"
@@ -69,6 +70,10 @@ type Server struct {
 	CORSOrigins []string
 	// Readiness answers GET /readyz; nil: the server is always ready.
 	Readiness *Readiness
+	// Observer, when set, receives each request's measures (metrics); Tracer, when set,
+	// makes a span of each request (observe.go).
+	Observer Observer
+	Tracer   trace.Tracer
 }
 
 // route is one pattern of the API and its handler.
@@ -112,7 +117,7 @@ func (s *Server) routes() []route {
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	for _, rt := range s.routes() {
-		mux.HandleFunc(rt.pattern, rt.handler)
+		mux.HandleFunc(rt.pattern, routed(rt.handler))
 	}
 	// The catch-all answers what no route does: 405 with Allow when the path is served with
 	// other methods, else 404; both as JSON errors.
@@ -136,7 +141,7 @@ func (s *Server) Handler() http.Handler {
 		outer.Handle("/", h)
 		h = outer
 	}
-	return securityHeaders(s.cors(s.bounded(h)))
+	return s.observe(securityHeaders(s.cors(s.bounded(h))))
 }
 
 // codeMethodNotAllowed is the error code of a 405: an HTTP matter with no domain error.

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"time"
 )
 
 // Process makes every preset in every format from src, the bytes of an original image.
@@ -71,13 +72,16 @@ func (p *Processor) process(ctx context.Context, src source, presets []Preset, f
 	defer s.close()
 
 	width, height := hdr.upright()
+	obs := observer(p.cfg.Observe)
+	start := time.Now()
 	base, err := p.tune.base(&s, src, hdr, largest(presets))
 	if err != nil {
 		return Result{}, err
 	}
+	obs.step(ctx, "decode", "", "", start)
 
 	res := Result{Width: width, Height: height}
-	variants, small, err := p.tune.variants(ctx, &s, base, width, height, presets, formats)
+	variants, small, err := p.tune.variants(ctx, obs, &s, base, width, height, presets, formats)
 	if err != nil {
 		return Result{}, err
 	}
@@ -135,7 +139,7 @@ func (t tuning) base(s *scope, src source, hdr header, largest int) (*C.VipsImag
 // t.cascade, resized from the one before. It also returns the smallest preset image that
 // is still at least placeholderSide on its longer side, or base, to render the
 // placeholders from cheaply; it is owned by s.
-func (t tuning) variants(ctx context.Context, s *scope, base *C.VipsImage, width, height int, presets []Preset, formats []Format) ([]Variant, *C.VipsImage, error) {
+func (t tuning) variants(ctx context.Context, obs observer, s *scope, base *C.VipsImage, width, height int, presets []Preset, formats []Format) ([]Variant, *C.VipsImage, error) {
 	order := make([]int, len(presets))
 	for i := range order {
 		order[i] = i
@@ -148,6 +152,7 @@ func (t tuning) variants(ctx context.Context, s *scope, base *C.VipsImage, width
 		preset := presets[i]
 		w, h := fitLongSide(width, height, preset.LongSide)
 		var sized scope
+		start := time.Now()
 		im, err := sized.resizeTo(from, w, h, t.kernel)
 		if err == nil && im != from {
 			im, err = sized.inMemory(im)
@@ -156,16 +161,19 @@ func (t tuning) variants(ctx context.Context, s *scope, base *C.VipsImage, width
 			sized.close()
 			return nil, nil, fmt.Errorf("imaging: preset %s: %w", preset.Name, err)
 		}
+		obs.step(ctx, "resize", preset.Name, "", start)
 		for j, f := range formats {
 			if err := ctx.Err(); err != nil {
 				sized.close()
 				return nil, nil, err
 			}
+			start := time.Now()
 			data, err := t.encode(&sized, im, f)
 			if err != nil {
 				sized.close()
 				return nil, nil, fmt.Errorf("imaging: preset %s: %w", preset.Name, err)
 			}
+			obs.step(ctx, "encode", preset.Name, f, start)
 			out[i*len(formats)+j] = Variant{
 				Preset: preset.Name, Format: f, Width: w, Height: h, Data: data, MediaType: f.MediaType(),
 			}

@@ -44,6 +44,9 @@ type Config struct {
 	// logger with slog.DiscardHandler to silence them. Since libvips is process-wide, the
 	// logger of the first Start is the one used.
 	Logger *slog.Logger
+	// Observe, when set, is told of each step of every Process call as it ends (for metrics
+	// and traces); it must be quick and safe for concurrent use.
+	Observe func(ctx context.Context, s Step)
 }
 
 const defaultMaxPixels = 100_000_000

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
 )
 
 // Config is how Vitrine runs River.
@@ -21,6 +22,9 @@ type Config struct {
 	FetchCooldown    time.Duration // the least time between two fetches of a queue
 	FetchPoll        time.Duration // the fallback poll when no notification arrives
 	Logger           *slog.Logger
+	// Middleware runs around every insert and every job worked, after the one that carries a
+	// request's id and trace into its jobs (metrics, tracing).
+	Middleware []rivertype.Middleware
 }
 
 // Workers are the workers of a process that works jobs.
@@ -75,5 +79,6 @@ func riverConfig(cfg Config) *river.Config {
 		FetchCooldown:        cfg.FetchCooldown,
 		FetchPollInterval:    cfg.FetchPoll,
 		Logger:               cfg.Logger,
+		Middleware:           append([]rivertype.Middleware{&requestContext{}}, cfg.Middleware...),
 	}
 }

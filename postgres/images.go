@@ -18,12 +18,16 @@ const imageColumns = `i.id, i.product_id, i.image_order, i.image_url, i.storage_
 	coalesce(i.content_sha256, ''), coalesce(i.byte_size, 0), coalesce(i.width, 0), coalesce(i.height, 0),
 	coalesce(i.media_type, ''), i.alt, i.created_at, i.updated_at,
 	i.thumbnails, coalesce(i.thumbnail_url, ''), i.variants, coalesce(i.thumbhash, ''), coalesce(i.dominant_color, ''),
-	CASE WHEN vitrine_thumbnails_complete(i.thumbnails, i.thumbnail_url) THEN 'ready'
+	` + imageStatus + `,
+	coalesce(j.attempt, 0), coalesce(j.last_error, '')`
+
+// imageStatus is an image's thumbnail status (gallery.ThumbnailStatus) from product_images AS
+// i and vitrine_image_job(i.id) AS j.
+const imageStatus = `CASE WHEN vitrine_thumbnails_complete(i.thumbnails, i.thumbnail_url) THEN 'ready'
 	     WHEN j.state IN ('available', 'scheduled', 'pending', 'retryable') THEN 'pending'
 	     WHEN j.state = 'running' THEN 'processing'
 	     WHEN j.state IN ('discarded', 'cancelled') THEN 'failed'
-	     ELSE 'none' END,
-	coalesce(j.attempt, 0), coalesce(j.last_error, '')`
+	     ELSE 'none' END`
 
 // imageSelect reads images with their thumbnail job's progress.
 const imageSelect = `SELECT ` + imageColumns + `

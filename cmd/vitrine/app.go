@@ -27,6 +27,7 @@ type app struct {
 	// cacheable for objectMaxAge.
 	objectLocation func(ctx context.Context, key string) (string, error)
 	objectMaxAge   time.Duration
+	obs            observability
 	close          []func()
 }
 
@@ -51,7 +52,13 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, workers bool) (_ 
 			return nil, err
 		}
 	}
-	db, err := openApp(ctx, dbs.appURL)
+	obs, flush, err := startObservability(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	a.obs = obs
+	a.close = append(a.close, flush)
+	db, err := openApp(ctx, dbs.appURL, obs.pool)
 	if err != nil {
 		return nil, err
 	}
@@ -63,14 +70,14 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, workers bool) (_ 
 		return nil, err
 	}
 	a.close = append(a.close, objects.close)
-	store := objects.store
+	store := obs.metrics.Store(objects.store)
 	a.store, a.objectURL = store, objects.url
 	a.objectLocation, a.objectMaxAge = objects.location, objects.maxAge
 
 	jcfg := jobs.Config{
 		MaxAttempts: cfg.JobMaxAttempts, RetryBase: cfg.JobRetryBase, RescueAfter: cfg.JobRescueAfter,
 		JobTimeout: cfg.JobRescueAfter * 4 / 5, FetchCooldown: 10 * time.Millisecond, FetchPoll: time.Second,
-		Logger: log.With("component", "river"),
+		Logger: log.With("component", "river"), Middleware: obs.jobMiddleware(),
 	}
 	// Gallery writes enqueue their jobs through a client that only inserts; the workers get
 	// the database that enqueues, and their own client works the queues.
@@ -84,7 +91,8 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, workers bool) (_ 
 	var outbox *jobs.OutboxWorker
 	var purge *jobs.PurgeWorker
 	if workers && cfg.Workers > 0 {
-		proc, err := imaging.Start(imaging.Config{Concurrency: 1, MaxJobs: cfg.Workers, MemoryBudget: cfg.JobMemoryMiB << 20})
+		proc, err := imaging.Start(imaging.Config{Concurrency: 1, MaxJobs: cfg.Workers, MemoryBudget: cfg.JobMemoryMiB << 20,
+			Observe: obs.imaging()})
 		if err != nil {
 			return nil, err
 		}

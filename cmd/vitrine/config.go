@@ -29,6 +29,8 @@ type config struct {
 	MaxPixels       int64
 	LogLevel        string
 	ShutdownTimeout time.Duration
+	MetricsAddr     string // "" serves no /metrics
+	OTLPEndpoint    string // "" traces nothing
 
 	ThumbnailsFor    gallery.ThumbnailsFor
 	Presets          []gallery.Preset
@@ -104,6 +106,10 @@ var settings = []setting{
 		func(c *config, v string) (err error) { c.MaxPixels, err = strconv.ParseInt(v, 10, 64); return }},
 	{"log-level", "VITRINE_LOG_LEVEL", "info", "debug, info, warn or error", false,
 		func(c *config, v string) error { c.LogLevel = v; return nil }},
+	{"metrics-addr", "VITRINE_METRICS_ADDR", "127.0.0.1:9464", "listen address of Prometheus's `/metrics` (its own listener, apart from the API's, loopback by default); empty: none", false,
+		func(c *config, v string) error { c.MetricsAddr = v; return nil }},
+	{"otlp-endpoint", "OTEL_EXPORTER_OTLP_ENDPOINT", "", "base URL of an OTLP/HTTP collector (traces go to <url>/v1/traces); empty: no tracing", false,
+		func(c *config, v string) error { c.OTLPEndpoint = v; return nil }},
 	{"shutdown-timeout", "VITRINE_SHUTDOWN_TIMEOUT", "30s", "how long running requests and jobs may take to finish at shutdown", false,
 		func(c *config, v string) (err error) { c.ShutdownTimeout, err = time.ParseDuration(v); return }},
 	{"thumbnails-for", "VITRINE_THUMBNAILS_FOR", "main", "which images get thumbnails: main (each product's image 0) or all", false,
@@ -263,6 +269,16 @@ func (c *config) validate() []error {
 	var errs []error
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		errs = append(errs, fmt.Errorf("VITRINE_ADDR: %q is not host:port", c.Addr))
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			errs = append(errs, fmt.Errorf("VITRINE_METRICS_ADDR: %q is not host:port", c.MetricsAddr))
+		}
+	}
+	if c.OTLPEndpoint != "" {
+		if u, err := url.Parse(c.OTLPEndpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("OTEL_EXPORTER_OTLP_ENDPOINT: %q is not an http(s) URL", c.OTLPEndpoint))
+		}
 	}
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("VITRINE_DATA_DIR must not be empty"))

@@ -37,6 +37,9 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		return err
 	}
 	defer a.Close()
+	if err := a.serveMetrics(ctx); err != nil {
+		return err
+	}
 	if devSecret != nil {
 		if err := startDemo(ctx, a.db, devSecret, cfg, log); err != nil {
 			return err
@@ -84,6 +87,10 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		Admin:                admin,
 		CORSOrigins:          cfg.CORSOrigins,
 		Readiness:            a.readiness(cfg.Workers > 0),
+		Tracer:               a.obs.tracer,
+	}
+	if a.obs.metrics != nil {
+		api.Observer = a.obs.metrics
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -128,6 +135,9 @@ func work(ctx context.Context, cfg config, log *slog.Logger) error {
 		return err
 	}
 	defer a.Close()
+	if err := a.serveMetrics(ctx); err != nil {
+		return err
+	}
 	stop, err := a.startWorkers(ctx)
 	if err != nil {
 		return err

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river/rivertype"
+	"github.com/riverqueue/rivercontrib/otelriver"
+	"go.opentelemetry.io/otel/metric/noop"
+	"go.opentelemetry.io/otel/trace"
+	"golang.org/x/term"
+
+	"github.com/vitrine-dev/vitrine/imaging"
+	"github.com/vitrine-dev/vitrine/internal/metrics"
+	"github.com/vitrine-dev/vitrine/internal/reqid"
+	"github.com/vitrine-dev/vitrine/internal/tracing"
+)
+
+// dbStatsMaxAge is how long /metrics reuses the database's counts (one query each time).
+const dbStatsMaxAge = 5 * time.Second
+
+// newLogger logs as text on a terminal, as JSON otherwise (to a file, a pipe, a journal);
+// records logged with a request's context, or a job's that a request enqueued, carry its
+// request_id.
+func newLogger(cfg config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewJSONHandler(w, opts)
+	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		h = slog.NewTextHandler(w, opts)
+	}
+	return slog.New(reqid.Handler{Handler: h})
+}
+
+// observability is what a process measures with: its metrics (nil without
+// VITRINE_METRICS_ADDR) and its tracer (nil without OTEL_EXPORTER_OTLP_ENDPOINT).
+type observability struct {
+	metrics *metrics.Metrics
+	tracer  trace.Tracer
+}
+
+// startObservability sets up metrics and tracing as cfg says; the returned function
+// flushes the traces.
+func startObservability(ctx context.Context, cfg config) (observability, func(), error) {
+	var o observability
+	if cfg.MetricsAddr != "" {
+		o.metrics = metrics.New()
+	}
+	tracer, shutdown, err := tracing.Start(ctx, cfg.OTLPEndpoint, "vitrine")
+	if err != nil {
+		return o, nil, err
+	}
+	o.tracer = tracer
+	return o, func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = shutdown(sctx)
+	}, nil
+}
+
+// pool configures the database's pool: a span per statement when tracing.
+func (o observability) pool(cfg *pgxpool.Config) {
+	if o.tracer != nil {
+		cfg.ConnConfig.Tracer = tracing.QueryTracer{Tracer: o.tracer}
+	}
+}
+
+// imaging is the image pipeline's observer: a histogram per step, and a span per step.
+func (o observability) imaging() func(context.Context, imaging.Step) {
+	var spans func(context.Context, imaging.Step)
+	if o.tracer != nil {
+		spans = tracing.Imaging(o.tracer)
+	}
+	if o.metrics == nil && spans == nil {
+		return nil
+	}
+	return func(ctx context.Context, s imaging.Step) {
+		o.metrics.ObserveImagingStep(s.Name, s.Preset, string(s.Format), s.End.Sub(s.Start))
+		if spans != nil {
+			spans(ctx, s)
+		}
+	}
+}
+
+// jobMiddleware is River's middleware for metrics and traces: River's OpenTelemetry
+// middleware (a span per insert and per job worked, the trace context in the job's metadata)
+// and the job metrics.
+func (o observability) jobMiddleware() []rivertype.Middleware {
+	var mw []rivertype.Middleware
+	if o.tracer != nil {
+		mw = append(mw, otelriver.NewMiddleware(&otelriver.MiddlewareConfig{
+			EnableTracePropagation: true, EnableWorkSpanJobKindSuffix: true,
+			MeterProvider: noop.NewMeterProvider(),
+		}))
+	}
+	if o.metrics != nil {
+		mw = append(mw, &metrics.JobMiddleware{M: o.metrics})
+	}
+	return mw
+}
+
+// serveMetrics serves /metrics on cfg.MetricsAddr until ctx ends, with the database's
+// counts and its pool's statistics.
+func (a *app) serveMetrics(ctx context.Context) error {
+	m := a.obs.metrics
+	if m == nil {
+		return nil
+	}
+	if err := m.Register(metrics.NewPoolStats(a.db.Pool()), metrics.NewDBStats(a.db.Stats, dbStatsMaxAge)); err != nil {
+		return err
+	}
+	if err := metrics.Serve(ctx, a.cfg.MetricsAddr, m.Handler(), a.log); err != nil {
+		return fmt.Errorf("VITRINE_METRICS_ADDR: %w", err)
+	}
+	return nil
+}
