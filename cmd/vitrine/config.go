@@ -30,7 +30,10 @@ type config struct {
 	LogLevel        string
 	ShutdownTimeout time.Duration
 	MetricsAddr     string // "" serves no /metrics
-	OTLPEndpoint    string // "" traces nothing
+	// MetricsAddrChosen is true when MetricsAddr was set (not the default): failing to listen
+	// on it is then an error, while the default's being taken is only a warning.
+	MetricsAddrChosen bool
+	OTLPEndpoint      string // "" traces nothing
 
 	ThumbnailsFor    gallery.ThumbnailsFor
 	Presets          []gallery.Preset
@@ -106,8 +109,14 @@ var settings = []setting{
 		func(c *config, v string) (err error) { c.MaxPixels, err = strconv.ParseInt(v, 10, 64); return }},
 	{"log-level", "VITRINE_LOG_LEVEL", "info", "debug, info, warn or error", false,
 		func(c *config, v string) error { c.LogLevel = v; return nil }},
-	{"metrics-addr", "VITRINE_METRICS_ADDR", "127.0.0.1:9464", "listen address of Prometheus's `/metrics` (its own listener, apart from the API's, loopback by default); empty: none", false,
-		func(c *config, v string) error { c.MetricsAddr = v; return nil }},
+	{"metrics-addr", "VITRINE_METRICS_ADDR", "127.0.0.1:9464", "listen address of Prometheus's `/metrics` (its own listener, apart from the API's, loopback by default; the default being taken is only a warning); `off`: none", false,
+		func(c *config, v string) error {
+			if v == "off" {
+				v = ""
+			}
+			c.MetricsAddr = v
+			return nil
+		}},
 	{"otlp-endpoint", "OTEL_EXPORTER_OTLP_ENDPOINT", "", "base URL of an OTLP/HTTP collector (traces go to <url>/v1/traces); empty: no tracing", false,
 		func(c *config, v string) error { c.OTLPEndpoint = v; return nil }},
 	{"shutdown-timeout", "VITRINE_SHUTDOWN_TIMEOUT", "30s", "how long running requests and jobs may take to finish at shutdown", false,
@@ -254,6 +263,8 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (co
 			errs = append(errs, fmt.Errorf("%s (-%s): %q is not valid: %w", s.env, s.flag, *values[s.flag], err))
 		}
 	}
+	c.MetricsAddrChosen = getenv("VITRINE_METRICS_ADDR") != ""
+	fs.Visit(func(f *flag.Flag) { c.MetricsAddrChosen = c.MetricsAddrChosen || f.Name == "metrics-addr" })
 	if c.S3AccessKeyID == "" && c.S3SecretAccessKey == "" {
 		// The AWS SDKs' variables, as a fallback.
 		c.S3AccessKeyID, c.S3SecretAccessKey = getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY")

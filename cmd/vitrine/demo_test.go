@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -30,13 +29,9 @@ type productPage struct {
 func TestDevModeLogsADemoLink(t *testing.T) {
 	t.Parallel()
 	s := startServe(t, nil)
-	_, after, ok := strings.Cut(s.logText(), "demo_link=")
+	link, ok := logValue(s.logText(), "demo_link")
 	if !ok {
 		t.Fatalf("dev mode logged no demo_link\n%s", s.logText())
-	}
-	link := strings.Fields(after)[0]
-	if unquoted, err := strconv.Unquote(link); err == nil { // slog's text quotes it ('#')
-		link = unquoted
 	}
 	base, token, ok := strings.Cut(link, "/#access_token=")
 	if !ok || base != s.base || token == "" {

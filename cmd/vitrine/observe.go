@@ -106,7 +106,8 @@ func (o observability) jobMiddleware() []rivertype.Middleware {
 }
 
 // serveMetrics serves /metrics on cfg.MetricsAddr until ctx ends, with the database's
-// counts and its pool's statistics.
+// counts and its pool's statistics. An address that cannot be listened on is an error when
+// it was chosen, a warning when it is the default.
 func (a *app) serveMetrics(ctx context.Context) error {
 	m := a.obs.metrics
 	if m == nil {
@@ -115,8 +116,15 @@ func (a *app) serveMetrics(ctx context.Context) error {
 	if err := m.Register(metrics.NewPoolStats(a.db.Pool()), metrics.NewDBStats(a.db.Stats, dbStatsMaxAge)); err != nil {
 		return err
 	}
-	if err := metrics.Serve(ctx, a.cfg.MetricsAddr, m.Handler(), a.log); err != nil {
+	err := metrics.Serve(ctx, a.cfg.MetricsAddr, m.Handler(), a.log)
+	switch {
+	case err == nil:
+		return nil
+	case a.cfg.MetricsAddrChosen:
 		return fmt.Errorf("VITRINE_METRICS_ADDR: %w", err)
+	default:
+		// Several processes on one host: the first one takes the default address.
+		a.log.Warn("not serving /metrics: its default address is taken; set VITRINE_METRICS_ADDR", "error", err)
+		return nil
 	}
-	return nil
 }

@@ -3,11 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -140,11 +142,33 @@ func (s *served) waitUp(t *testing.T, done <-chan error) {
 		s.token = s.mint(t, gallery.Service())
 		return
 	}
-	_, after, ok := strings.Cut(s.logText(), "dev_token=")
+	token, ok := logValue(s.logText(), "dev_token")
 	if !ok {
 		t.Fatal("dev mode printed no dev token")
 	}
-	s.token = strings.Fields(after)[0]
+	s.token = token
+}
+
+// logValue returns the first value of key in logs, written by slog as JSON lines (logs that
+// are not a terminal) or as text.
+func logValue(logs, key string) (string, bool) {
+	for _, line := range strings.Split(logs, "\n") {
+		var rec map[string]any
+		if json.Unmarshal([]byte(line), &rec) == nil {
+			if v, ok := rec[key].(string); ok {
+				return v, true
+			}
+			continue
+		}
+		if _, after, ok := strings.Cut(line, " "+key+"="); ok {
+			v := strings.Fields(after)[0]
+			if unquoted, err := strconv.Unquote(v); err == nil {
+				v = unquoted
+			}
+			return v, true
+		}
+	}
+	return "", false
 }
 
 // mint returns a token of caller signed with the server's JWT secret.
