@@ -70,7 +70,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, workers bool) (_ 
 		return nil, err
 	}
 	a.close = append(a.close, objects.close)
-	store := obs.metrics.Store(objects.store)
+	store := obs.store(objects.store)
 	a.store, a.objectURL = store, objects.url
 	a.objectLocation, a.objectMaxAge = objects.location, objects.maxAge
 

@@ -19,6 +19,7 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/metrics"
 	"github.com/vitrine-dev/vitrine/internal/reqid"
 	"github.com/vitrine-dev/vitrine/internal/tracing"
+	"github.com/vitrine-dev/vitrine/storage"
 )
 
 // dbStatsMaxAge is how long /metrics reuses the database's counts (one query each time).
@@ -42,6 +43,7 @@ func newLogger(cfg config, w io.Writer) *slog.Logger {
 // VITRINE_METRICS_ADDR) and its tracer (nil without OTEL_EXPORTER_OTLP_ENDPOINT).
 type observability struct {
 	metrics *metrics.Metrics
+	traces  trace.TracerProvider
 	tracer  trace.Tracer
 }
 
@@ -52,16 +54,23 @@ func startObservability(ctx context.Context, cfg config) (observability, func(),
 	if cfg.MetricsAddr != "" {
 		o.metrics = metrics.New()
 	}
-	tracer, shutdown, err := tracing.Start(ctx, cfg.OTLPEndpoint, "vitrine")
+	tp, shutdown, err := tracing.Start(ctx, cfg.OTLPEndpoint, "vitrine")
 	if err != nil {
 		return o, nil, err
 	}
-	o.tracer = tracer
+	if tp != nil {
+		o.traces, o.tracer = tp, tp.Tracer(tracing.Name)
+	}
 	return o, func() {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		_ = shutdown(sctx)
 	}, nil
+}
+
+// store wraps the object store with its metrics and spans.
+func (o observability) store(s storage.Store) storage.Store {
+	return metrics.Store(s, o.metrics, o.tracer)
 }
 
 // pool configures the database's pool: a span per statement when tracing.
@@ -96,7 +105,7 @@ func (o observability) jobMiddleware() []rivertype.Middleware {
 	if o.tracer != nil {
 		mw = append(mw, otelriver.NewMiddleware(&otelriver.MiddlewareConfig{
 			EnableTracePropagation: true, EnableWorkSpanJobKindSuffix: true,
-			MeterProvider: noop.NewMeterProvider(),
+			MeterProvider: noop.NewMeterProvider(), TracerProvider: o.traces,
 		}))
 	}
 	if o.metrics != nil {

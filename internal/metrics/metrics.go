@@ -40,6 +40,15 @@ type Metrics struct {
 
 // New returns the series of a process, with Go's runtime and the process's own collectors.
 func New() *Metrics {
+	m := unregistered()
+	m.reg.MustRegister(m.httpRequests, m.httpDuration, m.uploadBytes, m.uploadRefusals, m.storeOps,
+		m.storeDuration, m.imagingSteps, m.jobsWorked, m.jobDuration, m.jobQueueWait,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// unregistered returns series that no registry serves (for tracing without metrics).
+func unregistered() *Metrics {
 	m := &Metrics{reg: prometheus.NewRegistry()}
 	m.httpRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "vitrine_http_requests_total",
@@ -81,9 +90,6 @@ func New() *Metrics {
 		Name: "vitrine_job_queue_latency_seconds", Buckets: latencyBuckets,
 		Help: "Time from when a River job was due to when this process started working it, by kind.",
 	}, []string{"kind"})
-	m.reg.MustRegister(m.httpRequests, m.httpDuration, m.uploadBytes, m.uploadRefusals, m.storeOps,
-		m.storeDuration, m.imagingSteps, m.jobsWorked, m.jobDuration, m.jobQueueWait,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 

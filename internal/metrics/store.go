@@ -7,27 +7,30 @@ import (
 	"iter"
 	"time"
 
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/vitrine-dev/vitrine/storage"
 )
 
-// tracerName names the spans of this package's instrumentation.
-const tracerName = "github.com/vitrine-dev/vitrine"
-
-// Store wraps s so that each operation is counted by kind and outcome, timed, and traced
-// (a span when tracing is on; otel's no-op tracer otherwise). The result implements the
-// optional interfaces s implements (storage.Checker, storage.Presigner,
-// storage.BatchDeleter) and no others, so callers that look for them see the same store.
-// A nil m leaves s as it is.
-func (m *Metrics) Store(s storage.Store) storage.Store {
-	if m == nil {
+// Store wraps s so that each operation is counted by kind and outcome and timed (when m is
+// not nil), and traced as a span under the span of its context (when tracer is not nil).
+// The result implements the optional interfaces s implements (storage.Checker,
+// storage.Presigner, storage.BatchDeleter) and no others, so callers that look for them see
+// the same store. With neither, s is returned as it is.
+func Store(s storage.Store, m *Metrics, tracer trace.Tracer) storage.Store {
+	if m == nil && tracer == nil {
 		return s
 	}
-	o := &observedStore{inner: s, m: m, tracer: otel.Tracer(tracerName)}
+	if tracer == nil {
+		tracer = noop.NewTracerProvider().Tracer("")
+	}
+	if m == nil {
+		m = unregistered()
+	}
+	o := &observedStore{inner: s, m: m, tracer: tracer}
 	_, check := s.(storage.Checker)
 	_, presign := s.(storage.Presigner)
 	_, batch := s.(storage.BatchDeleter)

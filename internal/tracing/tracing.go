@@ -11,11 +11,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
-	"go.opentelemetry.io/otel/propagation"
 	sdkresource "go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
@@ -31,10 +29,10 @@ const Name = "github.com/vitrine-dev/vitrine"
 
 // Start sets up tracing when endpoint (OTEL_EXPORTER_OTLP_ENDPOINT, the base URL of an
 // OTLP/HTTP collector) is set, for service (the process's service.name unless
-// OTEL_SERVICE_NAME says otherwise), and returns its tracer and a function that flushes and
-// stops it; with no endpoint it returns a nil tracer and a no-op. The exporter reads the
+// OTEL_SERVICE_NAME says otherwise), and returns its tracer provider (not made global) and a
+// function that flushes and stops it; with no endpoint it returns nil and a no-op. The exporter reads the
 // other OTEL_EXPORTER_OTLP_* variables (headers, timeout) itself.
-func Start(ctx context.Context, endpoint, service string) (trace.Tracer, func(context.Context) error, error) {
+func Start(ctx context.Context, endpoint, service string) (trace.TracerProvider, func(context.Context) error, error) {
 	if endpoint == "" {
 		return nil, func(context.Context) error { return nil }, nil
 	}
@@ -50,9 +48,7 @@ func Start(ctx context.Context, endpoint, service string) (trace.Tracer, func(co
 		res = sdkresource.Default()
 	}
 	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp, sdktrace.WithBatchTimeout(time.Second)), sdktrace.WithResource(res))
-	otel.SetTracerProvider(tp)
-	otel.SetTextMapPropagator(propagation.TraceContext{})
-	return tp.Tracer(Name), tp.Shutdown, nil
+	return tp, tp.Shutdown, nil
 }
 
 // Imaging returns an imaging.Config.Observe that makes a span of each step of the image
