@@ -192,7 +192,7 @@ func (s *served) getJSON(t *testing.T, path string, v any) {
 }
 
 // readPhoto returns a JPEG without metadata, which uploads store as is.
-func readPhoto(t *testing.T) []byte {
+func readPhoto(t testing.TB) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(runtime.GOROOT(), "src", "image", "testdata", "video-001.jpeg"))
 	if err != nil {

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// BenchmarkUploadObservability measures the upload path (POST of a photo, to its 201) with
+// metrics and tracing on (spans exported by OTLP/HTTP to a receiver in the process) against
+// both off, in the same run: two `vitrine serve` without workers, on two databases, uploaded
+// to in alternation, one upload each per iteration. It reports the median latency of each
+// and their ratio.
+//
+//	go test ./cmd/vitrine -run '^$' -bench UploadObservability -benchtime 300x
+func BenchmarkUploadObservability(b *testing.B) {
+	recv := &otlpReceiver{}
+	collector := httptest.NewServer(recv)
+	b.Cleanup(collector.Close)
+	off := startServe(b, map[string]string{"VITRINE_WORKERS": "0", "VITRINE_METRICS_ADDR": "off"})
+	on := startServe(b, map[string]string{"VITRINE_WORKERS": "0", "VITRINE_METRICS_ADDR": freeAddr(b),
+		"OTEL_EXPORTER_OTLP_ENDPOINT": collector.URL})
+	photo := readPhoto(b)
+	upload := func(s *served) time.Duration {
+		req, _ := http.NewRequest("POST", s.base+"/v1/products", strings.NewReader(`{"supplier_id":"7d6f4a0e-8a6b-4c1e-9a55-3f1f6f0c2a11"}`))
+		req.Header.Set("Authorization", "Bearer "+s.token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var p struct{ ID string }
+		err = json.NewDecoder(resp.Body).Decode(&p)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusCreated {
+			b.Fatalf("creating a product: %d %v", resp.StatusCode, err)
+		}
+		body, ctype := uploadForm(photo)
+		req, _ = http.NewRequest("POST", s.base+"/v1/products/"+p.ID+"/images", body)
+		req.Header.Set("Authorization", "Bearer "+s.token)
+		req.Header.Set("Content-Type", ctype)
+		start := time.Now()
+		resp, err = http.DefaultClient.Do(req)
+		d := time.Since(start)
+		if err != nil {
+			b.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated {
+			b.Fatalf("uploading: %d", resp.StatusCode)
+		}
+		return d
+	}
+	for range 10 { // warm both up
+		upload(off)
+		upload(on)
+	}
+	var dOff, dOn []time.Duration
+	b.ResetTimer()
+	for i := range b.N {
+		if i%2 == 0 {
+			dOff = append(dOff, upload(off))
+			dOn = append(dOn, upload(on))
+		} else {
+			dOn = append(dOn, upload(on))
+			dOff = append(dOff, upload(off))
+		}
+	}
+	b.StopTimer()
+	median := func(ds []time.Duration) time.Duration {
+		slices.Sort(ds)
+		return ds[len(ds)/2]
+	}
+	mOff, mOn := median(dOff), median(dOn)
+	b.ReportMetric(float64(mOff.Microseconds())/1000, "ms-median-off")
+	b.ReportMetric(float64(mOn.Microseconds())/1000, "ms-median-on")
+	b.ReportMetric(float64(mOn)/float64(mOff), "ratio-on/off")
+}
