@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/vitrine-dev/vitrine/gallery"
 )
@@ -63,6 +64,9 @@ func (db *DB) Close() { db.pool.Close() }
 // Pool returns the underlying pool, for tests and tools that need plain SQL.
 func (db *DB) Pool() *pgxpool.Pool { return db.pool }
 
+// tracerName names the spans of this package.
+const tracerName = "github.com/vitrine-dev/vitrine/postgres"
+
 // inTx runs fn in one READ COMMITTED transaction as the caller that ctx carries, committing
 // when fn returns nil and rolling back otherwise. Like PostgREST, it starts with SET LOCAL
 // ROLE and a transaction-local request.jwt.claims, so row-level security applies to
@@ -75,6 +79,9 @@ func (db *DB) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
 	if !ok {
 		return errors.New("database transaction without a caller")
 	}
+	// A span of the transaction when ctx is traced (otel's no-op otherwise).
+	ctx, span := trace.SpanFromContext(ctx).TracerProvider().Tracer(tracerName).Start(ctx, "db.transaction")
+	defer span.End()
 	return pgx.BeginTxFunc(ctx, db.pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(tx pgx.Tx) error {
 		if err := actAs(ctx, tx, caller.Role, caller.ClaimsJSON()); err != nil {
 			return err

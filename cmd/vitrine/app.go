@@ -58,7 +58,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, workers bool) (_ 
 	}
 	a.obs = obs
 	a.close = append(a.close, flush)
-	db, err := openApp(ctx, dbs.appURL, obs.pool)
+	db, err := openApp(ctx, dbs.appURL)
 	if err != nil {
 		return nil, err
 	}

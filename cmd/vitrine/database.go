@@ -9,8 +9,6 @@ import (
 	"net/url"
 	"path/filepath"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/vitrine-dev/vitrine/pgcluster"
 	"github.com/vitrine-dev/vitrine/postgres"
 )
@@ -92,8 +90,8 @@ func migrateWith(ctx context.Context, url string, log *slog.Logger) (int, error)
 
 // openApp connects as the login role and refuses a role that could get around row-level
 // security.
-func openApp(ctx context.Context, url string, configure ...func(*pgxpool.Config)) (*postgres.DB, error) {
-	db, err := postgres.Open(ctx, url, configure...)
+func openApp(ctx context.Context, url string) (*postgres.DB, error) {
+	db, err := postgres.Open(ctx, url)
 	if err != nil {
 		return nil, err
 	}

@@ -8,7 +8,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river/rivertype"
 	"github.com/riverqueue/rivercontrib/otelriver"
 	"go.opentelemetry.io/otel/metric/noop"
@@ -71,13 +70,6 @@ func startObservability(ctx context.Context, cfg config) (observability, func(),
 // store wraps the object store with its metrics and spans.
 func (o observability) store(s storage.Store) storage.Store {
 	return metrics.Store(s, o.metrics, o.tracer)
-}
-
-// pool configures the database's pool: a span per statement when tracing.
-func (o observability) pool(cfg *pgxpool.Config) {
-	if o.tracer != nil {
-		cfg.ConnConfig.Tracer = tracing.QueryTracer{Tracer: o.tracer}
-	}
 }
 
 // imaging is the image pipeline's observer: a histogram per step, and a span per step.

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -76,7 +77,7 @@ func (o *otlpReceiver) find(name string) *tracepb.Span {
 
 // TestTraceFromUploadToThumbnailJob runs `vitrine serve` exporting traces by OTLP/HTTP to a
 // real receiver in the test, continues a client's trace with an upload, and finds one trace
-// holding the upload request's span, the SQL statements of its transaction, River's insert
+// holding the upload request's span, its database transaction, River's insert (during it)
 // of the thumbnail job, that job's work span, its libvips steps and its object store writes.
 func TestTraceFromUploadToThumbnailJob(t *testing.T) {
 	t.Parallel()
@@ -98,7 +99,7 @@ func TestTraceFromUploadToThumbnailJob(t *testing.T) {
 		t.Fatalf("uploading: %d %s", st, data)
 	}
 
-	want := []string{"POST /v1/products/{product_id}/images", "db.query", "river.insert_many", "river.work/thumbnail",
+	want := []string{"POST /v1/products/{product_id}/images", "db.transaction", "river.insert_many", "river.work/thumbnail",
 		"imaging.decode", "imaging.resize", "imaging.encode", "store.put", "store.open"}
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
@@ -127,6 +128,18 @@ func TestTraceFromUploadToThumbnailJob(t *testing.T) {
 		t.Errorf("the request's span has parent %x, want the client's 00f067aa0ba902b7", req.ParentSpanId)
 	}
 	insert, work := recv.find("river.insert_many"), recv.find("river.work/thumbnail")
+	var inTx bool
+	for _, sp := range recv.trace(traceID) {
+		inTx = inTx || (sp.Name == "db.transaction" && string(sp.ParentSpanId) == string(req.SpanId) &&
+			sp.StartTimeUnixNano <= insert.StartTimeUnixNano && insert.EndTimeUnixNano <= sp.EndTimeUnixNano)
+	}
+	if !inTx {
+		var tree []string
+		for _, sp := range recv.trace(traceID) {
+			tree = append(tree, fmt.Sprintf("%s %x<-%x", sp.Name, sp.SpanId, sp.ParentSpanId))
+		}
+		t.Errorf("River's insert is not within a transaction span under the request's:\n%s", strings.Join(tree, "\n"))
+	}
 	if string(work.ParentSpanId) != string(insert.SpanId) {
 		t.Errorf("the job's span has parent %x, want the insert's %x", work.ParentSpanId, insert.SpanId)
 	}

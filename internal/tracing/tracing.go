@@ -10,9 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	sdkresource "go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -65,39 +63,4 @@ func Imaging(t trace.Tracer) func(context.Context, imaging.Step) {
 		_, span := t.Start(ctx, "imaging."+s.Name, trace.WithTimestamp(s.Start), trace.WithAttributes(attrs...))
 		span.End(trace.WithTimestamp(s.End))
 	}
-}
-
-// QueryTracer is a pgx tracer that makes a span of each SQL statement (its text without its
-// arguments) under the span of its context: an upload's transaction shows as its
-// statements under the request's span.
-type QueryTracer struct {
-	Tracer trace.Tracer
-}
-
-type querySpanKey struct{}
-
-// TraceQueryStart starts a statement's span.
-func (q QueryTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
-	if !trace.SpanContextFromContext(ctx).IsValid() {
-		return ctx // no trace to join: River's own polling, for instance
-	}
-	sql := data.SQL
-	if len(sql) > 2000 {
-		sql = sql[:2000]
-	}
-	ctx, span := q.Tracer.Start(ctx, "db.query", trace.WithSpanKind(trace.SpanKindClient),
-		trace.WithAttributes(attribute.String("db.system.name", "postgresql"), attribute.String("db.query.text", sql)))
-	return context.WithValue(ctx, querySpanKey{}, span)
-}
-
-// TraceQueryEnd ends it.
-func (q QueryTracer) TraceQueryEnd(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryEndData) {
-	span, ok := ctx.Value(querySpanKey{}).(trace.Span)
-	if !ok {
-		return
-	}
-	if data.Err != nil {
-		span.SetStatus(codes.Error, data.Err.Error())
-	}
-	span.End()
 }
