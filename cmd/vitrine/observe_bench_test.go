@@ -33,7 +33,6 @@ func BenchmarkUploadObservability(b *testing.B) {
 		maps.Copy(m, extra)
 		return m
 	}
-	off := startServe(b, common)
 	photo := readPhoto(b)
 	for _, c := range []struct {
 		name string
@@ -43,7 +42,8 @@ func BenchmarkUploadObservability(b *testing.B) {
 		{"tracing", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": collector.URL}},
 		{"metrics+tracing", map[string]string{"VITRINE_METRICS_ADDR": freeAddr(b), "OTEL_EXPORTER_OTLP_ENDPOINT": collector.URL}},
 	} {
-		on := startServe(b, with(c.env))
+		// A fresh pair each time: a server whose database has grown is slower.
+		off, on := startServe(b, common), startServe(b, with(c.env))
 		b.Run(c.name, func(b *testing.B) { compareUploads(b, off, on, photo) })
 	}
 }
