@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,6 +16,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/vitrine-dev/vitrine/postgres/pgtest"
 )
 
 // freeAddr returns a loopback address nothing listens on now.
@@ -285,5 +288,51 @@ func logRecords(logs string) []map[string]any {
 			return recs
 		}
 		recs = append(recs, rec)
+	}
+}
+
+// TestWorkServesMetrics runs `vitrine work` alone: it serves /metrics too, with the jobs it
+// works (the outbox sweep it runs at start) and the database's counts.
+func TestWorkServesMetrics(t *testing.T) {
+	t.Parallel()
+	owner := pgtest.NewDB(t)
+	metricsAddr := freeAddr(t)
+	envs := map[string]string{
+		"DATABASE_URL": pgtest.AppURL(owner), "VITRINE_MIGRATE_DATABASE_URL": owner, "VITRINE_DATA_DIR": t.TempDir(),
+		"VITRINE_WORKERS": "1", "VITRINE_METRICS_ADDR": metricsAddr,
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"work"}, env(envs), io.Discard, io.Discard) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("work: %v", err)
+		}
+	})
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		if resp, err := http.Get("http://" + metricsAddr + "/metrics"); err == nil {
+			resp.Body.Close()
+			fams := scrape(t, metricsAddr)
+			up, _ := value(fams, "vitrine_db_stats_up")
+			swept, _ := value(fams, "vitrine_jobs_worked_total", "kind", "drain_object_outbox", "outcome", "completed")
+			if up == 1 && swept >= 1 {
+				if _, ok := value(fams, "vitrine_images", "status", "ready"); !ok {
+					t.Error("no vitrine_images series")
+				}
+				return
+			}
+		}
+		select {
+		case err := <-done:
+			done <- err // for the cleanup
+			t.Fatalf("work ended early: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("vitrine work's /metrics never showed its outbox sweep")
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
