@@ -23,15 +23,11 @@ type DB struct {
 	thumbnails gallery.ThumbnailsFor
 }
 
-// Open connects to the database at url and checks that it answers. configure, when given,
-// adjusts the pool's configuration first (a query tracer, for instance).
-func Open(ctx context.Context, url string, configure ...func(*pgxpool.Config)) (*DB, error) {
+// Open connects to the database at url and checks that it answers.
+func Open(ctx context.Context, url string) (*DB, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("parsing database url: %w", err)
-	}
-	for _, f := range configure {
-		f(cfg)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

@@ -106,10 +106,10 @@ func (o observability) jobMiddleware() []rivertype.Middleware {
 	return mw
 }
 
-// serveMetrics serves /metrics on cfg.MetricsAddr until ctx ends, with the database's
+// serveMetrics serves /metrics on cfg.MetricsAddr until a closes, with the database's
 // counts and its pool's statistics. An address that cannot be listened on is an error when
 // it was chosen, a warning when it is the default.
-func (a *app) serveMetrics(ctx context.Context) error {
+func (a *app) serveMetrics() error {
 	m := a.obs.metrics
 	if m == nil {
 		return nil
@@ -117,9 +117,10 @@ func (a *app) serveMetrics(ctx context.Context) error {
 	if err := m.Register(metrics.NewPoolStats(a.db.Pool()), metrics.NewDBStats(a.db.Stats, dbStatsMaxAge)); err != nil {
 		return err
 	}
-	err := metrics.Serve(ctx, a.cfg.MetricsAddr, m.Handler(), a.log)
+	stop, err := metrics.Serve(a.cfg.MetricsAddr, m.Handler(), a.log)
 	switch {
 	case err == nil:
+		a.close = append(a.close, stop)
 		return nil
 	case a.cfg.MetricsAddrChosen:
 		return fmt.Errorf("VITRINE_METRICS_ADDR: %w", err)

@@ -37,7 +37,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		return err
 	}
 	defer a.Close()
-	if err := a.serveMetrics(ctx); err != nil {
+	if err := a.serveMetrics(); err != nil {
 		return err
 	}
 	if devSecret != nil {
@@ -135,7 +135,7 @@ func work(ctx context.Context, cfg config, log *slog.Logger) error {
 		return err
 	}
 	defer a.Close()
-	if err := a.serveMetrics(ctx); err != nil {
+	if err := a.serveMetrics(); err != nil {
 		return err
 	}
 	stop, err := a.startWorkers(ctx)

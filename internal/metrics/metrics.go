@@ -153,12 +153,13 @@ func (m *Metrics) ObserveImagingStep(step, preset, format string, d time.Duratio
 	m.imagingSteps.WithLabelValues(step, preset, format).Observe(d.Seconds())
 }
 
-// Serve serves m's handler on addr until ctx ends, logging where; the listener is opened
-// before Serve returns, so an address in use is an error at start-up.
-func Serve(ctx context.Context, addr string, h http.Handler, log *slog.Logger) error {
+// Serve serves h as GET /metrics on addr, logging where, until the returned function is
+// called; the listener is opened before Serve returns, so an address in use is an error at
+// start-up.
+func Serve(addr string, h http.Handler, log *slog.Logger) (stop func(), err error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("listening for /metrics on %s: %w", addr, err)
+		return nil, fmt.Errorf("listening for /metrics on %s: %w", addr, err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", h)
@@ -170,11 +171,9 @@ func Serve(ctx context.Context, addr string, h http.Handler, log *slog.Logger) e
 			log.Error("serving metrics", "error", err)
 		}
 	}()
-	go func() {
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		_ = srv.Shutdown(sctx)
-	}()
-	return nil
+		_ = srv.Shutdown(ctx)
+	}, nil
 }
