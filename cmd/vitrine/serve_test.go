@@ -67,12 +67,12 @@ func TestQuickstartServesWithPrivateCluster(t *testing.T) {
 		if err == nil {
 			resp.Body.Close()
 			logs.mu.Lock()
-			_, after, ok := strings.Cut(logBuf.String(), "dev_token=")
+			var ok bool
+			token, ok = logValue(logBuf.String(), "dev_token")
 			logs.mu.Unlock()
 			if !ok {
 				t.Fatal("dev mode printed no dev token")
 			}
-			token = strings.Fields(after)[0]
 			break
 		}
 		select {
