@@ -47,7 +47,7 @@ func TestScaleOutSurvivesKills(t *testing.T) {
 		"VITRINE_S3_BUCKET": bucket, "VITRINE_S3_PATH_STYLE": "true",
 		"VITRINE_S3_ACCESS_KEY_ID": gw.AccessKey, "VITRINE_S3_SECRET_ACCESS_KEY": gw.SecretKey,
 		"VITRINE_JOB_RESCUE_AFTER": "15s", "VITRINE_JOB_RETRY_BASE": "1s",
-		"VITRINE_PURGE_EVERY": scaleOutPurgeEvery.String(),
+		"VITRINE_PURGE_EVERY":        scaleOutPurgeEvery.String(),
 		"VITRINE_UPLOADS_PER_MINUTE": "0", "VITRINE_WRITES_PER_MINUTE": "0", "VITRINE_LOG_LEVEL": "info",
 	}
 	with := func(extra map[string]string) map[string]string {
