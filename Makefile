@@ -1,5 +1,5 @@
 # The two commands of the README: `make run` and `make test`.
-.PHONY: bench-purge run test build deps deps-test bench-insert bench-uploads
+.PHONY: bench-purge run test build deps deps-test bench-insert bench-uploads loadtest
 
 deps:
 	scripts/install-deps.sh
@@ -16,6 +16,13 @@ run: deps build
 
 test:
 	scripts/test.sh
+
+# `vitrine loadtest` against a `vitrine serve` it runs on loopback (the private cluster under
+# var/loadtest unless DATABASE_URL is set), then the gallery invariants checked; see the README.
+CLIENTS ?= 8
+DURATION ?= 30s
+loadtest: deps build
+	VITRINE_DATA_DIR=$${VITRINE_DATA_DIR:-var/loadtest} bin/vitrine loadtest -clients $(CLIENTS) -duration $(DURATION)
 
 bench-insert: deps-test
 	bench/insert/run.sh

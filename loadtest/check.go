@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"time"
@@ -87,7 +88,7 @@ type Report struct {
 func (r *Report) OK() bool { return len(r.Violations) == 0 }
 
 // Print writes the report.
-func (r *Report) Print(w interface{ Write([]byte) (int, error) }) {
+func (r *Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "checked %d products, %d images: thumbnail jobs ended %t, outbox drained %t, %d failed jobs, %d orphans written during the run\n",
 		r.Products, r.Images, r.JobsEnded, r.OutboxDrained, r.FailedJobs, r.NewOrphans)
 	for _, v := range r.Violations {
