@@ -77,12 +77,14 @@ func loadtestCommand(ctx context.Context, args []string, getenv func(string) str
 		}
 		defer checker.close()
 	}
-	bar := newProgress(stderr, int(lc.Duration.Seconds()), "load")
+	fmt.Fprintf(stdout, "load test: %d clients for %s against %s\n", lc.Clients, lc.Duration, strings.Join(lc.URLs, ", "))
+	seconds := max(int(lc.Duration.Seconds()), 1)
+	bar := newProgress(stderr, seconds, "load")
 	lc.Progress = func(s loadtest.Snapshot) {
-		bar.status(min(int(s.Elapsed.Seconds()), int(lc.Duration.Seconds())), fmt.Sprintf("%d requests (%.0f/s), %d uploads, %d errors",
+		// The bar is full, and its line ended, only once done is called.
+		bar.status(min(int(s.Elapsed.Seconds()), seconds-1), fmt.Sprintf("%d requests (%.0f/s), %d uploads, %d errors",
 			s.Requests, float64(s.Requests)/max(s.Elapsed.Seconds(), 0.001), s.Uploads, s.Errors))
 	}
-	fmt.Fprintf(stdout, "load test: %d clients for %s against %s\n", lc.Clients, lc.Duration, strings.Join(lc.URLs, ", "))
 	res, err := loadtest.Run(ctx, lc)
 	bar.done()
 	if res != nil {
