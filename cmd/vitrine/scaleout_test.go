@@ -113,18 +113,19 @@ func TestScaleOutSurvivesKills(t *testing.T) {
 		t.Fatalf("the load ended before it was midway (%v): %+v", o.err, o.res.Routes)
 	}
 	// Kill while the worker holds a thumbnail job, if one comes within a while.
-	running := false
-	for deadline := time.Now().Add(15 * time.Second); !running && time.Now().Before(deadline); {
+	var orphaned int64 // the job the worker dies holding, if any
+	for deadline := time.Now().Add(15 * time.Second); orphaned == 0 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 		jobs, err := checker.app.db.ThumbnailJobs(ctx, "running", 1)
 		if err != nil {
 			t.Fatal(err)
 		}
-		running = len(jobs) > 0
-		time.Sleep(10 * time.Millisecond)
+		if len(jobs) > 0 {
+			orphaned = jobs[0].JobID
+		}
 	}
 	servers[0].kill(t)
 	worker.kill(t)
-	t.Logf("SIGKILLed server 0 and the worker (a thumbnail job running: %t)", running)
+	t.Logf("SIGKILLed server 0 and the worker (holding thumbnail job %d)", orphaned)
 	servers[0].start(t)
 	worker.start(t)
 
@@ -151,6 +152,21 @@ func TestScaleOutSurvivesKills(t *testing.T) {
 	t.Logf("check:\n%s", buf.String())
 	if !rep.OK() || !rep.JobsEnded || rep.Images == 0 {
 		t.Fatalf("invariants broken\nworker log:\n%s", worker.logText())
+	}
+	if orphaned != 0 {
+		// Its worker died holding it: River's rescuer made it retryable, and it ended.
+		jobs, err := checker.app.db.ThumbnailJobs(ctx, "", 1_000_000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, j := range jobs {
+			if j.JobID == orphaned {
+				t.Logf("the orphaned job %d ended %s after %d attempts", j.JobID, j.State, j.Attempts)
+				if j.State != "completed" && j.State != "cancelled" {
+					t.Errorf("the orphaned job %d ended %s", j.JobID, j.State)
+				}
+			}
+		}
 	}
 	if rep.FailedJobs != 0 {
 		t.Errorf("%d thumbnail jobs of the run were discarded", rep.FailedJobs)
