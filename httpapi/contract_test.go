@@ -283,7 +283,7 @@ func contractLocal(t *testing.T, cov *coverage) []string {
 	if !strings.Contains(string(home), `"/docs"`) {
 		t.Errorf("GET / as JSON: %s", home)
 	}
-	for _, p := range []string{"/openapi.json", "/docs", httpapi.RedocPath, "/healthz"} {
+	for _, p := range []string{"/openapi.json", "/docs", httpapi.RedocPath, "/healthz", "/ui/vitrine-gallery.js"} {
 		st, _, _ := c.send(t, req{method: "GET", path: p})
 		expect(t, p, st, 200)
 	}
@@ -507,7 +507,7 @@ func contractLocal(t *testing.T, cov *coverage) []string {
 		for method, o := range item.Operations() {
 			opIDs = append(opIDs, o.OperationID)
 			p := strings.NewReplacer("{product_id}", productID.String(), "{id}", ids[1].String(),
-				"{shard}", "ab", "{name}", strings.Repeat("ab", 32)+".png").Replace(path)
+				"{shard}", "ab", "{name}", strings.Repeat("ab", 32)+".png", "{path}", "vitrine-gallery.js").Replace(path)
 			if method == http.MethodHead && !strings.HasPrefix(path, "/objects/") {
 				st, h, data := c.send(t, req{method: method, path: p, token: service})
 				expect(t, "HEAD "+path, st, 200)

@@ -7,12 +7,14 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/vitrine-dev/vitrine/gallery"
 	"github.com/vitrine-dev/vitrine/storage"
+	"github.com/vitrine-dev/vitrine/ui"
 	"github.com/vitrine-dev/vitrine/upload"
 )
 
@@ -65,6 +67,9 @@ type Server struct {
 	// CORSOrigins are the origins (as ParseOrigins reads them) whose pages may call /v1 from a
 	// browser; empty: none, and no response carries a CORS header.
 	CORSOrigins []string
+
+	pageCSPOnce sync.Once
+	pageCSPText string
 }
 
 // route is one pattern of the API and its handler.
@@ -95,6 +100,7 @@ func (s *Server) routes() []route {
 		{"GET /docs", serveDocs},
 		{"GET " + RedocPath, serveRedoc},
 		{"GET /{$}", s.serveHome},
+		{"GET " + ui.Prefix + "{path...}", ui.ServeStatic},
 		{"GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 		}},

@@ -549,14 +549,14 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
-	// GetHome Home page
+	// GetHome The supplier's page
 	//
-	// A page pointing to the API reference, this document and the job UI; a client that accepts only application/json gets a JSON index instead.
+	// The page a supplier signs in to (with a bearer token pasted, or arriving as #access_token=... in the URL fragment): its products (search, create, publish) and the gallery of one, edited with the <vitrine-gallery> element served under /ui/. The page runs under a strict Content-Security-Policy (scripts and styles from this server only, no inline script or style). A client that accepts only application/json gets a JSON index of the service routes instead.
 	//
 	// Corresponds with GET / (the `GetHome` operationId).
 	GetHome(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// HeadHome Home page: headers only
+	// HeadHome The supplier's page: headers only
 	//
 	// The status and headers GET answers, without the body.
 	//
@@ -646,6 +646,20 @@ type ClientInterface interface {
 	//
 	// Corresponds with HEAD /openapi.json (the `HeadOpenAPI` operationId).
 	HeadOpenAPI(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetUIFile The gallery element and the page's files
+	//
+	// The files of the front end, embedded in the server: /ui/vitrine-gallery.js (the <vitrine-gallery product-id api token> custom element, an ES module a shop adds to its own admin page with one <script type="module"> tag; it talks only to /v1), its style sheet /ui/vitrine-gallery.css, the page at / (/ui/app.js, /ui/app.css), and the libraries they load under /ui/vendor/ (vendored from npm at pinned versions). Each answer has an ETag from its content and Cache-Control: no-cache, so the stable URL gets a new version as soon as the server has one; the files are public, with Access-Control-Allow-Origin: * and Cross-Origin-Resource-Policy: cross-origin, so that a page on another origin can load the module.
+	//
+	// Corresponds with GET /ui/{path} (the `GetUIFile` operationId).
+	GetUIFile(ctx context.Context, path string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// HeadUIFile The gallery element and the page's files: headers only
+	//
+	// The status and headers GET answers, without the body.
+	//
+	// Corresponds with HEAD /ui/{path} (the `HeadUIFile` operationId).
+	HeadUIFile(ctx context.Context, path string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DeleteImage Delete an image
 	//
@@ -842,9 +856,9 @@ type ClientInterface interface {
 	CompleteDirectUpload(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
-// GetHome Home page
+// GetHome The supplier's page
 //
-// A page pointing to the API reference, this document and the job UI; a client that accepts only application/json gets a JSON index instead.
+// The page a supplier signs in to (with a bearer token pasted, or arriving as #access_token=... in the URL fragment): its products (search, create, publish) and the gallery of one, edited with the <vitrine-gallery> element served under /ui/. The page runs under a strict Content-Security-Policy (scripts and styles from this server only, no inline script or style). A client that accepts only application/json gets a JSON index of the service routes instead.
 //
 // Corresponds with GET / (the `GetHome` operationId).
 func (c *Client) GetHome(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -859,7 +873,7 @@ func (c *Client) GetHome(ctx context.Context, reqEditors ...RequestEditorFn) (*h
 	return c.Client.Do(req)
 }
 
-// HeadHome Home page: headers only
+// HeadHome The supplier's page: headers only
 //
 // The status and headers GET answers, without the body.
 //
@@ -1070,6 +1084,40 @@ func (c *Client) GetOpenAPI(ctx context.Context, reqEditors ...RequestEditorFn) 
 // Corresponds with HEAD /openapi.json (the `HeadOpenAPI` operationId).
 func (c *Client) HeadOpenAPI(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewHeadOpenAPIRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetUIFile The gallery element and the page's files
+//
+// The files of the front end, embedded in the server: /ui/vitrine-gallery.js (the <vitrine-gallery product-id api token> custom element, an ES module a shop adds to its own admin page with one <script type="module"> tag; it talks only to /v1), its style sheet /ui/vitrine-gallery.css, the page at / (/ui/app.js, /ui/app.css), and the libraries they load under /ui/vendor/ (vendored from npm at pinned versions). Each answer has an ETag from its content and Cache-Control: no-cache, so the stable URL gets a new version as soon as the server has one; the files are public, with Access-Control-Allow-Origin: * and Cross-Origin-Resource-Policy: cross-origin, so that a page on another origin can load the module.
+//
+// Corresponds with GET /ui/{path} (the `GetUIFile` operationId).
+func (c *Client) GetUIFile(ctx context.Context, path string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetUIFileRequest(c.Server, path)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// HeadUIFile The gallery element and the page's files: headers only
+//
+// The status and headers GET answers, without the body.
+//
+// Corresponds with HEAD /ui/{path} (the `HeadUIFile` operationId).
+func (c *Client) HeadUIFile(ctx context.Context, path string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHeadUIFileRequest(c.Server, path)
 	if err != nil {
 		return nil, err
 	}
@@ -2052,6 +2100,74 @@ func NewHeadOpenAPIRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewGetUIFileRequest constructs an http.Request for the GetUIFile method
+func NewGetUIFileRequest(server string, path string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "path", path, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/ui/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewHeadUIFileRequest constructs an http.Request for the HeadUIFile method
+func NewHeadUIFileRequest(server string, path string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "path", path, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/ui/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodHead, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewDeleteImageRequest constructs an http.Request for the DeleteImage method
 func NewDeleteImageRequest(server string, id openapi_types.UUID) (*http.Request, error) {
 	var err error
@@ -2767,16 +2883,16 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
-	// GetHomeWithResponse Home page
+	// GetHomeWithResponse The supplier's page
 	//
-	// A page pointing to the API reference, this document and the job UI; a client that accepts only application/json gets a JSON index instead.
+	// The page a supplier signs in to (with a bearer token pasted, or arriving as #access_token=... in the URL fragment): its products (search, create, publish) and the gallery of one, edited with the <vitrine-gallery> element served under /ui/. The page runs under a strict Content-Security-Policy (scripts and styles from this server only, no inline script or style). A client that accepts only application/json gets a JSON index of the service routes instead.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET / (the `GetHome` operationId).
 	GetHomeWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetHomeResponse, error)
 
-	// HeadHomeWithResponse Home page: headers only
+	// HeadHomeWithResponse The supplier's page: headers only
 	//
 	// The status and headers GET answers, without the body.
 	//
@@ -2892,6 +3008,24 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with HEAD /openapi.json (the `HeadOpenAPI` operationId).
 	HeadOpenAPIWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*HeadOpenAPIResponse, error)
+
+	// GetUIFileWithResponse The gallery element and the page's files
+	//
+	// The files of the front end, embedded in the server: /ui/vitrine-gallery.js (the <vitrine-gallery product-id api token> custom element, an ES module a shop adds to its own admin page with one <script type="module"> tag; it talks only to /v1), its style sheet /ui/vitrine-gallery.css, the page at / (/ui/app.js, /ui/app.css), and the libraries they load under /ui/vendor/ (vendored from npm at pinned versions). Each answer has an ETag from its content and Cache-Control: no-cache, so the stable URL gets a new version as soon as the server has one; the files are public, with Access-Control-Allow-Origin: * and Cross-Origin-Resource-Policy: cross-origin, so that a page on another origin can load the module.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /ui/{path} (the `GetUIFile` operationId).
+	GetUIFileWithResponse(ctx context.Context, path string, reqEditors ...RequestEditorFn) (*GetUIFileResponse, error)
+
+	// HeadUIFileWithResponse The gallery element and the page's files: headers only
+	//
+	// The status and headers GET answers, without the body.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with HEAD /ui/{path} (the `HeadUIFile` operationId).
+	HeadUIFileWithResponse(ctx context.Context, path string, reqEditors ...RequestEditorFn) (*HeadUIFileResponse, error)
 
 	// DeleteImageWithResponse Delete an image
 	//
@@ -3938,6 +4072,127 @@ func (r HeadOpenAPIResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r HeadOpenAPIResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetUIFileResponse200Headers the declared response headers of an HTTP 200 response for GetUIFile
+type GetUIFileResponse200Headers struct {
+	CacheControl *string
+	ETag         string
+}
+
+// GetUIFileResponse304Headers the declared response headers of an HTTP 304 response for GetUIFile
+type GetUIFileResponse304Headers struct {
+	CacheControl *string
+	ETag         string
+}
+
+// GetUIFileResponse401Headers the declared response headers of an HTTP 401 response for GetUIFile
+type GetUIFileResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+type GetUIFileResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetUIFileResponse200Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *GetUIFileResponse304Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetUIFileResponse401Headers
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetUIFileResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetBody returns the raw response body bytes
+func (r GetUIFileResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetUIFileResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetUIFileResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetUIFileResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// HeadUIFileResponse200Headers the declared response headers of an HTTP 200 response for HeadUIFile
+type HeadUIFileResponse200Headers struct {
+	CacheControl *string
+	ETag         string
+}
+
+// HeadUIFileResponse304Headers the declared response headers of an HTTP 304 response for HeadUIFile
+type HeadUIFileResponse304Headers struct {
+	CacheControl *string
+	ETag         string
+}
+
+// HeadUIFileResponse401Headers the declared response headers of an HTTP 401 response for HeadUIFile
+type HeadUIFileResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+type HeadUIFileResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *HeadUIFileResponse200Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *HeadUIFileResponse304Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *HeadUIFileResponse401Headers
+}
+
+// GetBody returns the raw response body bytes
+func (r HeadUIFileResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r HeadUIFileResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r HeadUIFileResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r HeadUIFileResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -5591,9 +5846,9 @@ func (r CompleteDirectUploadResponse) ContentType() string {
 	return ""
 }
 
-// GetHomeWithResponse Home page
+// GetHomeWithResponse The supplier's page
 //
-// A page pointing to the API reference, this document and the job UI; a client that accepts only application/json gets a JSON index instead.
+// The page a supplier signs in to (with a bearer token pasted, or arriving as #access_token=... in the URL fragment): its products (search, create, publish) and the gallery of one, edited with the <vitrine-gallery> element served under /ui/. The page runs under a strict Content-Security-Policy (scripts and styles from this server only, no inline script or style). A client that accepts only application/json gets a JSON index of the service routes instead.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -5606,7 +5861,7 @@ func (c *ClientWithResponses) GetHomeWithResponse(ctx context.Context, reqEditor
 	return ParseGetHomeResponse(rsp)
 }
 
-// HeadHomeWithResponse Home page: headers only
+// HeadHomeWithResponse The supplier's page: headers only
 //
 // The status and headers GET answers, without the body.
 //
@@ -5799,6 +6054,36 @@ func (c *ClientWithResponses) HeadOpenAPIWithResponse(ctx context.Context, reqEd
 		return nil, err
 	}
 	return ParseHeadOpenAPIResponse(rsp)
+}
+
+// GetUIFileWithResponse The gallery element and the page's files
+//
+// The files of the front end, embedded in the server: /ui/vitrine-gallery.js (the <vitrine-gallery product-id api token> custom element, an ES module a shop adds to its own admin page with one <script type="module"> tag; it talks only to /v1), its style sheet /ui/vitrine-gallery.css, the page at / (/ui/app.js, /ui/app.css), and the libraries they load under /ui/vendor/ (vendored from npm at pinned versions). Each answer has an ETag from its content and Cache-Control: no-cache, so the stable URL gets a new version as soon as the server has one; the files are public, with Access-Control-Allow-Origin: * and Cross-Origin-Resource-Policy: cross-origin, so that a page on another origin can load the module.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /ui/{path} (the `GetUIFile` operationId).
+func (c *ClientWithResponses) GetUIFileWithResponse(ctx context.Context, path string, reqEditors ...RequestEditorFn) (*GetUIFileResponse, error) {
+	rsp, err := c.GetUIFile(ctx, path, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetUIFileResponse(rsp)
+}
+
+// HeadUIFileWithResponse The gallery element and the page's files: headers only
+//
+// The status and headers GET answers, without the body.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with HEAD /ui/{path} (the `HeadUIFile` operationId).
+func (c *ClientWithResponses) HeadUIFileWithResponse(ctx context.Context, path string, reqEditors ...RequestEditorFn) (*HeadUIFileResponse, error) {
+	rsp, err := c.HeadUIFile(ctx, path, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHeadUIFileResponse(rsp)
 }
 
 // DeleteImageWithResponse Delete an image
@@ -6997,6 +7282,145 @@ func ParseHeadOpenAPIResponse(rsp *http.Response) (*HeadOpenAPIResponse, error) 
 	switch {
 	case rsp.StatusCode == 401:
 		var headers HeadOpenAPIResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetUIFileResponse parses an HTTP response from a GetUIFileWithResponse call
+func ParseGetUIFileResponse(rsp *http.Response) (*GetUIFileResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetUIFileResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 304:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetUIFileResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 304:
+		var headers GetUIFileResponse304Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		response.Headers304 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetUIFileResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseHeadUIFileResponse parses an HTTP response from a HeadUIFileWithResponse call
+func ParseHeadUIFileResponse(rsp *http.Response) (*HeadUIFileResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &HeadUIFileResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers HeadUIFileResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 304:
+		var headers HeadUIFileResponse304Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		response.Headers304 = &headers
+	case rsp.StatusCode == 401:
+		var headers HeadUIFileResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
