@@ -47,6 +47,7 @@ function renderProducts() {
     const open = document.createElement("button");
     open.type = "button";
     open.className = "open";
+    open.dataset.id = p.id;
     open.textContent = title + (p.image_count !== undefined ? " (" + p.image_count + ")" : "");
     open.setAttribute("aria-current", String(p.id === chosen));
     open.addEventListener("click", () => choose(p.id));
