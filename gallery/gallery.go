@@ -12,7 +12,8 @@ import (
 type Product struct {
 	ID         uuid.UUID
 	SupplierID uuid.UUID
-	Published  bool // anonymous callers read the galleries of published products only
+	Title      string // at most MaxTitleLength characters; "" when none was given
+	Published  bool   // anonymous callers read the galleries of published products only
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
 }
@@ -74,6 +75,46 @@ type Upload struct {
 	Alt       string
 	CreatedAt time.Time
 	ExpiresAt time.Time
+}
+
+// MaxTitleLength bounds a product's title, in characters.
+const MaxTitleLength = 200
+
+// ProductChange is a change to a product: each field that is not nil is set.
+type ProductChange struct {
+	Title     *string
+	Published *bool
+}
+
+// ProductQuery asks for one page of the products a caller may read, newest first.
+type ProductQuery struct {
+	// Search, when not "", keeps the products whose title contains it, ignoring case, and
+	// the product whose id it is.
+	Search string
+	// Limit is the page's size, from 1 to MaxProductPage.
+	Limit int
+	// Cursor is the NextCursor of the previous page; "" starts at the newest product.
+	Cursor string
+}
+
+// The bounds of a page of products.
+const (
+	DefaultProductPage = 50
+	MaxProductPage     = 100
+)
+
+// ProductSummary is a product as a list shows it: with the size of its gallery and its main
+// image (nil when the gallery is empty).
+type ProductSummary struct {
+	Product
+	ImageCount int
+	MainImage  *Image
+}
+
+// ProductPage is one page of products. NextCursor, when not "", asks for the next page.
+type ProductPage struct {
+	Products   []ProductSummary
+	NextCursor string
 }
 
 // MaxAltLength bounds an image's alt text, in characters.

@@ -271,7 +271,7 @@ func TestContract(t *testing.T) {
 // contractLocal is the supplier's whole flow on a store on disk, with its refusals; it returns
 // the operationIds of the document.
 func contractLocal(t *testing.T, cov *coverage) []string {
-	b := setup(t)
+	b := setup(t, func(o *options) { o.jobs = true })
 	c := newContract(t, b, cov)
 	service := b.token
 	supplier := uuid.New()
@@ -326,6 +326,53 @@ func contractLocal(t *testing.T, cov *coverage) []string {
 	expect(t, "publish", st, 200)
 	st, _, _ = c.send(t, req{method: "PATCH", path: pp, token: other, contentType: "application/json", body: []byte(`{"published": false}`)})
 	expect(t, "withdraw another's published product", st, 403)
+	st, _, data := c.send(t, req{method: "PATCH", path: pp, token: as, contentType: "application/json", body: []byte(`{"title": "Red shoe"}`)})
+	expect(t, "rename", st, 200)
+	if !strings.Contains(string(data), `"title": "Red shoe"`) || !strings.Contains(string(data), `"published": true`) {
+		t.Errorf("renamed: %s", data)
+	}
+	st, _, _ = c.send(t, req{method: "PATCH", path: pp, token: as, contentType: "application/json",
+		body: jsonBody(t, map[string]any{"title": strings.Repeat("x", gallery.MaxTitleLength+1)}), invalid: true})
+	expect(t, "rename with a title too long", st, 400)
+	st, _, data = c.send(t, req{method: "POST", path: "/v1/products", token: as, contentType: "application/json",
+		body: []byte(`{"title": "Blue hat"}`)})
+	expect(t, "create with a title", st, 201)
+	if !strings.Contains(string(data), `"title": "Blue hat"`) {
+		t.Errorf("created: %s", data)
+	}
+	st, _, _ = c.send(t, req{method: "POST", path: "/v1/products", token: as, contentType: "application/json",
+		body: jsonBody(t, map[string]any{"title": strings.Repeat("x", gallery.MaxTitleLength+1)}), invalid: true})
+	expect(t, "create with a title too long", st, 400)
+	st, _, data = c.send(t, req{method: "GET", path: "/v1/products?limit=1", token: as})
+	expect(t, "list", st, 200)
+	var page struct {
+		Products []struct {
+			Title string `json:"title"`
+		} `json:"products"`
+		NextCursor *string `json:"next_cursor"`
+	}
+	if err := json.Unmarshal(data, &page); err != nil || len(page.Products) != 1 || page.Products[0].Title != "Blue hat" || page.NextCursor == nil {
+		t.Fatalf("first page of one: %s", data)
+	}
+	st, _, data = c.send(t, req{method: "GET", path: "/v1/products?limit=1&cursor=" + *page.NextCursor, token: as})
+	expect(t, "list the next page", st, 200)
+	if err := json.Unmarshal(data, &page); err != nil || len(page.Products) != 1 || page.Products[0].Title != "Red shoe" || page.NextCursor != nil {
+		t.Fatalf("second and last page: %s", data)
+	}
+	st, _, data = c.send(t, req{method: "GET", path: "/v1/products?q=RED", token: as})
+	expect(t, "search", st, 200)
+	if err := json.Unmarshal(data, &page); err != nil || len(page.Products) != 1 || page.Products[0].Title != "Red shoe" {
+		t.Fatalf("search for RED: %s", data)
+	}
+	st, _, data = c.send(t, req{method: "GET", path: "/v1/products"})
+	expect(t, "list anonymously", st, 200)
+	if err := json.Unmarshal(data, &page); err != nil || len(page.Products) != 1 || page.Products[0].Title != "Red shoe" {
+		t.Fatalf("anonymous list (the published product only): %s", data)
+	}
+	for _, q := range []string{"limit=0", "limit=101", "limit=ten", "cursor=not-a-cursor"} {
+		st, _, _ = c.send(t, req{method: "GET", path: "/v1/products?" + q, token: as, invalid: true})
+		expect(t, "list with "+q, st, 400)
+	}
 
 	// Uploads through the API, with real images.
 	images := validImages(t)
@@ -396,8 +443,30 @@ func contractLocal(t *testing.T, cov *coverage) []string {
 		body: jsonBody(t, map[string]any{"ids": []uuid.UUID{ids[0]}})})
 	expect(t, "reorder with ids missing", st, 400, 409)
 
-	// Writes paused for maintenance.
+	// Retries of thumbnails. The main image's job is queued (this server works no jobs):
+	// nothing to retry. Once it has given up, a retry enqueues a new one. The failure itself
+	// is made for real, by a worker, in cmd/vitrine's TestRetryFailedThumbnails.
 	ctx := context.Background()
+	rp := "/v1/images/" + ids[2].String() + "/retry"
+	st, _, _ = c.send(t, req{method: "POST", path: rp, token: as})
+	expect(t, "retry a pending job", st, 409)
+	if _, err := b.db.Pool().Exec(ctx, `UPDATE river_job SET state = 'discarded', finalized_at = now()
+		WHERE kind = 'thumbnail' AND args->>'image_id' = $1`, ids[2].String()); err != nil {
+		t.Fatal(err)
+	}
+	st, _, _ = c.send(t, req{method: "POST", path: rp, token: other})
+	expect(t, "retry another's published image", st, 403)
+	st, _, data = c.send(t, req{method: "POST", path: rp, token: as})
+	expect(t, "retry a failed job", st, 202)
+	if !strings.Contains(string(data), `"status": "pending"`) {
+		t.Errorf("retried: %s", data)
+	}
+	st, _, _ = c.send(t, req{method: "POST", path: rp, token: as})
+	expect(t, "retry again", st, 409)
+	st, _, _ = c.send(t, req{method: "POST", path: "/v1/images/" + uuid.NewString() + "/retry", token: as})
+	expect(t, "retry an unknown image", st, 404)
+
+	// Writes paused for maintenance.
 	if err := b.db.PauseWrites(ctx, "contract test", time.Minute, 30*time.Second); err != nil {
 		t.Fatal(err)
 	}
@@ -480,7 +549,7 @@ func contractLocal(t *testing.T, cov *coverage) []string {
 	}
 	st, h, _ = c.send(t, req{method: "PUT", path: "/v1/products", token: as})
 	expect(t, "PUT products", st, 405)
-	if h.Get("Allow") != "POST" {
+	if h.Get("Allow") != "GET, HEAD, POST" {
 		t.Errorf("Allow %q", h.Get("Allow"))
 	}
 	st, _, _ = c.send(t, req{method: "GET", path: "/v1/nothing", token: as})

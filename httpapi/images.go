@@ -251,16 +251,22 @@ func readAlt(part *multipart.Part) (string, error) {
 }
 
 func checkAlt(alt string) (string, error) {
-	if !utf8.ValidString(alt) {
-		return "", gallery.Errorf(gallery.EINVALID, "alt must be UTF-8 text")
+	return checkText("alt", alt, gallery.MaxAltLength)
+}
+
+// checkText checks a text field of a request: UTF-8 without NUL characters (which
+// PostgreSQL cannot store), at most max characters.
+func checkText(field, s string, max int) (string, error) {
+	if !utf8.ValidString(s) {
+		return "", gallery.Errorf(gallery.EINVALID, "%s must be UTF-8 text", field)
 	}
-	if strings.ContainsRune(alt, 0) {
-		return "", gallery.Errorf(gallery.EINVALID, "alt must not contain NUL characters")
+	if strings.ContainsRune(s, 0) {
+		return "", gallery.Errorf(gallery.EINVALID, "%s must not contain NUL characters", field)
 	}
-	if utf8.RuneCountInString(alt) > gallery.MaxAltLength {
-		return "", gallery.Errorf(gallery.EINVALID, "alt is longer than %d characters", gallery.MaxAltLength)
+	if utf8.RuneCountInString(s) > max {
+		return "", gallery.Errorf(gallery.EINVALID, "%s is longer than %d characters", field, max)
 	}
-	return alt, nil
+	return s, nil
 }
 
 // bodyError turns a failure to read the request body into a domain error.
@@ -368,6 +374,23 @@ func (s *Server) moveImage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, s.galleryJSON(g[0].ProductID, g))
+}
+
+// retryImage enqueues a new thumbnail job for an image whose job failed.
+func (s *Server) retryImage(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.beginWrite(w, r, "id", nil)
+	if !ok {
+		return
+	}
+	if !s.limit(w, r, writeBudget) {
+		return
+	}
+	im, err := s.Gallery.RetryThumbnails(r.Context(), id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, s.imageJSON(im))
 }
 
 func (s *Server) reorderImages(w http.ResponseWriter, r *http.Request) {

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -12,13 +13,65 @@ import (
 type productJSON struct {
 	ID         uuid.UUID `json:"id"`
 	SupplierID uuid.UUID `json:"supplier_id"`
+	Title      string    `json:"title"`
 	Published  bool      `json:"published"`
 	CreatedAt  time.Time `json:"created_at"`
 	UpdatedAt  time.Time `json:"updated_at"`
 }
 
 func toProductJSON(p gallery.Product) productJSON {
-	return productJSON{ID: p.ID, SupplierID: p.SupplierID, Published: p.Published, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
+	return productJSON{ID: p.ID, SupplierID: p.SupplierID, Title: p.Title, Published: p.Published, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
+}
+
+// productSummaryJSON is a product as GET /v1/products lists it.
+type productSummaryJSON struct {
+	productJSON
+	ImageCount int        `json:"image_count"`
+	MainImage  *imageJSON `json:"main_image"`
+}
+
+type productPageJSON struct {
+	Products   []productSummaryJSON `json:"products"`
+	NextCursor *string              `json:"next_cursor"`
+}
+
+// listProducts answers a page of the products the caller manages or may read, newest
+// first: ?q= searches titles (or names an id), ?limit= sizes the page, ?cursor= continues
+// from the page that returned it.
+func (s *Server) listProducts(w http.ResponseWriter, r *http.Request) {
+	query := r.URL.Query()
+	q := gallery.ProductQuery{Limit: gallery.DefaultProductPage, Cursor: query.Get("cursor")}
+	var err error
+	if q.Search, err = checkText("q", query.Get("q"), gallery.MaxTitleLength); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if v := query.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > gallery.MaxProductPage {
+			s.writeError(w, r, gallery.Errorf(gallery.EINVALID, "limit must be a whole number from 1 to %d", gallery.MaxProductPage))
+			return
+		}
+		q.Limit = n
+	}
+	page, err := s.Gallery.ListProducts(r.Context(), q)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := productPageJSON{Products: make([]productSummaryJSON, 0, len(page.Products))}
+	for _, p := range page.Products {
+		item := productSummaryJSON{productJSON: toProductJSON(p.Product), ImageCount: p.ImageCount}
+		if p.MainImage != nil {
+			im := s.imageJSON(*p.MainImage)
+			item.MainImage = &im
+		}
+		out.Products = append(out.Products, item)
+	}
+	if page.NextCursor != "" {
+		out.NextCursor = &page.NextCursor
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // createProduct makes a product. A supplier creates products for itself (supplier_id may be
@@ -27,9 +80,15 @@ func (s *Server) createProduct(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		ID         *uuid.UUID `json:"id"`
 		SupplierID *uuid.UUID `json:"supplier_id"`
+		Title      string     `json:"title"`
 		Published  bool       `json:"published"`
 	}
 	if _, ok := s.beginWrite(w, r, "", &body); !ok {
+		return
+	}
+	title, err := checkText("title", body.Title, gallery.MaxTitleLength)
+	if err != nil {
+		s.writeError(w, r, err)
 		return
 	}
 	if !s.limit(w, r, writeBudget) {
@@ -47,11 +106,11 @@ func (s *Server) createProduct(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, gallery.Errorf(gallery.EFORBIDDEN, "suppliers create products for themselves only"))
 		return
 	}
-	p := gallery.Product{SupplierID: *body.SupplierID, Published: body.Published}
+	p := gallery.Product{SupplierID: *body.SupplierID, Title: title, Published: body.Published}
 	if body.ID != nil {
 		p.ID = *body.ID
 	}
-	p, err := s.Gallery.CreateProduct(r.Context(), p)
+	p, err = s.Gallery.CreateProduct(r.Context(), p)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -74,10 +133,12 @@ func (s *Server) getProduct(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, toProductJSON(p))
 }
 
-// patchProduct publishes or withdraws a product: {"published": true|false}.
+// patchProduct changes a product's title, publishes or withdraws it, or both:
+// {"title": "...", "published": true|false}, either field optional but not both.
 func (s *Server) patchProduct(w http.ResponseWriter, r *http.Request) {
 	var body struct {
-		Published *bool `json:"published"`
+		Title     *string `json:"title"`
+		Published *bool   `json:"published"`
 	}
 	id, ok := s.beginWrite(w, r, "product_id", &body)
 	if !ok {
@@ -86,11 +147,17 @@ func (s *Server) patchProduct(w http.ResponseWriter, r *http.Request) {
 	if !s.limit(w, r, writeBudget) {
 		return
 	}
-	if body.Published == nil {
-		s.writeError(w, r, gallery.Errorf(gallery.EINVALID, "nothing to change: send {\"published\": true|false}"))
+	if body.Title == nil && body.Published == nil {
+		s.writeError(w, r, gallery.Errorf(gallery.EINVALID, "nothing to change: send {\"title\": \"...\"} and/or {\"published\": true|false}"))
 		return
 	}
-	p, err := s.Gallery.SetPublished(r.Context(), id, *body.Published)
+	if body.Title != nil {
+		if _, err := checkText("title", *body.Title, gallery.MaxTitleLength); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	p, err := s.Gallery.UpdateProduct(r.Context(), id, gallery.ProductChange{Title: body.Title, Published: body.Published})
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -28,7 +28,9 @@ type Gallery interface {
 	DeleteImage(ctx context.Context, id uuid.UUID) (gallery.Image, error)
 	MoveImage(ctx context.Context, id uuid.UUID, position int) ([]gallery.Image, error)
 	ReorderImages(ctx context.Context, productID uuid.UUID, ids []uuid.UUID) ([]gallery.Image, error)
-	SetPublished(ctx context.Context, id uuid.UUID, published bool) (gallery.Product, error)
+	UpdateProduct(ctx context.Context, id uuid.UUID, change gallery.ProductChange) (gallery.Product, error)
+	ListProducts(ctx context.Context, q gallery.ProductQuery) (gallery.ProductPage, error)
+	RetryThumbnails(ctx context.Context, imageID uuid.UUID) (gallery.Image, error)
 	DeleteProduct(ctx context.Context, id uuid.UUID) error
 	LastPurgeRun(ctx context.Context, completed bool) (*gallery.PurgeRun, error)
 }
@@ -82,6 +84,7 @@ type route struct {
 func (s *Server) routes() []route {
 	return []route{
 		{"POST /v1/products", s.createProduct},
+		{"GET /v1/products", s.listProducts},
 		{"GET /v1/products/{product_id}", s.getProduct},
 		{"PATCH /v1/products/{product_id}", s.patchProduct},
 		{"DELETE /v1/products/{product_id}", s.deleteProduct},
@@ -94,6 +97,7 @@ func (s *Server) routes() []route {
 		{"PATCH /v1/images/{id}", s.patchImage},
 		{"DELETE /v1/images/{id}", s.deleteImage},
 		{"POST /v1/images/{id}/position", s.moveImage},
+		{"POST /v1/images/{id}/retry", s.retryImage},
 		{"GET /v1/purges/latest", s.latestPurges},
 		{"GET /objects/{key...}", s.getObject},
 		{"GET /openapi.json", serveOpenAPI},

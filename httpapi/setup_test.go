@@ -18,6 +18,7 @@ import (
 
 	"github.com/vitrine-dev/vitrine/gallery"
 	"github.com/vitrine-dev/vitrine/httpapi"
+	"github.com/vitrine-dev/vitrine/jobs"
 	"github.com/vitrine-dev/vitrine/jwtauth"
 	"github.com/vitrine-dev/vitrine/postgres"
 	"github.com/vitrine-dev/vitrine/postgres/pgtest"
@@ -71,6 +72,9 @@ type options struct {
 	uploadSlots *httpapi.UploadSlots
 	// corsOrigins are the origins whose pages may call /v1 from a browser.
 	corsOrigins []string
+	// jobs makes gallery writes enqueue thumbnail jobs (main images only), which nothing
+	// works: they stay pending.
+	jobs bool
 }
 
 type httpapiLimiter struct{ perMinute, burst, writesPerMinute, writeBurst float64 }
@@ -95,6 +99,13 @@ func setup(t testing.TB, opts ...func(*options)) *bundle {
 		t.Fatal(err)
 	}
 	t.Cleanup(app.Close)
+	if o.jobs {
+		enq, err := jobs.NewEnqueuer(app.Pool(), jobs.Config{MaxAttempts: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		app = app.WithJobs(enq, gallery.ThumbnailsForMain)
+	}
 	auth, err := jwtauth.New(jwtauth.Config{Secret: testSecret})
 	if err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -10,103 +9,6 @@ import (
 
 	"github.com/vitrine-dev/vitrine/gallery"
 )
-
-// CreateProduct inserts a product. A zero ID gets a fresh random one. An id that is taken
-// by a product the caller can see is a conflict; one taken by a product it cannot see is the
-// not-found error that reading that product gives, so that creating is no way to learn which
-// hidden products exist.
-func (db *DB) CreateProduct(ctx context.Context, p gallery.Product) (gallery.Product, error) {
-	if p.ID == uuid.Nil {
-		p.ID = uuid.New()
-	}
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, `INSERT INTO products (id, supplier_id, published) VALUES ($1, $2, $3)
-			ON CONFLICT (id) DO NOTHING
-			RETURNING id, supplier_id, published, created_at, updated_at`, p.ID, p.SupplierID, p.Published).
-			Scan(&p.ID, &p.SupplierID, &p.Published, &p.CreatedAt, &p.UpdatedAt)
-		if !errors.Is(err, pgx.ErrNoRows) {
-			return err
-		}
-		var visible bool
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM products WHERE id = $1)`, p.ID).Scan(&visible); err != nil {
-			return err
-		}
-		if !visible {
-			return productNotFound(p.ID)
-		}
-		return gallery.Errorf(gallery.ECONFLICT, "product %s already exists", p.ID)
-	})
-	return p, domainError("creating product", err)
-}
-
-// productNotFound is the error for a product the caller cannot see, whether it exists or
-// not.
-func productNotFound(id uuid.UUID) error {
-	return gallery.Errorf(gallery.ENOTFOUND, "product %s does not exist", id)
-}
-
-// Product returns one product, or a not-found error.
-func (db *DB) Product(ctx context.Context, id uuid.UUID) (gallery.Product, error) {
-	var p gallery.Product
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, `SELECT id, supplier_id, published, created_at, updated_at
-			FROM products WHERE id = $1`, id).Scan(&p.ID, &p.SupplierID, &p.Published, &p.CreatedAt, &p.UpdatedAt)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return productNotFound(id)
-		}
-		return err
-	})
-	return p, domainError("reading product", err)
-}
-
-// SetPublished publishes a product (anonymous callers may then read its gallery) or
-// withdraws it. A product the caller cannot see is a not-found error; one it can see but
-// not change is forbidden.
-func (db *DB) SetPublished(ctx context.Context, id uuid.UUID, published bool) (gallery.Product, error) {
-	var p gallery.Product
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT vitrine_check_writable($1)`, id); err != nil {
-			return err
-		}
-		return tx.QueryRow(ctx, `UPDATE products SET published = $2 WHERE id = $1
-			RETURNING id, supplier_id, published, created_at, updated_at`, id, published).
-			Scan(&p.ID, &p.SupplierID, &p.Published, &p.CreatedAt, &p.UpdatedAt)
-	})
-	return p, domainError("publishing product", err)
-}
-
-// DeleteProduct deletes a product and, by cascade, its images and pending uploads. Their
-// objects go to the object outbox (by trigger) and a drain is enqueued, in the same
-// transaction. A product the caller cannot see is a not-found error; one it can see but not
-// change is forbidden.
-func (db *DB) DeleteProduct(ctx context.Context, id uuid.UUID) error {
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		w, err := db.beginGalleryWrite(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `SELECT vitrine_check_writable($1)`, id); err != nil {
-			return err
-		}
-		rows, err := tx.Query(ctx, `SELECT id FROM product_images WHERE product_id = $1`, id)
-		if err != nil {
-			return err
-		}
-		if w.gone, err = pgx.CollectRows(rows, pgx.RowTo[uuid.UUID]); err != nil {
-			return err
-		}
-		tag, err := tx.Exec(ctx, `DELETE FROM products WHERE id = $1`, id)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return gallery.Errorf(gallery.ENOTFOUND, "product %s does not exist", id)
-		}
-		w.dropped = true
-		return w.finish(ctx)
-	})
-	return domainError("deleting product", err)
-}
 
 // AppendImage adds an image at the end of its product's gallery through the database function
 // vitrine_append_image, which serialises appends to one product with an advisory lock. When

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -10,10 +11,10 @@ import (
 	"github.com/vitrine-dev/vitrine/gallery"
 )
 
-// imageSelect reads images with their thumbnail job's progress: the newest job of the image
-// (vitrine_image_job reads River's table for callers that may not), mapped to the API's
-// statuses.
-const imageSelect = `SELECT i.id, i.product_id, i.image_order, i.image_url, i.storage_path,
+// imageColumns are the columns of an image with its thumbnail job's progress, read from
+// product_images AS i and vitrine_image_job(i.id) AS j (vitrine_image_job reads River's table
+// for callers that may not), mapped to the API's statuses. imageRow scans them.
+const imageColumns = `i.id, i.product_id, i.image_order, i.image_url, i.storage_path,
 	coalesce(i.content_sha256, ''), coalesce(i.byte_size, 0), coalesce(i.width, 0), coalesce(i.height, 0),
 	coalesce(i.media_type, ''), i.alt, i.created_at, i.updated_at,
 	i.thumbnails, coalesce(i.thumbnail_url, ''), i.variants, coalesce(i.thumbhash, ''), coalesce(i.dominant_color, ''),
@@ -22,32 +23,63 @@ const imageSelect = `SELECT i.id, i.product_id, i.image_order, i.image_url, i.st
 	     WHEN j.state = 'running' THEN 'processing'
 	     WHEN j.state IN ('discarded', 'cancelled') THEN 'failed'
 	     ELSE 'none' END,
-	coalesce(j.attempt, 0), coalesce(j.last_error, '')
+	coalesce(j.attempt, 0), coalesce(j.last_error, '')`
+
+// imageSelect reads images with their thumbnail job's progress.
+const imageSelect = `SELECT ` + imageColumns + `
 FROM product_images AS i
 LEFT JOIN LATERAL vitrine_image_job(i.id) AS j ON true`
 
-func scanImage(row pgx.Row) (gallery.Image, error) {
-	var (
-		im         gallery.Image
-		thumbnails []byte
-		variants   []byte
-		status     string
-		lastError  string
-	)
-	err := row.Scan(&im.ID, &im.ProductID, &im.Order, &im.URL, &im.StoragePath,
-		&im.SHA256, &im.Bytes, &im.Width, &im.Height, &im.MediaType, &im.Alt,
-		&im.CreatedAt, &im.UpdatedAt,
-		&thumbnails, &im.ThumbnailURL, &variants, &im.ThumbHash, &im.DominantColor,
-		&status, &im.Attempts, &lastError)
-	if err != nil {
-		return im, err
+// imageRow receives imageColumns. Every column is scanned through a pointer, so that an
+// outer join that found no image (every column NULL) scans too.
+type imageRow struct {
+	id, productID                  *uuid.UUID
+	order, width, height, attempts *int
+	url, path, sha256, mediaType   *string
+	alt, thumbnailURL, thumbHash   *string
+	dominantColor, status, lastErr *string
+	bytes                          *int64
+	createdAt, updatedAt           *time.Time
+	thumbnails, variants           []byte
+}
+
+// dest returns the scan destinations of imageColumns, in order.
+func (r *imageRow) dest() []any {
+	return []any{&r.id, &r.productID, &r.order, &r.url, &r.path,
+		&r.sha256, &r.bytes, &r.width, &r.height, &r.mediaType, &r.alt,
+		&r.createdAt, &r.updatedAt,
+		&r.thumbnails, &r.thumbnailURL, &r.variants, &r.thumbHash, &r.dominantColor,
+		&r.status, &r.attempts, &r.lastErr}
+}
+
+// orZero returns what p points to, or T's zero value for nil.
+func orZero[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
 	}
-	im.Status = gallery.ThumbnailStatus(status)
-	im.LastError = safeJobError(lastError)
-	if thumbnails != nil {
+	return *p
+}
+
+// image returns the scanned image, or nil when the row held none (an outer join's NULLs).
+func (r *imageRow) image() *gallery.Image {
+	if r.id == nil {
+		return nil
+	}
+	im := gallery.Image{
+		ID: *r.id, ProductID: orZero(r.productID), Order: orZero(r.order),
+		URL: orZero(r.url), StoragePath: orZero(r.path), SHA256: orZero(r.sha256),
+		Bytes: orZero(r.bytes), Width: orZero(r.width), Height: orZero(r.height),
+		MediaType: orZero(r.mediaType), Alt: orZero(r.alt),
+		CreatedAt: orZero(r.createdAt), UpdatedAt: orZero(r.updatedAt),
+		ThumbnailURL: orZero(r.thumbnailURL), ThumbHash: orZero(r.thumbHash), DominantColor: orZero(r.dominantColor),
+		Status: gallery.ThumbnailStatus(orZero(r.status)), Attempts: orZero(r.attempts),
+		LastError: safeJobError(orZero(r.lastErr)),
+	}
+	if r.thumbnails != nil {
 		// The legacy design's RPC may have stored any JSON here; only string URLs are shown.
 		var raw map[string]any
-		if json.Unmarshal(thumbnails, &raw) == nil {
+		if json.Unmarshal(r.thumbnails, &raw) == nil {
 			im.Thumbnails = map[string]string{}
 			for k, v := range raw {
 				if s, ok := v.(string); ok {
@@ -56,10 +88,18 @@ func scanImage(row pgx.Row) (gallery.Image, error) {
 			}
 		}
 	}
-	if variants != nil {
-		im.Variants = decodeVariants(variants)
+	if r.variants != nil {
+		im.Variants = decodeVariants(r.variants)
 	}
-	return im, nil
+	return &im
+}
+
+func scanImage(row pgx.Row) (gallery.Image, error) {
+	var r imageRow
+	if err := row.Scan(r.dest()...); err != nil {
+		return gallery.Image{}, err
+	}
+	return *r.image(), nil
 }
 
 // safeJobError turns a job's last error as vitrine_image_job answers it (a failure code, or

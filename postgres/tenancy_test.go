@@ -192,7 +192,8 @@ func TestCallersThroughTheGoAPI(t *testing.T) {
 	check("A reorders B's published gallery", err, gallery.EFORBIDDEN)
 	_, err = ts.db.AppendImage(asA, newImage(ts.bPublic.ID, 7), nil)
 	check("A appends to B's published gallery", err, gallery.EFORBIDDEN)
-	_, err = ts.db.SetPublished(asA, ts.bPrivate.ID, true)
+	published := true
+	_, err = ts.db.UpdateProduct(asA, ts.bPrivate.ID, gallery.ProductChange{Published: &published})
 	check("A publishes B's product", err, gallery.ENOTFOUND)
 	_, err = ts.db.CreateProduct(asA, gallery.Product{SupplierID: ts.b})
 	check("A creates a product for B", err, gallery.EFORBIDDEN)

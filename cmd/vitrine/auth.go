@@ -16,31 +16,30 @@ import (
 )
 
 // verifier checks bearer tokens as configured. With neither a secret nor a JWKS file it is
-// dev mode: a random secret for this process only, a service-role token printed for the
-// operator, and dev_mode=true on every log line.
-func verifier(cfg config, log *slog.Logger) (*jwtauth.Verifier, *slog.Logger, error) {
+// dev mode: a random secret for this process only (returned as devSecret, nil otherwise), a
+// service-role token printed for the operator, and dev_mode=true on every log line.
+func verifier(cfg config, log *slog.Logger) (v *jwtauth.Verifier, _ *slog.Logger, devSecret []byte, err error) {
 	jc := jwtauth.Config{Secret: []byte(cfg.JWTSecret), JWKSFile: cfg.JWKSFile, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience}
 	if cfg.JWTSecret != "" || cfg.JWKSFile != "" {
 		v, err := jwtauth.New(jc)
-		return v, log, err
+		return v, log, nil, err
 	}
 	if cfg.Env == "production" {
-		return nil, nil, errors.New("dev mode is refused when VITRINE_ENV=production: set VITRINE_JWT_SECRET or VITRINE_JWKS_FILE")
+		return nil, nil, nil, errors.New("dev mode is refused when VITRINE_ENV=production: set VITRINE_JWT_SECRET or VITRINE_JWKS_FILE")
 	}
 	jc.Secret = make([]byte, 32)
 	rand.Read(jc.Secret)
-	v, err := jwtauth.New(jc)
-	if err != nil {
-		return nil, nil, err
+	if v, err = jwtauth.New(jc); err != nil {
+		return nil, nil, nil, err
 	}
 	token, err := jwtauth.Mint(jc.Secret, gallery.Service(), cfg.JWTIssuer, cfg.JWTAudience, 24*time.Hour)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	log = log.With("dev_mode", true)
 	log.Warn("no VITRINE_JWT_SECRET: dev mode, tokens are signed with a random secret of this process only; "+
 		"this service-role token is valid for 24h", "dev_token", token)
-	return v, log, nil
+	return v, log, jc.Secret, nil
 }
 
 // tokenCommand is `vitrine token [-supplier ID] [-role R] [-ttl D]`: it mints a token with

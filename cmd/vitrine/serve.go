@@ -28,7 +28,7 @@ const maxHeaderBytes = 64 << 10
 // (SIGINT or SIGTERM); then it stops taking requests and fetching jobs, lets running ones
 // finish within the shutdown timeout, and closes the database and the private cluster.
 func serve(ctx context.Context, cfg config, log *slog.Logger) error {
-	auth, log, err := verifier(cfg, log)
+	auth, log, devSecret, err := verifier(cfg, log)
 	if err != nil {
 		return err
 	}
@@ -37,6 +37,11 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		return err
 	}
 	defer a.Close()
+	if devSecret != nil {
+		if err := startDemo(ctx, a.db, devSecret, cfg, log); err != nil {
+			return err
+		}
+	}
 	if cfg.Workers > 0 {
 		stopWorkers, err := a.startWorkers(ctx)
 		if err != nil {

@@ -259,7 +259,7 @@ type Image struct {
 	// Sha256 Hex SHA-256 of the stored original.
 	Sha256 *string `json:"sha256,omitempty"`
 
-	// Status Where the image's thumbnails stand: none (not wanted: not the main image under the main-only policy), pending (a job waits or waits to retry), processing, ready (complete), failed (the job gave up; an operator can retry it).
+	// Status Where the image's thumbnails stand: none (not wanted: not the main image under the main-only policy), pending (a job waits or waits to retry), processing, ready (complete), failed (the job gave up; POST /v1/images/{id}/retry enqueues a new one).
 	Status ImageStatus `json:"status"`
 
 	// Thumbhash Base64 ThumbHash placeholder (https://evanw.github.io/thumbhash/).
@@ -283,7 +283,7 @@ type Image struct {
 // ImageMediaType defines model for Image.MediaType.
 type ImageMediaType string
 
-// ImageStatus Where the image's thumbnails stand: none (not wanted: not the main image under the main-only policy), pending (a job waits or waits to retry), processing, ready (complete), failed (the job gave up; an operator can retry it).
+// ImageStatus Where the image's thumbnails stand: none (not wanted: not the main image under the main-only policy), pending (a job waits or waits to retry), processing, ready (complete), failed (the job gave up; POST /v1/images/{id}/retry enqueues a new one).
 type ImageStatus string
 
 // Product defines model for Product.
@@ -292,7 +292,35 @@ type Product struct {
 	Id         openapi_types.UUID `json:"id"`
 	Published  bool               `json:"published"`
 	SupplierId openapi_types.UUID `json:"supplier_id"`
-	UpdatedAt  time.Time          `json:"updated_at"`
+
+	// Title The product's title, at most 200 characters; "" when none was given.
+	Title     string    `json:"title"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// ProductPage One page of products, newest first.
+type ProductPage struct {
+	// NextCursor Pass it as cursor to read the next page; null on the last page. It is opaque: its form may change.
+	NextCursor *string          `json:"next_cursor"`
+	Products   []ProductSummary `json:"products"`
+}
+
+// ProductSummary A product as GET /v1/products lists it: the product, the size of its gallery, and its main image (the image at position 0), null when the gallery is empty.
+type ProductSummary struct {
+	CreatedAt time.Time          `json:"created_at"`
+	Id        openapi_types.UUID `json:"id"`
+
+	// ImageCount How many images the gallery holds.
+	ImageCount int `json:"image_count"`
+
+	// MainImage The image at position 0, as GET /v1/images/{id} answers it; null for an empty gallery.
+	MainImage  *Image             `json:"main_image"`
+	Published  bool               `json:"published"`
+	SupplierId openapi_types.UUID `json:"supplier_id"`
+
+	// Title The product's title, at most 200 characters; "" when none was given.
+	Title     string    `json:"title"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // PurgeRun defines model for PurgeRun.
@@ -423,16 +451,44 @@ type MoveImageJSONBody struct {
 	Position int `json:"position"`
 }
 
+// ListProductsParams defines parameters for ListProducts.
+type ListProductsParams struct {
+	// Q Keeps the products whose title contains q, ignoring case, and the product whose id q is.
+	Q *string `form:"q,omitempty" json:"q,omitempty"`
+
+	// Limit How many products a page holds, from 1 to 100; any other value is refused (400).
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The next_cursor of the previous page; a cursor the server did not make is refused (400 invalid).
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// HeadProductsParams defines parameters for HeadProducts.
+type HeadProductsParams struct {
+	// Q Keeps the products whose title contains q, ignoring case, and the product whose id q is.
+	Q *string `form:"q,omitempty" json:"q,omitempty"`
+
+	// Limit How many products a page holds, from 1 to 100; any other value is refused (400).
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The next_cursor of the previous page; a cursor the server did not make is refused (400 invalid).
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
 // CreateProductJSONBody defines parameters for CreateProduct.
 type CreateProductJSONBody struct {
 	Id         *openapi_types.UUID `json:"id,omitempty"`
 	Published  *bool               `json:"published,omitempty"`
 	SupplierId *openapi_types.UUID `json:"supplier_id,omitempty"`
+
+	// Title At most 200 characters; a longer one is refused (400).
+	Title *string `json:"title,omitempty"`
 }
 
 // UpdateProductJSONBody defines parameters for UpdateProduct.
 type UpdateProductJSONBody struct {
-	Published bool `json:"published"`
+	Published *bool   `json:"published,omitempty"`
+	Title     *string `json:"title,omitempty"`
 }
 
 // UploadImageMultipartBody defines parameters for UploadImage.
@@ -718,6 +774,27 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/images/{id}/position (the `MoveImage` operationId).
 	MoveImage(ctx context.Context, id openapi_types.UUID, body MoveImageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// RetryImageThumbnails Retry an image's failed thumbnails
+	//
+	// When the image's thumbnail status is failed (its job gave up), enqueues a new thumbnail job and answers the image, now pending. Any other status is a conflict (409): the job is queued, running or done, or the image gets no thumbnails. A write like the others: the caller must be able to change the gallery (404 for an image it cannot see, 403 for one of another supplier's published product), it counts against the write budget, and it is refused while writes are paused for maintenance (503).
+	//
+	// Corresponds with POST /v1/images/{id}/retry (the `RetryImageThumbnails` operationId).
+	RetryImageThumbnails(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListProducts List products
+	//
+	// Lists products newest first (by creation, then id), a page at a time: a supplier its own products, published or not; an anonymous caller the published ones; the service role every one. Row-level security decides, as for GET /v1/products/{product_id}. Each product comes with the size of its gallery and its main image. Pages are keyset-paginated: following next_cursor lists every product that existed when the first page was read exactly once, however many are added meanwhile.
+	//
+	// Corresponds with GET /v1/products (the `ListProducts` operationId).
+	ListProducts(ctx context.Context, params *ListProductsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// HeadProducts List products: headers only
+	//
+	// The status and headers GET answers, without the body.
+	//
+	// Corresponds with HEAD /v1/products (the `HeadProducts` operationId).
+	HeadProducts(ctx context.Context, params *HeadProductsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// CreateProductWithBody Create a product
 	//
 	// Creates a product. A supplier creates products for itself (supplier_id may be left out, and must be its own); the service role names the supplier. A product id may be given (a host shop's own id); otherwise one is made. An id taken by a product the caller can see is a conflict (409); one taken by a product it cannot see answers 404, as reading it does.
@@ -757,18 +834,18 @@ type ClientInterface interface {
 	// Corresponds with HEAD /v1/products/{product_id} (the `HeadProduct` operationId).
 	HeadProduct(ctx context.Context, productId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// UpdateProductWithBody Publish or withdraw a product
+	// UpdateProductWithBody Change a product's title, publish or withdraw it
 	//
-	// Anonymous callers read the galleries of published products only.
+	// Sets the title, published, or both, in one change; a body with neither is refused (400), as is a title over 200 characters (nothing is changed). Anonymous callers read the galleries of published products only.
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PATCH /v1/products/{product_id} (the `UpdateProduct` operationId).
 	UpdateProductWithBody(ctx context.Context, productId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// UpdateProduct Publish or withdraw a product
+	// UpdateProduct Change a product's title, publish or withdraw it
 	//
-	// Anonymous callers read the galleries of published products only.
+	// Sets the title, published, or both, in one change; a body with neither is refused (400), as is a title over 200 characters (nothing is changed). Anonymous callers read the galleries of published products only.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1255,6 +1332,57 @@ func (c *Client) MoveImage(ctx context.Context, id openapi_types.UUID, body Move
 	return c.Client.Do(req)
 }
 
+// RetryImageThumbnails Retry an image's failed thumbnails
+//
+// When the image's thumbnail status is failed (its job gave up), enqueues a new thumbnail job and answers the image, now pending. Any other status is a conflict (409): the job is queued, running or done, or the image gets no thumbnails. A write like the others: the caller must be able to change the gallery (404 for an image it cannot see, 403 for one of another supplier's published product), it counts against the write budget, and it is refused while writes are paused for maintenance (503).
+//
+// Corresponds with POST /v1/images/{id}/retry (the `RetryImageThumbnails` operationId).
+func (c *Client) RetryImageThumbnails(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRetryImageThumbnailsRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListProducts List products
+//
+// Lists products newest first (by creation, then id), a page at a time: a supplier its own products, published or not; an anonymous caller the published ones; the service role every one. Row-level security decides, as for GET /v1/products/{product_id}. Each product comes with the size of its gallery and its main image. Pages are keyset-paginated: following next_cursor lists every product that existed when the first page was read exactly once, however many are added meanwhile.
+//
+// Corresponds with GET /v1/products (the `ListProducts` operationId).
+func (c *Client) ListProducts(ctx context.Context, params *ListProductsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListProductsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// HeadProducts List products: headers only
+//
+// The status and headers GET answers, without the body.
+//
+// Corresponds with HEAD /v1/products (the `HeadProducts` operationId).
+func (c *Client) HeadProducts(ctx context.Context, params *HeadProductsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHeadProductsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // CreateProductWithBody Create a product
 //
 // Creates a product. A supplier creates products for itself (supplier_id may be left out, and must be its own); the service role names the supplier. A product id may be given (a host shop's own id); otherwise one is made. An id taken by a product the caller can see is a conflict (409); one taken by a product it cannot see answers 404, as reading it does.
@@ -1344,9 +1472,9 @@ func (c *Client) HeadProduct(ctx context.Context, productId openapi_types.UUID, 
 	return c.Client.Do(req)
 }
 
-// UpdateProductWithBody Publish or withdraw a product
+// UpdateProductWithBody Change a product's title, publish or withdraw it
 //
-// Anonymous callers read the galleries of published products only.
+// Sets the title, published, or both, in one change; a body with neither is refused (400), as is a title over 200 characters (nothing is changed). Anonymous callers read the galleries of published products only.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1363,9 +1491,9 @@ func (c *Client) UpdateProductWithBody(ctx context.Context, productId openapi_ty
 	return c.Client.Do(req)
 }
 
-// UpdateProduct Publish or withdraw a product
+// UpdateProduct Change a product's title, publish or withdraw it
 //
-// Anonymous callers read the galleries of published products only.
+// Sets the title, published, or both, in one change; a body with neither is refused (400), as is a title over 200 characters (nothing is changed). Anonymous callers read the galleries of published products only.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2364,6 +2492,196 @@ func NewMoveImageRequestWithBody(server string, id openapi_types.UUID, contentTy
 	return req, nil
 }
 
+// NewRetryImageThumbnailsRequest constructs an http.Request for the RetryImageThumbnails method
+func NewRetryImageThumbnailsRequest(server string, id openapi_types.UUID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/images/%s/retry", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListProductsRequest constructs an http.Request for the ListProducts method
+func NewListProductsRequest(server string, params *ListProductsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/products")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Q != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "q", *params.Q, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewHeadProductsRequest constructs an http.Request for the HeadProducts method
+func NewHeadProductsRequest(server string, params *HeadProductsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/products")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Q != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "q", *params.Q, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodHead, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewCreateProductRequest calls the generic CreateProduct builder with application/json body
 func NewCreateProductRequest(server string, body CreateProductJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -3090,6 +3408,33 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/images/{id}/position (the `MoveImage` operationId).
 	MoveImageWithResponse(ctx context.Context, id openapi_types.UUID, body MoveImageJSONRequestBody, reqEditors ...RequestEditorFn) (*MoveImageResponse, error)
 
+	// RetryImageThumbnailsWithResponse Retry an image's failed thumbnails
+	//
+	// When the image's thumbnail status is failed (its job gave up), enqueues a new thumbnail job and answers the image, now pending. Any other status is a conflict (409): the job is queued, running or done, or the image gets no thumbnails. A write like the others: the caller must be able to change the gallery (404 for an image it cannot see, 403 for one of another supplier's published product), it counts against the write budget, and it is refused while writes are paused for maintenance (503).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/images/{id}/retry (the `RetryImageThumbnails` operationId).
+	RetryImageThumbnailsWithResponse(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*RetryImageThumbnailsResponse, error)
+
+	// ListProductsWithResponse List products
+	//
+	// Lists products newest first (by creation, then id), a page at a time: a supplier its own products, published or not; an anonymous caller the published ones; the service role every one. Row-level security decides, as for GET /v1/products/{product_id}. Each product comes with the size of its gallery and its main image. Pages are keyset-paginated: following next_cursor lists every product that existed when the first page was read exactly once, however many are added meanwhile.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/products (the `ListProducts` operationId).
+	ListProductsWithResponse(ctx context.Context, params *ListProductsParams, reqEditors ...RequestEditorFn) (*ListProductsResponse, error)
+
+	// HeadProductsWithResponse List products: headers only
+	//
+	// The status and headers GET answers, without the body.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with HEAD /v1/products (the `HeadProducts` operationId).
+	HeadProductsWithResponse(ctx context.Context, params *HeadProductsParams, reqEditors ...RequestEditorFn) (*HeadProductsResponse, error)
+
 	// CreateProductWithBodyWithResponse Create a product
 	//
 	// Creates a product. A supplier creates products for itself (supplier_id may be left out, and must be its own); the service role names the supplier. A product id may be given (a host shop's own id); otherwise one is made. An id taken by a product the caller can see is a conflict (409); one taken by a product it cannot see answers 404, as reading it does.
@@ -3135,18 +3480,18 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with HEAD /v1/products/{product_id} (the `HeadProduct` operationId).
 	HeadProductWithResponse(ctx context.Context, productId openapi_types.UUID, reqEditors ...RequestEditorFn) (*HeadProductResponse, error)
 
-	// UpdateProductWithBodyWithResponse Publish or withdraw a product
+	// UpdateProductWithBodyWithResponse Change a product's title, publish or withdraw it
 	//
-	// Anonymous callers read the galleries of published products only.
+	// Sets the title, published, or both, in one change; a body with neither is refused (400), as is a title over 200 characters (nothing is changed). Anonymous callers read the galleries of published products only.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /v1/products/{product_id} (the `UpdateProduct` operationId).
 	UpdateProductWithBodyWithResponse(ctx context.Context, productId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateProductResponse, error)
 
-	// UpdateProductWithResponse Publish or withdraw a product
+	// UpdateProductWithResponse Change a product's title, publish or withdraw it
 	//
-	// Anonymous callers read the galleries of published products only.
+	// Sets the title, published, or both, in one change; a body with neither is refused (400), as is a title over 200 characters (nothing is changed). Anonymous callers read the galleries of published products only.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4643,6 +4988,227 @@ func (r MoveImageResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r MoveImageResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RetryImageThumbnailsResponse401Headers the declared response headers of an HTTP 401 response for RetryImageThumbnails
+type RetryImageThumbnailsResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+// RetryImageThumbnailsResponse429Headers the declared response headers of an HTTP 429 response for RetryImageThumbnails
+type RetryImageThumbnailsResponse429Headers struct {
+	RetryAfter int
+}
+
+// RetryImageThumbnailsResponse503Headers the declared response headers of an HTTP 503 response for RetryImageThumbnails
+type RetryImageThumbnailsResponse503Headers struct {
+	RetryAfter int
+}
+
+type RetryImageThumbnailsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *Image
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Internal
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RetryImageThumbnailsResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RetryImageThumbnailsResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RetryImageThumbnailsResponse503Headers
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r RetryImageThumbnailsResponse) GetJSON202() *Image {
+	return r.JSON202
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RetryImageThumbnailsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RetryImageThumbnailsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r RetryImageThumbnailsResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r RetryImageThumbnailsResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r RetryImageThumbnailsResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r RetryImageThumbnailsResponse) GetJSON500() *Internal {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r RetryImageThumbnailsResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RetryImageThumbnailsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RetryImageThumbnailsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RetryImageThumbnailsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RetryImageThumbnailsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListProductsResponse401Headers the declared response headers of an HTTP 401 response for ListProducts
+type ListProductsResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+type ListProductsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ProductPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Invalid
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Internal
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListProductsResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListProductsResponse) GetJSON200() *ProductPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListProductsResponse) GetJSON400() *Invalid {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListProductsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListProductsResponse) GetJSON500() *Internal {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListProductsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListProductsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListProductsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListProductsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// HeadProductsResponse401Headers the declared response headers of an HTTP 401 response for HeadProducts
+type HeadProductsResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+type HeadProductsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *HeadProductsResponse401Headers
+}
+
+// GetBody returns the raw response body bytes
+func (r HeadProductsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r HeadProductsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r HeadProductsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r HeadProductsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -6191,6 +6757,51 @@ func (c *ClientWithResponses) MoveImageWithResponse(ctx context.Context, id open
 	return ParseMoveImageResponse(rsp)
 }
 
+// RetryImageThumbnailsWithResponse Retry an image's failed thumbnails
+//
+// When the image's thumbnail status is failed (its job gave up), enqueues a new thumbnail job and answers the image, now pending. Any other status is a conflict (409): the job is queued, running or done, or the image gets no thumbnails. A write like the others: the caller must be able to change the gallery (404 for an image it cannot see, 403 for one of another supplier's published product), it counts against the write budget, and it is refused while writes are paused for maintenance (503).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/images/{id}/retry (the `RetryImageThumbnails` operationId).
+func (c *ClientWithResponses) RetryImageThumbnailsWithResponse(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*RetryImageThumbnailsResponse, error) {
+	rsp, err := c.RetryImageThumbnails(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRetryImageThumbnailsResponse(rsp)
+}
+
+// ListProductsWithResponse List products
+//
+// Lists products newest first (by creation, then id), a page at a time: a supplier its own products, published or not; an anonymous caller the published ones; the service role every one. Row-level security decides, as for GET /v1/products/{product_id}. Each product comes with the size of its gallery and its main image. Pages are keyset-paginated: following next_cursor lists every product that existed when the first page was read exactly once, however many are added meanwhile.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/products (the `ListProducts` operationId).
+func (c *ClientWithResponses) ListProductsWithResponse(ctx context.Context, params *ListProductsParams, reqEditors ...RequestEditorFn) (*ListProductsResponse, error) {
+	rsp, err := c.ListProducts(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListProductsResponse(rsp)
+}
+
+// HeadProductsWithResponse List products: headers only
+//
+// The status and headers GET answers, without the body.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with HEAD /v1/products (the `HeadProducts` operationId).
+func (c *ClientWithResponses) HeadProductsWithResponse(ctx context.Context, params *HeadProductsParams, reqEditors ...RequestEditorFn) (*HeadProductsResponse, error) {
+	rsp, err := c.HeadProducts(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHeadProductsResponse(rsp)
+}
+
 // CreateProductWithBodyWithResponse Create a product
 //
 // Creates a product. A supplier creates products for itself (supplier_id may be left out, and must be its own); the service role names the supplier. A product id may be given (a host shop's own id); otherwise one is made. An id taken by a product the caller can see is a conflict (409); one taken by a product it cannot see answers 404, as reading it does.
@@ -6266,9 +6877,9 @@ func (c *ClientWithResponses) HeadProductWithResponse(ctx context.Context, produ
 	return ParseHeadProductResponse(rsp)
 }
 
-// UpdateProductWithBodyWithResponse Publish or withdraw a product
+// UpdateProductWithBodyWithResponse Change a product's title, publish or withdraw it
 //
-// Anonymous callers read the galleries of published products only.
+// Sets the title, published, or both, in one change; a body with neither is refused (400), as is a title over 200 characters (nothing is changed). Anonymous callers read the galleries of published products only.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -6281,9 +6892,9 @@ func (c *ClientWithResponses) UpdateProductWithBodyWithResponse(ctx context.Cont
 	return ParseUpdateProductResponse(rsp)
 }
 
-// UpdateProductWithResponse Publish or withdraw a product
+// UpdateProductWithResponse Change a product's title, publish or withdraw it
 //
-// Anonymous callers read the galleries of published products only.
+// Sets the title, published, or both, in one change; a body with neither is refused (400), as is a title over 200 characters (nothing is changed). Anonymous callers read the galleries of published products only.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -7852,6 +8463,203 @@ func ParseMoveImageResponse(rsp *http.Response) (*MoveImageResponse, error) {
 			headers.RetryAfter = value
 		}
 		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRetryImageThumbnailsResponse parses an HTTP response from a RetryImageThumbnailsWithResponse call
+func ParseRetryImageThumbnailsResponse(rsp *http.Response) (*RetryImageThumbnailsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RetryImageThumbnailsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest Image
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers RetryImageThumbnailsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers RetryImageThumbnailsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers RetryImageThumbnailsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListProductsResponse parses an HTTP response from a ListProductsWithResponse call
+func ParseListProductsResponse(rsp *http.Response) (*ListProductsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListProductsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ProductPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Invalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListProductsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseHeadProductsResponse parses an HTTP response from a HeadProductsWithResponse call
+func ParseHeadProductsResponse(rsp *http.Response) (*HeadProductsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &HeadProductsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers HeadProductsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
 	}
 
 	return response, nil
