@@ -4,16 +4,22 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/google/uuid"
 
 	"github.com/vitrine-dev/vitrine/internal/testphotos"
@@ -326,4 +332,303 @@ func mustUUID(t *testing.T, s string) uuid.UUID {
 		t.Fatal(err)
 	}
 	return id
+}
+
+// uiServe starts `vitrine serve` with a JWT secret (tokens of suppliers are minted) and
+// envs, and a supplier with a product of its own.
+func uiServe(t *testing.T, envs map[string]string) (*served, supplier) {
+	t.Helper()
+	all := map[string]string{"VITRINE_JWT_SECRET": "ui-test-secret-ui-test-secret-0123456789"}
+	for k, v := range envs {
+		all[k] = v
+	}
+	s := startServe(t, all)
+	return s, s.newSupplier(t)
+}
+
+// center returns the middle of the element that the JavaScript expression el gives, in the
+// page's coordinates.
+func (tb *tab) center(el string) (x, y float64) {
+	tb.t.Helper()
+	r := eval[[]float64](tb, `(() => { const r = `+el+`.getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2, r.width]; })()`)
+	return r[0], r[1]
+}
+
+// TestUIReorders: the second image dragged before the first with real pointer events, then
+// moved back with the keyboard, then made main with its button; each order reaches the API.
+// The image made main gets its thumbnails, which arrive through the event stream: the page
+// repeats no GET of /v1 (no reload, no polling).
+func TestUIReorders(t *testing.T) {
+	s, sp := uiServe(t, nil)
+	dune, garden, _ := uiPhotos(t)
+	up := uploadFiles(t, s, sp, dune, garden)
+	a, b := up[0], up[1]
+	tb := openTab(t, startBrowser(t), false)
+	tb.openProduct(s.base, sp.token, sp.product, 2)
+
+	// Drag: press on the second image's picture, move over the first one in steps, each
+	// step waited for until SortableJS has moved the item, then release.
+	x1, y1 := tb.center(item(1) + `.querySelector(".thumb")`)
+	x0, y0 := tb.center(item(0) + `.querySelector(".thumb")`)
+	held := func(p *input.DispatchMouseEventParams) { p.Buttons = 1 }
+	tb.do(chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, x1, y1),
+		chromedp.MouseEvent(input.DispatchMouseEventTypeMousePressed, x1, y1, chromedp.ButtonLeft, chromedp.ClickCount(1)))
+	const steps = 12
+	for i := 1; i <= steps; i++ {
+		f := float64(i) / steps
+		tb.do(chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, x1+(x0-x1)*f, y1+(y0-y1)*f, chromedp.ButtonLeft, held))
+	}
+	tb.waitFor("SortableJS to move the dragged image first", fmt.Sprintf(`(() => {
+		const first = %s.querySelector(".images > li:not(.sortable-fallback)");
+		return first && first.dataset.id === %q; })()`, shadow, b))
+	tb.do(chromedp.MouseEvent(input.DispatchMouseEventTypeMouseReleased, x0, y0, chromedp.ButtonLeft, chromedp.ClickCount(1)))
+	s.waitOrder(t, sp.token, sp.product, []string{b, a})
+
+	// b is now the main image: its thumbnails are made and arrive through the stream.
+	tb.waitFor("the new main image's thumbnails", fmt.Sprintf(`(() => {
+		const li = %s.querySelector('.images > li[data-id=%q]'), img = li.querySelector("img.picture");
+		return li.querySelector(".status").textContent === "Ready" && img.complete && img.naturalWidth > 0 &&
+			img.currentSrc.includes("/objects/variants/") && img.srcset.includes(" 96w"); })()`, shadow, b))
+
+	// Keyboard: the focused main image moves one place later with Alt+Right, announced.
+	tb.do(chromedp.Focus(chromedp.JSPath(item(0))), chromedp.KeyEvent(kb.ArrowRight, chromedp.KeyModifiers(chromedp.ModifierAlt)))
+	s.waitOrder(t, sp.token, sp.product, []string{a, b})
+	tb.waitFor("the move announced", shadow+`.querySelector("[aria-live]").textContent.includes("Moved to position 2 of 2")`)
+	if order := tb.domOrder(); strings.Join(order, ",") != a+","+b {
+		t.Errorf("after the keyboard move the page shows %v", order)
+	}
+
+	// Make main: the second image's button.
+	tb.do(chromedp.Click(chromedp.JSPath(item(1) + `.querySelector("button.make-main")`)))
+	s.waitOrder(t, sp.token, sp.product, []string{b, a})
+	tb.waitFor("the main badge on the second image", fmt.Sprintf(`(() => {
+		const li = %s.querySelector(".images > li"); return li.dataset.id === %q && !li.querySelector(".main-badge").hidden; })()`, shadow, b))
+
+	// No GET of /v1 was sent twice: the gallery came from the stream's snapshot, and every
+	// change since from its events.
+	seen := map[string]int{}
+	stream := false
+	for _, r := range tb.sent() {
+		if strings.HasPrefix(r, "GET "+s.base+"/v1/") {
+			seen[r]++
+			stream = stream || strings.HasSuffix(r, "/v1/products/"+sp.product+"/events")
+		}
+	}
+	for r, n := range seen {
+		if n > 1 {
+			t.Errorf("%s was sent %d times", r, n)
+		}
+	}
+	if !stream {
+		t.Errorf("the page did not read the event stream: %v", tb.sent())
+	}
+	tb.noProblems()
+}
+
+// TestUIDeleteAltAndRetry: deleting asks first (a dialog: Cancel keeps the image, Delete
+// removes it); alt text typed inline is saved; an image whose thumbnails fail shows the
+// failure with its error, and Retry, once the cause is gone, ends with it ready.
+func TestUIDeleteAltAndRetry(t *testing.T) {
+	s, sp := uiServe(t, map[string]string{"VITRINE_JOB_MAX_ATTEMPTS": "1"})
+	dune, garden, wood := uiPhotos(t)
+	up := uploadFiles(t, s, sp, dune, garden, wood)
+	a, b, c := up[0], up[1], up[2]
+	tb := openTab(t, startBrowser(t), false)
+	tb.openProduct(s.base, sp.token, sp.product, 3)
+
+	// Delete b: cancelled once, then confirmed.
+	deleteButton := chromedp.JSPath(fmt.Sprintf(`%s.querySelector('.images > li[data-id=%q] button.delete')`, shadow, b))
+	dialogButton := func(v string) chromedp.JSPath {
+		return chromedp.JSPath(fmt.Sprintf(`%s.querySelector('dialog button[value=%q]')`, shadow, v))
+	}
+	tb.do(chromedp.Click(deleteButton))
+	tb.waitFor("the confirmation", shadow+`.querySelector("dialog").open`)
+	tb.do(chromedp.Click(dialogButton("cancel")))
+	tb.waitFor("the dialog closed", `!`+shadow+`.querySelector("dialog").open`)
+	if n := len(s.images(t, sp.token, sp.product)); n != 3 {
+		t.Fatalf("after Cancel the gallery has %d images", n)
+	}
+	tb.do(chromedp.Click(deleteButton))
+	tb.waitFor("the confirmation", shadow+`.querySelector("dialog").open`)
+	tb.do(chromedp.Click(dialogButton("delete")))
+	tb.waitFor("two images in the page", shadow+`.querySelectorAll(".images > li").length === 2`)
+	s.waitOrder(t, sp.token, sp.product, []string{a, c})
+
+	// Alt text, typed into the first image's field and saved with Enter.
+	const alt = "Dune grass before a blue sea"
+	tb.do(chromedp.SendKeys(chromedp.JSPath(item(0)+`.querySelector("input.alt")`), alt+kb.Enter))
+	deadline := time.Now().Add(uiWait)
+	for s.images(t, sp.token, sp.product)[0].Alt != alt {
+		if time.Now().After(deadline) {
+			t.Fatalf("the alt text did not reach the API: %+v", s.images(t, sp.token, sp.product))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	// c's original made unreadable (moved away) before it becomes main, so that its
+	// thumbnail job fails for real; it is put back before Retry.
+	var im apiImage
+	send(t, "GET", s.base+"/v1/images/"+c, sp.token, nil, "", &im)
+	key := strings.TrimPrefix(im.URL, s.base+"/objects/")
+	original := s.dataDir + "/objects/" + key
+	if err := os.Rename(original, original+".away"); err != nil {
+		t.Fatal(err)
+	}
+	tb.do(chromedp.Click(chromedp.JSPath(fmt.Sprintf(`%s.querySelector('.images > li[data-id=%q] button.make-main')`, shadow, c))))
+	tb.waitFor("the failure shown", fmt.Sprintf(`(() => { const li = %s.querySelector('.images > li[data-id=%q]');
+		return li.querySelector(".status").textContent === "Failed" && li.querySelector(".error").textContent !== "" &&
+			!li.querySelector("button.retry").hidden; })()`, shadow, c))
+	shown := eval[string](tb, fmt.Sprintf(`%s.querySelector('.images > li[data-id=%q] .error').textContent`, shadow, c))
+	send(t, "GET", s.base+"/v1/images/"+c, sp.token, nil, "", &im)
+	if im.Status != "failed" || shown != im.LastError {
+		t.Errorf("the page shows %q; the API: %s %q", shown, im.Status, im.LastError)
+	}
+	if err := os.Rename(original+".away", original); err != nil {
+		t.Fatal(err)
+	}
+	tb.do(chromedp.Click(chromedp.JSPath(fmt.Sprintf(`%s.querySelector('.images > li[data-id=%q] button.retry')`, shadow, c))))
+	tb.waitFor("the retried image ready", fmt.Sprintf(`(() => { const li = %s.querySelector('.images > li[data-id=%q]'), img = li.querySelector("img.picture");
+		return li.querySelector(".status").textContent === "Ready" && li.querySelector("button.retry").hidden &&
+			img.complete && img.naturalWidth > 0 && img.currentSrc.includes("/objects/variants/"); })()`, shadow, c))
+	tb.noProblems()
+}
+
+// shopPage serves, on an origin of its own, a shop's admin page that embeds the gallery
+// element the way the README says: one module script from Vitrine and one element (api left
+// out: it defaults to the module's origin).
+func shopPage(t *testing.T, vitrine func() string, product, token func() string) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Shop admin</title>
+<script type="module" src="%s/ui/vitrine-gallery.js"></script></head>
+<body><h1>Our shop's admin</h1><vitrine-gallery product-id="%s" token="%s"></vitrine-gallery></body></html>`,
+			html.EscapeString(vitrine()), html.EscapeString(product()), html.EscapeString(token()))
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// TestUIEmbeddedOnAnotherOrigin: the element in a plain page of another origin that
+// VITRINE_CORS_ORIGINS lists uploads and reorders; on an origin it does not list, the browser
+// blocks the element's calls, the element says so, and nothing is written.
+func TestUIEmbeddedOnAnotherOrigin(t *testing.T) {
+	var s *served
+	var sp supplier
+	base := func() string { return s.base }
+	allowed := shopPage(t, base, func() string { return sp.product }, func() string { return sp.token })
+	var other supplier
+	refused := shopPage(t, base, func() string { return other.product }, func() string { return other.token })
+	s, sp = uiServe(t, map[string]string{"VITRINE_CORS_ORIGINS": allowed.URL})
+	other = s.newSupplier(t)
+	dune, garden, wood := uiPhotos(t)
+	uploadFiles(t, s, other, wood)
+	before := s.images(t, other.token, other.product)
+	browser := startBrowser(t)
+
+	tb := openTab(t, browser, false)
+	tb.do(chromedp.Navigate(allowed.URL))
+	tb.waitFor("the element", `!!document.querySelector("vitrine-gallery")?.shadowRoot?.querySelector("input[type=file]")`)
+	tb.do(chromedp.SetUploadFiles(chromedp.JSPath(shadow+`.querySelector("input[type=file]")`), []string{dune, garden}))
+	tb.waitFor("two images uploaded", `(() => { const rows = [...`+shadow+`.querySelectorAll(".upload")];
+		return rows.length === 2 && rows.every(r => r.classList.contains("done")) && `+shadow+`.querySelectorAll(".images > li").length === 2; })()`)
+	got := ids(s.images(t, sp.token, sp.product))
+	if len(got) != 2 {
+		t.Fatalf("the gallery after the uploads from %s: %v", allowed.URL, got)
+	}
+	tb.do(chromedp.Focus(chromedp.JSPath(item(0))), chromedp.KeyEvent(kb.ArrowRight, chromedp.KeyModifiers(chromedp.ModifierAlt)))
+	s.waitOrder(t, sp.token, sp.product, []string{got[1], got[0]})
+	tb.noProblems()
+
+	tb = openTab(t, browser, false)
+	tb.do(chromedp.Navigate(refused.URL))
+	tb.waitFor("the element's error", `!!document.querySelector("vitrine-gallery")?.shadowRoot?.querySelector(".alert")?.textContent`)
+	tb.do(chromedp.SetUploadFiles(chromedp.JSPath(shadow+`.querySelector("input[type=file]")`), []string{dune}))
+	tb.waitFor("the upload refused", `[...`+shadow+`.querySelectorAll(".upload")].some(r => r.classList.contains("refused") && r.querySelector(".message").textContent !== "")`)
+	if after := s.images(t, other.token, other.product); len(after) != len(before) || after[0].ID != before[0].ID {
+		t.Errorf("a page of an origin not allowed changed the gallery: %+v, was %+v", after, before)
+	}
+}
+
+// TestUITwoBrowsers: two browsers (separate browser contexts) on one product; a change made
+// in one appears in the other through the event stream.
+func TestUITwoBrowsers(t *testing.T) {
+	s, sp := uiServe(t, nil)
+	dune, garden, _ := uiPhotos(t)
+	up := uploadFiles(t, s, sp, dune, garden)
+	browser := startBrowser(t)
+	one, two := openTab(t, browser, true), openTab(t, browser, true)
+	one.openProduct(s.base, sp.token, sp.product, 2)
+	two.openProduct(s.base, sp.token, sp.product, 2)
+
+	const alt = "Seen from the other browser"
+	one.do(chromedp.SendKeys(chromedp.JSPath(item(0)+`.querySelector("input.alt")`), alt+kb.Enter))
+	took := two.waitFor("the alt text in the other browser", fmt.Sprintf(`%s.querySelector("input.alt").value === %q`, shadow, alt))
+	t.Logf("an alt text saved in one browser showed in the other after %v", took)
+
+	one.do(chromedp.Click(chromedp.JSPath(item(1) + `.querySelector("button.make-main")`)))
+	took = two.waitFor("the new order in the other browser", fmt.Sprintf(`%s.querySelector(".images > li").dataset.id === %q`, shadow, up[1]))
+	t.Logf("a new main image chosen in one browser showed in the other after %v", took)
+	one.noProblems()
+	two.noProblems()
+}
+
+// TestUIAccessibleAtTwoSizes: axe-core (vendored for the tests, never served) finds no
+// serious or critical violation on the page, signed out and with a gallery, at 1280×800 and
+// at 360×740; screenshots of both sizes are saved with the test's artifacts (go test
+// -artifacts keeps them under -outputdir).
+func TestUIAccessibleAtTwoSizes(t *testing.T) {
+	axe, err := os.ReadFile("../../ui/testdata/axe/axe.min.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, sp := uiServe(t, nil)
+	dune, garden, _ := uiPhotos(t)
+	uploadFiles(t, s, sp, dune, garden)
+	tb := openTab(t, startBrowser(t), false)
+	check := func(what string) {
+		t.Helper()
+		// DevTools evaluation is not subject to the page's policy, so axe runs without
+		// being served.
+		eval[bool](tb, string(axe)+"\n;true")
+		type violation struct {
+			ID, Impact, Help string
+			Nodes            []struct{ Target []any }
+		}
+		vs := eval[[]violation](tb, `axe.run(document, {resultTypes: ["violations"]}).then(r => r.violations)`)
+		for _, v := range vs {
+			if v.Impact == "serious" || v.Impact == "critical" {
+				t.Errorf("%s: %s violation %s (%s) at %v", what, v.Impact, v.ID, v.Help, v.Nodes)
+			} else {
+				t.Logf("%s: %s violation %s (%s)", what, v.Impact, v.ID, v.Help)
+			}
+		}
+	}
+	for _, size := range []struct{ w, h int64 }{{1280, 800}, {360, 740}} {
+		name := fmt.Sprintf("%dx%d", size.w, size.h)
+		tb.do(chromedp.EmulateViewport(size.w, size.h), chromedp.Navigate(s.base+"/"))
+		tb.waitFor("the sign-in form", `!document.getElementById("sign-in").hidden`)
+		check("signed out at " + name)
+		tb.openProduct(s.base, sp.token, sp.product, 2)
+		tb.waitFor("the main image's thumbnails", item(0)+`.querySelector(".status").textContent === "Ready" && `+item(0)+`.querySelector("img.picture").naturalWidth > 0`)
+		if w := eval[float64](tb, `document.documentElement.scrollWidth`); w > float64(size.w) {
+			t.Errorf("at %s the page is %v px wide: it scrolls sideways", name, w)
+		}
+		check("the gallery at " + name)
+		shot, err := chromedp.Run(tb.ctx, chromedp.FullScreenshot(90))
+		if err != nil {
+			t.Fatal(err)
+		}
+		file := filepath.Join(t.ArtifactDir(), "gallery-"+name+".jpg")
+		if err := os.WriteFile(file, shot, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("screenshot: %s", file)
+		eval[bool](tb, `sessionStorage.clear(), true`)
+	}
+	tb.noProblems()
 }
