@@ -1,5 +1,5 @@
 # The two commands of the README: `make run` and `make test`.
-.PHONY: bench-purge run test build deps deps-test bench-insert bench-uploads
+.PHONY: bench-purge run test build deps deps-test bench-insert bench-uploads bench-ui-weight
 
 deps:
 	scripts/install-deps.sh
@@ -34,3 +34,8 @@ bench-uploads: deps-test build
 	git worktree remove --force $(CURDIR)/bin/baseline-src
 	BENCH_BEFORE_BIN=$(CURDIR)/bin/vitrine-baseline BENCH_AFTER_BIN=$(CURDIR)/bin/vitrine \
 		go test -run '^$$' -bench . -benchtime 1x -timeout 2h ./bench/uploads/
+
+# The supplier's page's JavaScript and CSS, gzipped, against Uppy's dashboard bundle; see
+# bench/ui/weight.sh.
+bench-ui-weight:
+	bench/ui/weight.sh

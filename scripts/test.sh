@@ -30,7 +30,10 @@ if [ -n "$unformatted" ]; then
   exit 1
 fi
 go vet ./...
-go test -race -count=1 ./...
+# Files the tests keep (the browser tests' screenshots, through t.ArtifactDir) go under
+# test-output/, which git ignores.
+mkdir -p test-output
+go test -race -count=1 -artifacts -outputdir "$PWD/test-output" ./...
 
 # A short run of each fuzz target; the seed corpora already ran above as plain tests.
 for target in $(grep -rhoE '^func (Fuzz[A-Za-z0-9_]+)' --include='*_test.go' . | sed 's/func //' | sort -u); do
