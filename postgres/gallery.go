@@ -48,15 +48,22 @@ func productNotFound(id uuid.UUID) error {
 // Product returns one product, or a not-found error.
 func (db *DB) Product(ctx context.Context, id uuid.UUID) (gallery.Product, error) {
 	var p gallery.Product
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, `SELECT id, supplier_id, published, created_at, updated_at
-			FROM products WHERE id = $1`, id).Scan(&p.ID, &p.SupplierID, &p.Published, &p.CreatedAt, &p.UpdatedAt)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return productNotFound(id)
-		}
+	err := db.inTx(ctx, func(tx pgx.Tx) (err error) {
+		p, err = readProduct(ctx, tx, id)
 		return err
 	})
 	return p, domainError("reading product", err)
+}
+
+// readProduct reads one product in tx, or answers the not-found error.
+func readProduct(ctx context.Context, tx pgx.Tx, id uuid.UUID) (gallery.Product, error) {
+	var p gallery.Product
+	err := tx.QueryRow(ctx, `SELECT id, supplier_id, published, created_at, updated_at
+		FROM products WHERE id = $1`, id).Scan(&p.ID, &p.SupplierID, &p.Published, &p.CreatedAt, &p.UpdatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return p, productNotFound(id)
+	}
+	return p, err
 }
 
 // SetPublished publishes a product (anonymous callers may then read its gallery) or
@@ -65,13 +72,16 @@ func (db *DB) Product(ctx context.Context, id uuid.UUID) (gallery.Product, error
 func (db *DB) SetPublished(ctx context.Context, id uuid.UUID, published bool) (gallery.Product, error) {
 	var p gallery.Product
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT vitrine_check_writable($1)`, id); err != nil {
+		if _, err := tx.Exec(ctx, `SELECT vitrine_check_writable($1), `+notifyAfterCommit, id); err != nil {
 			return err
 		}
 		return tx.QueryRow(ctx, `UPDATE products SET published = $2 WHERE id = $1
 			RETURNING id, supplier_id, published, created_at, updated_at`, id, published).
 			Scan(&p.ID, &p.SupplierID, &p.Published, &p.CreatedAt, &p.UpdatedAt)
 	})
+	if err == nil {
+		db.notify(id)
+	}
 	return p, domainError("publishing product", err)
 }
 
@@ -105,6 +115,9 @@ func (db *DB) DeleteProduct(ctx context.Context, id uuid.UUID) error {
 		w.dropped = true
 		return w.finish(ctx)
 	})
+	if err == nil {
+		db.notify(id)
+	}
 	return domainError("deleting product", err)
 }
 
@@ -164,6 +177,9 @@ func (db *DB) AppendImage(ctx context.Context, im gallery.NewImage, publish func
 		out, err = readImage(ctx, tx, id)
 		return err
 	})
+	if err == nil {
+		db.notify(im.ProductID)
+	}
 	return out, domainError("adding image", err)
 }
 
@@ -171,8 +187,10 @@ func (db *DB) AppendImage(ctx context.Context, im gallery.NewImage, publish func
 // not change, is an error, never a silent no-op.
 func (db *DB) UpdateAlt(ctx context.Context, id uuid.UUID, alt string) (gallery.Image, error) {
 	var out gallery.Image
+	var productID uuid.UUID
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT vitrine_check_writable(vitrine_image_product($1))`, id); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT p, vitrine_check_writable(p), `+notifyAfterCommit+`
+			FROM vitrine_image_product($1) AS p`, id).Scan(&productID, nil, nil); err != nil {
 			return err
 		}
 		tag, err := tx.Exec(ctx, `UPDATE product_images SET alt = $2 WHERE id = $1`, id, alt)
@@ -185,6 +203,9 @@ func (db *DB) UpdateAlt(ctx context.Context, id uuid.UUID, alt string) (gallery.
 		out, err = readImage(ctx, tx, id)
 		return err
 	})
+	if err == nil {
+		db.notify(productID)
+	}
 	return out, domainError("updating image", err)
 }
 
@@ -209,6 +230,9 @@ func (db *DB) DeleteImage(ctx context.Context, id uuid.UUID) (gallery.Image, err
 		w.gone = append(w.gone, id)
 		return w.finish(ctx)
 	})
+	if err == nil {
+		db.notify(out.ProductID)
+	}
 	return out, domainError("deleting image", err)
 }
 
@@ -234,6 +258,9 @@ func (db *DB) MoveImage(ctx context.Context, id uuid.UUID, position int) ([]gall
 		out, err = listImages(ctx, tx, w.productID)
 		return err
 	})
+	if err == nil && len(out) > 0 {
+		db.notify(out[0].ProductID)
+	}
 	return out, domainError("moving image", err)
 }
 
@@ -255,5 +282,8 @@ func (db *DB) ReorderImages(ctx context.Context, productID uuid.UUID, ids []uuid
 		out, err = listImages(ctx, tx, productID)
 		return err
 	})
+	if err == nil {
+		db.notify(productID)
+	}
 	return out, domainError("reordering images", err)
 }
