@@ -48,6 +48,14 @@ func (s *Server) productEvents(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no") // proxies that buffer would hold the events back
+	if r.Method == http.MethodHead {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
 	var first []byte
 	switch {
 	case !resume:
@@ -59,10 +67,6 @@ func (s *Server) productEvents(w http.ResponseWriter, r *http.Request) {
 	default:
 		first = s.restartFrames(b, "the event id is unknown, or its events are no longer held")
 	}
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Accel-Buffering", "no") // proxies that buffer would hold the events back
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
 	stall := streamWriteStall
