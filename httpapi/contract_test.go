@@ -30,7 +30,7 @@ import (
 
 func init() {
 	// Object bodies are bytes: check their presence and type, not a schema.
-	for _, ct := range []string{"image/jpeg", "image/png", "image/gif", "image/webp", "image/avif", "multipart/byteranges", "text/html", "text/javascript"} {
+	for _, ct := range []string{"image/jpeg", "image/png", "image/gif", "image/webp", "image/avif", "multipart/byteranges", "text/html", "text/javascript", "text/event-stream"} {
 		openapi3filter.RegisterBodyDecoder(ct, openapi3filter.FileBodyDecoder)
 	}
 }
@@ -558,6 +558,9 @@ func contractLocal(t *testing.T, cov *coverage) []string {
 	// Headers over the server's limit are refused by the HTTP server, as text.
 	st, _, _ = c.send(t, req{method: "GET", path: "/healthz", header: []string{"X-Padding", strings.Repeat("x", 1<<20+8<<10)}})
 	expect(t, "huge headers", st, 431)
+
+	// The product's event stream.
+	contractEvents(t, c, productID, as)
 
 	// Deletes.
 	st, _, _ = c.send(t, req{method: "DELETE", path: ip, token: as})

@@ -75,6 +75,10 @@ type options struct {
 	// jobs makes gallery writes enqueue thumbnail jobs (main images only), which nothing
 	// works: they stay pending.
 	jobs bool
+	// events configures the API's event hub (which every test's API runs).
+	events httpapi.HubConfig
+	// writeTimeout is the API's WriteTimeout; zero: none.
+	writeTimeout time.Duration
 }
 
 type httpapiLimiter struct{ perMinute, burst, writesPerMinute, writeBurst float64 }
@@ -135,6 +139,12 @@ func setup(t testing.TB, opts ...func(*options)) *bundle {
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	api.UploadSlots = o.uploadSlots
+	api.WriteTimeout = o.writeTimeout
+	api.Events = httpapi.NewHub(app, o.events)
+	hubCtx, stopHub := context.WithCancel(context.Background())
+	hubDone := make(chan struct{})
+	go func() { defer close(hubDone); api.Events.Run(hubCtx) }()
+	t.Cleanup(func() { stopHub(); <-hubDone })
 	api.CORSOrigins = o.corsOrigins
 	if o.stall > 0 {
 		api.UploadTimeouts = httpapi.Timeouts{Stall: o.stall, Total: time.Minute}
@@ -147,8 +157,10 @@ func setup(t testing.TB, opts ...func(*options)) *bundle {
 			Uploads: httpapi.Rate{PerMinute: o.limit.perMinute, Burst: o.limit.burst},
 			Writes:  httpapi.Rate{PerMinute: o.limit.writesPerMinute, Burst: o.limit.writeBurst}}
 	}
-	srv = httptest.NewServer(api.Handler())
-	t.Cleanup(srv.Close)
+	srv = httptest.NewUnstartedServer(api.Handler())
+	srv.Config.RegisterOnShutdown(api.Events.Shutdown)
+	srv.Start()
+	t.Cleanup(func() { api.Events.Shutdown(); srv.Close() })
 	return &bundle{url: srv.URL, db: db, store: store, storeDir: dir, token: tokenFor(t, gallery.Service())}
 }
 

@@ -491,6 +491,12 @@ type UpdateProductJSONBody struct {
 	Title     *string `json:"title,omitempty"`
 }
 
+// StreamProductEventsParams defines parameters for StreamProductEvents.
+type StreamProductEventsParams struct {
+	// LastEventID The id of the last event received: the stream starts with the events after it (events are kept at least an hour), or, when it is unknown or no longer held, with a reload event and a snapshot. Browsers' EventSource sends it when it reconnects; a client reading the stream with fetch() sends it itself.
+	LastEventID *string `json:"Last-Event-ID,omitempty"`
+}
+
 // UploadImageMultipartBody defines parameters for UploadImage.
 type UploadImageMultipartBody struct {
 	// Alt Alternative text for the image.
@@ -851,6 +857,30 @@ type ClientInterface interface {
 	//
 	// Corresponds with PATCH /v1/products/{product_id} (the `UpdateProduct` operationId).
 	UpdateProduct(ctx context.Context, productId openapi_types.UUID, body UpdateProductJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StreamProductEvents Stream a product's changes (server-sent events)
+	//
+	// A product's changes as they are committed, whoever made them (this API, the legacy design's RPCs, plain SQL), as a text/event-stream. Send the bearer token in the Authorization header (browsers read the stream with fetch(); EventSource cannot send it); tokens are never accepted in the URL. A product the caller cannot read (the same rule as GET /v1/products/{product_id}/images) is a 404 before the stream starts.
+	//
+	// Every event but the heartbeat has `id: <seq>`, a per-product number that increases in commit order. The events, each with JSON data:
+	//
+	// - `snapshot` (EventSnapshot): the product and its gallery now; the first event when no Last-Event-ID is sent.
+	// - `image` (ImageEvent): an image was `created`, given `alt` text, `moved`, `deleted`, its thumbnail job changed `status`, or its `thumbnails` changed. `image` is the image as GET /v1/images/{id} answers now (null once deleted), `order` the gallery's image ids in order now. A reorder makes one event per image that moved.
+	// - `product` (ProductEvent): the product was `published` or withdrawn, its `title` changed, or it was `deleted`.
+	// - `reload` (EventReason): the Last-Event-ID sent is unknown, or its events are no longer held; a snapshot follows at once.
+	// - `gone` (EventReason): the caller can no longer read the product (it was deleted or withdrawn); the stream ends.
+	//
+	// A comment line `: keep-alive` is sent at least every 15 seconds. The server may end a stream (a client that does not read, a shutdown); reconnect with Last-Event-ID. Each process holds a bounded number of streams (VITRINE_MAX_EVENT_STREAMS); past it the answer is 503 with Retry-After.
+	//
+	// Corresponds with GET /v1/products/{product_id}/events (the `StreamProductEvents` operationId).
+	StreamProductEvents(ctx context.Context, productId openapi_types.UUID, params *StreamProductEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// HeadProductEvents Stream a product's changes: headers only
+	//
+	// The status and headers GET answers, without the stream.
+	//
+	// Corresponds with HEAD /v1/products/{product_id}/events (the `HeadProductEvents` operationId).
+	HeadProductEvents(ctx context.Context, productId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListImages List a product's gallery
 	//
@@ -1500,6 +1530,50 @@ func (c *Client) UpdateProductWithBody(ctx context.Context, productId openapi_ty
 // Corresponds with PATCH /v1/products/{product_id} (the `UpdateProduct` operationId).
 func (c *Client) UpdateProduct(ctx context.Context, productId openapi_types.UUID, body UpdateProductJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateProductRequest(c.Server, productId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StreamProductEvents Stream a product's changes (server-sent events)
+//
+// A product's changes as they are committed, whoever made them (this API, the legacy design's RPCs, plain SQL), as a text/event-stream. Send the bearer token in the Authorization header (browsers read the stream with fetch(); EventSource cannot send it); tokens are never accepted in the URL. A product the caller cannot read (the same rule as GET /v1/products/{product_id}/images) is a 404 before the stream starts.
+//
+// Every event but the heartbeat has `id: <seq>`, a per-product number that increases in commit order. The events, each with JSON data:
+//
+// - `snapshot` (EventSnapshot): the product and its gallery now; the first event when no Last-Event-ID is sent.
+// - `image` (ImageEvent): an image was `created`, given `alt` text, `moved`, `deleted`, its thumbnail job changed `status`, or its `thumbnails` changed. `image` is the image as GET /v1/images/{id} answers now (null once deleted), `order` the gallery's image ids in order now. A reorder makes one event per image that moved.
+// - `product` (ProductEvent): the product was `published` or withdrawn, its `title` changed, or it was `deleted`.
+// - `reload` (EventReason): the Last-Event-ID sent is unknown, or its events are no longer held; a snapshot follows at once.
+// - `gone` (EventReason): the caller can no longer read the product (it was deleted or withdrawn); the stream ends.
+//
+// A comment line `: keep-alive` is sent at least every 15 seconds. The server may end a stream (a client that does not read, a shutdown); reconnect with Last-Event-ID. Each process holds a bounded number of streams (VITRINE_MAX_EVENT_STREAMS); past it the answer is 503 with Retry-After.
+//
+// Corresponds with GET /v1/products/{product_id}/events (the `StreamProductEvents` operationId).
+func (c *Client) StreamProductEvents(ctx context.Context, productId openapi_types.UUID, params *StreamProductEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStreamProductEventsRequest(c.Server, productId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// HeadProductEvents Stream a product's changes: headers only
+//
+// The status and headers GET answers, without the stream.
+//
+// Corresponds with HEAD /v1/products/{product_id}/events (the `HeadProductEvents` operationId).
+func (c *Client) HeadProductEvents(ctx context.Context, productId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHeadProductEventsRequest(c.Server, productId)
 	if err != nil {
 		return nil, err
 	}
@@ -2871,6 +2945,89 @@ func NewUpdateProductRequestWithBody(server string, productId openapi_types.UUID
 	return req, nil
 }
 
+// NewStreamProductEventsRequest constructs an http.Request for the StreamProductEvents method
+func NewStreamProductEventsRequest(server string, productId openapi_types.UUID, params *StreamProductEventsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "product_id", productId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/products/%s/events", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.LastEventID != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Last-Event-ID", *params.LastEventID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Last-Event-ID", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewHeadProductEventsRequest constructs an http.Request for the HeadProductEvents method
+func NewHeadProductEventsRequest(server string, productId openapi_types.UUID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "product_id", productId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/products/%s/events", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodHead, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListImagesRequest constructs an http.Request for the ListImages method
 func NewListImagesRequest(server string, productId openapi_types.UUID) (*http.Request, error) {
 	var err error
@@ -3497,6 +3654,34 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PATCH /v1/products/{product_id} (the `UpdateProduct` operationId).
 	UpdateProductWithResponse(ctx context.Context, productId openapi_types.UUID, body UpdateProductJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateProductResponse, error)
+
+	// StreamProductEventsWithResponse Stream a product's changes (server-sent events)
+	//
+	// A product's changes as they are committed, whoever made them (this API, the legacy design's RPCs, plain SQL), as a text/event-stream. Send the bearer token in the Authorization header (browsers read the stream with fetch(); EventSource cannot send it); tokens are never accepted in the URL. A product the caller cannot read (the same rule as GET /v1/products/{product_id}/images) is a 404 before the stream starts.
+	//
+	// Every event but the heartbeat has `id: <seq>`, a per-product number that increases in commit order. The events, each with JSON data:
+	//
+	// - `snapshot` (EventSnapshot): the product and its gallery now; the first event when no Last-Event-ID is sent.
+	// - `image` (ImageEvent): an image was `created`, given `alt` text, `moved`, `deleted`, its thumbnail job changed `status`, or its `thumbnails` changed. `image` is the image as GET /v1/images/{id} answers now (null once deleted), `order` the gallery's image ids in order now. A reorder makes one event per image that moved.
+	// - `product` (ProductEvent): the product was `published` or withdrawn, its `title` changed, or it was `deleted`.
+	// - `reload` (EventReason): the Last-Event-ID sent is unknown, or its events are no longer held; a snapshot follows at once.
+	// - `gone` (EventReason): the caller can no longer read the product (it was deleted or withdrawn); the stream ends.
+	//
+	// A comment line `: keep-alive` is sent at least every 15 seconds. The server may end a stream (a client that does not read, a shutdown); reconnect with Last-Event-ID. Each process holds a bounded number of streams (VITRINE_MAX_EVENT_STREAMS); past it the answer is 503 with Retry-After.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/products/{product_id}/events (the `StreamProductEvents` operationId).
+	StreamProductEventsWithResponse(ctx context.Context, productId openapi_types.UUID, params *StreamProductEventsParams, reqEditors ...RequestEditorFn) (*StreamProductEventsResponse, error)
+
+	// HeadProductEventsWithResponse Stream a product's changes: headers only
+	//
+	// The status and headers GET answers, without the stream.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with HEAD /v1/products/{product_id}/events (the `HeadProductEvents` operationId).
+	HeadProductEventsWithResponse(ctx context.Context, productId openapi_types.UUID, reqEditors ...RequestEditorFn) (*HeadProductEventsResponse, error)
 
 	// ListImagesWithResponse List a product's gallery
 	//
@@ -5672,6 +5857,144 @@ func (r UpdateProductResponse) ContentType() string {
 	return ""
 }
 
+// StreamProductEventsResponse200Headers the declared response headers of an HTTP 200 response for StreamProductEvents
+type StreamProductEventsResponse200Headers struct {
+	CacheControl string
+}
+
+// StreamProductEventsResponse401Headers the declared response headers of an HTTP 401 response for StreamProductEvents
+type StreamProductEventsResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+// StreamProductEventsResponse503Headers the declared response headers of an HTTP 503 response for StreamProductEvents
+type StreamProductEventsResponse503Headers struct {
+	RetryAfter int
+}
+
+type StreamProductEventsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Internal
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *StreamProductEventsResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *StreamProductEventsResponse401Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *StreamProductEventsResponse503Headers
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r StreamProductEventsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r StreamProductEventsResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r StreamProductEventsResponse) GetJSON500() *Internal {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r StreamProductEventsResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r StreamProductEventsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StreamProductEventsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StreamProductEventsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StreamProductEventsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// HeadProductEventsResponse200Headers the declared response headers of an HTTP 200 response for HeadProductEvents
+type HeadProductEventsResponse200Headers struct {
+	CacheControl string
+}
+
+// HeadProductEventsResponse401Headers the declared response headers of an HTTP 401 response for HeadProductEvents
+type HeadProductEventsResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+// HeadProductEventsResponse503Headers the declared response headers of an HTTP 503 response for HeadProductEvents
+type HeadProductEventsResponse503Headers struct {
+	RetryAfter int
+}
+
+type HeadProductEventsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *HeadProductEventsResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *HeadProductEventsResponse401Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *HeadProductEventsResponse503Headers
+}
+
+// GetBody returns the raw response body bytes
+func (r HeadProductEventsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r HeadProductEventsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r HeadProductEventsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r HeadProductEventsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListImagesResponse401Headers the declared response headers of an HTTP 401 response for ListImages
 type ListImagesResponse401Headers struct {
 	WWWAuthenticate string
@@ -6905,6 +7228,46 @@ func (c *ClientWithResponses) UpdateProductWithResponse(ctx context.Context, pro
 		return nil, err
 	}
 	return ParseUpdateProductResponse(rsp)
+}
+
+// StreamProductEventsWithResponse Stream a product's changes (server-sent events)
+//
+// A product's changes as they are committed, whoever made them (this API, the legacy design's RPCs, plain SQL), as a text/event-stream. Send the bearer token in the Authorization header (browsers read the stream with fetch(); EventSource cannot send it); tokens are never accepted in the URL. A product the caller cannot read (the same rule as GET /v1/products/{product_id}/images) is a 404 before the stream starts.
+//
+// Every event but the heartbeat has `id: <seq>`, a per-product number that increases in commit order. The events, each with JSON data:
+//
+// - `snapshot` (EventSnapshot): the product and its gallery now; the first event when no Last-Event-ID is sent.
+// - `image` (ImageEvent): an image was `created`, given `alt` text, `moved`, `deleted`, its thumbnail job changed `status`, or its `thumbnails` changed. `image` is the image as GET /v1/images/{id} answers now (null once deleted), `order` the gallery's image ids in order now. A reorder makes one event per image that moved.
+// - `product` (ProductEvent): the product was `published` or withdrawn, its `title` changed, or it was `deleted`.
+// - `reload` (EventReason): the Last-Event-ID sent is unknown, or its events are no longer held; a snapshot follows at once.
+// - `gone` (EventReason): the caller can no longer read the product (it was deleted or withdrawn); the stream ends.
+//
+// A comment line `: keep-alive` is sent at least every 15 seconds. The server may end a stream (a client that does not read, a shutdown); reconnect with Last-Event-ID. Each process holds a bounded number of streams (VITRINE_MAX_EVENT_STREAMS); past it the answer is 503 with Retry-After.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/products/{product_id}/events (the `StreamProductEvents` operationId).
+func (c *ClientWithResponses) StreamProductEventsWithResponse(ctx context.Context, productId openapi_types.UUID, params *StreamProductEventsParams, reqEditors ...RequestEditorFn) (*StreamProductEventsResponse, error) {
+	rsp, err := c.StreamProductEvents(ctx, productId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStreamProductEventsResponse(rsp)
+}
+
+// HeadProductEventsWithResponse Stream a product's changes: headers only
+//
+// The status and headers GET answers, without the stream.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with HEAD /v1/products/{product_id}/events (the `HeadProductEvents` operationId).
+func (c *ClientWithResponses) HeadProductEventsWithResponse(ctx context.Context, productId openapi_types.UUID, reqEditors ...RequestEditorFn) (*HeadProductEventsResponse, error) {
+	rsp, err := c.HeadProductEvents(ctx, productId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHeadProductEventsResponse(rsp)
 }
 
 // ListImagesWithResponse List a product's gallery
@@ -9085,6 +9448,135 @@ func ParseUpdateProductResponse(rsp *http.Response) (*UpdateProductResponse, err
 		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers UpdateProductResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseStreamProductEventsResponse parses an HTTP response from a StreamProductEventsWithResponse call
+func ParseStreamProductEventsResponse(rsp *http.Response) (*StreamProductEventsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StreamProductEventsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers StreamProductEventsResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers StreamProductEventsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 503:
+		var headers StreamProductEventsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseHeadProductEventsResponse parses an HTTP response from a HeadProductEventsWithResponse call
+func ParseHeadProductEventsResponse(rsp *http.Response) (*HeadProductEventsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &HeadProductEventsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers HeadProductEventsResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers HeadProductEventsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 503:
+		var headers HeadProductEventsResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
