@@ -17,6 +17,10 @@ const SIZES = "(max-width: 480px) 45vw, 220px";
 const RETRY_FIRST_MS = 1000;
 const RETRY_MAX_MS = 30000;
 
+// How long the element waits for the event of its own reorder before it follows the order
+// the stream says (another client may have reordered since).
+const ECHO_WAIT_MS = 5000;
+
 // ApiError is an answer of the API that is not a success, with its message for people.
 class ApiError extends Error {
   constructor(status, code, message) {
@@ -151,6 +155,9 @@ export class VitrineGallery extends HTMLElement {
     this.lastEventId = null;
     this.dragging = false;
     this.pendingDelete = null;
+    this.echo = null; // the order of this element's last reorder, until its event arrives
+    this.echoTimer = 0;
+    this.latestOrder = null;
     this.build();
   }
 
@@ -332,13 +339,23 @@ export class VitrineGallery extends HTMLElement {
       case "snapshot":
         this.product = d.product;
         this.images = d.images || [];
+        this.echo = null;
+        this.latestOrder = null;
         this.render();
         this.dispatchEvent(new CustomEvent("vitrine-snapshot", { detail: d }));
         break;
       case "image":
         if (d.image) this.upsert(d.image);
         else this.images = this.images.filter((i) => i.id !== d.image_id);
-        if (Array.isArray(d.order)) this.sortBy(d.order);
+        if (Array.isArray(d.order)) {
+          if (this.echo === null) this.sortBy(d.order);
+          else {
+            // Events committed before this element's own last reorder carry the order of
+            // then: wait for the event of that reorder before following the stream's order.
+            this.latestOrder = d.order;
+            if (d.order.join(",") === this.echo) this.stopWaitingForEcho();
+          }
+        }
         this.render();
         break;
       case "product":
@@ -371,10 +388,25 @@ export class VitrineGallery extends HTMLElement {
     this.images.forEach((img, i) => { img.position = i; });
   }
 
-  // setImages replaces the gallery with the API's answer (a list in order).
+  // setImages replaces the gallery with the API's answer to this element's own reorder (a
+  // list in order); until the stream brings the event of that reorder, the order of the
+  // (older) events before it is not applied.
   setImages(list) {
     this.images = list;
     this.render();
+    this.echo = list.map((i) => i.id).join(",");
+    clearTimeout(this.echoTimer);
+    this.echoTimer = setTimeout(() => this.stopWaitingForEcho(), ECHO_WAIT_MS);
+  }
+
+  stopWaitingForEcho() {
+    clearTimeout(this.echoTimer);
+    this.echo = null;
+    if (this.latestOrder) {
+      this.sortBy(this.latestOrder);
+      this.latestOrder = null;
+      this.render();
+    }
   }
 
   // render brings the list up to date with this.images, keeping each image's element (its
