@@ -40,8 +40,8 @@ func uiPhotos(t *testing.T) (dune, garden, wood string) {
 		testphotos.Path(t, testphotos.MATEBackgrounds, dir+"Wood.jpg")
 }
 
-// startBrowser starts headless Chromium for t and returns the context of its first tab; it
-// is closed when t ends.
+// startBrowser starts headless Chromium for t and returns the context of its first tab, from
+// which openTab opens others; it is closed when t ends.
 func startBrowser(t *testing.T) context.Context {
 	t.Helper()
 	browser, err := exec.LookPath("chromium")
@@ -53,6 +53,10 @@ func startBrowser(t *testing.T) context.Context {
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelBrowser := chromedp.NewContext(actx)
 	t.Cleanup(func() { cancelBrowser(); cancelAlloc() })
+	// Start the browser now: tabs in browser contexts of their own need it running.
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatal(err)
+	}
 	return ctx
 }
 
