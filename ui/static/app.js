@@ -128,6 +128,13 @@ function show() {
 }
 
 takeTokenFromFragment();
+// A sign-in link followed while the page is open changes only the fragment.
+window.addEventListener("hashchange", () => {
+  if (new URLSearchParams(location.hash.slice(1)).has("access_token")) {
+    takeTokenFromFragment();
+    show();
+  }
+});
 
 $("sign-in-form").addEventListener("submit", (e) => {
   e.preventDefault();

@@ -485,9 +485,9 @@ export class VitrineGallery extends HTMLElement {
     li.classList.toggle("is-main", index === 0);
     p.main.hidden = index !== 0;
     p.makeMain.disabled = index === 0;
-    p.makeMain.setAttribute("aria-label", "Make " + label + " the main image");
-    p.del.setAttribute("aria-label", "Delete " + label);
-    p.retry.setAttribute("aria-label", "Retry the thumbnails of " + label);
+    p.makeMain.setAttribute("aria-label", "Make main: " + label);
+    p.del.setAttribute("aria-label", "Delete: " + label);
+    p.retry.setAttribute("aria-label", "Retry: thumbnails of " + label);
     p.status.textContent = STATUS_TEXT[image.status] || image.status;
     p.status.className = "status status-" + image.status;
     p.error.textContent = image.status === "failed" ? (image.last_error || "The thumbnails could not be made.") : "";
