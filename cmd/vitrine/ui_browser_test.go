@@ -625,11 +625,11 @@ func TestUIAccessibleAtTwoSizes(t *testing.T) {
 			t.Errorf("at %s the page is %v px wide: it scrolls sideways", name, w)
 		}
 		check("the gallery at " + name)
-		shot, err := chromedp.Run(tb.ctx, chromedp.FullScreenshot(90))
+		shot, err := chromedp.Run(tb.ctx, chromedp.FullScreenshot(100))
 		if err != nil {
 			t.Fatal(err)
 		}
-		file := filepath.Join(t.ArtifactDir(), "gallery-"+name+".jpg")
+		file := filepath.Join(t.ArtifactDir(), "gallery-"+name+".png")
 		if err := os.WriteFile(file, shot, 0o644); err != nil {
 			t.Fatal(err)
 		}
