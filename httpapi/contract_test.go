@@ -456,6 +456,17 @@ func contractLocal(t *testing.T, cov *coverage) []string {
 	}
 	st, _, _ = c.send(t, req{method: "POST", path: rp, token: other})
 	expect(t, "retry another's published image", st, 403)
+	if err := b.db.PauseWrites(ctx, "contract test", time.Minute, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	st, h, _ = c.send(t, req{method: "POST", path: rp, token: as})
+	if err := b.db.ResumeWrites(ctx); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, "retry while writes are paused", st, 503)
+	if h.Get("Retry-After") == "" {
+		t.Error("503 without Retry-After")
+	}
 	st, _, data = c.send(t, req{method: "POST", path: rp, token: as})
 	expect(t, "retry a failed job", st, 202)
 	if !strings.Contains(string(data), `"status": "pending"`) {

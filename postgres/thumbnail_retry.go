@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -16,11 +15,9 @@ import (
 // change the gallery (an image it cannot see is not found, one of another supplier's
 // published product is forbidden), and it touches the image's row, so that a maintenance
 // pause refuses it. An image in any other status is a conflict: its job is queued, running or
-// done, or it wants no thumbnails.
+// done, or it wants no thumbnails. A DB without a job queue (see WithJobs) answers
+// EUNSUPPORTED for an image it would retry.
 func (db *DB) RetryThumbnails(ctx context.Context, imageID uuid.UUID) (gallery.Image, error) {
-	if db.jobs == nil {
-		return gallery.Image{}, errors.New("retrying thumbnails: no job queue configured")
-	}
 	var out gallery.Image
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		w, err := db.beginImageWrite(ctx, tx, imageID)
@@ -39,6 +36,9 @@ func (db *DB) RetryThumbnails(ctx context.Context, imageID uuid.UUID) (gallery.I
 		}
 		if !db.thumbnails.Wants(im.Order) || im.SHA256 == "" {
 			return gallery.Errorf(gallery.ECONFLICT, "image %s gets no thumbnails at position %d", imageID, im.Order)
+		}
+		if db.jobs == nil {
+			return gallery.Errorf(gallery.EUNSUPPORTED, "this server enqueues no thumbnail jobs")
 		}
 		tag, err := tx.Exec(ctx, `UPDATE product_images SET updated_at = now() WHERE id = $1`, imageID)
 		if err != nil {

@@ -113,10 +113,12 @@ func coveredStatements() ([]replayStatement, error) {
 }
 
 // earlyMigrations are the later migrations that adopt applies itself, before goose records
-// them: the maintenance flag (00005), which adopt needs to pause writes, and the rule of a
-// complete thumbnail record (00008), which the API it keeps serving reads images through.
-// Every statement of them may run twice.
-var earlyMigrations = []string{"migrations/00005_maintenance.sql", "migrations/00008_thumbnails_complete.sql"}
+// them: the maintenance flag (00005), which adopt needs to pause writes, the rule of a
+// complete thumbnail record (00008), which the API it keeps serving reads images through, and
+// product titles (00011), which that API reads with every product. Every statement of them
+// may run twice.
+var earlyMigrations = []string{"migrations/00005_maintenance.sql", "migrations/00008_thumbnails_complete.sql",
+	"migrations/00011_product_titles.sql"}
 
 // earlyStatements returns the Up statements of earlyMigrations, in order.
 func earlyStatements() ([]string, error) {

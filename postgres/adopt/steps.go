@@ -101,7 +101,7 @@ func (a *adopter) schema(ctx context.Context, _ map[string]any) (map[string]any,
 	}
 	for _, s := range early {
 		if err := a.ddl(ctx, s); err != nil {
-			return nil, fmt.Errorf("installing the maintenance flag and the thumbnail rule: %w", err)
+			return nil, fmt.Errorf("installing the maintenance flag, the thumbnail rule and product titles: %w", err)
 		}
 	}
 	tag, err := a.db.pool.Exec(ctx, sqlFillNullImageIds)
