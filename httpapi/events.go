@@ -90,7 +90,11 @@ func (s *Server) productEvents(w http.ResponseWriter, r *http.Request) {
 	if len(first) == 0 && rc.Flush() != nil {
 		return
 	}
-	s.Events.attach(st, b.Head)
+	through := b.Head
+	if resume && b.Held {
+		through = b.Through() // the events past maxReplay come from the hub
+	}
+	s.Events.attach(st, through)
 	beat := time.NewTicker(s.Events.cfg.Heartbeat)
 	defer beat.Stop()
 	for {
