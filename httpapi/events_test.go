@@ -1,7 +1,6 @@
 package httpapi_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -16,17 +15,14 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/vitrine-dev/vitrine/gallery"
+	"github.com/vitrine-dev/vitrine/internal/sseclient"
 )
 
 // eventWait is how long a test waits for an event it expects: wide, for slow machines.
 const eventWait = 20 * time.Second
 
 // sseEvent is one server-sent event as a client reads it.
-type sseEvent struct {
-	ID    string
-	Event string
-	Data  string
-}
+type sseEvent = sseclient.Event
 
 // eventStream is an open GET /v1/products/{id}/events, read by a goroutine.
 type eventStream struct {
@@ -64,30 +60,17 @@ func openEvents(t *testing.T, base, token string, productID uuid.UUID, lastEvent
 	}
 	go func() {
 		defer close(s.events)
-		sc := bufio.NewScanner(resp.Body)
-		sc.Buffer(make([]byte, 1<<20), 64<<20)
-		var ev sseEvent
-		for sc.Scan() {
-			line := sc.Text()
-			switch {
-			case line == "":
-				if ev.Event != "" || ev.Data != "" {
-					s.events <- ev
-				}
-				ev = sseEvent{}
-			case strings.HasPrefix(line, ":"):
+		_ = sseclient.Read(resp.Body, func(ev sseEvent) bool {
+			if ev.Comment != "" {
 				select {
-				case s.comments <- line:
+				case s.comments <- ev.Comment:
 				default:
 				}
-			case strings.HasPrefix(line, "id: "):
-				ev.ID = strings.TrimPrefix(line, "id: ")
-			case strings.HasPrefix(line, "event: "):
-				ev.Event = strings.TrimPrefix(line, "event: ")
-			case strings.HasPrefix(line, "data: "):
-				ev.Data += strings.TrimPrefix(line, "data: ")
+				return true
 			}
-		}
+			s.events <- ev
+			return true
+		})
 	}()
 	return s
 }
