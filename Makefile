@@ -1,5 +1,5 @@
 # The two commands of the README: `make run` and `make test`.
-.PHONY: bench-purge run test build deps deps-test bench-insert bench-uploads
+.PHONY: bench-purge run test build deps deps-test bench-insert bench-uploads bench-events
 
 deps:
 	scripts/install-deps.sh
@@ -34,3 +34,8 @@ bench-uploads: deps-test build
 	git worktree remove --force $(CURDIR)/bin/baseline-src
 	BENCH_BEFORE_BIN=$(CURDIR)/bin/vitrine-baseline BENCH_AFTER_BIN=$(CURDIR)/bin/vitrine \
 		go test -run '^$$' -bench . -benchtime 1x -timeout 2h ./bench/uploads/
+
+# Live events: 200 streams on one `vitrine serve` (100 on one product, 100 over 10 others),
+# commit-to-receipt latency of a few hundred changes; see bench/events/events_test.go.
+bench-events: deps-test build
+	BENCH_VITRINE_BIN=$(CURDIR)/bin/vitrine go test -run '^$$' -bench . -benchtime 1x -timeout 30m ./bench/events/
