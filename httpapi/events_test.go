@@ -516,3 +516,21 @@ func TestEventsReachStreamsOfAnotherServer(t *testing.T) {
 		t.Fatalf("alt: %+v", e)
 	}
 }
+
+func TestSilentStreamsGetHeartbeats(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(o *options) { o.events.Heartbeat = 100 * time.Millisecond })
+	productID := b.createProduct(t)
+	s := openEvents(t, b.url, b.token, productID, "")
+	s.snapshot(t)
+	for range 3 {
+		select {
+		case c := <-s.comments:
+			if c != "keep-alive" {
+				t.Fatalf("comment %q", c)
+			}
+		case <-time.After(eventWait):
+			t.Fatal("no heartbeat")
+		}
+	}
+}
