@@ -1,5 +1,5 @@
 # The two commands of the README: `make run` and `make test`.
-.PHONY: bench-purge run test build deps deps-test bench-insert bench-uploads bench-ui-weight
+.PHONY: bench-purge run test build deps deps-test bench-insert bench-uploads bench-events bench-ui-weight
 
 deps:
 	scripts/install-deps.sh
@@ -39,3 +39,8 @@ bench-uploads: deps-test build
 # bench/ui/weight.sh.
 bench-ui-weight:
 	bench/ui/weight.sh
+
+# Live events: 200 streams on one `vitrine serve` (100 on one product, 100 over 10 others),
+# commit-to-receipt latency of a few hundred changes; see bench/events/events_test.go.
+bench-events: deps-test build
+	BENCH_VITRINE_BIN=$(CURDIR)/bin/vitrine go test -run '^$$' -bench . -benchtime 1x -timeout 30m ./bench/events/

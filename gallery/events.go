@@ -37,13 +37,22 @@ const EventRetention = time.Hour
 
 // ProductEvents is one read of a product for a caller: the product and its gallery as they
 // are now, the number of the last event committed (Head), and the events after the number
-// the reader asked for, up to Head. Held is false when those events are not all there (they
-// expired, there were more than the reader's limit, or the number asked for is beyond Head):
-// the reader must start again from the state.
+// the reader asked for, in order, up to Head or up to the reader's limit (Through says where
+// they stop). Held is false when those events are not there (they expired, or the number
+// asked for is beyond Head): the reader must start again from the state.
 type ProductEvents struct {
 	Product Product
 	Images  []Image // in gallery order
 	Head    int64
 	Events  []Event
 	Held    bool
+}
+
+// Through is the number of the last event the read covers: the last of Events, or Head when
+// the read returned every event up to Head (or none was asked for).
+func (p ProductEvents) Through() int64 {
+	if n := len(p.Events); n > 0 {
+		return p.Events[n-1].Seq
+	}
+	return p.Head
 }

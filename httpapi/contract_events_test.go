@@ -1,16 +1,17 @@
 package httpapi_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
-	"strings"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/google/uuid"
+
+	"github.com/vitrine-dev/vitrine/internal/sseclient"
 )
 
 // eventSchemas names the schema of the OpenAPI document that describes each event's data.
@@ -37,23 +38,15 @@ func (c *contract) stream(t *testing.T, r req, n int) (int, http.Header, []sseEv
 	defer res.Body.Close()
 	var raw bytes.Buffer
 	var events []sseEvent
-	sc := bufio.NewScanner(res.Body)
-	sc.Buffer(make([]byte, 1<<20), 16<<20)
-	var ev sseEvent
-	for len(events) < n && sc.Scan() {
-		line := sc.Text()
-		raw.WriteString(line + "\n")
-		switch {
-		case line == "" && ev.Event != "":
-			events = append(events, ev)
-			ev = sseEvent{}
-		case strings.HasPrefix(line, "id: "):
-			ev.ID = strings.TrimPrefix(line, "id: ")
-		case strings.HasPrefix(line, "event: "):
-			ev.Event = strings.TrimPrefix(line, "event: ")
-		case strings.HasPrefix(line, "data: "):
-			ev.Data += strings.TrimPrefix(line, "data: ")
-		}
+	if res.StatusCode == http.StatusOK {
+		_ = sseclient.Read(io.TeeReader(res.Body, &raw), func(ev sseEvent) bool {
+			if ev.Comment == "" {
+				events = append(events, ev)
+			}
+			return len(events) < n
+		})
+	} else if _, err := raw.ReadFrom(res.Body); err != nil {
+		t.Fatalf("%s %s: reading the answer: %v", r.method, r.path, err)
 	}
 	c.check(t, r, res, raw.Bytes())
 	for _, ev := range events {

@@ -12,8 +12,8 @@ import (
 	"github.com/vitrine-dev/vitrine/gallery"
 )
 
-// streamWriteStall is how long one write of a stream may take when the server has no
-// WriteTimeout: a client that stops reading is cut off after it.
+// streamWriteStall is the longest one write of a stream may take (WriteTimeout when that is
+// shorter): a client that stops reading is cut off after it.
 const streamWriteStall = 30 * time.Second
 
 // productEvents streams a product's events as server-sent events (see the OpenAPI document):
@@ -70,7 +70,7 @@ func (s *Server) productEvents(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
 	stall := streamWriteStall
-	if s.WriteTimeout > 0 {
+	if s.WriteTimeout > 0 && s.WriteTimeout < stall {
 		stall = s.WriteTimeout
 	}
 	// Every write gets its own deadline, so the request's WriteTimeout cuts no live stream
@@ -90,7 +90,11 @@ func (s *Server) productEvents(w http.ResponseWriter, r *http.Request) {
 	if len(first) == 0 && rc.Flush() != nil {
 		return
 	}
-	s.Events.attach(st, b.Head)
+	through := b.Head
+	if resume && b.Held {
+		through = b.Through() // the events past maxReplay come from the hub
+	}
+	s.Events.attach(st, through)
 	beat := time.NewTicker(s.Events.cfg.Heartbeat)
 	defer beat.Stop()
 	for {

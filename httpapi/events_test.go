@@ -1,11 +1,12 @@
 package httpapi_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,17 +15,14 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/vitrine-dev/vitrine/gallery"
+	"github.com/vitrine-dev/vitrine/internal/sseclient"
 )
 
 // eventWait is how long a test waits for an event it expects: wide, for slow machines.
 const eventWait = 20 * time.Second
 
 // sseEvent is one server-sent event as a client reads it.
-type sseEvent struct {
-	ID    string
-	Event string
-	Data  string
-}
+type sseEvent = sseclient.Event
 
 // eventStream is an open GET /v1/products/{id}/events, read by a goroutine.
 type eventStream struct {
@@ -62,30 +60,17 @@ func openEvents(t *testing.T, base, token string, productID uuid.UUID, lastEvent
 	}
 	go func() {
 		defer close(s.events)
-		sc := bufio.NewScanner(resp.Body)
-		sc.Buffer(make([]byte, 1<<20), 64<<20)
-		var ev sseEvent
-		for sc.Scan() {
-			line := sc.Text()
-			switch {
-			case line == "":
-				if ev.Event != "" || ev.Data != "" {
-					s.events <- ev
-				}
-				ev = sseEvent{}
-			case strings.HasPrefix(line, ":"):
+		_ = sseclient.Read(resp.Body, func(ev sseEvent) bool {
+			if ev.Comment != "" {
 				select {
-				case s.comments <- line:
+				case s.comments <- ev.Comment:
 				default:
 				}
-			case strings.HasPrefix(line, "id: "):
-				ev.ID = strings.TrimPrefix(line, "id: ")
-			case strings.HasPrefix(line, "event: "):
-				ev.Event = strings.TrimPrefix(line, "event: ")
-			case strings.HasPrefix(line, "data: "):
-				ev.Data += strings.TrimPrefix(line, "data: ")
+				return true
 			}
-		}
+			s.events <- ev
+			return true
+		})
 	}()
 	return s
 }
@@ -319,5 +304,233 @@ func TestEventsStreamEveryChange(t *testing.T) {
 	seq++
 	if e := decode[imageEvent](t, s.nextOf(t, "image", seq)); e.Change != "created" || e.Image == nil || e.Image.URL != "https://img.example.com/legacy.jpg" {
 		t.Fatalf("created by the RPC: %+v", e)
+	}
+}
+
+func TestEventsAfterLastEventID(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	productID := b.createProduct(t)
+	first := b.uploadFile(t, productID, "video-001.jpeg")
+	s := openEvents(t, b.url, b.token, productID, "")
+	snap := s.snapshot(t)
+	s.cancel() // the client goes away
+
+	// Three changes it misses: an upload and two alt texts.
+	second := b.uploadFile(t, productID, "video-001.png")
+	for _, alt := range []string{"one", "two"} {
+		if st := b.doJSON(t, "PATCH", "/v1/images/"+first.ID.String(), map[string]string{"alt": alt}, nil); st != 200 {
+			t.Fatalf("alt: %d", st)
+		}
+	}
+	// It comes back with the id of the last event it had: exactly the missed events, in
+	// order, each with the state as it is now; then live ones.
+	s = openEvents(t, b.url, b.token, productID, strconv.FormatInt(snap.Seq, 10))
+	s.image(t, snap.Seq+1, "created", second.ID)
+	if e := s.image(t, snap.Seq+2, "alt", first.ID); e.Image.Alt != "two" {
+		t.Fatalf("replayed alt: %+v", e)
+	}
+	s.image(t, snap.Seq+3, "alt", first.ID)
+	if st := b.doJSON(t, "PATCH", "/v1/images/"+second.ID.String(), map[string]string{"alt": "live"}, nil); st != 200 {
+		t.Fatalf("alt: %d", st)
+	}
+	s.image(t, snap.Seq+4, "alt", second.ID)
+
+	// An id the product never reached, or garbage: reload, then a snapshot.
+	for _, id := range []string{"999", "not-a-number"} {
+		s := openEvents(t, b.url, b.token, productID, id)
+		s.nextOf(t, "reload", snap.Seq+4)
+		if got := s.snapshot(t); got.Seq != snap.Seq+4 || len(got.Images) != 2 {
+			t.Fatalf("snapshot after reload: %+v", got)
+		}
+	}
+	// Events no longer held (deleted as the hourly expiry would): reload, then a snapshot.
+	if _, err := b.db.Pool().Exec(context.Background(), `DELETE FROM vitrine_events WHERE product_id = $1 AND seq <= $2`,
+		productID, snap.Seq+2); err != nil {
+		t.Fatal(err)
+	}
+	s = openEvents(t, b.url, b.token, productID, strconv.FormatInt(snap.Seq, 10))
+	s.nextOf(t, "reload", snap.Seq+4)
+	s.snapshot(t)
+	// While an id whose next events are still held replays them.
+	s = openEvents(t, b.url, b.token, productID, strconv.FormatInt(snap.Seq+2, 10))
+	s.image(t, snap.Seq+3, "alt", first.ID)
+}
+
+func TestEventsFollowRowLevelSecurity(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	owner, stranger := uuid.New(), uuid.New()
+	ownerToken := tokenFor(t, gallery.Supplier(owner))
+	productID := uuid.New()
+	b.token = ownerToken
+	if st := b.doJSON(t, "POST", "/v1/products", map[string]any{"id": productID}, nil); st != 201 {
+		t.Fatalf("creating product: %d", st)
+	}
+	// Unpublished: another supplier and anonymous callers get 404 before any stream.
+	for name, token := range map[string]string{"another supplier": tokenFor(t, gallery.Supplier(stranger)), "anonymous": ""} {
+		s := openEvents(t, b.url, token, productID, "")
+		if s.resp.StatusCode != 404 || !strings.HasPrefix(s.resp.Header.Get("Content-Type"), "application/json") {
+			t.Errorf("%s: %d %q", name, s.resp.StatusCode, s.resp.Header.Get("Content-Type"))
+		}
+	}
+	if st := b.doJSON(t, "PATCH", "/v1/products/"+productID.String(), map[string]bool{"published": true}, nil); st != 200 {
+		t.Fatalf("publish: %d", st)
+	}
+	// Published: anonymous callers stream it, until it is withdrawn.
+	anon := openEvents(t, b.url, "", productID, "")
+	if anon.resp.StatusCode != 200 {
+		t.Fatalf("anonymous on a published product: %d", anon.resp.StatusCode)
+	}
+	anon.snapshot(t)
+	mine := openEvents(t, b.url, ownerToken, productID, "")
+	mine.snapshot(t)
+	if st := b.doJSON(t, "PATCH", "/v1/products/"+productID.String(), map[string]bool{"published": false}, nil); st != 200 {
+		t.Fatalf("withdraw: %d", st)
+	}
+	gone := decode[struct {
+		Reason string `json:"reason"`
+	}](t, anon.nextOf(t, "gone", -1))
+	if gone.Reason == "" {
+		t.Error("gone without a reason")
+	}
+	if !anon.ended(t) {
+		t.Error("the anonymous stream did not end after gone")
+	}
+	// The owner still reads it: it gets the product event.
+	if pe := decode[productEvent](t, mine.nextOf(t, "product", -1)); pe.Change != "published" || pe.Product == nil || pe.Product.Published {
+		t.Fatalf("owner's event: %+v", pe)
+	}
+	// Deleted: the owner's stream is gone too.
+	if st := b.doJSON(t, "DELETE", "/v1/products/"+productID.String(), nil, nil); st != 204 {
+		t.Fatalf("delete: %d", st)
+	}
+	mine.nextOf(t, "gone", -1)
+	if !mine.ended(t) {
+		t.Error("the owner's stream did not end after gone")
+	}
+}
+
+func TestEventStreamsAreBounded(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(o *options) {
+		o.events.MaxStreams = 2
+		o.writeTimeout = 2 * time.Second
+	})
+	productID := b.createProduct(t)
+	// A gallery of 200 images (written by the legacy RPC, in one statement) makes every
+	// reorder 200 events of about 8 KB each.
+	b.asRole(t, gallery.RoleService, uuid.Nil, `SELECT insert_image_with_order($1, 'https://img.example.com/'||g||'.jpg',
+		(SELECT supplier_id FROM products WHERE id = $1)) FROM generate_series(1, 200) AS g`, productID)
+	ids := b.gallery(t, productID)
+
+	reading := openEvents(t, b.url, b.token, productID, "")
+	reading.snapshot(t)
+	// A client that sends its request and then never reads.
+	conn, err := net.Dial("tcp", strings.TrimPrefix(b.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "GET /v1/products/%s/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n", productID, b.token)
+	// Both places are taken: the next stream is refused before it starts.
+	deadline := time.Now().Add(eventWait)
+	for {
+		s := openEvents(t, b.url, b.token, productID, "")
+		if s.resp.StatusCode == 503 {
+			if s.resp.Header.Get("Retry-After") == "" {
+				t.Error("503 without Retry-After")
+			}
+			s.cancel()
+			break
+		}
+		s.cancel()
+		if time.Now().After(deadline) {
+			t.Fatalf("a third stream was not refused: %d", s.resp.StatusCode)
+		}
+		time.Sleep(50 * time.Millisecond) // the silent client's request is still on its way
+	}
+
+	// Reorders until the silent client's stream is cut off: more than any socket buffers
+	// hold (each reorder is about 1.6 MB of events), while the reading client keeps up.
+	cutOff := false
+	for i := 0; i < 200 && !cutOff; i++ {
+		slices.Reverse(ids)
+		if st := b.doJSON(t, "PUT", "/v1/products/"+productID.String()+"/images/order", map[string]any{"ids": ids}, nil); st != 200 {
+			t.Fatalf("reorder: %d", st)
+		}
+		// A place is free again once the silent stream was ended.
+		s := openEvents(t, b.url, b.token, productID, "")
+		cutOff = s.resp.StatusCode == 200
+		s.cancel()
+	}
+	if !cutOff {
+		t.Fatal("the stream of a client that does not read was never ended")
+	}
+	// The reading client got every event, in order, and its stream is still open.
+	want := int64(1) // the snapshot's seq + 1
+	deadline = time.Now().Add(eventWait)
+	for {
+		select {
+		case ev, ok := <-reading.events:
+			if !ok {
+				t.Fatal("the reading client's stream ended")
+			}
+			if ev.Event != "image" {
+				t.Fatalf("reading client got %s", ev.Event)
+			}
+			n, _ := strconv.ParseInt(ev.ID, 10, 64)
+			if n <= want-1 {
+				t.Fatalf("event %d after %d", n, want-1)
+			}
+			want = n + 1
+			continue
+		case <-time.After(time.Second):
+		}
+		var head int64
+		if err := b.db.Pool().QueryRow(context.Background(), `SELECT seq FROM vitrine_event_heads WHERE product_id = $1`, productID).Scan(&head); err != nil {
+			t.Fatal(err)
+		}
+		if want-1 == head {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the reading client is at %d of %d", want-1, head)
+		}
+	}
+}
+
+func TestEventsReachStreamsOfAnotherServer(t *testing.T) {
+	t.Parallel()
+	one := setup(t)
+	two := setup(t, func(o *options) { o.ownerURL = one.ownerURL })
+	productID := one.createProduct(t)
+	s := openEvents(t, two.url, two.token, productID, "")
+	snap := s.snapshot(t)
+	im := one.uploadFile(t, productID, "video-001.jpeg")
+	s.image(t, snap.Seq+1, "created", im.ID)
+	if st := one.doJSON(t, "PATCH", "/v1/images/"+im.ID.String(), map[string]string{"alt": "through one"}, nil); st != 200 {
+		t.Fatalf("alt: %d", st)
+	}
+	if e := s.image(t, snap.Seq+2, "alt", im.ID); e.Image.Alt != "through one" {
+		t.Fatalf("alt: %+v", e)
+	}
+}
+
+func TestSilentStreamsGetHeartbeats(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(o *options) { o.events.Heartbeat = 100 * time.Millisecond })
+	productID := b.createProduct(t)
+	s := openEvents(t, b.url, b.token, productID, "")
+	s.snapshot(t)
+	for range 3 {
+		select {
+		case c := <-s.comments:
+			if c != "keep-alive" {
+				t.Fatalf("comment %q", c)
+			}
+		case <-time.After(eventWait):
+			t.Fatal("no heartbeat")
+		}
 	}
 }

@@ -46,8 +46,7 @@ const (
 	// shared by the streams of a group) may wait for a stream's client; a client that falls
 	// further behind has its stream ended (it reconnects with Last-Event-ID).
 	streamBuffer = 64
-	// maxReplay is the most events one read returns; a stream further behind is sent a
-	// reload and a snapshot instead.
+	// maxReplay is the most events one read returns; the rest come with the next read.
 	maxReplay = 1000
 	// hubReads is how many reads of (product, caller) the hub makes at once.
 	hubReads = 4
@@ -312,7 +311,7 @@ func (h *Hub) deliver(rd read, b gallery.ProductEvents, err error) {
 		case err != nil: // gone
 			h.send(st, restart)
 			h.end(st)
-		case st.sent >= b.Head:
+		case st.sent >= b.Through():
 		case restart != nil:
 			h.send(st, restart)
 			st.sent = b.Head
@@ -322,8 +321,13 @@ func (h *Hub) deliver(rd read, b gallery.ProductEvents, err error) {
 			if i < len(frames) {
 				h.send(st, data[i:])
 			}
-			st.sent = b.Head
+			st.sent = b.Through()
 		}
+	}
+	if err == nil && b.Through() < b.Head {
+		// More than one read's worth: the rest at once.
+		h.pending[rd.product] = struct{}{}
+		h.poke()
 	}
 }
 

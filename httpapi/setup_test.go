@@ -43,6 +43,7 @@ type bundle struct {
 	store    storage.Store // local disk, or an S3 bucket on versitygw with the s3 option
 	storeDir string
 	token    string
+	ownerURL string // the database's owner URL, to serve a second API on the same database
 }
 
 // testSecret signs the tests' tokens.
@@ -161,7 +162,7 @@ func setup(t testing.TB, opts ...func(*options)) *bundle {
 	srv.Config.RegisterOnShutdown(api.Events.Shutdown)
 	srv.Start()
 	t.Cleanup(func() { api.Events.Shutdown(); srv.Close() })
-	return &bundle{url: srv.URL, db: db, store: store, storeDir: dir, token: tokenFor(t, gallery.Service())}
+	return &bundle{url: srv.URL, db: db, store: store, storeDir: dir, token: tokenFor(t, gallery.Service()), ownerURL: ownerURL}
 }
 
 type apiError struct {

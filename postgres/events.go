@@ -23,7 +23,7 @@ const EventsChannel = "vitrine_events"
 const notifyAfterCommit = `set_config('vitrine.notify', 'after_commit', true)`
 
 // ProductEvents reads, as the caller that ctx carries, the events of a product after seq
-// after (up to limit of them), and the product and its gallery as they are now. A product
+// after (the first limit of them), and the product and its gallery as they are now. A product
 // the caller cannot read is a not-found error. See gallery.ProductEvents for Head and Held.
 func (db *DB) ProductEvents(ctx context.Context, productID uuid.UUID, after int64, limit int) (gallery.ProductEvents, error) {
 	var out gallery.ProductEvents
@@ -46,7 +46,7 @@ func (db *DB) ProductEvents(ctx context.Context, productID uuid.UUID, after int6
 		default:
 			rows, err := tx.Query(ctx, `SELECT product_id, seq, coalesce(image_id, '00000000-0000-0000-0000-000000000000'::uuid), change, at
 				FROM vitrine_events WHERE product_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq LIMIT $4`,
-				productID, after, out.Head, limit+1)
+				productID, after, out.Head, limit)
 			if err != nil {
 				return err
 			}
@@ -58,7 +58,7 @@ func (db *DB) ProductEvents(ctx context.Context, productID uuid.UUID, after int6
 			if err != nil {
 				return err
 			}
-			out.Held = len(out.Events) > 0 && len(out.Events) <= limit && out.Events[0].Seq == after+1
+			out.Held = len(out.Events) > 0 && out.Events[0].Seq == after+1
 			if !out.Held {
 				out.Events = nil
 			}

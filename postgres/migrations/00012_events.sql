@@ -50,15 +50,39 @@ CREATE UNLOGGED TABLE vitrine_event_watch (
 CREATE TYPE vitrine_event_draft AS (product_id uuid, image_id uuid, change text);
 
 -- vitrine_emit_events numbers and records drafts (in their order, per product), and notifies
--- unless the transaction said it notifies after its commit. The counter rows are locked in
--- product order, so two writers of several products cannot deadlock on them.
+-- unless the transaction said it notifies after its commit. It runs on every gallery write,
+-- so the usual case (one product) takes a short path. The counter rows of several products
+-- are locked in product order, so two writers of several products cannot deadlock on them.
+-- It runs with its caller's rights: the triggers' (the tables' owner) or the service role's.
 -- +goose StatementBegin
 CREATE FUNCTION vitrine_emit_events(p_drafts vitrine_event_draft[]) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+LANGUAGE plpgsql AS $$
 DECLARE
+    v_n int := cardinality(p_drafts);
+    v_product uuid;
+    v_head bigint;
     v_watched text;
 BEGIN
-    IF p_drafts IS NULL OR cardinality(p_drafts) = 0 THEN
+    IF v_n IS NULL OR v_n = 0 THEN
+        RETURN;
+    END IF;
+    v_product := p_drafts[1].product_id;
+    IF v_n = 1 OR NOT EXISTS (SELECT 1 FROM unnest(p_drafts) AS u WHERE u.product_id <> v_product) THEN
+        INSERT INTO vitrine_event_heads AS h (product_id, seq) VALUES (v_product, v_n)
+        ON CONFLICT (product_id) DO UPDATE SET seq = h.seq + v_n
+        RETURNING h.seq INTO v_head;
+        IF v_n = 1 THEN
+            INSERT INTO vitrine_events (product_id, seq, image_id, change)
+            VALUES (v_product, v_head, p_drafts[1].image_id, p_drafts[1].change);
+        ELSE
+            INSERT INTO vitrine_events (product_id, seq, image_id, change)
+            SELECT v_product, v_head - v_n + u.ord, u.image_id, u.change
+            FROM unnest(p_drafts) WITH ORDINALITY AS u(product_id, image_id, change, ord);
+        END IF;
+        IF current_setting('vitrine.notify', true) IS DISTINCT FROM 'after_commit'
+           AND EXISTS (SELECT 1 FROM vitrine_event_watch WHERE product_id = v_product AND until > now()) THEN
+            PERFORM pg_notify('vitrine_events', v_product::text);
+        END IF;
         RETURN;
     END IF;
     WITH d AS (
@@ -81,7 +105,6 @@ BEGIN
         FROM unnest(p_drafts) AS u JOIN vitrine_event_watch AS w USING (product_id)
         WHERE w.until > now();
         IF v_watched IS NOT NULL THEN
-            -- A payload has room for about 200 ids; past that, every watched product is re-read.
             PERFORM pg_notify('vitrine_events', CASE WHEN length(v_watched) > 7000 THEN '*' ELSE v_watched END);
         END IF;
     END IF;
@@ -190,6 +213,8 @@ CREATE POLICY event_heads_read ON vitrine_event_heads FOR SELECT TO anon, authen
     USING (EXISTS (SELECT 1 FROM products p WHERE p.id = product_id));
 CREATE POLICY event_heads_service ON vitrine_event_heads FOR ALL TO service_role USING (true) WITH CHECK (true);
 GRANT SELECT ON vitrine_events, vitrine_event_heads TO anon, authenticated, service_role;
+GRANT INSERT, DELETE ON vitrine_events TO service_role;
+GRANT INSERT, UPDATE, DELETE ON vitrine_event_heads TO service_role;
 GRANT SELECT, INSERT, UPDATE, DELETE ON vitrine_event_watch TO service_role;
 
 -- vitrine_expire_events deletes up to p_limit events older than p_age, and the counters of
