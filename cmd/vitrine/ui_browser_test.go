@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -270,6 +271,7 @@ func TestUIUploadsThroughThePage(t *testing.T) {
 	}
 	tb := openTab(t, startBrowser(t), false)
 
+	// newSupplier's product, untitled, is one the search must leave out.
 	tb.signIn(s.base, sp.token)
 	if got := eval[string](tb, `location.href`); got != s.base+"/" {
 		t.Errorf("the token stayed in the address bar: %s", got)
@@ -281,9 +283,24 @@ func TestUIUploadsThroughThePage(t *testing.T) {
 	tb.do(chromedp.SendKeys(chromedp.ID("new-title"), "Red sneaker"), chromedp.Click(chromedp.CSS("#create-form button")))
 	tb.waitFor("the new product's gallery", `!!document.querySelector("vitrine-gallery")?.getAttribute("product-id")`)
 	product := eval[string](tb, `document.querySelector("vitrine-gallery").getAttribute("product-id")`)
-	var p struct{ Title string }
+	var p struct {
+		Title     string
+		Published bool
+	}
 	if res := send(t, "GET", s.base+"/v1/products/"+product, sp.token, nil, "", &p); res.StatusCode != 200 || p.Title != "Red sneaker" {
 		t.Errorf("the created product: %d %+v", res.StatusCode, p)
+	}
+
+	// The search keeps the products whose title matches; the toggle publishes.
+	tb.do(chromedp.SendKeys(chromedp.ID("search"), "sneak"))
+	tb.waitFor("only the sneaker listed", `[...document.querySelectorAll("#product-list .open")].map(b => b.dataset.id).join() === `+strconv.Quote(product))
+	tb.do(chromedp.Click(chromedp.JSPath(`document.querySelector("#product-list .publish input")`)))
+	deadline := time.Now().Add(uiWait)
+	for send(t, "GET", s.base+"/v1/products/"+product, sp.token, nil, "", &p); !p.Published; send(t, "GET", s.base+"/v1/products/"+product, sp.token, nil, "", &p) {
+		if time.Now().After(deadline) {
+			t.Fatal("the product was not published")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 
 	tb.do(chromedp.SetUploadFiles(chromedp.JSPath(shadow+`.querySelector("input[type=file]")`), []string{dune, garden, svg}))

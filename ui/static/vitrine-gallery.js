@@ -81,21 +81,21 @@ async function parseEventStream(body, onEvent, signal) {
   }
 }
 
-// srcsetOf returns an image's srcset from its variants (one per preset, WebP preferred).
-function srcsetOf(image) {
+// srcsetOf returns an image's srcset from its variants (one per preset, WebP preferred), with
+// URLs made absolute against api.
+function srcsetOf(image, api) {
   const parts = [];
   for (const formats of Object.values(image.variants || {})) {
     const v = formats.webp || formats.avif || formats.jpeg || Object.values(formats)[0];
     if (v && v.url && v.width) parts.push([v.width, v.url]);
   }
   parts.sort((a, b) => a[0] - b[0]);
-  return parts.map(([w, url]) => absolute(url) + " " + w + "w").join(", ");
+  return parts.map(([w, url]) => absolute(url, api) + " " + w + "w").join(", ");
 }
 
-// absolute makes a URL the API gave relative to itself absolute.
-let currentAPI = moduleOrigin;
-function absolute(url) {
-  return new URL(url, currentAPI + "/").href;
+// absolute makes a URL that the API at api gave relative to itself absolute.
+function absolute(url, api) {
+  return new URL(url, api + "/").href;
 }
 
 // placeholderOf decodes an image's ThumbHash into a data URL, "" when it has none.
@@ -280,7 +280,6 @@ export class VitrineGallery extends HTMLElement {
   // gallery (or, after a reconnect with Last-Event-ID, the events missed).
   open() {
     if (!this.productId || this.stream) return;
-    currentAPI = this.api;
     const ctrl = new AbortController();
     this.stream = ctrl;
     let delay = RETRY_FIRST_MS;
@@ -498,8 +497,8 @@ export class VitrineGallery extends HTMLElement {
     const ph = placeholderOf(image);
     if (ph && p.placeholder.getAttribute("src") !== ph) p.placeholder.src = ph;
     p.placeholder.hidden = !ph;
-    const srcset = srcsetOf(image);
-    const src = srcset ? "" : absolute(image.url);
+    const srcset = srcsetOf(image, this.api);
+    const src = srcset ? "" : absolute(image.url, this.api);
     if (srcset && p.img.getAttribute("srcset") !== srcset) {
       p.img.setAttribute("srcset", srcset);
       p.img.removeAttribute("src");
