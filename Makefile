@@ -1,5 +1,5 @@
 # The two commands of the README: `make run` and `make test`.
-.PHONY: bench-purge run test build deps deps-test bench-insert bench-uploads bench-events bench-ui-weight
+.PHONY: bench-purge run test build deps deps-test bench-insert bench-uploads bench-events bench-ui-weight bench-ui
 
 deps:
 	scripts/install-deps.sh
@@ -44,3 +44,8 @@ bench-ui-weight:
 # commit-to-receipt latency of a few hundred changes; see bench/events/events_test.go.
 bench-events: deps-test build
 	BENCH_VITRINE_BIN=$(CURDIR)/bin/vitrine go test -run '^$$' -bench . -benchtime 1x -timeout 30m ./bench/events/
+
+# Upload answered → variant loaded in the supplier's page (headless Chromium, a real serve), 20
+# uploads, p50/p99; see cmd/vitrine/ui_bench_test.go.
+bench-ui: deps-test
+	go test -run '^$$' -bench BenchmarkUIUploadToVariantShown -benchtime 1x ./cmd/vitrine

@@ -35,7 +35,7 @@ const uiWait = 2 * time.Minute
 
 // uiPhotos returns two real photographs of different sizes, in the order they are uploaded:
 // Dune (1680×1050) and Garden (2560×1600), and a third, Wood.
-func uiPhotos(t *testing.T) (dune, garden, wood string) {
+func uiPhotos(t testing.TB) (dune, garden, wood string) {
 	const dir = "usr/share/backgrounds/mate/nature/"
 	return testphotos.Medium(t), testphotos.Path(t, testphotos.MATEBackgrounds, dir+"Garden.jpg"),
 		testphotos.Path(t, testphotos.MATEBackgrounds, dir+"Wood.jpg")
@@ -43,7 +43,7 @@ func uiPhotos(t *testing.T) (dune, garden, wood string) {
 
 // startBrowser starts headless Chromium for t and returns the context of its first tab, from
 // which openTab opens others; it is closed when t ends.
-func startBrowser(t *testing.T) context.Context {
+func startBrowser(t testing.TB) context.Context {
 	t.Helper()
 	browser, err := exec.LookPath("chromium")
 	if err != nil {
@@ -63,7 +63,7 @@ func startBrowser(t *testing.T) context.Context {
 
 // tab is one browser tab with a page of Vitrine in it, and what the tab saw.
 type tab struct {
-	t   *testing.T
+	t   testing.TB
 	ctx context.Context
 
 	mu       sync.Mutex
@@ -73,7 +73,7 @@ type tab struct {
 // openTab opens a tab of browser (in a browser context of its own when isolated), records
 // every request it sends and, from before any script of a page runs, the page's policy
 // violations, uncaught errors and unhandled rejections (window.__problems).
-func openTab(t *testing.T, browser context.Context, isolated bool) *tab {
+func openTab(t testing.TB, browser context.Context, isolated bool) *tab {
 	t.Helper()
 	var opts []chromedp.ContextOption
 	if isolated {
@@ -189,7 +189,7 @@ type apiImage struct {
 }
 
 // images returns the gallery of product as the API answers it.
-func (s *served) images(t *testing.T, token, product string) []apiImage {
+func (s *served) images(t testing.TB, token, product string) []apiImage {
 	t.Helper()
 	var g struct{ Images []apiImage }
 	res := send(t, "GET", s.base+"/v1/products/"+product+"/images", token, nil, "", &g)
@@ -208,7 +208,7 @@ func ids(images []apiImage) []string {
 }
 
 // waitOrder waits until the API answers the gallery in the order want.
-func (s *served) waitOrder(t *testing.T, token, product string, want []string) {
+func (s *served) waitOrder(t testing.TB, token, product string, want []string) {
 	t.Helper()
 	deadline := time.Now().Add(uiWait)
 	for {
@@ -224,7 +224,7 @@ func (s *served) waitOrder(t *testing.T, token, product string, want []string) {
 }
 
 // uploadFiles uploads the files through the API, in order, and returns their ids.
-func uploadFiles(t *testing.T, s *served, sp supplier, files ...string) []string {
+func uploadFiles(t testing.TB, s *served, sp supplier, files ...string) []string {
 	t.Helper()
 	var out []string
 	for _, f := range files {
@@ -346,7 +346,7 @@ func TestUIUploadsThroughThePage(t *testing.T) {
 	tb.noProblems()
 }
 
-func mustUUID(t *testing.T, s string) uuid.UUID {
+func mustUUID(t testing.TB, s string) uuid.UUID {
 	t.Helper()
 	id, err := uuid.Parse(s)
 	if err != nil {
@@ -357,7 +357,7 @@ func mustUUID(t *testing.T, s string) uuid.UUID {
 
 // uiServe starts `vitrine serve` with a JWT secret (tokens of suppliers are minted) and
 // envs, and a supplier with a product of its own.
-func uiServe(t *testing.T, envs map[string]string) (*served, supplier) {
+func uiServe(t testing.TB, envs map[string]string) (*served, supplier) {
 	t.Helper()
 	all := map[string]string{"VITRINE_JWT_SECRET": "ui-test-secret-ui-test-secret-0123456789"}
 	for k, v := range envs {
