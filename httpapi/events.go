@@ -110,6 +110,9 @@ func (s *Server) productEvents(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		case <-st.ended:
+			if st.behind {
+				return // the client reconnects with Last-Event-ID
+			}
 			// What was queued before the end (a gone event) is written, then the stream ends.
 			for {
 				select {

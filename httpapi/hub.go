@@ -99,6 +99,9 @@ type stream struct {
 	ended   chan struct{} // closed when the stream must end after the frames in out
 	sent    int64         // the last seq put in out; guarded by Hub.mu
 	done    bool          // ended is closed; guarded by Hub.mu
+	// behind is set, before ended is closed, when the stream ends because its client fell
+	// behind: what is queued is dropped rather than written.
+	behind bool
 }
 
 // NewHub returns a hub reading from src; Run must run for streams to get live events.
@@ -340,6 +343,7 @@ func (h *Hub) send(st *stream, frames [][]byte) {
 	select {
 	case st.out <- frames:
 	default:
+		st.behind = true
 		h.end(st)
 	}
 }
