@@ -7,9 +7,12 @@ import (
 	"html"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -652,6 +655,63 @@ func TestUIAccessibleAtTwoSizes(t *testing.T) {
 		}
 		t.Logf("screenshot: %s", file)
 		eval[bool](tb, `sessionStorage.clear(), true`)
+	}
+	tb.noProblems()
+}
+
+// TestUIReconnectsWithLastEventID: the page reaches Vitrine through a proxy that cuts its
+// event stream; an alt text changed meanwhile (by another client) still reaches the page,
+// whose new stream resumes from the last event it had (Last-Event-ID) instead of starting
+// over.
+func TestUIReconnectsWithLastEventID(t *testing.T) {
+	s, sp := uiServe(t, nil)
+	dune, _, _ := uiPhotos(t)
+	id := uploadFiles(t, s, sp, dune)[0]
+	target, err := url.Parse(s.base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	proxy.FlushInterval = -1
+	var mu sync.Mutex
+	var cuts []context.CancelFunc
+	var resumedFrom []string // Last-Event-ID of each stream the page opened
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasSuffix(r.URL.Path, "/events") {
+			proxy.ServeHTTP(w, r)
+			return
+		}
+		ctx, cancel := context.WithCancel(r.Context())
+		mu.Lock()
+		cuts = append(cuts, cancel)
+		resumedFrom = append(resumedFrom, r.Header.Get("Last-Event-ID"))
+		mu.Unlock()
+		proxy.ServeHTTP(w, r.WithContext(ctx))
+	}))
+	t.Cleanup(front.Close)
+	streams := func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(resumedFrom)
+	}
+
+	tb := openTab(t, startBrowser(t), false)
+	tb.openProduct(front.URL, sp.token, sp.product, 1)
+	// An event after the snapshot, so that the page holds an event id.
+	var im apiImage
+	call(t, "PATCH", s.base+"/v1/images/"+id, sp.token, map[string]string{"alt": "before the cut"}, &im)
+	tb.waitFor("the first alt text", item(0)+`.querySelector("input.alt").value === "before the cut"`)
+
+	mu.Lock()
+	for _, cut := range cuts {
+		cut()
+	}
+	mu.Unlock()
+	call(t, "PATCH", s.base+"/v1/images/"+id, sp.token, map[string]string{"alt": "while cut off"}, &im)
+	tb.waitFor("the alt text changed while cut off", item(0)+`.querySelector("input.alt").value === "while cut off"`)
+	got := streams()
+	if len(got) < 2 || got[0] != "" || got[len(got)-1] == "" {
+		t.Fatalf("the streams the page opened resumed from %q: want the first from nothing, the next from an event id", got)
 	}
 	tb.noProblems()
 }
