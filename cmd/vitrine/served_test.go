@@ -30,7 +30,7 @@ type served struct {
 }
 
 // serveEnv is the environment of a `vitrine serve` on a fresh database, with envs added.
-func serveEnv(t *testing.T, envs map[string]string) (*served, map[string]string) {
+func serveEnv(t testing.TB, envs map[string]string) (*served, map[string]string) {
 	t.Helper()
 	owner := pgtest.NewDB(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -61,7 +61,7 @@ func serveEnv(t *testing.T, envs map[string]string) (*served, map[string]string)
 
 // startServe runs `vitrine serve` in this process on a fresh database with envs added to its
 // environment, until the test ends.
-func startServe(t *testing.T, envs map[string]string) *served {
+func startServe(t testing.TB, envs map[string]string) *served {
 	t.Helper()
 	s, all := serveEnv(t, envs)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -126,7 +126,7 @@ func startChild(t *testing.T, command string, envs map[string]string, logs io.Wr
 
 // waitUp waits for /healthz to answer, then reads the dev token from the logs, or mints a
 // service-role token when a JWT secret is set.
-func (s *served) waitUp(t *testing.T, done <-chan error) {
+func (s *served) waitUp(t testing.TB, done <-chan error) {
 	t.Helper()
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
@@ -156,7 +156,7 @@ func (s *served) waitUp(t *testing.T, done <-chan error) {
 }
 
 // mint returns a token of caller signed with the server's JWT secret.
-func (s *served) mint(t *testing.T, caller gallery.Caller) string {
+func (s *served) mint(t testing.TB, caller gallery.Caller) string {
 	t.Helper()
 	token, err := jwtauth.Mint([]byte(s.secret), caller, "", "", time.Hour)
 	if err != nil {
