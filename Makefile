@@ -1,5 +1,5 @@
 # The two commands of the README: `make run` and `make test`.
-.PHONY: bench-purge run test build deps deps-test bench-insert bench-uploads
+.PHONY: bench-purge run test build deps deps-test bench-insert bench-uploads loadtest bench-events bench-ui-weight bench-ui
 
 deps:
 	scripts/install-deps.sh
@@ -16,6 +16,13 @@ run: deps build
 
 test:
 	scripts/test.sh
+
+# `vitrine loadtest` against a `vitrine serve` it runs on loopback (the private cluster under
+# var/loadtest unless DATABASE_URL is set), then the gallery invariants checked; see the README.
+CLIENTS ?= 8
+DURATION ?= 30s
+loadtest: deps build
+	VITRINE_DATA_DIR=$${VITRINE_DATA_DIR:-var/loadtest} bin/vitrine loadtest -clients $(CLIENTS) -duration $(DURATION)
 
 bench-insert: deps-test
 	bench/insert/run.sh
@@ -34,3 +41,18 @@ bench-uploads: deps-test build
 	git worktree remove --force $(CURDIR)/bin/baseline-src
 	BENCH_BEFORE_BIN=$(CURDIR)/bin/vitrine-baseline BENCH_AFTER_BIN=$(CURDIR)/bin/vitrine \
 		go test -run '^$$' -bench . -benchtime 1x -timeout 2h ./bench/uploads/
+
+# The supplier's page's JavaScript and CSS, gzipped, against Uppy's dashboard bundle; see
+# bench/ui/weight.sh.
+bench-ui-weight:
+	bench/ui/weight.sh
+
+# Live events: 200 streams on one `vitrine serve` (100 on one product, 100 over 10 others),
+# commit-to-receipt latency of a few hundred changes; see bench/events/events_test.go.
+bench-events: deps-test build
+	BENCH_VITRINE_BIN=$(CURDIR)/bin/vitrine go test -run '^$$' -bench . -benchtime 1x -timeout 30m ./bench/events/
+
+# Upload answered → variant loaded in the supplier's page (headless Chromium, a real serve), 20
+# uploads, p50/p99; see cmd/vitrine/ui_bench_test.go.
+bench-ui: deps-test
+	go test -run '^$$' -bench BenchmarkUIUploadToVariantShown -benchtime 1x ./cmd/vitrine

@@ -30,7 +30,7 @@ import (
 
 func init() {
 	// Object bodies are bytes: check their presence and type, not a schema.
-	for _, ct := range []string{"image/jpeg", "image/png", "image/gif", "image/webp", "image/avif", "multipart/byteranges", "text/html", "text/javascript"} {
+	for _, ct := range []string{"image/jpeg", "image/png", "image/gif", "image/webp", "image/avif", "multipart/byteranges", "text/html", "text/javascript", "text/event-stream"} {
 		openapi3filter.RegisterBodyDecoder(ct, openapi3filter.FileBodyDecoder)
 	}
 }
@@ -283,7 +283,7 @@ func contractLocal(t *testing.T, cov *coverage) []string {
 	if !strings.Contains(string(home), `"/docs"`) {
 		t.Errorf("GET / as JSON: %s", home)
 	}
-	for _, p := range []string{"/openapi.json", "/docs", httpapi.RedocPath, "/healthz", "/readyz"} {
+	for _, p := range []string{"/openapi.json", "/docs", httpapi.RedocPath, "/healthz", "/readyz", "/ui/vitrine-gallery.js"} {
 		st, _, _ := c.send(t, req{method: "GET", path: p})
 		expect(t, p, st, 200)
 	}
@@ -570,6 +570,9 @@ func contractLocal(t *testing.T, cov *coverage) []string {
 	st, _, _ = c.send(t, req{method: "GET", path: "/healthz", header: []string{"X-Padding", strings.Repeat("x", 1<<20+8<<10)}})
 	expect(t, "huge headers", st, 431)
 
+	// The product's event stream.
+	contractEvents(t, c, productID, as)
+
 	// Deletes.
 	st, _, _ = c.send(t, req{method: "DELETE", path: ip, token: as})
 	expect(t, "delete an image", st, 204)
@@ -587,7 +590,7 @@ func contractLocal(t *testing.T, cov *coverage) []string {
 		for method, o := range item.Operations() {
 			opIDs = append(opIDs, o.OperationID)
 			p := strings.NewReplacer("{product_id}", productID.String(), "{id}", ids[1].String(),
-				"{shard}", "ab", "{name}", strings.Repeat("ab", 32)+".png").Replace(path)
+				"{shard}", "ab", "{name}", strings.Repeat("ab", 32)+".png", "{path}", "vitrine-gallery.js").Replace(path)
 			if method == http.MethodHead && !strings.HasPrefix(path, "/objects/") {
 				st, h, data := c.send(t, req{method: method, path: p, token: service})
 				expect(t, "HEAD "+path, st, 200)

@@ -2,12 +2,11 @@ package httpapi
 
 import (
 	"bytes"
-	"crypto/sha256"
 	_ "embed"
-	"encoding/base64"
-	"html/template"
 	"net/http"
 	"strings"
+
+	"github.com/vitrine-dev/vitrine/ui"
 )
 
 //go:embed openapi.json
@@ -56,36 +55,6 @@ func serveRedoc(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(redocBundle)
 }
 
-// homeStyle is the home page's only style sheet, allowed by its hash in homeCSP.
-const homeStyle = `
-body{font:16px/1.5 system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem;color:#222}
-li{margin:.4rem 0}code{font:.95em ui-monospace,monospace}
-`
-
-// homeCSP lets the home page use its own style sheet and nothing else: no script, no other
-// origin, no framing.
-var homeCSP = func() string {
-	sum := sha256.Sum256([]byte(homeStyle))
-	return "default-src 'none'; style-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) +
-		"'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-}()
-
-var homePage = template.Must(template.New("home").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Vitrine</title>
-<style>` + homeStyle + `</style></head><body>
-<h1>Vitrine</h1>
-<p>Product image galleries: suppliers upload photos, each product has an ordered gallery, and
-thumbnails are made in the background.</p>
-<ul>
-<li><a href="/docs">API reference</a>: every operation with its parameters, bodies, answers and examples.</li>
-<li><a href="/openapi.json">/openapi.json</a>: the same as an OpenAPI 3.1 document, to generate a client from.</li>
-{{if .Jobs}}<li><a href="/admin/jobs/">Job UI</a>: the thumbnail and deletion jobs (asks for the operator's password).</li>
-{{end}}<li><a href="/healthz">/healthz</a>: the health check.</li>
-</ul>
-<p>The API lives under <code>/v1</code>; writes need a bearer token.</p>
-</body></html>
-`))
-
 // homeJSON is what the home page says to a client that asks for JSON only.
 type homeJSON struct {
 	Name    string `json:"name"`
@@ -94,8 +63,8 @@ type homeJSON struct {
 	Jobs    string `json:"jobs,omitempty"`
 }
 
-// serveHome answers GET / with a page a person can use, or with its links as JSON to a client
-// whose Accept names JSON and not HTML.
+// serveHome answers GET / with the supplier's page (package ui), or with its links as JSON to
+// a client whose Accept names JSON and not HTML.
 func (s *Server) serveHome(w http.ResponseWriter, r *http.Request) {
 	accept := r.Header.Get("Accept")
 	if strings.Contains(accept, "application/json") && !strings.Contains(accept, "text/html") {
@@ -106,9 +75,7 @@ func (s *Server) serveHome(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, h)
 		return
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Content-Security-Policy", homeCSP)
-	_ = homePage.Execute(w, struct{ Jobs bool }{s.Admin != nil})
+	ui.WritePage(w, s.pageCSP(r.Context()), ui.PageOptions{Jobs: s.Admin != nil})
 }
 
 // OpenAPIDocument returns the document /openapi.json serves, the API's contract.

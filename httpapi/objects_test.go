@@ -248,11 +248,12 @@ func TestHomePage(t *testing.T) {
 	resp, body := get(t, b.url+"/", "Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
 	csp := resp.Header.Get("Content-Security-Policy")
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/html; charset=utf-8" ||
-		!strings.HasPrefix(csp, "default-src 'none'; style-src 'sha256-") || !strings.Contains(csp, "frame-ancestors 'none'") ||
-		resp.Header.Get("X-Frame-Options") != "DENY" {
+		!strings.HasPrefix(csp, "default-src 'none'; script-src 'self'; style-src 'self'; ") || strings.Contains(csp, "unsafe") ||
+		!strings.Contains(csp, "frame-ancestors 'none'") || resp.Header.Get("X-Frame-Options") != "DENY" {
 		t.Fatalf("GET /: %d %v", resp.StatusCode, resp.Header)
 	}
-	for _, link := range []string{`href="/docs"`, `href="/openapi.json"`, `href="/healthz"`} {
+	// The supplier's page (package ui), whose footer links the service routes.
+	for _, link := range []string{`src="/ui/app.js"`, `href="/docs"`, `href="/openapi.json"`, `href="/healthz"`} {
 		if !strings.Contains(string(body), link) {
 			t.Errorf("the home page has no %s", link)
 		}

@@ -15,6 +15,8 @@ func documentedPaths(path string) []string {
 		return []string{"/objects/originals/{shard}/{name}", "/objects/variants/{shard}/{name}"}
 	case "/{$}":
 		return []string{"/"}
+	case "/ui/{path...}":
+		return []string{"/ui/{path}"}
 	}
 	return []string{path}
 }

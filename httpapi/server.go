@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/vitrine-dev/vitrine/gallery"
 	"github.com/vitrine-dev/vitrine/storage"
+	"github.com/vitrine-dev/vitrine/ui"
 	"github.com/vitrine-dev/vitrine/upload"
 )
 
@@ -65,6 +67,9 @@ type Server struct {
 	// WriteTimeout is the longest a response may take, from the start of its request (for
 	// an upload, from the end of the time its body is allowed); zero: no limit.
 	WriteTimeout time.Duration
+	// Events serves GET /v1/products/{product_id}/events; nil: that route answers 404. Its
+	// Run must run while the server serves.
+	Events *Hub
 	// CORSOrigins are the origins (as ParseOrigins reads them) whose pages may call /v1 from a
 	// browser; empty: none, and no response carries a CORS header.
 	CORSOrigins []string
@@ -74,6 +79,9 @@ type Server struct {
 	// makes a span of each request (observe.go).
 	Observer Observer
 	Tracer   trace.Tracer
+
+	pageCSPOnce sync.Once
+	pageCSPText string
 }
 
 // route is one pattern of the API and its handler.
@@ -92,6 +100,7 @@ func (s *Server) routes() []route {
 		{"DELETE /v1/products/{product_id}", s.deleteProduct},
 		{"POST /v1/products/{product_id}/images", s.uploadImage},
 		{"GET /v1/products/{product_id}/images", s.listImages},
+		{"GET /v1/products/{product_id}/events", s.productEvents},
 		{"POST /v1/products/{product_id}/uploads", s.startDirectUpload},
 		{"POST /v1/uploads/{id}/complete", s.completeDirectUpload},
 		{"PUT /v1/products/{product_id}/images/order", s.reorderImages},
@@ -107,6 +116,7 @@ func (s *Server) routes() []route {
 		{"GET " + RedocPath, serveRedoc},
 		{"GET /{$}", s.serveHome},
 		{"GET /readyz", s.serveReady},
+		{"GET " + ui.Prefix + "{path...}", ui.ServeStatic},
 		{"GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 		}},
@@ -115,6 +125,11 @@ func (s *Server) routes() []route {
 
 // Handler returns the API's routes. GET routes answer HEAD too.
 func (s *Server) Handler() http.Handler {
+	if s.Events != nil {
+		s.Events.mu.Lock()
+		s.Events.server = s
+		s.Events.mu.Unlock()
+	}
 	mux := http.NewServeMux()
 	for _, rt := range s.routes() {
 		mux.HandleFunc(rt.pattern, routed(rt.handler))

@@ -43,6 +43,7 @@ type bundle struct {
 	store    storage.Store // local disk, or an S3 bucket on versitygw with the s3 option
 	storeDir string
 	token    string
+	ownerURL string // the database's owner URL, to serve a second API on the same database
 }
 
 // testSecret signs the tests' tokens.
@@ -75,6 +76,10 @@ type options struct {
 	// jobs makes gallery writes enqueue thumbnail jobs (main images only), which nothing
 	// works: they stay pending.
 	jobs bool
+	// events configures the API's event hub (which every test's API runs).
+	events httpapi.HubConfig
+	// writeTimeout is the API's WriteTimeout; zero: none.
+	writeTimeout time.Duration
 }
 
 type httpapiLimiter struct{ perMinute, burst, writesPerMinute, writeBurst float64 }
@@ -136,6 +141,12 @@ func setup(t testing.TB, opts ...func(*options)) *bundle {
 	}
 	api.Readiness = httpapi.NewReadiness(api.Logger, httpapi.DatabaseCheck(app), httpapi.StoreCheck(store))
 	api.UploadSlots = o.uploadSlots
+	api.WriteTimeout = o.writeTimeout
+	api.Events = httpapi.NewHub(app, o.events)
+	hubCtx, stopHub := context.WithCancel(context.Background())
+	hubDone := make(chan struct{})
+	go func() { defer close(hubDone); api.Events.Run(hubCtx) }()
+	t.Cleanup(func() { stopHub(); <-hubDone })
 	api.CORSOrigins = o.corsOrigins
 	if o.stall > 0 {
 		api.UploadTimeouts = httpapi.Timeouts{Stall: o.stall, Total: time.Minute}
@@ -148,9 +159,11 @@ func setup(t testing.TB, opts ...func(*options)) *bundle {
 			Uploads: httpapi.Rate{PerMinute: o.limit.perMinute, Burst: o.limit.burst},
 			Writes:  httpapi.Rate{PerMinute: o.limit.writesPerMinute, Burst: o.limit.writeBurst}}
 	}
-	srv = httptest.NewServer(api.Handler())
-	t.Cleanup(srv.Close)
-	return &bundle{url: srv.URL, db: db, store: store, storeDir: dir, token: tokenFor(t, gallery.Service())}
+	srv = httptest.NewUnstartedServer(api.Handler())
+	srv.Config.RegisterOnShutdown(api.Events.Shutdown)
+	srv.Start()
+	t.Cleanup(func() { api.Events.Shutdown(); srv.Close() })
+	return &bundle{url: srv.URL, db: db, store: store, storeDir: dir, token: tokenFor(t, gallery.Service()), ownerURL: ownerURL}
 }
 
 type apiError struct {

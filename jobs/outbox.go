@@ -18,6 +18,9 @@ type OutboxDB interface {
 	// ExpireUploads deletes the direct uploads not completed in time, sending their staging
 	// objects to the outbox, and returns how many expired.
 	ExpireUploads(ctx context.Context) (int64, error)
+	// ExpireEvents deletes, in bounded batches, the events older than gallery.EventRetention,
+	// and returns how many it deleted.
+	ExpireEvents(ctx context.Context) (int64, error)
 	// DrainObjectOutbox deletes through del, in batches of batch keys, the outbox's objects
 	// that no row refers to, and empties the outbox of the keys it handled.
 	DrainObjectOutbox(ctx context.Context, batch int, del func(ctx context.Context, keys []string) error) (gallery.OutboxResult, error)
@@ -32,8 +35,8 @@ type OutboxWorker struct {
 	Logger *slog.Logger
 }
 
-// Work drains the outbox, after expiring the direct uploads not completed in time when the
-// job is the periodic sweep. A store failure leaves the failing batch in the outbox and fails
+// Work drains the outbox, after expiring the direct uploads not completed in time and the
+// events older than their retention when the job is the periodic sweep. A store failure leaves the failing batch in the outbox and fails
 // the job, which River retries with backoff; deleting a missing object is not an error, so a
 // batch done in part is harmless to redo.
 func (w *OutboxWorker) Work(ctx context.Context, job *river.Job[DrainOutboxArgs]) error {
@@ -45,6 +48,13 @@ func (w *OutboxWorker) Work(ctx context.Context, job *river.Job[DrainOutboxArgs]
 		}
 		if expired > 0 {
 			w.Logger.InfoContext(ctx, "direct uploads expired", "job_id", job.ID, "count", expired)
+		}
+		events, err := w.DB.ExpireEvents(ctx)
+		if err != nil {
+			return err
+		}
+		if events > 0 {
+			w.Logger.InfoContext(ctx, "old events deleted", "job_id", job.ID, "count", events)
 		}
 	}
 	res, err := w.DB.DrainObjectOutbox(ctx, outboxBatch, func(ctx context.Context, keys []string) error {

@@ -34,6 +34,7 @@ type ThumbnailDB interface {
 		defaultFormat string, ensure func(context.Context) error) (gallery.RecordOutcome, error)
 	// QueueObjectDeletes sends keys to the object outbox and enqueues a drain.
 	QueueObjectDeletes(ctx context.Context, keys []string) error
+	StatusDB
 }
 
 // ThumbnailWorker makes an image's variants and records them on that image only.
@@ -75,6 +76,12 @@ func (w *ThumbnailWorker) Work(ctx context.Context, job *river.Job[ThumbnailArgs
 	case !w.DB.ThumbnailsFor().Wants(im.Order):
 		log.InfoContext(ctx, "thumbnail job has nothing to do", "reason", gallery.NotMain)
 		return nil
+	}
+
+	// The image is now "processing": tell the streams of its product. A failure to say so
+	// only delays what they show until the next event.
+	if err := w.DB.RecordImageStatus(ctx, target.ImageID); err != nil {
+		log.WarnContext(ctx, "recording a thumbnail status event", "error", err)
 	}
 
 	original, err := w.readOriginal(ctx, im.StoragePath)

@@ -66,6 +66,9 @@ func (db *DB) AppendImage(ctx context.Context, im gallery.NewImage, publish func
 		out, err = readImage(ctx, tx, id)
 		return err
 	})
+	if err == nil {
+		db.notify(im.ProductID)
+	}
 	return out, domainError("adding image", err)
 }
 
@@ -73,8 +76,10 @@ func (db *DB) AppendImage(ctx context.Context, im gallery.NewImage, publish func
 // not change, is an error, never a silent no-op.
 func (db *DB) UpdateAlt(ctx context.Context, id uuid.UUID, alt string) (gallery.Image, error) {
 	var out gallery.Image
+	var productID uuid.UUID
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT vitrine_check_writable(vitrine_image_product($1))`, id); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT p, vitrine_check_writable(p), `+notifyAfterCommit+`
+			FROM vitrine_image_product($1) AS p`, id).Scan(&productID, nil, nil); err != nil {
 			return err
 		}
 		tag, err := tx.Exec(ctx, `UPDATE product_images SET alt = $2 WHERE id = $1`, id, alt)
@@ -87,6 +92,9 @@ func (db *DB) UpdateAlt(ctx context.Context, id uuid.UUID, alt string) (gallery.
 		out, err = readImage(ctx, tx, id)
 		return err
 	})
+	if err == nil {
+		db.notify(productID)
+	}
 	return out, domainError("updating image", err)
 }
 
@@ -111,6 +119,9 @@ func (db *DB) DeleteImage(ctx context.Context, id uuid.UUID) (gallery.Image, err
 		w.gone = append(w.gone, id)
 		return w.finish(ctx)
 	})
+	if err == nil {
+		db.notify(out.ProductID)
+	}
 	return out, domainError("deleting image", err)
 }
 
@@ -136,6 +147,9 @@ func (db *DB) MoveImage(ctx context.Context, id uuid.UUID, position int) ([]gall
 		out, err = listImages(ctx, tx, w.productID)
 		return err
 	})
+	if err == nil && len(out) > 0 {
+		db.notify(out[0].ProductID)
+	}
 	return out, domainError("moving image", err)
 }
 
@@ -157,5 +171,8 @@ func (db *DB) ReorderImages(ctx context.Context, productID uuid.UUID, ids []uuid
 		out, err = listImages(ctx, tx, productID)
 		return err
 	})
+	if err == nil {
+		db.notify(productID)
+	}
 	return out, domainError("reordering images", err)
 }

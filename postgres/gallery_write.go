@@ -24,9 +24,11 @@ type galleryWrite struct {
 	dropped    bool        // the change may have sent keys to the object outbox
 }
 
-// beginGalleryWrite takes the product's lock and notes its main image.
+// beginGalleryWrite takes the product's lock and notes its main image. The transaction
+// notifies the readers of its events after it commits (the caller hands the product to
+// db.notify then), not inside itself.
 func (db *DB) beginGalleryWrite(ctx context.Context, tx pgx.Tx, productID uuid.UUID) (*galleryWrite, error) {
-	if _, err := tx.Exec(ctx, `SELECT vitrine_lock_product($1)`, productID); err != nil {
+	if _, err := tx.Exec(ctx, `SELECT vitrine_lock_product($1), `+notifyAfterCommit, productID); err != nil {
 		return nil, err
 	}
 	w := &galleryWrite{db: db, tx: tx, productID: productID}

@@ -21,6 +21,7 @@ type DB struct {
 	pool       *pgxpool.Pool
 	jobs       gallery.Enqueuer[pgx.Tx] // nil: no background jobs are enqueued
 	thumbnails gallery.ThumbnailsFor
+	events     *eventNotifier // shared by every DB on the pool
 }
 
 // Open connects to the database at url and checks that it answers.
@@ -37,14 +38,14 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("connecting to database: %w", err)
 	}
-	return &DB{pool: pool}, nil
+	return &DB{pool: pool, events: startEventNotifier(pool)}, nil
 }
 
 // WithJobs returns a DB on the same pool whose gallery writes enqueue, in their own
 // transactions, the thumbnail jobs that the policy asks for and the drains of the object
 // outbox. db itself is unchanged.
 func (db *DB) WithJobs(jobs gallery.Enqueuer[pgx.Tx], policy gallery.ThumbnailsFor) *DB {
-	return &DB{pool: db.pool, jobs: jobs, thumbnails: policy}
+	return &DB{pool: db.pool, jobs: jobs, thumbnails: policy, events: db.events}
 }
 
 // ThumbnailsFor returns the policy that says which images get thumbnails.
@@ -54,8 +55,11 @@ func (db *DB) ThumbnailsFor() gallery.ThumbnailsFor { return db.thumbnails }
 // thumbnails: the policy wants either every position or position 0 only.
 func (db *DB) thumbnailsBeyondMain() bool { return db.thumbnails.Wants(1) }
 
-// Close closes every connection of the pool.
-func (db *DB) Close() { db.pool.Close() }
+// Close stops the notifier of events and closes every connection of the pool.
+func (db *DB) Close() {
+	db.events.close()
+	db.pool.Close()
+}
 
 // Pool returns the underlying pool, for tests and tools that need plain SQL.
 func (db *DB) Pool() *pgxpool.Pool { return db.pool }

@@ -59,14 +59,21 @@ func productNotFound(id uuid.UUID) error {
 // Product returns one product, or a not-found error.
 func (db *DB) Product(ctx context.Context, id uuid.UUID) (gallery.Product, error) {
 	var p gallery.Product
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, `SELECT `+productColumns+` FROM products WHERE id = $1`, id).Scan(productDest(&p)...)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return productNotFound(id)
-		}
+	err := db.inTx(ctx, func(tx pgx.Tx) (err error) {
+		p, err = readProduct(ctx, tx, id)
 		return err
 	})
 	return p, domainError("reading product", err)
+}
+
+// readProduct reads one product in tx, or answers the not-found error.
+func readProduct(ctx context.Context, tx pgx.Tx, id uuid.UUID) (gallery.Product, error) {
+	var p gallery.Product
+	err := tx.QueryRow(ctx, `SELECT `+productColumns+` FROM products WHERE id = $1`, id).Scan(productDest(&p)...)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return p, productNotFound(id)
+	}
+	return p, err
 }
 
 // UpdateProduct applies change to a product: its title, whether it is published (anonymous
@@ -80,7 +87,7 @@ func (db *DB) UpdateProduct(ctx context.Context, id uuid.UUID, change gallery.Pr
 	}
 	var p gallery.Product
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT vitrine_check_writable($1)`, id); err != nil {
+		if _, err := tx.Exec(ctx, `SELECT vitrine_check_writable($1), `+notifyAfterCommit, id); err != nil {
 			return err
 		}
 		return tx.QueryRow(ctx, `UPDATE products
@@ -88,6 +95,9 @@ func (db *DB) UpdateProduct(ctx context.Context, id uuid.UUID, change gallery.Pr
 			WHERE id = $1
 			RETURNING `+productColumns, id, change.Title, change.Published).Scan(productDest(&p)...)
 	})
+	if err == nil {
+		db.notify(id)
+	}
 	return p, domainError("updating product", err)
 }
 
@@ -121,6 +131,9 @@ func (db *DB) DeleteProduct(ctx context.Context, id uuid.UUID) error {
 		w.dropped = true
 		return w.finish(ctx)
 	})
+	if err == nil {
+		db.notify(id)
+	}
 	return domainError("deleting product", err)
 }
 

@@ -43,8 +43,8 @@ func (db *DB) RecordThumbnails(ctx context.Context, target gallery.ThumbnailTarg
 		return "", err
 	}
 	var outcome gallery.RecordOutcome
+	var productID uuid.UUID
 	err = db.inTx(ctx, func(tx pgx.Tx) error {
-		var productID uuid.UUID
 		err := tx.QueryRow(ctx, `SELECT product_id FROM product_images WHERE id = $1`, target.ImageID).Scan(&productID)
 		if err == pgx.ErrNoRows {
 			outcome = gallery.ImageGone
@@ -109,6 +109,9 @@ func (db *DB) RecordThumbnails(ctx context.Context, target gallery.ThumbnailTarg
 	})
 	if err != nil {
 		return "", fmt.Errorf("recording thumbnails of image %s: %w", target.ImageID, err)
+	}
+	if outcome == gallery.Recorded {
+		db.notify(productID)
 	}
 	return outcome, nil
 }

@@ -30,7 +30,11 @@ if [ -n "$unformatted" ]; then
   exit 1
 fi
 go vet ./...
-go test -race -count=1 ./...
+# cmd/vitrine runs real processes under load (the scale-out test) and real browsers: more than
+# go test's default 10 minutes on a busy 2-CPU machine. Files the tests keep (the browser
+# tests' screenshots, through t.ArtifactDir) go under test-output/, which git ignores.
+mkdir -p test-output
+go test -race -count=1 -timeout 30m -artifacts -outputdir "$PWD/test-output" ./...
 
 # A short run of each fuzz target; the seed corpora already ran above as plain tests.
 for target in $(grep -rhoE '^func (Fuzz[A-Za-z0-9_]+)' --include='*_test.go' . | sed 's/func //' | sort -u); do

@@ -122,11 +122,14 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, workers bool) (_ 
 // startWorkers starts working jobs; the returned function stops fetching, waits for running
 // jobs up to the shutdown timeout, then cancels those still running (River rescues them later).
 func (a *app) startWorkers(ctx context.Context) (func(), error) {
+	stopStatus := jobs.ReportThumbnailStatus(a.jobs, a.db, a.log.With("component", "thumbnails"))
 	if err := a.jobs.Start(ctx); err != nil {
+		stopStatus()
 		return nil, fmt.Errorf("starting workers: %w", err)
 	}
 	a.log.Info("workers started", "workers", a.cfg.Workers)
 	return func() {
+		defer stopStatus()
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.ShutdownTimeout)
 		defer cancel()
 		if err := a.jobs.Stop(sctx); err != nil {

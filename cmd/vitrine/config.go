@@ -66,6 +66,7 @@ type config struct {
 	WriteTimeout     time.Duration
 	IdleTimeout      time.Duration
 	MaxConnections   int
+	MaxEventStreams  int
 	CORSOrigins      []string
 
 	PurgeEvery        time.Duration
@@ -199,6 +200,8 @@ var settings = []setting{
 		func(c *config, v string) (err error) { c.IdleTimeout, err = time.ParseDuration(v); return }},
 	{"max-connections", "VITRINE_MAX_CONNECTIONS", "1024", "most client connections this process holds open at once; more wait to be accepted", false,
 		func(c *config, v string) (err error) { c.MaxConnections, err = strconv.Atoi(v); return }},
+	{"max-event-streams", "VITRINE_MAX_EVENT_STREAMS", "1000", "most event streams (GET /v1/products/{id}/events) this process holds open at once; more are refused with 503 and Retry-After", false,
+		func(c *config, v string) (err error) { c.MaxEventStreams, err = strconv.Atoi(v); return }},
 	{"cors-origins", "VITRINE_CORS_ORIGINS", "", "comma-separated origins (scheme://host[:port]) whose pages may call /v1 from a browser with a bearer token; empty: none (no CORS headers)", false,
 		func(c *config, v string) (err error) { c.CORSOrigins, err = httpapi.ParseOrigins(v); return }},
 	{"keep-original-metadata", "VITRINE_KEEP_ORIGINAL_METADATA", "false", "keep EXIF, GPS and XMP in stored originals (by default they are stripped)", false,
@@ -329,6 +332,9 @@ func (c *config) validate() []error {
 	}
 	if c.MaxConnections < 1 {
 		errs = append(errs, errors.New("VITRINE_MAX_CONNECTIONS must be at least 1"))
+	}
+	if c.MaxEventStreams < 1 {
+		errs = append(errs, errors.New("VITRINE_MAX_EVENT_STREAMS must be at least 1"))
 	}
 	if c.UploadsPerMinute < 0 || c.UploadBurst < 1 {
 		errs = append(errs, errors.New("VITRINE_UPLOADS_PER_MINUTE must not be negative and VITRINE_UPLOAD_BURST must be at least 1"))

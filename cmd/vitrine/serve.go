@@ -66,7 +66,9 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		Uploads: httpapi.Rate{PerMinute: cfg.UploadsPerMinute, Burst: cfg.UploadBurst},
 		Writes:  httpapi.Rate{PerMinute: cfg.WritesPerMinute, Burst: cfg.WriteBurst},
 	}
+	events := httpapi.NewHub(a.db, httpapi.HubConfig{MaxStreams: cfg.MaxEventStreams, Logger: log.With("component", "events")})
 	api := &httpapi.Server{
+		Events:         events,
 		Auth:           auth,
 		Limits:         limits,
 		UploadTimeouts: httpapi.Timeouts{Stall: cfg.UploadStall, Total: cfg.UploadTimeout},
@@ -107,8 +109,12 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		IdleTimeout:       cfg.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	srv.RegisterOnShutdown(events.Shutdown)
 	base := cfg.publicURL()
 	log.Info("serving", "addr", ln.Addr().String(), "public_url", base, "docs", base+"/docs", "jobs_ui", base+"/admin/jobs/")
+	hubCtx, stopHub := context.WithCancel(ctx)
+	defer stopHub()
+	go events.Run(hubCtx)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -90,18 +90,8 @@ func startServe(t testing.TB, envs map[string]string) *served {
 func startServeProcess(t *testing.T, envs map[string]string) *served {
 	t.Helper()
 	s, all := serveEnv(t, envs)
-	cmd := exec.Command(os.Args[0], "serve")
-	cmd.Env = append(os.Environ(), "VITRINE_TEST_AS_MAIN=1")
-	for k, v := range all {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	cmd.Stderr = s.logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, done := startChild(t, "serve", all, s.logs)
 	s.proc = cmd.Process
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
 	t.Cleanup(func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
@@ -116,6 +106,24 @@ func startServeProcess(t *testing.T, envs map[string]string) *served {
 	})
 	s.waitUp(t, done)
 	return s
+}
+
+// startChild runs this test binary as the vitrine command (see TestMain) with args, envs added
+// to this process's environment and its standard error to logs. done receives its end.
+func startChild(t *testing.T, command string, envs map[string]string, logs io.Writer) (cmd *exec.Cmd, done <-chan error) {
+	t.Helper()
+	cmd = exec.Command(os.Args[0], command)
+	cmd.Env = append(os.Environ(), "VITRINE_TEST_AS_MAIN=1")
+	for k, v := range envs {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	cmd.Stderr = logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ended := make(chan error, 1)
+	go func() { ended <- cmd.Wait() }()
+	return cmd, ended
 }
 
 // waitUp waits for /healthz to answer, then reads the dev token from the logs, or mints a

@@ -47,7 +47,7 @@ func call(t *testing.T, method, url, token string, body, out any) *http.Response
 }
 
 // uploadTo sends file as a multipart upload to product id.
-func uploadTo(t *testing.T, base, token string, productID uuid.UUID, file []byte, out any) *http.Response {
+func uploadTo(t testing.TB, base, token string, productID uuid.UUID, file []byte, out any) *http.Response {
 	t.Helper()
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
@@ -59,7 +59,7 @@ func uploadTo(t *testing.T, base, token string, productID uuid.UUID, file []byte
 
 // send sends a request with token and decodes a successful JSON answer into out (nil: none);
 // the returned response's body can still be read.
-func send(t *testing.T, method, url, token string, body io.Reader, contentType string, out any) *http.Response {
+func send(t testing.TB, method, url, token string, body io.Reader, contentType string, out any) *http.Response {
 	t.Helper()
 	req, err := http.NewRequest(method, url, body)
 	if err != nil {

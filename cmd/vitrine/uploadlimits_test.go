@@ -34,7 +34,7 @@ type supplier struct {
 }
 
 // newSupplier mints a token for a new supplier and creates a product with it.
-func (s *served) newSupplier(t *testing.T) supplier {
+func (s *served) newSupplier(t testing.TB) supplier {
 	t.Helper()
 	id := uuid.New()
 	sp := supplier{token: s.mint(t, gallery.Caller{Role: gallery.RoleAuthenticated, UserID: id})}

@@ -564,6 +564,12 @@ type UpdateProductJSONBody struct {
 	Title     *string `json:"title,omitempty"`
 }
 
+// StreamProductEventsParams defines parameters for StreamProductEvents.
+type StreamProductEventsParams struct {
+	// LastEventID The id of the last event received: the stream starts with the events after it (events are kept at least an hour), or, when it is unknown or no longer held, with a reload event and a snapshot. Browsers' EventSource sends it when it reconnects; a client reading the stream with fetch() sends it itself.
+	LastEventID *string `json:"Last-Event-ID,omitempty"`
+}
+
 // UploadImageMultipartBody defines parameters for UploadImage.
 type UploadImageMultipartBody struct {
 	// Alt Alternative text for the image.
@@ -678,14 +684,14 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
-	// GetHome Home page
+	// GetHome The supplier's page
 	//
-	// A page pointing to the API reference, this document and the job UI; a client that accepts only application/json gets a JSON index instead.
+	// The page a supplier signs in to (with a bearer token pasted, or arriving as #access_token=... in the URL fragment): its products (search, create, publish) and the gallery of one, edited with the <vitrine-gallery> element served under /ui/. The page runs under a strict Content-Security-Policy (scripts and styles from this server only, no inline script or style). A client that accepts only application/json gets a JSON index of the service routes instead.
 	//
 	// Corresponds with GET / (the `GetHome` operationId).
 	GetHome(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// HeadHome Home page: headers only
+	// HeadHome The supplier's page: headers only
 	//
 	// The status and headers GET answers, without the body.
 	//
@@ -789,6 +795,20 @@ type ClientInterface interface {
 	//
 	// Corresponds with HEAD /readyz (the `HeadReadiness` operationId).
 	HeadReadiness(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetUIFile The gallery element and the page's files
+	//
+	// The files of the front end, embedded in the server: /ui/vitrine-gallery.js (the <vitrine-gallery product-id api token> custom element, an ES module a shop adds to its own admin page with one <script type="module"> tag; it talks only to /v1), its style sheet /ui/vitrine-gallery.css, the page at / (/ui/app.js, /ui/app.css), and the libraries they load under /ui/vendor/ (vendored from npm at pinned versions). Each answer has an ETag from its content and Cache-Control: no-cache, so the stable URL gets a new version as soon as the server has one; the files are public, with Access-Control-Allow-Origin: * and Cross-Origin-Resource-Policy: cross-origin, so that a page on another origin can load the module.
+	//
+	// Corresponds with GET /ui/{path} (the `GetUIFile` operationId).
+	GetUIFile(ctx context.Context, path string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// HeadUIFile The gallery element and the page's files: headers only
+	//
+	// The status and headers GET answers, without the body.
+	//
+	// Corresponds with HEAD /ui/{path} (the `HeadUIFile` operationId).
+	HeadUIFile(ctx context.Context, path string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DeleteImage Delete an image
 	//
@@ -925,6 +945,30 @@ type ClientInterface interface {
 	// Corresponds with PATCH /v1/products/{product_id} (the `UpdateProduct` operationId).
 	UpdateProduct(ctx context.Context, productId openapi_types.UUID, body UpdateProductJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// StreamProductEvents Stream a product's changes (server-sent events)
+	//
+	// A product's changes as they are committed, whoever made them (this API, the legacy design's RPCs, plain SQL), as a text/event-stream. Send the bearer token in the Authorization header (browsers read the stream with fetch(); EventSource cannot send it); tokens are never accepted in the URL. A product the caller cannot read (the same rule as GET /v1/products/{product_id}/images) is a 404 before the stream starts.
+	//
+	// Every event but the heartbeat has `id: <seq>`, a per-product number that increases in commit order. The events, each with JSON data:
+	//
+	// - `snapshot` (EventSnapshot): the product and its gallery now; the first event when no Last-Event-ID is sent.
+	// - `image` (ImageEvent): an image was `created`, given `alt` text, `moved`, `deleted`, its thumbnail job changed `status`, or its `thumbnails` changed. `image` is the image as GET /v1/images/{id} answers now (null once deleted), `order` the gallery's image ids in order now. A reorder makes one event per image that moved.
+	// - `product` (ProductEvent): the product was `published` or withdrawn, its `title` changed, or it was `deleted`.
+	// - `reload` (EventReason): the Last-Event-ID sent is unknown, or its events are no longer held; a snapshot follows at once.
+	// - `gone` (EventReason): the caller can no longer read the product (it was deleted or withdrawn); the stream ends.
+	//
+	// A comment line `: keep-alive` is sent at least every 15 seconds. The server may end a stream (a client that does not read, a shutdown); reconnect with Last-Event-ID. Each process holds a bounded number of streams (VITRINE_MAX_EVENT_STREAMS); past it the answer is 503 with Retry-After.
+	//
+	// Corresponds with GET /v1/products/{product_id}/events (the `StreamProductEvents` operationId).
+	StreamProductEvents(ctx context.Context, productId openapi_types.UUID, params *StreamProductEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// HeadProductEvents Stream a product's changes: headers only
+	//
+	// The status and headers GET answers, without the stream.
+	//
+	// Corresponds with HEAD /v1/products/{product_id}/events (the `HeadProductEvents` operationId).
+	HeadProductEvents(ctx context.Context, productId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListImages List a product's gallery
 	//
 	// The images in order: position 0 is the main image.
@@ -1006,9 +1050,9 @@ type ClientInterface interface {
 	CompleteDirectUpload(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
-// GetHome Home page
+// GetHome The supplier's page
 //
-// A page pointing to the API reference, this document and the job UI; a client that accepts only application/json gets a JSON index instead.
+// The page a supplier signs in to (with a bearer token pasted, or arriving as #access_token=... in the URL fragment): its products (search, create, publish) and the gallery of one, edited with the <vitrine-gallery> element served under /ui/. The page runs under a strict Content-Security-Policy (scripts and styles from this server only, no inline script or style). A client that accepts only application/json gets a JSON index of the service routes instead.
 //
 // Corresponds with GET / (the `GetHome` operationId).
 func (c *Client) GetHome(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1023,7 +1067,7 @@ func (c *Client) GetHome(ctx context.Context, reqEditors ...RequestEditorFn) (*h
 	return c.Client.Do(req)
 }
 
-// HeadHome Home page: headers only
+// HeadHome The supplier's page: headers only
 //
 // The status and headers GET answers, without the body.
 //
@@ -1268,6 +1312,40 @@ func (c *Client) GetReadiness(ctx context.Context, reqEditors ...RequestEditorFn
 // Corresponds with HEAD /readyz (the `HeadReadiness` operationId).
 func (c *Client) HeadReadiness(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewHeadReadinessRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetUIFile The gallery element and the page's files
+//
+// The files of the front end, embedded in the server: /ui/vitrine-gallery.js (the <vitrine-gallery product-id api token> custom element, an ES module a shop adds to its own admin page with one <script type="module"> tag; it talks only to /v1), its style sheet /ui/vitrine-gallery.css, the page at / (/ui/app.js, /ui/app.css), and the libraries they load under /ui/vendor/ (vendored from npm at pinned versions). Each answer has an ETag from its content and Cache-Control: no-cache, so the stable URL gets a new version as soon as the server has one; the files are public, with Access-Control-Allow-Origin: * and Cross-Origin-Resource-Policy: cross-origin, so that a page on another origin can load the module.
+//
+// Corresponds with GET /ui/{path} (the `GetUIFile` operationId).
+func (c *Client) GetUIFile(ctx context.Context, path string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetUIFileRequest(c.Server, path)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// HeadUIFile The gallery element and the page's files: headers only
+//
+// The status and headers GET answers, without the body.
+//
+// Corresponds with HEAD /ui/{path} (the `HeadUIFile` operationId).
+func (c *Client) HeadUIFile(ctx context.Context, path string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHeadUIFileRequest(c.Server, path)
 	if err != nil {
 		return nil, err
 	}
@@ -1573,6 +1651,50 @@ func (c *Client) UpdateProductWithBody(ctx context.Context, productId openapi_ty
 // Corresponds with PATCH /v1/products/{product_id} (the `UpdateProduct` operationId).
 func (c *Client) UpdateProduct(ctx context.Context, productId openapi_types.UUID, body UpdateProductJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateProductRequest(c.Server, productId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StreamProductEvents Stream a product's changes (server-sent events)
+//
+// A product's changes as they are committed, whoever made them (this API, the legacy design's RPCs, plain SQL), as a text/event-stream. Send the bearer token in the Authorization header (browsers read the stream with fetch(); EventSource cannot send it); tokens are never accepted in the URL. A product the caller cannot read (the same rule as GET /v1/products/{product_id}/images) is a 404 before the stream starts.
+//
+// Every event but the heartbeat has `id: <seq>`, a per-product number that increases in commit order. The events, each with JSON data:
+//
+// - `snapshot` (EventSnapshot): the product and its gallery now; the first event when no Last-Event-ID is sent.
+// - `image` (ImageEvent): an image was `created`, given `alt` text, `moved`, `deleted`, its thumbnail job changed `status`, or its `thumbnails` changed. `image` is the image as GET /v1/images/{id} answers now (null once deleted), `order` the gallery's image ids in order now. A reorder makes one event per image that moved.
+// - `product` (ProductEvent): the product was `published` or withdrawn, its `title` changed, or it was `deleted`.
+// - `reload` (EventReason): the Last-Event-ID sent is unknown, or its events are no longer held; a snapshot follows at once.
+// - `gone` (EventReason): the caller can no longer read the product (it was deleted or withdrawn); the stream ends.
+//
+// A comment line `: keep-alive` is sent at least every 15 seconds. The server may end a stream (a client that does not read, a shutdown); reconnect with Last-Event-ID. Each process holds a bounded number of streams (VITRINE_MAX_EVENT_STREAMS); past it the answer is 503 with Retry-After.
+//
+// Corresponds with GET /v1/products/{product_id}/events (the `StreamProductEvents` operationId).
+func (c *Client) StreamProductEvents(ctx context.Context, productId openapi_types.UUID, params *StreamProductEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStreamProductEventsRequest(c.Server, productId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// HeadProductEvents Stream a product's changes: headers only
+//
+// The status and headers GET answers, without the stream.
+//
+// Corresponds with HEAD /v1/products/{product_id}/events (the `HeadProductEvents` operationId).
+func (c *Client) HeadProductEvents(ctx context.Context, productId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHeadProductEventsRequest(c.Server, productId)
 	if err != nil {
 		return nil, err
 	}
@@ -2355,6 +2477,74 @@ func NewHeadReadinessRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewGetUIFileRequest constructs an http.Request for the GetUIFile method
+func NewGetUIFileRequest(server string, path string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "path", path, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/ui/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewHeadUIFileRequest constructs an http.Request for the HeadUIFile method
+func NewHeadUIFileRequest(server string, path string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "path", path, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/ui/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodHead, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewDeleteImageRequest constructs an http.Request for the DeleteImage method
 func NewDeleteImageRequest(server string, id openapi_types.UUID) (*http.Request, error) {
 	var err error
@@ -2930,6 +3120,89 @@ func NewUpdateProductRequestWithBody(server string, productId openapi_types.UUID
 	return req, nil
 }
 
+// NewStreamProductEventsRequest constructs an http.Request for the StreamProductEvents method
+func NewStreamProductEventsRequest(server string, productId openapi_types.UUID, params *StreamProductEventsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "product_id", productId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/products/%s/events", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.LastEventID != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Last-Event-ID", *params.LastEventID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Last-Event-ID", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewHeadProductEventsRequest constructs an http.Request for the HeadProductEvents method
+func NewHeadProductEventsRequest(server string, productId openapi_types.UUID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "product_id", productId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/products/%s/events", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodHead, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListImagesRequest constructs an http.Request for the ListImages method
 func NewListImagesRequest(server string, productId openapi_types.UUID) (*http.Request, error) {
 	var err error
@@ -3260,16 +3533,16 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
-	// GetHomeWithResponse Home page
+	// GetHomeWithResponse The supplier's page
 	//
-	// A page pointing to the API reference, this document and the job UI; a client that accepts only application/json gets a JSON index instead.
+	// The page a supplier signs in to (with a bearer token pasted, or arriving as #access_token=... in the URL fragment): its products (search, create, publish) and the gallery of one, edited with the <vitrine-gallery> element served under /ui/. The page runs under a strict Content-Security-Policy (scripts and styles from this server only, no inline script or style). A client that accepts only application/json gets a JSON index of the service routes instead.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET / (the `GetHome` operationId).
 	GetHomeWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetHomeResponse, error)
 
-	// HeadHomeWithResponse Home page: headers only
+	// HeadHomeWithResponse The supplier's page: headers only
 	//
 	// The status and headers GET answers, without the body.
 	//
@@ -3403,6 +3676,24 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with HEAD /readyz (the `HeadReadiness` operationId).
 	HeadReadinessWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*HeadReadinessResponse, error)
+
+	// GetUIFileWithResponse The gallery element and the page's files
+	//
+	// The files of the front end, embedded in the server: /ui/vitrine-gallery.js (the <vitrine-gallery product-id api token> custom element, an ES module a shop adds to its own admin page with one <script type="module"> tag; it talks only to /v1), its style sheet /ui/vitrine-gallery.css, the page at / (/ui/app.js, /ui/app.css), and the libraries they load under /ui/vendor/ (vendored from npm at pinned versions). Each answer has an ETag from its content and Cache-Control: no-cache, so the stable URL gets a new version as soon as the server has one; the files are public, with Access-Control-Allow-Origin: * and Cross-Origin-Resource-Policy: cross-origin, so that a page on another origin can load the module.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /ui/{path} (the `GetUIFile` operationId).
+	GetUIFileWithResponse(ctx context.Context, path string, reqEditors ...RequestEditorFn) (*GetUIFileResponse, error)
+
+	// HeadUIFileWithResponse The gallery element and the page's files: headers only
+	//
+	// The status and headers GET answers, without the body.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with HEAD /ui/{path} (the `HeadUIFile` operationId).
+	HeadUIFileWithResponse(ctx context.Context, path string, reqEditors ...RequestEditorFn) (*HeadUIFileResponse, error)
 
 	// DeleteImageWithResponse Delete an image
 	//
@@ -3556,6 +3847,34 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PATCH /v1/products/{product_id} (the `UpdateProduct` operationId).
 	UpdateProductWithResponse(ctx context.Context, productId openapi_types.UUID, body UpdateProductJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateProductResponse, error)
+
+	// StreamProductEventsWithResponse Stream a product's changes (server-sent events)
+	//
+	// A product's changes as they are committed, whoever made them (this API, the legacy design's RPCs, plain SQL), as a text/event-stream. Send the bearer token in the Authorization header (browsers read the stream with fetch(); EventSource cannot send it); tokens are never accepted in the URL. A product the caller cannot read (the same rule as GET /v1/products/{product_id}/images) is a 404 before the stream starts.
+	//
+	// Every event but the heartbeat has `id: <seq>`, a per-product number that increases in commit order. The events, each with JSON data:
+	//
+	// - `snapshot` (EventSnapshot): the product and its gallery now; the first event when no Last-Event-ID is sent.
+	// - `image` (ImageEvent): an image was `created`, given `alt` text, `moved`, `deleted`, its thumbnail job changed `status`, or its `thumbnails` changed. `image` is the image as GET /v1/images/{id} answers now (null once deleted), `order` the gallery's image ids in order now. A reorder makes one event per image that moved.
+	// - `product` (ProductEvent): the product was `published` or withdrawn, its `title` changed, or it was `deleted`.
+	// - `reload` (EventReason): the Last-Event-ID sent is unknown, or its events are no longer held; a snapshot follows at once.
+	// - `gone` (EventReason): the caller can no longer read the product (it was deleted or withdrawn); the stream ends.
+	//
+	// A comment line `: keep-alive` is sent at least every 15 seconds. The server may end a stream (a client that does not read, a shutdown); reconnect with Last-Event-ID. Each process holds a bounded number of streams (VITRINE_MAX_EVENT_STREAMS); past it the answer is 503 with Retry-After.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/products/{product_id}/events (the `StreamProductEvents` operationId).
+	StreamProductEventsWithResponse(ctx context.Context, productId openapi_types.UUID, params *StreamProductEventsParams, reqEditors ...RequestEditorFn) (*StreamProductEventsResponse, error)
+
+	// HeadProductEventsWithResponse Stream a product's changes: headers only
+	//
+	// The status and headers GET answers, without the stream.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with HEAD /v1/products/{product_id}/events (the `HeadProductEvents` operationId).
+	HeadProductEventsWithResponse(ctx context.Context, productId openapi_types.UUID, reqEditors ...RequestEditorFn) (*HeadProductEventsResponse, error)
 
 	// ListImagesWithResponse List a product's gallery
 	//
@@ -4611,6 +4930,127 @@ func (r HeadReadinessResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r HeadReadinessResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetUIFileResponse200Headers the declared response headers of an HTTP 200 response for GetUIFile
+type GetUIFileResponse200Headers struct {
+	CacheControl *string
+	ETag         string
+}
+
+// GetUIFileResponse304Headers the declared response headers of an HTTP 304 response for GetUIFile
+type GetUIFileResponse304Headers struct {
+	CacheControl *string
+	ETag         string
+}
+
+// GetUIFileResponse401Headers the declared response headers of an HTTP 401 response for GetUIFile
+type GetUIFileResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+type GetUIFileResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetUIFileResponse200Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *GetUIFileResponse304Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetUIFileResponse401Headers
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetUIFileResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetBody returns the raw response body bytes
+func (r GetUIFileResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetUIFileResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetUIFileResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetUIFileResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// HeadUIFileResponse200Headers the declared response headers of an HTTP 200 response for HeadUIFile
+type HeadUIFileResponse200Headers struct {
+	CacheControl *string
+	ETag         string
+}
+
+// HeadUIFileResponse304Headers the declared response headers of an HTTP 304 response for HeadUIFile
+type HeadUIFileResponse304Headers struct {
+	CacheControl *string
+	ETag         string
+}
+
+// HeadUIFileResponse401Headers the declared response headers of an HTTP 401 response for HeadUIFile
+type HeadUIFileResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+type HeadUIFileResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *HeadUIFileResponse200Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *HeadUIFileResponse304Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *HeadUIFileResponse401Headers
+}
+
+// GetBody returns the raw response body bytes
+func (r HeadUIFileResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r HeadUIFileResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r HeadUIFileResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r HeadUIFileResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -5745,6 +6185,144 @@ func (r UpdateProductResponse) ContentType() string {
 	return ""
 }
 
+// StreamProductEventsResponse200Headers the declared response headers of an HTTP 200 response for StreamProductEvents
+type StreamProductEventsResponse200Headers struct {
+	CacheControl string
+}
+
+// StreamProductEventsResponse401Headers the declared response headers of an HTTP 401 response for StreamProductEvents
+type StreamProductEventsResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+// StreamProductEventsResponse503Headers the declared response headers of an HTTP 503 response for StreamProductEvents
+type StreamProductEventsResponse503Headers struct {
+	RetryAfter int
+}
+
+type StreamProductEventsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Internal
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *StreamProductEventsResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *StreamProductEventsResponse401Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *StreamProductEventsResponse503Headers
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r StreamProductEventsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r StreamProductEventsResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r StreamProductEventsResponse) GetJSON500() *Internal {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r StreamProductEventsResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r StreamProductEventsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StreamProductEventsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StreamProductEventsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StreamProductEventsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// HeadProductEventsResponse200Headers the declared response headers of an HTTP 200 response for HeadProductEvents
+type HeadProductEventsResponse200Headers struct {
+	CacheControl string
+}
+
+// HeadProductEventsResponse401Headers the declared response headers of an HTTP 401 response for HeadProductEvents
+type HeadProductEventsResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+// HeadProductEventsResponse503Headers the declared response headers of an HTTP 503 response for HeadProductEvents
+type HeadProductEventsResponse503Headers struct {
+	RetryAfter int
+}
+
+type HeadProductEventsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *HeadProductEventsResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *HeadProductEventsResponse401Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *HeadProductEventsResponse503Headers
+}
+
+// GetBody returns the raw response body bytes
+func (r HeadProductEventsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r HeadProductEventsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r HeadProductEventsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r HeadProductEventsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListImagesResponse401Headers the declared response headers of an HTTP 401 response for ListImages
 type ListImagesResponse401Headers struct {
 	WWWAuthenticate string
@@ -6485,9 +7063,9 @@ func (r CompleteDirectUploadResponse) ContentType() string {
 	return ""
 }
 
-// GetHomeWithResponse Home page
+// GetHomeWithResponse The supplier's page
 //
-// A page pointing to the API reference, this document and the job UI; a client that accepts only application/json gets a JSON index instead.
+// The page a supplier signs in to (with a bearer token pasted, or arriving as #access_token=... in the URL fragment): its products (search, create, publish) and the gallery of one, edited with the <vitrine-gallery> element served under /ui/. The page runs under a strict Content-Security-Policy (scripts and styles from this server only, no inline script or style). A client that accepts only application/json gets a JSON index of the service routes instead.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -6500,7 +7078,7 @@ func (c *ClientWithResponses) GetHomeWithResponse(ctx context.Context, reqEditor
 	return ParseGetHomeResponse(rsp)
 }
 
-// HeadHomeWithResponse Home page: headers only
+// HeadHomeWithResponse The supplier's page: headers only
 //
 // The status and headers GET answers, without the body.
 //
@@ -6723,6 +7301,36 @@ func (c *ClientWithResponses) HeadReadinessWithResponse(ctx context.Context, req
 		return nil, err
 	}
 	return ParseHeadReadinessResponse(rsp)
+}
+
+// GetUIFileWithResponse The gallery element and the page's files
+//
+// The files of the front end, embedded in the server: /ui/vitrine-gallery.js (the <vitrine-gallery product-id api token> custom element, an ES module a shop adds to its own admin page with one <script type="module"> tag; it talks only to /v1), its style sheet /ui/vitrine-gallery.css, the page at / (/ui/app.js, /ui/app.css), and the libraries they load under /ui/vendor/ (vendored from npm at pinned versions). Each answer has an ETag from its content and Cache-Control: no-cache, so the stable URL gets a new version as soon as the server has one; the files are public, with Access-Control-Allow-Origin: * and Cross-Origin-Resource-Policy: cross-origin, so that a page on another origin can load the module.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /ui/{path} (the `GetUIFile` operationId).
+func (c *ClientWithResponses) GetUIFileWithResponse(ctx context.Context, path string, reqEditors ...RequestEditorFn) (*GetUIFileResponse, error) {
+	rsp, err := c.GetUIFile(ctx, path, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetUIFileResponse(rsp)
+}
+
+// HeadUIFileWithResponse The gallery element and the page's files: headers only
+//
+// The status and headers GET answers, without the body.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with HEAD /ui/{path} (the `HeadUIFile` operationId).
+func (c *ClientWithResponses) HeadUIFileWithResponse(ctx context.Context, path string, reqEditors ...RequestEditorFn) (*HeadUIFileResponse, error) {
+	rsp, err := c.HeadUIFile(ctx, path, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHeadUIFileResponse(rsp)
 }
 
 // DeleteImageWithResponse Delete an image
@@ -6978,6 +7586,46 @@ func (c *ClientWithResponses) UpdateProductWithResponse(ctx context.Context, pro
 		return nil, err
 	}
 	return ParseUpdateProductResponse(rsp)
+}
+
+// StreamProductEventsWithResponse Stream a product's changes (server-sent events)
+//
+// A product's changes as they are committed, whoever made them (this API, the legacy design's RPCs, plain SQL), as a text/event-stream. Send the bearer token in the Authorization header (browsers read the stream with fetch(); EventSource cannot send it); tokens are never accepted in the URL. A product the caller cannot read (the same rule as GET /v1/products/{product_id}/images) is a 404 before the stream starts.
+//
+// Every event but the heartbeat has `id: <seq>`, a per-product number that increases in commit order. The events, each with JSON data:
+//
+// - `snapshot` (EventSnapshot): the product and its gallery now; the first event when no Last-Event-ID is sent.
+// - `image` (ImageEvent): an image was `created`, given `alt` text, `moved`, `deleted`, its thumbnail job changed `status`, or its `thumbnails` changed. `image` is the image as GET /v1/images/{id} answers now (null once deleted), `order` the gallery's image ids in order now. A reorder makes one event per image that moved.
+// - `product` (ProductEvent): the product was `published` or withdrawn, its `title` changed, or it was `deleted`.
+// - `reload` (EventReason): the Last-Event-ID sent is unknown, or its events are no longer held; a snapshot follows at once.
+// - `gone` (EventReason): the caller can no longer read the product (it was deleted or withdrawn); the stream ends.
+//
+// A comment line `: keep-alive` is sent at least every 15 seconds. The server may end a stream (a client that does not read, a shutdown); reconnect with Last-Event-ID. Each process holds a bounded number of streams (VITRINE_MAX_EVENT_STREAMS); past it the answer is 503 with Retry-After.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/products/{product_id}/events (the `StreamProductEvents` operationId).
+func (c *ClientWithResponses) StreamProductEventsWithResponse(ctx context.Context, productId openapi_types.UUID, params *StreamProductEventsParams, reqEditors ...RequestEditorFn) (*StreamProductEventsResponse, error) {
+	rsp, err := c.StreamProductEvents(ctx, productId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStreamProductEventsResponse(rsp)
+}
+
+// HeadProductEventsWithResponse Stream a product's changes: headers only
+//
+// The status and headers GET answers, without the stream.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with HEAD /v1/products/{product_id}/events (the `HeadProductEvents` operationId).
+func (c *ClientWithResponses) HeadProductEventsWithResponse(ctx context.Context, productId openapi_types.UUID, reqEditors ...RequestEditorFn) (*HeadProductEventsResponse, error) {
+	rsp, err := c.HeadProductEvents(ctx, productId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHeadProductEventsResponse(rsp)
 }
 
 // ListImagesWithResponse List a product's gallery
@@ -8103,6 +8751,145 @@ func ParseHeadReadinessResponse(rsp *http.Response) (*HeadReadinessResponse, err
 	return response, nil
 }
 
+// ParseGetUIFileResponse parses an HTTP response from a GetUIFileWithResponse call
+func ParseGetUIFileResponse(rsp *http.Response) (*GetUIFileResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetUIFileResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 304:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetUIFileResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 304:
+		var headers GetUIFileResponse304Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		response.Headers304 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetUIFileResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseHeadUIFileResponse parses an HTTP response from a HeadUIFileWithResponse call
+func ParseHeadUIFileResponse(rsp *http.Response) (*HeadUIFileResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &HeadUIFileResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers HeadUIFileResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 304:
+		var headers HeadUIFileResponse304Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = value
+		}
+		response.Headers304 = &headers
+	case rsp.StatusCode == 401:
+		var headers HeadUIFileResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseDeleteImageResponse parses an HTTP response from a DeleteImageWithResponse call
 func ParseDeleteImageResponse(rsp *http.Response) (*DeleteImageResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -9143,6 +9930,135 @@ func ParseUpdateProductResponse(rsp *http.Response) (*UpdateProductResponse, err
 		response.Headers429 = &headers
 	case rsp.StatusCode == 503:
 		var headers UpdateProductResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseStreamProductEventsResponse parses an HTTP response from a StreamProductEventsWithResponse call
+func ParseStreamProductEventsResponse(rsp *http.Response) (*StreamProductEventsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StreamProductEventsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers StreamProductEventsResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers StreamProductEventsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 503:
+		var headers StreamProductEventsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseHeadProductEventsResponse parses an HTTP response from a HeadProductEventsWithResponse call
+func ParseHeadProductEventsResponse(rsp *http.Response) (*HeadProductEventsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &HeadProductEventsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers HeadProductEventsResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers HeadProductEventsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 503:
+		var headers HeadProductEventsResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {

@@ -1,4 +1,5 @@
-// Package testphotos gives tests real photographs without committing them: it downloads
+// Package testphotos gives tests (and `vitrine loadtest`) real photographs without committing
+// them: it downloads
 // Debian packages of desktop backgrounds with apt-get, unpacks them into a cache directory
 // shared by all test binaries, and returns paths inside it.
 //
@@ -51,6 +52,21 @@ func LargeOriginal(t testing.TB) string {
 func Medium(t testing.TB) string {
 	t.Helper()
 	return Path(t, MATEBackgrounds, mateDir+"nature/Dune.jpg")
+}
+
+// Photographs returns the paths of the photographs of MATEBackgrounds' nature folder: 12
+// JPEGs from cameras, 80 KB to 1.2 MB, 1280×1024 to 2560×1920, in a stable order. It fetches the
+// package on first use.
+func Photographs() ([]string, error) {
+	root, err := unpacked(MATEBackgrounds)
+	if err != nil {
+		return nil, err
+	}
+	paths, err := filepath.Glob(filepath.Join(root, mateDir, "nature", "*.jpg"))
+	if err == nil && len(paths) == 0 {
+		err = fmt.Errorf("package %s has no photographs under %snature", MATEBackgrounds, mateDir)
+	}
+	return paths, err
 }
 
 // Path returns the path of file, a path relative to the root of Debian package pkg's
