@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"image/jpeg"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -88,23 +89,27 @@ func BenchmarkNaiveThumbnailPerPreset(b *testing.B) {
 // It also skips what Process does besides (orientation, colour management, placeholders).
 func BenchmarkPureGo(b *testing.B) {
 	_, src := benchSetup(b)
-	loop(b, func() error {
-		img, err := jpeg.Decode(bytes.NewReader(src))
-		if err != nil {
+	loop(b, func() error { return pureGoThumbnails(src) })
+}
+
+// pureGoThumbnails is BenchmarkPureGo's job: every default preset from src with the
+// standard library and x/image only.
+func pureGoThumbnails(src []byte) error {
+	img, err := jpeg.Decode(bytes.NewReader(src))
+	if err != nil {
+		return err
+	}
+	sb := img.Bounds()
+	for _, p := range DefaultPresets() {
+		w, h := fitLongSide(sb.Dx(), sb.Dy(), p.LongSide)
+		dst := image.NewRGBA(image.Rect(0, 0, w, h))
+		draw.CatmullRom.Scale(dst, dst.Bounds(), img, sb, draw.Src, nil)
+		var out bytes.Buffer
+		if err := jpeg.Encode(&out, dst, &jpeg.Options{Quality: jpegQuality}); err != nil {
 			return err
 		}
-		sb := img.Bounds()
-		for _, p := range DefaultPresets() {
-			w, h := fitLongSide(sb.Dx(), sb.Dy(), p.LongSide)
-			dst := image.NewRGBA(image.Rect(0, 0, w, h))
-			draw.CatmullRom.Scale(dst, dst.Bounds(), img, sb, draw.Src, nil)
-			var out bytes.Buffer
-			if err := jpeg.Encode(&out, dst, &jpeg.Options{Quality: jpegQuality}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // BenchmarkDesigns measures alternatives to Process's choices on the same job, and the
@@ -161,3 +166,68 @@ func BenchmarkDesigns(b *testing.B) {
 	b.Run("ours/progressive-17.9MP", ours(defaultTuning, webp, progressive))
 	b.Run("naive/progressive-17.9MP", baseline(naiveThumbnails, defaultTuning, progressive))
 }
+
+// BenchmarkThumbnailSizes runs the job of BenchmarkOurs, BenchmarkNaiveThumbnailPerPreset
+// and BenchmarkPureGo on the same photograph at several sizes, for the CPU time against
+// image size chart of docs/BENCHMARKS.md (`make bench`). Sub-benchmarks are named
+// size=<megapixels>MP/impl=<ours|naive|purego>.
+func BenchmarkThumbnailSizes(b *testing.B) {
+	bundle := setup(b, Config{MaxJobs: 1})
+	photos, err := photoSizes(readFile(b, testphotos.Large(b)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, ph := range photos {
+		b.Run("size="+ph.name+"/impl=ours", func(b *testing.B) {
+			loop(b, func() error {
+				_, err := bundle.p.Process(context.Background(), ph.jpeg, DefaultPresets(), []Format{WebP})
+				return err
+			})
+		})
+		b.Run("size="+ph.name+"/impl=naive", func(b *testing.B) {
+			loop(b, func() error {
+				_, err := naiveThumbnails(ph.jpeg, DefaultPresets(), defaultTuning)
+				return err
+			})
+		})
+		b.Run("size="+ph.name+"/impl=purego", func(b *testing.B) {
+			loop(b, func() error { return pureGoThumbnails(ph.jpeg) })
+		})
+	}
+}
+
+type sizedPhoto struct {
+	name string
+	jpeg []byte
+}
+
+// photoSizes returns large (testphotos.Large, 5120×2880) scaled down to 1280×720,
+// 2560×1440 and 3840×2160 (the same scene, re-encoded as Large is: baseline JPEG, quality
+// 92, 4:2:0), and large itself. It is computed once per test binary: -count runs the
+// benchmark again.
+var photoSizes = func() func([]byte) ([]sizedPhoto, error) {
+	var once sync.Once
+	var photos []sizedPhoto
+	var err error
+	return func(large []byte) ([]sizedPhoto, error) {
+		once.Do(func() {
+			var img image.Image
+			if img, err = jpeg.Decode(bytes.NewReader(large)); err != nil {
+				return
+			}
+			for _, w := range []int{1280, 2560, 3840} {
+				h := w * img.Bounds().Dy() / img.Bounds().Dx()
+				dst := image.NewRGBA(image.Rect(0, 0, w, h))
+				draw.CatmullRom.Scale(dst, dst.Bounds(), img, img.Bounds(), draw.Src, nil)
+				var buf bytes.Buffer
+				if err = jpeg.Encode(&buf, dst, &jpeg.Options{Quality: 92}); err != nil {
+					return
+				}
+				photos = append(photos, sizedPhoto{fmt.Sprintf("%.1fMP", float64(w*h)/1e6), buf.Bytes()})
+			}
+			b := img.Bounds()
+			photos = append(photos, sizedPhoto{fmt.Sprintf("%.1fMP", float64(b.Dx()*b.Dy())/1e6), large})
+		})
+		return photos, err
+	}
+}()

@@ -2,14 +2,19 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/vitrine-dev/vitrine/internal/testphotos"
 )
 
 // BenchmarkUploadObservability measures the upload path (POST of a photo, to its 201) with
@@ -51,36 +56,7 @@ func BenchmarkUploadObservability(b *testing.B) {
 // compareUploads uploads photo to off and on in alternation, b.N times each, and reports
 // the median latency of each and their ratio.
 func compareUploads(b *testing.B, off, on *served, photo []byte) {
-	upload := func(s *served) time.Duration {
-		req, _ := http.NewRequest("POST", s.base+"/v1/products", strings.NewReader(`{"supplier_id":"7d6f4a0e-8a6b-4c1e-9a55-3f1f6f0c2a11"}`))
-		req.Header.Set("Authorization", "Bearer "+s.token)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			b.Fatal(err)
-		}
-		var p struct{ ID string }
-		err = json.NewDecoder(resp.Body).Decode(&p)
-		resp.Body.Close()
-		if err != nil || resp.StatusCode != http.StatusCreated {
-			b.Fatalf("creating a product: %d %v", resp.StatusCode, err)
-		}
-		body, ctype := uploadForm(photo)
-		req, _ = http.NewRequest("POST", s.base+"/v1/products/"+p.ID+"/images", body)
-		req.Header.Set("Authorization", "Bearer "+s.token)
-		req.Header.Set("Content-Type", ctype)
-		start := time.Now()
-		resp, err = http.DefaultClient.Do(req)
-		d := time.Since(start)
-		if err != nil {
-			b.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusCreated {
-			b.Fatalf("uploading: %d", resp.StatusCode)
-		}
-		return d
-	}
+	upload := func(s *served) time.Duration { return timeUpload(b, s, photo) }
 	for range 10 { // warm both up
 		upload(off)
 		upload(on)
@@ -105,4 +81,81 @@ func compareUploads(b *testing.B, off, on *served, photo []byte) {
 	b.ReportMetric(float64(mOff.Microseconds())/1000, "ms-median-off")
 	b.ReportMetric(float64(mOn.Microseconds())/1000, "ms-median-on")
 	b.ReportMetric(float64(mOn)/float64(mOff), "ratio-on/off")
+}
+
+// timeUpload creates a product on s and uploads photo to it, and returns the latency of the
+// upload (its POST to its 201); product creation is not timed.
+func timeUpload(b testing.TB, s *served, photo []byte) time.Duration {
+	req, _ := http.NewRequest("POST", s.base+"/v1/products", strings.NewReader(`{"supplier_id":"7d6f4a0e-8a6b-4c1e-9a55-3f1f6f0c2a11"}`))
+	req.Header.Set("Authorization", "Bearer "+s.token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var p struct{ ID string }
+	err = json.NewDecoder(resp.Body).Decode(&p)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusCreated {
+		b.Fatalf("creating a product: %d %v", resp.StatusCode, err)
+	}
+	body, ctype := uploadForm(photo)
+	req, _ = http.NewRequest("POST", s.base+"/v1/products/"+p.ID+"/images", body)
+	req.Header.Set("Authorization", "Bearer "+s.token)
+	req.Header.Set("Content-Type", ctype)
+	start := time.Now()
+	resp, err = http.DefaultClient.Do(req)
+	d := time.Since(start)
+	if err != nil {
+		b.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		b.Fatalf("uploading: %d", resp.StatusCode)
+	}
+	return d
+}
+
+// BenchmarkUploadConcurrency measures upload latency against the number of concurrent
+// clients, for the chart of docs/BENCHMARKS.md (`make bench`): one `vitrine serve`
+// without workers (thumbnails are not made during the run), rate limits off, a real
+// 1680×1050 photograph (testphotos.Medium, 1 MB). Each iteration, every client uploads
+// once, all at the same time, each to a product of its own. It reports the median and p99
+// latency and the uploads per second of the iterations.
+//
+//	go test ./cmd/vitrine -run '^$' -bench UploadConcurrency -benchtime 20x
+func BenchmarkUploadConcurrency(b *testing.B) {
+	s := startServe(b, map[string]string{"VITRINE_WORKERS": "0", "VITRINE_UPLOADS_PER_MINUTE": "0",
+		"VITRINE_WRITES_PER_MINUTE": "0", "VITRINE_METRICS_ADDR": "off"})
+	photo, err := os.ReadFile(testphotos.Medium(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for range 5 { // warm up
+		timeUpload(b, s, photo)
+	}
+	for _, clients := range []int{1, 4, 16} {
+		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
+			var all []time.Duration
+			var mu sync.Mutex
+			start := time.Now()
+			for b.Loop() {
+				var wg sync.WaitGroup
+				for range clients {
+					wg.Go(func() {
+						d := timeUpload(b, s, photo)
+						mu.Lock()
+						all = append(all, d)
+						mu.Unlock()
+					})
+				}
+				wg.Wait()
+			}
+			elapsed := time.Since(start)
+			slices.Sort(all)
+			b.ReportMetric(float64(all[len(all)/2].Microseconds())/1000, "p50-ms")
+			b.ReportMetric(float64(all[(len(all)*99)/100].Microseconds())/1000, "p99-ms")
+			b.ReportMetric(float64(len(all))/elapsed.Seconds(), "uploads/s")
+		})
+	}
 }
