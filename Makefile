@@ -1,5 +1,5 @@
 # The two commands of the README: `make run` and `make test`.
-.PHONY: bench-purge run test build deps deps-test bench-insert bench-uploads loadtest bench-events bench-ui-weight bench-ui
+.PHONY: bench bench-purge run test build deps deps-test bench-insert bench-uploads loadtest bench-events bench-ui-weight bench-ui
 
 deps:
 	scripts/install-deps.sh
@@ -56,3 +56,25 @@ bench-events: deps-test build
 # uploads, p50/p99; see cmd/vitrine/ui_bench_test.go.
 bench-ui: deps-test
 	go test -run '^$$' -bench BenchmarkUIUploadToVariantShown -benchtime 1x ./cmd/vitrine
+
+# The project's quick benchmarks on the machine at hand, written up with charts in
+# docs/BENCHMARKS.md (docs/bench/*.png) by bench/report: thumbnail CPU time by image size
+# against naive libvips and pure Go, upload latency by concurrency, the cost of metrics and
+# tracing on uploads. QUICK=1 (the default) takes a few minutes on 2 CPUs; QUICK=0 runs
+# more iterations and runs. The raw output stays in bin/bench.txt.
+QUICK ?= 1
+ifeq ($(QUICK),0)
+BENCH_THUMBS = -benchtime 3x -count 5
+BENCH_UPLOADS = -benchtime 30x -count 5
+BENCH_OBSERVE = -benchtime 300x -count 1
+else
+BENCH_THUMBS = -benchtime 1x -count 3
+BENCH_UPLOADS = -benchtime 8x -count 3
+BENCH_OBSERVE = -benchtime 30x -count 1
+endif
+bench:
+	mkdir -p bin
+	go test -run '^$$' -bench '^BenchmarkThumbnailSizes$$' $(BENCH_THUMBS) -timeout 1h ./imaging/ > bin/bench.txt
+	go test -run '^$$' -bench '^BenchmarkUploadConcurrency$$' $(BENCH_UPLOADS) -timeout 1h ./cmd/vitrine/ >> bin/bench.txt
+	go test -run '^$$' -bench '^BenchmarkUploadObservability$$' $(BENCH_OBSERVE) -timeout 1h ./cmd/vitrine/ >> bin/bench.txt
+	go run ./bench/report -in bin/bench.txt -md docs/BENCHMARKS.md -charts docs/bench -mode 'QUICK=$(QUICK)'
