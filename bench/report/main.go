@@ -67,6 +67,10 @@ func describeMachine() machine {
 		CPU:    procField("/proc/cpuinfo", "model name"),
 		Memory: procField("/proc/meminfo", "MemTotal"),
 	}
+	var kB float64
+	if _, err := fmt.Sscanf(m.Memory, "%g kB", &kB); err == nil {
+		m.Memory = fmt.Sprintf("%.1f GiB", kB/(1<<20))
+	}
 	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
 		m.Kernel = "Linux " + strings.TrimSpace(string(b))
 	} else {

@@ -21,6 +21,7 @@ import (
 // Benchmark prefix and -GOMAXPROCS suffix), by unit, the values of the -count runs in order.
 type results struct {
 	names  []string // in the order first seen
+	cpu    string   // the CPU as go test names it (its "cpu:" line)
 	values map[string]map[string][]float64
 }
 
@@ -34,6 +35,9 @@ func parse(r io.Reader, fileName string) (*results, error) {
 			return nil, rec
 		case *benchfmt.Result:
 			name := stripProcs(string(rec.Name.Full()))
+			if res.cpu == "" {
+				res.cpu = rec.GetConfig("cpu")
+			}
 			if res.values[name] == nil {
 				res.values[name] = map[string][]float64{}
 				res.names = append(res.names, name)
@@ -147,7 +151,7 @@ func render(res *results, m machine, mode, chartDir, chartLink string) (string, 
 	w("run. Regenerate this file and its charts with `make bench` (see [How to rerun](#how-to-rerun)).\n\n")
 	w("## Machine\n\n| | |\n|---|---|\n")
 	for _, kv := range [][2]string{{"CPU", m.CPU}, {"Cores (logical)", m.Cores}, {"Memory", m.Memory},
-		{"Kernel", m.Kernel}, {"PostgreSQL", m.PostgreSQL}, {"libvips", m.Libvips}, {"Go", m.Go}} {
+		{"CPU as go test names it", res.cpu}, {"Kernel", m.Kernel}, {"PostgreSQL", m.PostgreSQL}, {"libvips", m.Libvips}, {"Go", m.Go}} {
 		w("| %s | %s |\n", kv[0], kv[1])
 	}
 	w("\nThe machine may have been running other work at the same time; CPU time per job (rather\n")

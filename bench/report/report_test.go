@@ -28,7 +28,7 @@ func TestRender(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
-		"| CPU | Sample CPU |", "| PostgreSQL | 17.2 |", "| libvips | 8.14.1 |",
+		"| CPU | Sample CPU |", "| CPU as go test names it | Sample CPU |", "| PostgreSQL | 17.2 |", "| libvips | 8.14.1 |",
 		// Medians of three runs: an outlier (900) does not move them; ratios of medians.
 		"| 0.9MP | 120 | 160 | 320 | 1.33× | 2.67× | 3 |",
 		"| 14.7MP | 390 | 620 | 1720 | 1.59× | 4.41× | 3 |",

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -56,7 +57,13 @@ func BenchmarkUploadObservability(b *testing.B) {
 // compareUploads uploads photo to off and on in alternation, b.N times each, and reports
 // the median latency of each and their ratio.
 func compareUploads(b *testing.B, off, on *served, photo []byte) {
-	upload := func(s *served) time.Duration { return timeUpload(b, s, photo) }
+	upload := func(s *served) time.Duration {
+		d, err := timeUpload(s, photo)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return d
+	}
 	for range 10 { // warm both up
 		upload(off)
 		upload(on)
@@ -84,20 +91,20 @@ func compareUploads(b *testing.B, off, on *served, photo []byte) {
 }
 
 // timeUpload creates a product on s and uploads photo to it, and returns the latency of the
-// upload (its POST to its 201); product creation is not timed.
-func timeUpload(b testing.TB, s *served, photo []byte) time.Duration {
+// upload (its POST to its 201); product creation is not timed. It may run on any goroutine.
+func timeUpload(s *served, photo []byte) (time.Duration, error) {
 	req, _ := http.NewRequest("POST", s.base+"/v1/products", strings.NewReader(`{"supplier_id":"7d6f4a0e-8a6b-4c1e-9a55-3f1f6f0c2a11"}`))
 	req.Header.Set("Authorization", "Bearer "+s.token)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		b.Fatal(err)
+		return 0, err
 	}
 	var p struct{ ID string }
 	err = json.NewDecoder(resp.Body).Decode(&p)
 	resp.Body.Close()
 	if err != nil || resp.StatusCode != http.StatusCreated {
-		b.Fatalf("creating a product: %d %v", resp.StatusCode, err)
+		return 0, fmt.Errorf("creating a product: %d %v", resp.StatusCode, err)
 	}
 	body, ctype := uploadForm(photo)
 	req, _ = http.NewRequest("POST", s.base+"/v1/products/"+p.ID+"/images", body)
@@ -107,13 +114,13 @@ func timeUpload(b testing.TB, s *served, photo []byte) time.Duration {
 	resp, err = http.DefaultClient.Do(req)
 	d := time.Since(start)
 	if err != nil {
-		b.Fatal(err)
+		return 0, err
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusCreated {
-		b.Fatalf("uploading: %d", resp.StatusCode)
+		return 0, fmt.Errorf("uploading: %d", resp.StatusCode)
 	}
-	return d
+	return d, nil
 }
 
 // BenchmarkUploadConcurrency measures upload latency against the number of concurrent
@@ -132,24 +139,31 @@ func BenchmarkUploadConcurrency(b *testing.B) {
 		b.Fatal(err)
 	}
 	for range 5 { // warm up
-		timeUpload(b, s, photo)
+		if _, err := timeUpload(s, photo); err != nil {
+			b.Fatal(err)
+		}
 	}
 	for _, clients := range []int{1, 4, 16} {
 		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
 			var all []time.Duration
 			var mu sync.Mutex
+			var failed error
 			start := time.Now()
 			for b.Loop() {
 				var wg sync.WaitGroup
 				for range clients {
 					wg.Go(func() {
-						d := timeUpload(b, s, photo)
+						d, err := timeUpload(s, photo)
 						mu.Lock()
 						all = append(all, d)
+						failed = cmp.Or(failed, err)
 						mu.Unlock()
 					})
 				}
 				wg.Wait()
+				if failed != nil {
+					b.Fatal(failed)
+				}
 			}
 			elapsed := time.Since(start)
 			slices.Sort(all)
