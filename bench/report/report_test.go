@@ -44,6 +44,9 @@ func TestRender(t *testing.T) {
 			t.Errorf("the document lacks %q:\n%s", want, doc)
 		}
 	}
+	if strings.Contains(doc, "takes more CPU than naive") {
+		t.Error("the document says Vitrine takes more CPU than naive libvips at a size, where it takes less at every size")
+	}
 	for _, name := range []string{"thumbnails.png", "uploads.png"} {
 		f, err := os.Open(filepath.Join(dir, "bench", name))
 		if err != nil {
@@ -65,5 +68,30 @@ func TestRender(t *testing.T) {
 func TestParseRefusesEmpty(t *testing.T) {
 	if _, err := parse(strings.NewReader("PASS\nok  \tx\t0.1s\n"), "empty"); err == nil {
 		t.Fatal("no error for output without results")
+	}
+}
+
+// TestRenderNamesCostlierSizes: the sizes where Vitrine takes more CPU than naive libvips
+// are named under the table.
+func TestRenderNamesCostlierSizes(t *testing.T) {
+	out := `BenchmarkThumbnailSizes/size=0.9MP/impl=ours-2 1 1 ns/op 300 cpu-ms/op
+BenchmarkThumbnailSizes/size=0.9MP/impl=naive-2 1 1 ns/op 200 cpu-ms/op
+BenchmarkThumbnailSizes/size=0.9MP/impl=purego-2 1 1 ns/op 250 cpu-ms/op
+BenchmarkThumbnailSizes/size=14.7MP/impl=ours-2 1 1 ns/op 400 cpu-ms/op
+BenchmarkThumbnailSizes/size=14.7MP/impl=naive-2 1 1 ns/op 600 cpu-ms/op
+BenchmarkThumbnailSizes/size=14.7MP/impl=purego-2 1 1 ns/op 1700 cpu-ms/op
+`
+	res, err := parse(strings.NewReader(out), "costlier")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := render(res, machine{}, "QUICK=1", t.TempDir(), "bench")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"| 0.9MP | 300 | 200 | 250 | 0.67× | 0.83× | 1 |", "At 0.9MP Vitrine takes more CPU than naive libvips"} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("the document lacks %q:\n%s", want, doc)
+		}
 	}
 }
