@@ -2,13 +2,13 @@ package httpapi_test
 
 import (
 	"context"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+
+	"github.com/vitrine-dev/vitrine/internal/browsertest"
 )
 
 // TestDocsRenderInABrowser opens /docs in headless Chromium (scripts/install-deps.sh --test
@@ -20,14 +20,7 @@ func TestDocsRenderInABrowser(t *testing.T) {
 	b := setup(t)
 	ctx := newBrowser(t)
 
-	// Record the policy's refusals and uncaught errors in the page, from before its scripts
-	// run (a script the browser adds is not subject to the page's policy).
-	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: `
-		window.__problems = [];
-		document.addEventListener("securitypolicyviolation", e => window.__problems.push("refused by the policy: " + e.violatedDirective + " " + e.blockedURI));
-		window.addEventListener("error", e => window.__problems.push("error: " + e.message));
-		window.addEventListener("unhandledrejection", e => window.__problems.push("rejection: " + e.reason));
-	`}); err != nil {
+	if err := browsertest.RecordProblems(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if err := chromedp.Do(ctx, chromedp.Navigate(b.url+"/docs")); err != nil {
@@ -38,7 +31,7 @@ func TestDocsRenderInABrowser(t *testing.T) {
 	_, err := chromedp.Run(ctx, chromedp.Poll[bool](`["Upload an image", "product_id", "supplier_id", "Red sneaker, side view", "method_not_allowed", "Retry-After"]
 		.every(w => document.body.innerText.includes(w))`, chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(2*time.Minute)))
 	text, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
-	problems, perr := chromedp.Run(ctx, chromedp.Evaluate[[]string](`window.__problems`))
+	problems, perr := browsertest.Problems(ctx)
 	if err != nil {
 		t.Fatalf("the docs page did not render: %v\nproblems: %v %v\n%.2000s", err, problems, perr, text)
 	}
@@ -57,19 +50,11 @@ func TestDocsRenderInABrowser(t *testing.T) {
 	}
 }
 
-// newBrowser starts Debian's headless Chromium for t (chromedp's default flags, which keep it
-// off the network but for the pages it is sent to) and returns a context that drives it, for
-// at most three minutes; it is closed when t ends.
+// newBrowser starts Debian's headless Chromium for t and returns a context that drives it,
+// for at most three minutes; it is closed when t ends.
 func newBrowser(t *testing.T) context.Context {
 	t.Helper()
-	browser, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Fatalf("chromium is not installed (scripts/install-deps.sh --test installs it): %v", err)
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(browser), chromedp.NoSandbox, chromedp.DisableGPU)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelBrowser := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute)
-	t.Cleanup(func() { cancelTimeout(); cancelBrowser(); cancelAlloc() })
+	ctx, cancel := context.WithTimeout(browsertest.Start(t), 3*time.Minute)
+	t.Cleanup(cancel)
 	return ctx
 }

@@ -38,8 +38,9 @@ func TestLoadtestCommand(t *testing.T) {
 	}
 	out := stdout.String()
 	upload := regexp.MustCompile(`POST /v1/products/\{product_id\}/images +(\d+) +[\d.]+ +(\d+) +[\d.]+ms +[\d.]+ms`).FindStringSubmatch(out)
-	if upload == nil || upload[2] == "0" || !strings.Contains(out, "GET /v1/products/{product_id}/images") ||
-		!strings.Contains(out, "uploads/s") || !strings.Contains(out, "every invariant held") {
+	// Which other routes a client reaches within the run depends on the machine's speed; an
+	// upload answered 2xx, the totals and the verdict do not.
+	if upload == nil || upload[2] == "0" || !strings.Contains(out, "uploads/s") || !strings.Contains(out, "every invariant held") {
 		t.Fatalf("loadtest printed:\n%s", out)
 	}
 	if stderr.Len() != 0 && strings.Contains(stderr.String(), "█") {
@@ -55,16 +56,8 @@ func TestLoadtestCheckFindsBrokenInvariants(t *testing.T) {
 	envs := loadtestEnv(t)
 	srv := startServe(t, envs)
 	envs["VITRINE_DATA_DIR"] = srv.dataDir
-	ctx := gallery.WithCaller(context.Background(), gallery.Service())
-	cfg, err := loadConfig(newFlagSet(), nil, env(envs))
-	if err != nil {
-		t.Fatal(err)
-	}
-	checker, err := openLoadChecker(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer checker.close()
+	ctx, cfg, checker := openTestChecker(t, envs)
+	var err error
 	// An orphan from before the run is not the run's.
 	if err := storage.Put(ctx, checker.app.store, "originals/00/before-the-run.jpg", []byte("old")); err != nil {
 		t.Fatal(err)
@@ -164,4 +157,21 @@ func loadtestEnv(t *testing.T) map[string]string {
 		"VITRINE_UPLOADS_PER_MINUTE": "0", "VITRINE_WRITES_PER_MINUTE": "0", "VITRINE_LOG_LEVEL": "warn",
 		"VITRINE_ADDR": freeAddr(t),
 	}
+}
+
+// openTestChecker opens the load test's checker on the database and store that envs configure,
+// as the service role, with that configuration; it is closed when t ends.
+func openTestChecker(t *testing.T, envs map[string]string) (context.Context, config, *loadChecker) {
+	t.Helper()
+	ctx := gallery.WithCaller(context.Background(), gallery.Service())
+	cfg, err := loadConfig(newFlagSet(), nil, env(envs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checker, err := openLoadChecker(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(checker.close)
+	return ctx, cfg, checker
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"os/exec"
 	"strings"
@@ -65,16 +64,7 @@ func TestScaleOutSurvivesKills(t *testing.T) {
 	}
 	worker := startChildProcess(t, "work", with(map[string]string{"VITRINE_WORKERS": "2", "VITRINE_ADDR": "127.0.0.1:0"}))
 
-	ctx := gallery.WithCaller(context.Background(), gallery.Service())
-	cfg, err := loadConfig(newFlagSet(), nil, env(with(nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	checker, err := openLoadChecker(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer checker.close()
+	ctx, _, checker := openTestChecker(t, with(nil))
 	photos, err := readPhotos("")
 	if err != nil {
 		t.Fatal(err)

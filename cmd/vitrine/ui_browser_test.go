@@ -10,7 +10,6 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -21,11 +20,11 @@ import (
 
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/network"
-	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 	"github.com/google/uuid"
 
+	"github.com/vitrine-dev/vitrine/internal/browsertest"
 	"github.com/vitrine-dev/vitrine/internal/testphotos"
 )
 
@@ -48,20 +47,7 @@ func uiPhotos(t testing.TB) (dune, garden, wood string) {
 // which openTab opens others; it is closed when t ends.
 func startBrowser(t testing.TB) context.Context {
 	t.Helper()
-	browser, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Fatalf("chromium is not installed (scripts/install-deps.sh --test installs it): %v", err)
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(browser), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.WindowSize(1280, 800))
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelBrowser := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancelBrowser(); cancelAlloc() })
-	// Start the browser now: tabs in browser contexts of their own need it running.
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return ctx
+	return browsertest.Start(t, chromedp.WindowSize(1280, 800))
 }
 
 // tab is one browser tab with a page of Vitrine in it, and what the tab saw.
@@ -97,12 +83,7 @@ func openTab(t testing.TB, browser context.Context, isolated bool) *tab {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: `
-		window.__problems = [];
-		document.addEventListener("securitypolicyviolation", e => window.__problems.push("refused by the policy: " + e.violatedDirective + " " + e.blockedURI));
-		window.addEventListener("error", e => window.__problems.push("error: " + e.message));
-		window.addEventListener("unhandledrejection", e => window.__problems.push("rejection: " + e.reason));
-	`}); err != nil {
+	if err := browsertest.RecordProblems(ctx); err != nil {
 		t.Fatal(err)
 	}
 	return tb
