@@ -72,7 +72,7 @@ BENCH_THUMBS = -benchtime 1x -count 3
 BENCH_UPLOADS = -benchtime 8x -count 3
 BENCH_OBSERVE = -benchtime 30x -count 1
 endif
-bench:
+bench: deps-test
 	mkdir -p bin
 	go test -run '^$$' -bench '^BenchmarkThumbnailSizes$$' $(BENCH_THUMBS) -timeout 1h ./imaging/ > bin/bench.txt
 	go test -run '^$$' -bench '^BenchmarkUploadConcurrency$$' $(BENCH_UPLOADS) -timeout 1h ./cmd/vitrine/ >> bin/bench.txt
