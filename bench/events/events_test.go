@@ -20,24 +20,21 @@ import (
 	"fmt"
 	"io"
 	"mime/multipart"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/vitrine-dev/vitrine/bench/benchserve"
 	"github.com/vitrine-dev/vitrine/gallery"
-	"github.com/vitrine-dev/vitrine/internal/procstat"
 	"github.com/vitrine-dev/vitrine/internal/sseclient"
 	"github.com/vitrine-dev/vitrine/jwtauth"
 	"github.com/vitrine-dev/vitrine/postgres/pgtest"
@@ -83,38 +80,9 @@ func BenchmarkEventLatency(b *testing.B) {
 		b.Fatalf("binary %s: %v (run make bench-events)", bin, err)
 	}
 	for range b.N {
-		owner := pgtest.NewDB(b)
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			b.Fatal(err)
-		}
-		addr := ln.Addr().String()
-		ln.Close()
-		base := "http://" + addr
-		cmd := exec.Command(bin, "serve")
-		cmd.Env = append(os.Environ(), "DATABASE_URL="+pgtest.AppURL(owner), "VITRINE_MIGRATE_DATABASE_URL="+owner,
-			"VITRINE_DATA_DIR="+b.TempDir(), "VITRINE_ADDR="+addr, "VITRINE_JWT_SECRET="+secret,
-			"VITRINE_WRITES_PER_MINUTE=0", "VITRINE_UPLOADS_PER_MINUTE=0", "VITRINE_WORKERS=0", "VITRINE_LOG_LEVEL=warn")
-		var logs bytes.Buffer
-		cmd.Stderr = &logs
-		if err := cmd.Start(); err != nil {
-			b.Fatal(err)
-		}
-		defer func() {
-			cmd.Process.Signal(syscall.SIGTERM)
-			cmd.Wait()
-		}()
-		deadline := time.Now().Add(2 * time.Minute)
-		for {
-			if resp, err := http.Get(base + "/healthz"); err == nil {
-				resp.Body.Close()
-				break
-			}
-			if time.Now().After(deadline) {
-				b.Fatalf("serve did not come up: %s", logs.String())
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+		srv := benchserve.Start(b, bin, secret,
+			"VITRINE_WRITES_PER_MINUTE=0", "VITRINE_UPLOADS_PER_MINUTE=0", "VITRINE_WORKERS=0")
+		base := srv.Base
 
 		supplier := uuid.New()
 		token, err := jwtauth.Mint([]byte(secret), gallery.Supplier(supplier), "", "", time.Hour)
@@ -191,7 +159,7 @@ func BenchmarkEventLatency(b *testing.B) {
 		}
 		opened.Wait()
 
-		cpuBefore, _ := procstat.CPUTime(cmd.Process.Pid)
+		cpuBefore := srv.CPUTime(b)
 		sent := make([]time.Time, changes)
 		answered := make([]time.Time, changes)
 		target := make([]int, changes)
@@ -230,8 +198,8 @@ func BenchmarkEventLatency(b *testing.B) {
 			}
 		}
 		b.StopTimer()
-		cpuAfter, _ := procstat.CPUTime(cmd.Process.Pid)
-		rss, _ := procstat.PeakRSS(cmd.Process.Pid)
+		cpuAfter := srv.CPUTime(b)
+		rss := srv.PeakRSS(b)
 		slices.Sort(fromAnswer)
 		slices.Sort(fromRequest)
 		q := func(d []time.Duration, f float64) float64 {

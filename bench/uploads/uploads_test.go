@@ -24,25 +24,22 @@ import (
 	"image/png"
 	"io"
 	"mime/multipart"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/vitrine-dev/vitrine/bench/benchserve"
 	"github.com/vitrine-dev/vitrine/gallery"
 	"github.com/vitrine-dev/vitrine/imageinfo"
 	"github.com/vitrine-dev/vitrine/imaging"
-	"github.com/vitrine-dev/vitrine/internal/procstat"
 	"github.com/vitrine-dev/vitrine/internal/testimages"
 	"github.com/vitrine-dev/vitrine/internal/testphotos"
 	"github.com/vitrine-dev/vitrine/jwtauth"
@@ -75,70 +72,16 @@ func binaries(b *testing.B) [][2]string {
 	return bins
 }
 
-// server is a running `vitrine serve` child.
-type server struct {
-	base string
-	cmd  *exec.Cmd
-	logs bytes.Buffer
-}
+// server is a running `vitrine serve` child, with the requests these benchmarks make of it.
+type server struct{ *benchserve.Server }
 
-func startServer(b *testing.B, bin string, env ...string) *server {
-	owner := pgtest.NewDB(b)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	s := &server{base: "http://" + addr}
-	s.cmd = exec.Command(bin, "serve")
-	s.cmd.Env = append(os.Environ(), "DATABASE_URL="+pgtest.AppURL(owner), "VITRINE_MIGRATE_DATABASE_URL="+owner,
-		"VITRINE_DATA_DIR="+b.TempDir(), "VITRINE_ADDR="+addr, "VITRINE_JWT_SECRET="+secret,
-		"VITRINE_UPLOADS_PER_MINUTE=0", "VITRINE_LOG_LEVEL=warn")
-	s.cmd.Env = append(s.cmd.Env, env...)
-	s.cmd.Stderr = &s.logs
-	if err := s.cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		if resp, err := http.Get(s.base + "/healthz"); err == nil {
-			resp.Body.Close()
-			return s
-		}
-		if time.Now().After(deadline) {
-			s.stop()
-			b.Fatalf("serve did not come up: %s", s.logs.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-func (s *server) stop() {
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	s.cmd.Wait()
-}
-
-// cpuTime is the CPU time (user and system) the server has used so far.
-func (s *server) cpuTime(b *testing.B) time.Duration {
-	d, err := procstat.CPUTime(s.cmd.Process.Pid)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return d
-}
-
-// peakRSS is the server's VmHWM in bytes.
-func (s *server) peakRSS(b *testing.B) int64 {
-	n, err := procstat.PeakRSS(s.cmd.Process.Pid)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return n
+// startServer starts bin's serve with the uploads' rate limit off and env.
+func startServer(b *testing.B, bin string, env ...string) server {
+	return server{benchserve.Start(b, bin, secret, append([]string{"VITRINE_UPLOADS_PER_MINUTE=0"}, env...)...)}
 }
 
 // supplier mints a supplier's token and creates n products for it.
-func (s *server) supplier(b *testing.B, n int) (string, []string) {
+func (s server) supplier(b *testing.B, n int) (string, []string) {
 	id := uuid.New()
 	token, err := jwtauth.Mint([]byte(secret), gallery.Caller{Role: gallery.RoleAuthenticated, UserID: id}, "", "", time.Hour)
 	if err != nil {
@@ -146,7 +89,7 @@ func (s *server) supplier(b *testing.B, n int) (string, []string) {
 	}
 	var products []string
 	for range n {
-		req, _ := http.NewRequest("POST", s.base+"/v1/products", strings.NewReader(fmt.Sprintf(`{"supplier_id":%q}`, id)))
+		req, _ := http.NewRequest("POST", s.Base+"/v1/products", strings.NewReader(fmt.Sprintf(`{"supplier_id":%q}`, id)))
 		req.Header.Set("Authorization", "Bearer "+token)
 		req.Header.Set("Content-Type", "application/json")
 		resp, err := http.DefaultClient.Do(req)
@@ -162,11 +105,11 @@ func (s *server) supplier(b *testing.B, n int) (string, []string) {
 }
 
 // waitThumbnails waits until no image of the products waits for its thumbnails.
-func (s *server) waitThumbnails(b *testing.B, token string, products []string) {
+func (s server) waitThumbnails(b *testing.B, token string, products []string) {
 	deadline := time.Now().Add(10 * time.Minute)
 	for _, p := range products {
 		for {
-			req, _ := http.NewRequest("GET", s.base+"/v1/products/"+p+"/images", nil)
+			req, _ := http.NewRequest("GET", s.Base+"/v1/products/"+p+"/images", nil)
 			req.Header.Set("Authorization", "Bearer "+token)
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
@@ -194,14 +137,14 @@ func (s *server) waitThumbnails(b *testing.B, token string, products []string) {
 }
 
 // upload posts file to product and returns the status.
-func (s *server) upload(token, product string, file []byte) (int, error) {
+func (s server) upload(token, product string, file []byte) (int, error) {
 	var head, tail bytes.Buffer
 	mw := multipart.NewWriter(&head)
 	mw.CreateFormFile("file", "image")
 	mw2 := multipart.NewWriter(&tail)
 	mw2.SetBoundary(mw.Boundary())
 	mw2.Close()
-	req, _ := http.NewRequest("POST", s.base+"/v1/products/"+product+"/images",
+	req, _ := http.NewRequest("POST", s.Base+"/v1/products/"+product+"/images",
 		io.MultiReader(&head, bytes.NewReader(file), &tail))
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
@@ -284,7 +227,7 @@ func BenchmarkUploadPeakRSS(b *testing.B) {
 						}
 						s := startServer(b, bin[1], env...)
 						token, products := s.supplier(b, 20)
-						base := s.peakRSS(b)
+						base := s.PeakRSS(b)
 						var wg sync.WaitGroup
 						var ok, refused, tooLarge, failed atomic.Int64
 						for i := range 20 {
@@ -306,8 +249,8 @@ func BenchmarkUploadPeakRSS(b *testing.B) {
 						if workers == "" {
 							s.waitThumbnails(b, token, products)
 						}
-						peak := s.peakRSS(b)
-						s.stop()
+						peak := s.PeakRSS(b)
+						s.Stop()
 						b.ReportMetric(float64(peak)/(1<<20), "peakMiB")
 						b.ReportMetric(float64(base)/(1<<20), "idleMiB")
 						b.ReportMetric(float64(ok.Load()), "stored")
@@ -342,7 +285,7 @@ func BenchmarkUploadThroughput(b *testing.B) {
 			s := startServer(b, bin[1])
 			token, products := s.supplier(b, 1)
 			var n, bad atomic.Int64
-			cpuBefore := s.cpuTime(b)
+			cpuBefore := s.CPUTime(b)
 			end := time.Now().Add(time.Duration(seconds) * time.Second)
 			start := time.Now()
 			var wg sync.WaitGroup
@@ -359,8 +302,8 @@ func BenchmarkUploadThroughput(b *testing.B) {
 			}
 			wg.Wait()
 			rate := float64(n.Load()) / time.Since(start).Seconds()
-			cpu := float64((s.cpuTime(b) - cpuBefore).Microseconds()) / 1000 / float64(max(n.Load(), 1))
-			s.stop()
+			cpu := float64((s.CPUTime(b) - cpuBefore).Microseconds()) / 1000 / float64(max(n.Load(), 1))
+			s.Stop()
 			rates[bin[0]] = append(rates[bin[0]], rate)
 			cpus[bin[0]] = append(cpus[bin[0]], cpu)
 			b.Logf("round %d %s: %.1f uploads/s, %.2f CPU-ms of the server per upload (%d failed)", round+1, bin[0], rate, cpu, bad.Load())
