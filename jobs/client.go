@@ -15,6 +15,7 @@ import (
 type Config struct {
 	ThumbnailWorkers int           // thumbnail jobs worked at once by this process; 0 inserts only
 	ObjectWorkers    int           // delete jobs worked at once by this process
+	ImportWorkers    int           // import jobs worked at once by this process (default 4)
 	MaxAttempts      int           // attempts before a job is discarded (default 10)
 	RetryBase        time.Duration // the first retry's delay; each next one doubles, up to an hour
 	RescueAfter      time.Duration // a running job is rescued once it has run this long without finishing (its process died)
@@ -31,7 +32,8 @@ type Config struct {
 type Workers struct {
 	Thumbnails *ThumbnailWorker
 	Outbox     *OutboxWorker
-	Purge      *PurgeWorker // nil, or Every 0: no scheduled purge
+	Purge      *PurgeWorker  // nil, or Every 0: no scheduled purge
+	Imports    *ImportWorker // nil: this process works no imports
 }
 
 // outboxSweep is how often the leader enqueues a drain of the object outbox for the keys
@@ -54,6 +56,14 @@ func NewClient(pool *pgxpool.Pool, cfg Config, w Workers) (*river.Client[pgx.Tx]
 		rc.Queues = map[string]river.QueueConfig{
 			QueueThumbnails: {MaxWorkers: cfg.ThumbnailWorkers},
 			QueueObjects:    {MaxWorkers: max(cfg.ObjectWorkers, 1)},
+		}
+		if w.Imports != nil {
+			river.AddWorker(workers, w.Imports)
+			n := cfg.ImportWorkers
+			if n <= 0 {
+				n = 4
+			}
+			rc.Queues[QueueImports] = river.QueueConfig{MaxWorkers: n}
 		}
 		rc.PeriodicJobs = []*river.PeriodicJob{
 			river.NewPeriodicJob(river.PeriodicInterval(outboxSweep),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
@@ -47,6 +48,15 @@ func (e Enqueuer) EnqueueThumbnails(ctx context.Context, tx pgx.Tx, targets []ga
 func (e Enqueuer) EnqueueOutboxDrain(ctx context.Context, tx pgx.Tx) error {
 	if _, err := e.Client.InsertTx(ctx, tx, DrainOutboxArgs{}, nil); err != nil {
 		return fmt.Errorf("enqueueing a drain of the object outbox: %w", err)
+	}
+	return nil
+}
+
+// EnqueueImport inserts the job that fetches an imported image's original; an image with an
+// active import job already is skipped by River's uniqueness.
+func (e Enqueuer) EnqueueImport(ctx context.Context, tx pgx.Tx, imageID uuid.UUID, sourceURL string) error {
+	if _, err := e.Client.InsertTx(ctx, tx, ImportArgs{ImageID: imageID, SourceURL: sourceURL}, nil); err != nil {
+		return fmt.Errorf("enqueueing the import of image %s: %w", imageID, err)
 	}
 	return nil
 }
