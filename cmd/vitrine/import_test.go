@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/vitrine-dev/vitrine/internal/sseclient"
 	"github.com/vitrine-dev/vitrine/internal/testphotos"
 )
 
@@ -328,6 +330,34 @@ func TestImportKeepsPositions(t *testing.T) {
 	if !bytes.Contains(photo, []byte("Canon")) {
 		t.Fatal("the test photograph has no camera EXIF to strip")
 	}
+	// The product's event stream: an import shows as created (importing), then a status
+	// change once its original is published.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", s.base+"/v1/products/"+p.ID.String()+"/events", nil)
+	req.Header.Set("Authorization", "Bearer "+as)
+	stream, err := http.DefaultClient.Do(req)
+	if err != nil || stream.StatusCode != http.StatusOK {
+		t.Fatalf("opening the stream: %v %v", err, stream)
+	}
+	defer stream.Body.Close()
+	type imageEvent struct {
+		Change  string        `json:"change"`
+		ImageID uuid.UUID     `json:"image_id"`
+		Image   importedImage `json:"image"`
+	}
+	events := make(chan imageEvent, 100)
+	go func() {
+		defer close(events)
+		_ = sseclient.Read(stream.Body, func(ev sseclient.Event) bool {
+			var e imageEvent
+			if ev.Event == "image" && json.Unmarshal([]byte(ev.Data), &e) == nil {
+				events <- e
+			}
+			return true
+		})
+	}()
+
 	release := make(chan struct{})
 	src.handle("/first.jpg", func(w http.ResponseWriter, r *http.Request) {
 		select { // held until the later images are published
@@ -361,6 +391,29 @@ func TestImportKeepsPositions(t *testing.T) {
 	first := waitImport(t, s.base, as, ids["/first.jpg"], "ready", "failed")
 	if first.Status != "ready" {
 		t.Fatalf("first image: %+v", first)
+	}
+	seen := map[string]bool{}
+	for !seen["status"] {
+		select {
+		case e, ok := <-events:
+			if !ok {
+				t.Fatalf("the stream ended; saw %v", seen)
+			}
+			if e.ImageID != first.ID {
+				continue
+			}
+			switch {
+			case e.Change == "created" && e.Image.Status == "importing":
+				seen["created"] = true
+			case e.Change == "status" && e.Image.Status != "importing" && e.Image.SHA256 != "":
+				seen["status"] = true
+			}
+		case <-time.After(time.Minute):
+			t.Fatalf("no status event for the published import; saw %v", seen)
+		}
+	}
+	if !seen["created"] {
+		t.Fatal("no created event with status importing")
 	}
 	var g struct{ Images []importedImage }
 	send(t, "GET", s.base+"/v1/products/"+p.ID.String()+"/images", as, nil, "", &g)
