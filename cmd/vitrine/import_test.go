@@ -508,3 +508,36 @@ func TestImportHostSlots(t *testing.T) {
 		t.Fatalf("the slow host served at most %d fetches at once, want exactly its 2 slots", peak.Load())
 	}
 }
+
+// TestImportBudgetAndTenancy checks that imports count against the caller's uploads budget
+// (429 with Retry-After once it is spent) and that a supplier cannot import into another's
+// product, leaving no row either way.
+func TestImportBudgetAndTenancy(t *testing.T) {
+	t.Parallel()
+	s := startServe(t, map[string]string{
+		"VITRINE_JWT_SECRET": tenantSecret, "VITRINE_UPLOADS_PER_MINUTE": "1", "VITRINE_UPLOAD_BURST": "2",
+		"VITRINE_WORKERS": "0", // nothing fetches: the rows stay importing
+	})
+	owner, stranger := supplierToken(t, uuid.New()), supplierToken(t, uuid.New())
+	var p struct{ ID uuid.UUID }
+	if resp := call(t, "POST", s.base+"/v1/products", owner, map[string]any{"title": "Budget"}, &p); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("create: %d", resp.StatusCode)
+	}
+	if resp := importTo(t, s.base, stranger, p.ID, map[string]any{"source_url": "https://example.com/x.jpg"}, nil); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("another supplier's import: %d, want 404", resp.StatusCode)
+	}
+	for i := range 2 {
+		if resp := importTo(t, s.base, owner, p.ID, map[string]any{"source_url": fmt.Sprintf("https://example.com/%d.jpg", i)}, nil); resp.StatusCode != http.StatusAccepted {
+			t.Fatalf("import %d: %d", i, resp.StatusCode)
+		}
+	}
+	resp := importTo(t, s.base, owner, p.ID, map[string]any{"source_url": "https://example.com/2.jpg"}, nil)
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("import over the budget: %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	var g struct{ Images []importedImage }
+	send(t, "GET", s.base+"/v1/products/"+p.ID.String()+"/images", owner, nil, "", &g)
+	if len(g.Images) != 2 || g.Images[0].Status != "importing" {
+		t.Fatalf("gallery: %+v, want the 2 accepted imports, importing", g.Images)
+	}
+}
