@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -193,5 +194,27 @@ func TestImportOfDeletedImageLeavesNothing(t *testing.T) {
 	}
 	if keys := b.objectKeys(t, ""); len(keys) != 0 {
 		t.Fatalf("the import of a deleted image left objects: %v", keys)
+	}
+}
+
+// TestImportDropsLegacyThumbnailsOfNoOriginal: thumbnails that the legacy design's RPC records
+// on a main image still being imported are not of its original; publishing it drops them, and
+// its own are made.
+func TestImportDropsLegacyThumbnailsOfNoOriginal(t *testing.T) {
+	t.Parallel()
+	b := setup(t, gallery.ThumbnailsForMain)
+	src := newSource(t)
+	src.serve("/a.png", photo(t, "video-001.png"), "image/png")
+	productID := b.product(t)
+	im, _ := b.importImage(t, gallery.NewImport{ProductID: productID, SourceURL: src.URL + "/a.png"})
+	var set bool
+	if err := b.db.Pool().QueryRow(serviceCtx, `SELECT set_main_thumbnails($1, 'https://old/d', 'https://old/m', 'https://old/t', 'https://old/s')`,
+		productID).Scan(&set); err != nil || !set {
+		t.Fatalf("set_main_thumbnails: %v %v", set, err)
+	}
+	b.start(t)
+	im = b.waitFor(t, im.ID, "ready", func(im gallery.Image) bool { return im.Status == gallery.StatusReady && im.SHA256 != "" })
+	if strings.HasPrefix(im.ThumbnailURL, "https://old/") || len(im.Variants) == 0 {
+		t.Fatalf("published import kept the legacy thumbnails: %+v", im)
 	}
 }
