@@ -729,7 +729,9 @@ func TestUIShowsImports(t *testing.T) {
 	if resp := importTo(t, s.base, sp.token, mustUUID(t, sp.product), map[string]any{"source_url": src.URL + "/missing.jpg", "alt": "missing"}, &missing); resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("import: %d", resp.StatusCode)
 	}
-	li := func(id uuid.UUID) string { return fmt.Sprintf(`%s.querySelector('.images > li[data-id=%q]')`, shadow, id) }
+	li := func(id uuid.UUID) string {
+		return fmt.Sprintf(`%s.querySelector('.images > li[data-id=%q]')`, shadow, id)
+	}
 	tb.waitFor("the held import shown importing", fmt.Sprintf(`(() => { const li = %s;
 		return li !== null && li.querySelector(".status").textContent === "Importing" && li.querySelector("img.picture").hidden &&
 			!li.querySelector("img.picture").hasAttribute("src") && li.querySelector("button.retry").hidden; })()`, li(held.ID)))
