@@ -334,11 +334,6 @@ func (c *config) validate() []error {
 	if c.ImportTimeout <= 0 {
 		errs = append(errs, errors.New("VITRINE_IMPORT_TIMEOUT must be positive"))
 	}
-	if c.ImportTimeout > 0 && c.JobRescueAfter > 0 && c.ImportTimeout+time.Minute >= c.JobRescueAfter {
-		// An import's attempt may take its fetch and a minute; River would take it over as
-		// dead, and fetch again, while it still runs.
-		errs = append(errs, errors.New("VITRINE_IMPORT_TIMEOUT must be more than a minute shorter than VITRINE_JOB_RESCUE_AFTER"))
-	}
 	if c.ImportWorkers < 0 || c.ImportPerHost < 1 {
 		errs = append(errs, errors.New("VITRINE_IMPORT_WORKERS must not be negative and VITRINE_IMPORT_PER_HOST must be at least 1"))
 	}

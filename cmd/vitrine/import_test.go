@@ -309,6 +309,15 @@ func TestImportFailures(t *testing.T) {
 	if done.Status != "ready" || done.Position != 0 || done.Width != 1680 || done.SHA256 == "" {
 		t.Fatalf("retried import: %+v", done)
 	}
+	// Five redirects are followed; the sixth was one too many.
+	src.serve("/photo.jpg", "image/jpeg", photo)
+	var five importedImage
+	if resp := importTo(t, s.base, as, p.ID, map[string]any{"source_url": src.URL + "/r5"}, &five); resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("import through 5 redirects: %d", resp.StatusCode)
+	}
+	if im := waitImport(t, s.base, as, five.ID, "none", "failed"); im.Status != "none" || im.Width != 1680 {
+		t.Fatalf("import through 5 redirects: %+v", im)
+	}
 }
 
 // TestImportKeepsPositions imports a feed whose images finish out of order: each keeps the
