@@ -189,8 +189,31 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			s.writeError(w, r, &gallery.Error{Code: gallery.EUNAUTHORIZED, Message: "the bearer token is not valid", Err: err})
 			return
 		}
+		if c.ActFor, err = actFor(r, c); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 		next.ServeHTTP(w, r.WithContext(gallery.WithCaller(r.Context(), c)))
 	})
+}
+
+// actFor reads the supplier a request asks to act for (gallery.SupplierHeader): uuid.Nil
+// without the header. Whether the user may act for it, the database decides on the
+// request's first query (a forbidden error otherwise). Only a signed-in user acts for a
+// supplier: the header from anyone else is invalid, not ignored.
+func actFor(r *http.Request, c gallery.Caller) (uuid.UUID, error) {
+	v := r.Header.Values(gallery.SupplierHeader)
+	if len(v) == 0 {
+		return uuid.Nil, nil
+	}
+	if c.Role != gallery.RoleAuthenticated {
+		return uuid.Nil, gallery.Errorf(gallery.EINVALID, "the %s header is for signed-in users (role authenticated) only", gallery.SupplierHeader)
+	}
+	id, err := uuid.Parse(strings.TrimSpace(v[0]))
+	if len(v) > 1 || err != nil || id == uuid.Nil {
+		return uuid.Nil, gallery.Errorf(gallery.EINVALID, "the %s header must be one supplier id (UUID)", gallery.SupplierHeader)
+	}
+	return id, nil
 }
 
 // caller returns who is making the request, as authenticate found.

@@ -37,6 +37,10 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		return err
 	}
 	defer a.Close()
+	// SQL (row-level security, through PostgREST too) reads the claim path from the database.
+	if err := a.db.SetSupplierClaim(ctx, cfg.SupplierClaim); err != nil {
+		return err
+	}
 	if err := a.serveMetrics(); err != nil {
 		return err
 	}
