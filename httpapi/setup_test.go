@@ -146,7 +146,8 @@ func setup(t testing.TB, opts ...func(*options)) *bundle {
 		Gallery: app,
 		Uploads: &upload.Service{Store: store, Gallery: app, MaxBytes: o.maxBytes, MaxPixels: o.maxPixels, ObjectURL: objectURL, DirectTTL: time.Hour},
 		Store:   store, ObjectURL: objectURL,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Presets: gallery.PresetNames(gallery.DefaultPresets()),
+		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	api.Readiness = httpapi.NewReadiness(api.Logger, httpapi.DatabaseCheck(app), httpapi.StoreCheck(store))
 	api.UploadSlots = o.uploadSlots

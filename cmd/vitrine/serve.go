@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/net/netutil"
 
+	"github.com/vitrine-dev/vitrine/gallery"
 	"github.com/vitrine-dev/vitrine/httpapi"
 	"github.com/vitrine-dev/vitrine/upload"
 )
@@ -87,6 +88,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		},
 		Store:                a.store,
 		ObjectURL:            a.objectURL,
+		Presets:              gallery.PresetNames(cfg.Presets),
 		ObjectLocation:       a.objectLocation,
 		ObjectLocationMaxAge: a.objectMaxAge,
 		Logger:               log,

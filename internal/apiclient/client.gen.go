@@ -41,6 +41,7 @@ const (
 	ErrorErrorCodeInternal         ErrorErrorCode = "internal"
 	ErrorErrorCodeInvalid          ErrorErrorCode = "invalid"
 	ErrorErrorCodeMethodNotAllowed ErrorErrorCode = "method_not_allowed"
+	ErrorErrorCodeNotAcceptable    ErrorErrorCode = "not_acceptable"
 	ErrorErrorCodeNotFound         ErrorErrorCode = "not_found"
 	ErrorErrorCodeNotImplemented   ErrorErrorCode = "not_implemented"
 	ErrorErrorCodeRateLimited      ErrorErrorCode = "rate_limited"
@@ -49,6 +50,7 @@ const (
 	ErrorErrorCodeUnauthorized     ErrorErrorCode = "unauthorized"
 	ErrorErrorCodeUnavailable      ErrorErrorCode = "unavailable"
 	ErrorErrorCodeUnsupportedMedia ErrorErrorCode = "unsupported_media"
+	ErrorErrorCodeVariantNotReady  ErrorErrorCode = "variant_not_ready"
 )
 
 // Valid indicates whether the value is a known member of the ErrorErrorCode enum.
@@ -66,6 +68,8 @@ func (e ErrorErrorCode) Valid() bool {
 		return true
 	case ErrorErrorCodeMethodNotAllowed:
 		return true
+	case ErrorErrorCodeNotAcceptable:
+		return true
 	case ErrorErrorCodeNotFound:
 		return true
 	case ErrorErrorCodeNotImplemented:
@@ -81,6 +85,8 @@ func (e ErrorErrorCode) Valid() bool {
 	case ErrorErrorCodeUnavailable:
 		return true
 	case ErrorErrorCodeUnsupportedMedia:
+		return true
+	case ErrorErrorCodeVariantNotReady:
 		return true
 	default:
 		return false
@@ -270,7 +276,7 @@ type DirectUploadMethod string
 // Error Every error response: a stable code to branch on and a message for people.
 type Error struct {
 	Error struct {
-		// Code invalid 400, unauthorized 401, forbidden 403, not_found 404, method_not_allowed 405, conflict 409, too_large 413, unsupported_media 415, too_many_pixels and corrupt_image 422, rate_limited 429, internal 500, not_implemented 501, unavailable 503.
+		// Code invalid 400, unauthorized 401, forbidden 403, not_found and variant_not_ready 404, method_not_allowed 405, not_acceptable 406, conflict 409, too_large 413, unsupported_media 415, too_many_pixels and corrupt_image 422, rate_limited 429, internal 500, not_implemented 501, unavailable 503.
 		Code ErrorErrorCode `json:"code"`
 
 		// Message What went wrong, in words safe to show.
@@ -278,7 +284,7 @@ type Error struct {
 	} `json:"error"`
 }
 
-// ErrorErrorCode invalid 400, unauthorized 401, forbidden 403, not_found 404, method_not_allowed 405, conflict 409, too_large 413, unsupported_media 415, too_many_pixels and corrupt_image 422, rate_limited 429, internal 500, not_implemented 501, unavailable 503.
+// ErrorErrorCode invalid 400, unauthorized 401, forbidden 403, not_found and variant_not_ready 404, method_not_allowed 405, not_acceptable 406, conflict 409, too_large 413, unsupported_media 415, too_many_pixels and corrupt_image 422, rate_limited 429, internal 500, not_implemented 501, unavailable 503.
 type ErrorErrorCode string
 
 // Gallery defines model for Gallery.
@@ -688,6 +694,24 @@ type ReorderImagesJSONBody struct {
 
 // ReorderImagesParams defines parameters for ReorderImages.
 type ReorderImagesParams struct {
+	// VitrineSupplier The supplier a signed-in user (role authenticated) acts for, when not the one its token names: its own user id, the supplier of its token's supplier claim (when the server has one configured), or a supplier whose team it is a member of (as an editor, which reads and changes the supplier's products, or a viewer, which reads them only). A supplier it may not act for is refused with 403 forbidden, a value that is not one UUID with 400 invalid, and the header from an anonymous or service-role caller with 400 invalid. Without it, a user acts for the supplier its token claims, else for its own user id, whatever teams it is in.
+	VitrineSupplier *VitrineSupplier `json:"Vitrine-Supplier,omitempty"`
+}
+
+// GetMainImageParams defines parameters for GetMainImage.
+type GetMainImageParams struct {
+	// Accept The image formats the client takes, with q-values.
+	Accept *string `json:"Accept,omitempty"`
+
+	// VitrineSupplier The supplier a signed-in user (role authenticated) acts for, when not the one its token names: its own user id, the supplier of its token's supplier claim (when the server has one configured), or a supplier whose team it is a member of (as an editor, which reads and changes the supplier's products, or a viewer, which reads them only). A supplier it may not act for is refused with 403 forbidden, a value that is not one UUID with 400 invalid, and the header from an anonymous or service-role caller with 400 invalid. Without it, a user acts for the supplier its token claims, else for its own user id, whatever teams it is in.
+	VitrineSupplier *VitrineSupplier `json:"Vitrine-Supplier,omitempty"`
+}
+
+// HeadMainImageParams defines parameters for HeadMainImage.
+type HeadMainImageParams struct {
+	// Accept The image formats the client takes, with q-values.
+	Accept *string `json:"Accept,omitempty"`
+
 	// VitrineSupplier The supplier a signed-in user (role authenticated) acts for, when not the one its token names: its own user id, the supplier of its token's supplier claim (when the server has one configured), or a supplier whose team it is a member of (as an editor, which reads and changes the supplier's products, or a viewer, which reads them only). A supplier it may not act for is refused with 403 forbidden, a value that is not one UUID with 400 invalid, and the header from an anonymous or service-role caller with 400 invalid. Without it, a user acts for the supplier its token claims, else for its own user id, whatever teams it is in.
 	VitrineSupplier *VitrineSupplier `json:"Vitrine-Supplier,omitempty"`
 }
@@ -1141,6 +1165,20 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /v1/products/{product_id}/images/order (the `ReorderImages` operationId).
 	ReorderImages(ctx context.Context, productId openapi_types.UUID, params *ReorderImagesParams, body ReorderImagesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetMainImage Redirect to the current main image's variant
+	//
+	// Answers 302 Found with the URL of the variant, in the given preset, of the product's current main image (position 0), in the best format the request's Accept header allows among the formats made: AVIF, then WebP, then JPEG (the server's VITRINE_THUMBNAIL_FORMATS say which are made). q-values are honoured (`image/avif;q=0` refuses AVIF; the most specific range that matches a type decides its quality); `*/*`, `image/*` or no Accept header get the best one made; on equal quality, a type the header names wins over one only a wildcard matches (a browser that names WebP but not AVIF gets WebP), then the better format. The answer varies on Accept and may be reused for 60 seconds (`public` for anonymous callers, `private` with a token), so a storefront can use one URL per product and preset, e.g. as an <img> src, that follows reorders and new main images within a minute. Row-level security applies as everywhere: anonymous callers get published products only. An unknown preset, a product the caller cannot read and a product without images are 404 not_found; a main image whose variant in that preset is not made yet (its thumbnail job is pending or running, or failed) is 404 variant_not_ready with Retry-After and Cache-Control no-store; when none of the formats made is acceptable, 406 not_acceptable.
+	//
+	// Corresponds with GET /v1/products/{product_id}/main/{preset} (the `GetMainImage` operationId).
+	GetMainImage(ctx context.Context, productId openapi_types.UUID, preset string, params *GetMainImageParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// HeadMainImage Redirect to the current main image's variant: headers only
+	//
+	// The status and headers GET answers, without the body.
+	//
+	// Corresponds with HEAD /v1/products/{product_id}/main/{preset} (the `HeadMainImage` operationId).
+	HeadMainImage(ctx context.Context, productId openapi_types.UUID, preset string, params *HeadMainImageParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// StartDirectUploadWithBody Start a direct upload
 	//
@@ -1918,6 +1956,40 @@ func (c *Client) ReorderImagesWithBody(ctx context.Context, productId openapi_ty
 // Corresponds with PUT /v1/products/{product_id}/images/order (the `ReorderImages` operationId).
 func (c *Client) ReorderImages(ctx context.Context, productId openapi_types.UUID, params *ReorderImagesParams, body ReorderImagesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewReorderImagesRequest(c.Server, productId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetMainImage Redirect to the current main image's variant
+//
+// Answers 302 Found with the URL of the variant, in the given preset, of the product's current main image (position 0), in the best format the request's Accept header allows among the formats made: AVIF, then WebP, then JPEG (the server's VITRINE_THUMBNAIL_FORMATS say which are made). q-values are honoured (`image/avif;q=0` refuses AVIF; the most specific range that matches a type decides its quality); `*/*`, `image/*` or no Accept header get the best one made; on equal quality, a type the header names wins over one only a wildcard matches (a browser that names WebP but not AVIF gets WebP), then the better format. The answer varies on Accept and may be reused for 60 seconds (`public` for anonymous callers, `private` with a token), so a storefront can use one URL per product and preset, e.g. as an <img> src, that follows reorders and new main images within a minute. Row-level security applies as everywhere: anonymous callers get published products only. An unknown preset, a product the caller cannot read and a product without images are 404 not_found; a main image whose variant in that preset is not made yet (its thumbnail job is pending or running, or failed) is 404 variant_not_ready with Retry-After and Cache-Control no-store; when none of the formats made is acceptable, 406 not_acceptable.
+//
+// Corresponds with GET /v1/products/{product_id}/main/{preset} (the `GetMainImage` operationId).
+func (c *Client) GetMainImage(ctx context.Context, productId openapi_types.UUID, preset string, params *GetMainImageParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetMainImageRequest(c.Server, productId, preset, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// HeadMainImage Redirect to the current main image's variant: headers only
+//
+// The status and headers GET answers, without the body.
+//
+// Corresponds with HEAD /v1/products/{product_id}/main/{preset} (the `HeadMainImage` operationId).
+func (c *Client) HeadMainImage(ctx context.Context, productId openapi_types.UUID, preset string, params *HeadMainImageParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHeadMainImageRequest(c.Server, productId, preset, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3767,6 +3839,140 @@ func NewReorderImagesRequestWithBody(server string, productId openapi_types.UUID
 	return req, nil
 }
 
+// NewGetMainImageRequest constructs an http.Request for the GetMainImage method
+func NewGetMainImageRequest(server string, productId openapi_types.UUID, preset string, params *GetMainImageParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "product_id", productId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "preset", preset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/products/%s/main/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.Accept != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Accept", *params.Accept, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Accept", headerParam0)
+		}
+
+		if params.VitrineSupplier != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Vitrine-Supplier", *params.VitrineSupplier, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: "uuid"})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Vitrine-Supplier", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewHeadMainImageRequest constructs an http.Request for the HeadMainImage method
+func NewHeadMainImageRequest(server string, productId openapi_types.UUID, preset string, params *HeadMainImageParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "product_id", productId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "preset", preset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/products/%s/main/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodHead, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.Accept != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Accept", *params.Accept, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Accept", headerParam0)
+		}
+
+		if params.VitrineSupplier != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Vitrine-Supplier", *params.VitrineSupplier, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: "uuid"})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Vitrine-Supplier", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewStartDirectUploadRequest calls the generic StartDirectUpload builder with application/json body
 func NewStartDirectUploadRequest(server string, productId openapi_types.UUID, params *StartDirectUploadParams, body StartDirectUploadJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -4393,6 +4599,24 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /v1/products/{product_id}/images/order (the `ReorderImages` operationId).
 	ReorderImagesWithResponse(ctx context.Context, productId openapi_types.UUID, params *ReorderImagesParams, body ReorderImagesJSONRequestBody, reqEditors ...RequestEditorFn) (*ReorderImagesResponse, error)
+
+	// GetMainImageWithResponse Redirect to the current main image's variant
+	//
+	// Answers 302 Found with the URL of the variant, in the given preset, of the product's current main image (position 0), in the best format the request's Accept header allows among the formats made: AVIF, then WebP, then JPEG (the server's VITRINE_THUMBNAIL_FORMATS say which are made). q-values are honoured (`image/avif;q=0` refuses AVIF; the most specific range that matches a type decides its quality); `*/*`, `image/*` or no Accept header get the best one made; on equal quality, a type the header names wins over one only a wildcard matches (a browser that names WebP but not AVIF gets WebP), then the better format. The answer varies on Accept and may be reused for 60 seconds (`public` for anonymous callers, `private` with a token), so a storefront can use one URL per product and preset, e.g. as an <img> src, that follows reorders and new main images within a minute. Row-level security applies as everywhere: anonymous callers get published products only. An unknown preset, a product the caller cannot read and a product without images are 404 not_found; a main image whose variant in that preset is not made yet (its thumbnail job is pending or running, or failed) is 404 variant_not_ready with Retry-After and Cache-Control no-store; when none of the formats made is acceptable, 406 not_acceptable.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/products/{product_id}/main/{preset} (the `GetMainImage` operationId).
+	GetMainImageWithResponse(ctx context.Context, productId openapi_types.UUID, preset string, params *GetMainImageParams, reqEditors ...RequestEditorFn) (*GetMainImageResponse, error)
+
+	// HeadMainImageWithResponse Redirect to the current main image's variant: headers only
+	//
+	// The status and headers GET answers, without the body.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with HEAD /v1/products/{product_id}/main/{preset} (the `HeadMainImage` operationId).
+	HeadMainImageWithResponse(ctx context.Context, productId openapi_types.UUID, preset string, params *HeadMainImageParams, reqEditors ...RequestEditorFn) (*HeadMainImageResponse, error)
 
 	// StartDirectUploadWithBodyWithResponse Start a direct upload
 	//
@@ -7317,6 +7541,208 @@ func (r ReorderImagesResponse) ContentType() string {
 	return ""
 }
 
+// GetMainImageResponse302Headers the declared response headers of an HTTP 302 response for GetMainImage
+type GetMainImageResponse302Headers struct {
+	CacheControl string
+	Location     string
+	Vary         *string
+}
+
+// GetMainImageResponse401Headers the declared response headers of an HTTP 401 response for GetMainImage
+type GetMainImageResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+// GetMainImageResponse404Headers the declared response headers of an HTTP 404 response for GetMainImage
+type GetMainImageResponse404Headers struct {
+	CacheControl *string
+	RetryAfter   *int
+	Vary         *string
+}
+
+// GetMainImageResponse406Headers the declared response headers of an HTTP 406 response for GetMainImage
+type GetMainImageResponse406Headers struct {
+	Vary *string
+}
+
+type GetMainImageResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Invalid
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON406 the response for an HTTP 406 `application/json` response
+	JSON406 *Error
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Internal
+	// Headers302 the parsed response headers for an HTTP 302 response
+	Headers302 *GetMainImageResponse302Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetMainImageResponse401Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetMainImageResponse404Headers
+	// Headers406 the parsed response headers for an HTTP 406 response
+	Headers406 *GetMainImageResponse406Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetMainImageResponse) GetJSON400() *Invalid {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetMainImageResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetMainImageResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetMainImageResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON406 returns the response for an HTTP 406 `application/json` response
+func (r GetMainImageResponse) GetJSON406() *Error {
+	return r.JSON406
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetMainImageResponse) GetJSON500() *Internal {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetMainImageResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetMainImageResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetMainImageResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetMainImageResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// HeadMainImageResponse302Headers the declared response headers of an HTTP 302 response for HeadMainImage
+type HeadMainImageResponse302Headers struct {
+	CacheControl string
+	Location     string
+	Vary         *string
+}
+
+// HeadMainImageResponse401Headers the declared response headers of an HTTP 401 response for HeadMainImage
+type HeadMainImageResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+// HeadMainImageResponse404Headers the declared response headers of an HTTP 404 response for HeadMainImage
+type HeadMainImageResponse404Headers struct {
+	CacheControl *string
+	RetryAfter   *int
+	Vary         *string
+}
+
+// HeadMainImageResponse406Headers the declared response headers of an HTTP 406 response for HeadMainImage
+type HeadMainImageResponse406Headers struct {
+	Vary *string
+}
+
+type HeadMainImageResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Invalid
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Internal
+	// Headers302 the parsed response headers for an HTTP 302 response
+	Headers302 *HeadMainImageResponse302Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *HeadMainImageResponse401Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *HeadMainImageResponse404Headers
+	// Headers406 the parsed response headers for an HTTP 406 response
+	Headers406 *HeadMainImageResponse406Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r HeadMainImageResponse) GetJSON400() *Invalid {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r HeadMainImageResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r HeadMainImageResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r HeadMainImageResponse) GetJSON500() *Internal {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r HeadMainImageResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r HeadMainImageResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r HeadMainImageResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r HeadMainImageResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // StartDirectUploadResponse401Headers the declared response headers of an HTTP 401 response for StartDirectUpload
 type StartDirectUploadResponse401Headers struct {
 	WWWAuthenticate string
@@ -8342,6 +8768,36 @@ func (c *ClientWithResponses) ReorderImagesWithResponse(ctx context.Context, pro
 		return nil, err
 	}
 	return ParseReorderImagesResponse(rsp)
+}
+
+// GetMainImageWithResponse Redirect to the current main image's variant
+//
+// Answers 302 Found with the URL of the variant, in the given preset, of the product's current main image (position 0), in the best format the request's Accept header allows among the formats made: AVIF, then WebP, then JPEG (the server's VITRINE_THUMBNAIL_FORMATS say which are made). q-values are honoured (`image/avif;q=0` refuses AVIF; the most specific range that matches a type decides its quality); `*/*`, `image/*` or no Accept header get the best one made; on equal quality, a type the header names wins over one only a wildcard matches (a browser that names WebP but not AVIF gets WebP), then the better format. The answer varies on Accept and may be reused for 60 seconds (`public` for anonymous callers, `private` with a token), so a storefront can use one URL per product and preset, e.g. as an <img> src, that follows reorders and new main images within a minute. Row-level security applies as everywhere: anonymous callers get published products only. An unknown preset, a product the caller cannot read and a product without images are 404 not_found; a main image whose variant in that preset is not made yet (its thumbnail job is pending or running, or failed) is 404 variant_not_ready with Retry-After and Cache-Control no-store; when none of the formats made is acceptable, 406 not_acceptable.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/products/{product_id}/main/{preset} (the `GetMainImage` operationId).
+func (c *ClientWithResponses) GetMainImageWithResponse(ctx context.Context, productId openapi_types.UUID, preset string, params *GetMainImageParams, reqEditors ...RequestEditorFn) (*GetMainImageResponse, error) {
+	rsp, err := c.GetMainImage(ctx, productId, preset, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetMainImageResponse(rsp)
+}
+
+// HeadMainImageWithResponse Redirect to the current main image's variant: headers only
+//
+// The status and headers GET answers, without the body.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with HEAD /v1/products/{product_id}/main/{preset} (the `HeadMainImage` operationId).
+func (c *ClientWithResponses) HeadMainImageWithResponse(ctx context.Context, productId openapi_types.UUID, preset string, params *HeadMainImageParams, reqEditors ...RequestEditorFn) (*HeadMainImageResponse, error) {
+	rsp, err := c.HeadMainImage(ctx, productId, preset, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHeadMainImageResponse(rsp)
 }
 
 // StartDirectUploadWithBodyWithResponse Start a direct upload
@@ -11298,6 +11754,268 @@ func ParseReorderImagesResponse(rsp *http.Response) (*ReorderImagesResponse, err
 			headers.RetryAfter = value
 		}
 		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetMainImageResponse parses an HTTP response from a GetMainImageWithResponse call
+func ParseGetMainImageResponse(rsp *http.Response) (*GetMainImageResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetMainImageResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 302:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Invalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 406:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON406 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 302:
+		var headers GetMainImageResponse302Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = value
+		}
+		if values := rsp.Header.Values("Vary"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Vary", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Vary = &value
+		}
+		response.Headers302 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetMainImageResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetMainImageResponse404Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("Vary"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Vary", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Vary = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 406:
+		var headers GetMainImageResponse406Headers
+		if values := rsp.Header.Values("Vary"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Vary", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Vary = &value
+		}
+		response.Headers406 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseHeadMainImageResponse parses an HTTP response from a HeadMainImageWithResponse call
+func ParseHeadMainImageResponse(rsp *http.Response) (*HeadMainImageResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &HeadMainImageResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 302:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Invalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case rsp.StatusCode == 404:
+		break // No content-type
+
+	case rsp.StatusCode == 406:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 302:
+		var headers HeadMainImageResponse302Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = value
+		}
+		if values := rsp.Header.Values("Vary"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Vary", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Vary = &value
+		}
+		response.Headers302 = &headers
+	case rsp.StatusCode == 401:
+		var headers HeadMainImageResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 404:
+		var headers HeadMainImageResponse404Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("Vary"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Vary", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Vary = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 406:
+		var headers HeadMainImageResponse406Headers
+		if values := rsp.Header.Values("Vary"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Vary", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Vary = &value
+		}
+		response.Headers406 = &headers
 	}
 
 	return response, nil
