@@ -291,7 +291,8 @@ func (h *Hub) deliver(rd read, b gallery.ProductEvents, err error) {
 	var data [][]byte // frames' data, in the same order
 	var restart [][]byte
 	switch {
-	case gallery.ErrorCode(err) == gallery.ENOTFOUND:
+	case gallery.ErrorCode(err) == gallery.ENOTFOUND, gallery.ErrorCode(err) == gallery.EFORBIDDEN:
+		// Forbidden: the caller asked to act for a supplier whose team it has left since.
 		restart = [][]byte{goneFrame(rd.after, "the product was deleted, or may no longer be read by this caller")}
 	case err != nil:
 		h.cfg.Logger.Warn("reading a watched product's events; retrying at the next recheck",

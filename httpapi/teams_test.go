@@ -2,7 +2,6 @@ package httpapi_test
 
 import (
 	"context"
-	"net/http"
 	"testing"
 	"time"
 
@@ -97,20 +96,12 @@ func TestTeamMembersActForTheirSupplier(t *testing.T) {
 			t.Errorf("the editor's list has a product of %s", lp.SupplierID)
 		}
 	}
-	// Its event stream opens.
-	req, _ := http.NewRequest("GET", b.url+pp+"/events", nil)
-	req.Header.Set("Authorization", "Bearer "+asEditor.token)
-	req.Header.Set(gallery.SupplierHeader, supplier.String())
-	rctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	res, err := http.DefaultClient.Do(req.WithContext(rctx))
-	if err != nil {
-		t.Fatal(err)
+	// Its event stream opens, and ends (gone) at the first change after it left the team.
+	stream := openEvents(t, b.url, asEditor.token, p.ID, "", gallery.SupplierHeader, supplier.String())
+	if stream.resp.StatusCode != 200 {
+		t.Fatalf("the editor's event stream: %d", stream.resp.StatusCode)
 	}
-	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "text/event-stream" {
-		t.Errorf("the editor's event stream: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
-	}
-	res.Body.Close()
-	cancel()
+	stream.snapshot(t)
 
 	// The viewer: reads, and every change is refused.
 	var g galleryBody
@@ -167,6 +158,13 @@ func TestTeamMembersActForTheirSupplier(t *testing.T) {
 	wantError(t, "the removed editor uploading", st, e, 403, "forbidden")
 	if n := b.imageRows(t, p.ID); n != 1 {
 		t.Errorf("%d image rows after the removed editor's upload, want 1", n)
+	}
+	if st := asSupplier.doJSON(t, "PATCH", pp, map[string]string{"title": "renamed"}, nil); st != 200 {
+		t.Fatalf("the supplier renaming its product: %d", st)
+	}
+	stream.nextOf(t, "gone", -1)
+	if !stream.ended(t) {
+		t.Error("the removed editor's stream did not end")
 	}
 }
 
