@@ -279,3 +279,50 @@ func TestTeamsThroughTheGoAPI(t *testing.T) {
 	_, err = ts.db.Images(asViewer, ts.bPrivate.ID)
 	check("the removed viewer reads B's gallery", err, gallery.EFORBIDDEN)
 }
+
+// TestActingSupplierIsDerivedOncePerStatement: the policies evaluate the acting supplier once
+// per statement (a sub-select), not once per row, however many rows a read goes through. It
+// counts the calls of vitrine_acting_supplier with PostgreSQL's function statistics.
+func TestActingSupplierIsDerivedOncePerStatement(t *testing.T) {
+	t.Parallel()
+	ts := setupTenants(t)
+	member := uuid.New()
+	addMember(t, ts.db, ts.b, member, gallery.MemberEditor)
+	for i := range 60 {
+		if _, err := ts.db.AppendImage(serviceCtx, newImage(ts.bPrivate.ID, 10+i), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	conn, err := ts.db.Pool().Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, `SET track_functions = 'all'`); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Exec(ctx, `RESET track_functions`)
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `SELECT set_config('role', 'authenticated', true), set_config('request.jwt.claims', $1, true),
+		set_config('request.headers', $2, true)`, subClaims(member), supplierHeader(ts.b.String())); err != nil {
+		t.Fatal(err)
+	}
+	var images, products, calls int
+	if err := tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM product_images), (SELECT count(*) FROM products),
+		pg_stat_get_xact_function_calls('vitrine_acting_supplier'::regproc)`).Scan(&images, &products, &calls); err != nil {
+		t.Fatal(err)
+	}
+	if images < 64 || products != 2 {
+		t.Fatalf("the member reads %d images of %d products, want B's 64 and 2", images, products)
+	}
+	// One for products' policy, one for the products that product_images' policy reads.
+	if calls > 3 {
+		t.Errorf("the acting supplier was derived %d times for a read of %d rows, want once per policy", calls, images+products)
+	}
+	t.Logf("%d calls of vitrine_acting_supplier for %d image and %d product rows", calls, images, products)
+}
