@@ -22,14 +22,15 @@
 -- +goose Up
 -- vitrine_settings is one row of settings that SQL needs and the server's configuration
 -- decides: supplier_claim is the path of the token's claim that names the acting supplier
--- (NULL: none). `vitrine serve` and `vitrine work` write it at start-up
--- (vitrine_set_supplier_claim); only SECURITY DEFINER functions read it.
+-- (NULL: none). `vitrine serve` writes it at start-up (vitrine_set_supplier_claim, the only
+-- writer); the request roles read it, as vitrine_acting_supplier runs as its caller.
 CREATE TABLE vitrine_settings (
     id             boolean PRIMARY KEY DEFAULT true CHECK (id),
     supplier_claim text[] CHECK (cardinality(supplier_claim) > 0)
 );
 INSERT INTO vitrine_settings DEFAULT VALUES;
 REVOKE ALL ON vitrine_settings FROM PUBLIC;
+GRANT SELECT ON vitrine_settings TO anon, authenticated, service_role;
 
 -- supplier_members is who may act for a supplier besides the supplier itself, kept by the
 -- service role (`vitrine members`). A member reads its own rows; a supplier acting as itself
@@ -70,10 +71,12 @@ GRANT EXECUTE ON FUNCTION vitrine_set_supplier_claim(text[]) TO service_role;
 -- vitrine_acting_supplier is the supplier the request acts for and whether it may change
 -- that supplier's products (see the top of this file); both NULL for a request without a
 -- user. It raises VT403 for a header naming a supplier the user may not act for, VT422 for a
--- header that is not a UUID.
+-- header that is not a UUID. It runs as its caller: a user reads its own memberships
+-- (members_read), so it needs no privilege of the tables' owner, which row-level security
+-- (forced) would bind unless it were a superuser.
 -- +goose StatementBegin
 CREATE FUNCTION vitrine_acting_supplier(OUT supplier_id uuid, OUT can_write boolean)
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+LANGUAGE plpgsql STABLE AS $$
 DECLARE
     v_uid     uuid := vitrine_uid();
     v_path    text[];
