@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/vitrine-dev/vitrine/gallery"
 )
@@ -42,6 +43,11 @@ func (db *DB) CreateProduct(ctx context.Context, p gallery.Product) (gallery.Pro
 			VALUES ($1, coalesce($2, vitrine_supplier()), $3, $4)
 			ON CONFLICT (id) DO NOTHING
 			RETURNING `+productColumns, p.ID, supplier, p.Title, p.Published).Scan(productDest(&p)...)
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == "42501" { // row-level security refused the row
+			return &gallery.Error{Code: gallery.EFORBIDDEN, Err: err,
+				Message: "a user creates products only for the supplier it acts for, and not as a viewer of its team"}
+		}
 		if !errors.Is(err, pgx.ErrNoRows) {
 			return err
 		}
