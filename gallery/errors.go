@@ -23,6 +23,8 @@ const (
 	ERATELIMIT    Code = "rate_limited"      // too many requests; retry later
 	EUNSUPPORTED  Code = "not_implemented"   // this deployment cannot do that (e.g. direct uploads on local disk)
 	EUNAVAILABLE  Code = "unavailable"       // writes are paused for maintenance, or uploads are at their limit; retry shortly
+	ENOTREADY     Code = "variant_not_ready" // the thing exists but is still being made (a thumbnail); retry shortly
+	ENOTACCEPT    Code = "not_acceptable"    // none of the representations made is one the client accepts
 	EINTERNAL     Code = "internal"          // anything else; its details are logged, never shown
 )
 

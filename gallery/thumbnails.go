@@ -41,6 +41,15 @@ func ParsePresets(s string) ([]Preset, error) {
 	return out, nil
 }
 
+// PresetNames returns the names of presets, in order.
+func PresetNames(presets []Preset) []string {
+	names := make([]string, len(presets))
+	for i, p := range presets {
+		names[i] = p.Name
+	}
+	return names
+}
+
 // Variant is one stored rendition of an image: a preset in one format. How it is stored and
 // how the API shows it are the adapters' business.
 type Variant struct {

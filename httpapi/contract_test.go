@@ -261,7 +261,7 @@ func TestContract(t *testing.T) {
 			t.Errorf("%s never answered 401", op)
 		}
 	}
-	for _, st := range []int{200, 201, 204, 206, 302, 304, 400, 401, 403, 404, 405, 409, 413, 415, 416, 422, 429, 431, 501, 503} {
+	for _, st := range []int{200, 201, 204, 206, 302, 304, 400, 401, 403, 404, 405, 406, 409, 413, 415, 416, 422, 429, 431, 501, 503} {
 		if !all[st] {
 			t.Errorf("no exchange answered %d", st)
 		}
@@ -516,6 +516,28 @@ func contractLocal(t *testing.T, cov *coverage) []string {
 		t.Errorf("retried import: %s", data)
 	}
 
+	// The main image's URL: not made yet (its job is pending), then made as the job records it.
+	mp := pp + "/main/mobile"
+	st, h, _ = c.send(t, req{method: "GET", path: mp, header: []string{"Accept", "image/webp"}})
+	expect(t, "main image not made yet", st, 404)
+	if h.Get("Retry-After") == "" {
+		t.Error("variant_not_ready without Retry-After")
+	}
+	main, err := b.db.Image(gallery.WithCaller(ctx, gallery.Service()), ids[2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.recordVariants(t, imageBody{ID: main.ID, SHA256: main.SHA256}, "webp", "jpeg")
+	st, h, _ = c.send(t, req{method: "GET", path: mp, header: []string{"Accept", "image/avif,image/webp,*/*;q=0.8"}})
+	expect(t, "main image", st, 302)
+	if !strings.HasSuffix(h.Get("Location"), "-mobile.webp") {
+		t.Errorf("main image at %q, want its webp", h.Get("Location"))
+	}
+	st, _, _ = c.send(t, req{method: "GET", path: mp, header: []string{"Accept", "image/png"}})
+	expect(t, "main image in no format accepted", st, 406)
+	st, _, _ = c.send(t, req{method: "GET", path: pp + "/main/poster"})
+	expect(t, "main image in an unknown preset", st, 404)
+
 	// Writes paused for maintenance.
 	if err := b.db.PauseWrites(ctx, "contract test", time.Minute, 30*time.Second); err != nil {
 		t.Fatal(err)
@@ -629,12 +651,20 @@ func contractLocal(t *testing.T, cov *coverage) []string {
 		for method, o := range item.Operations() {
 			opIDs = append(opIDs, o.OperationID)
 			p := strings.NewReplacer("{product_id}", productID.String(), "{id}", ids[1].String(),
-				"{shard}", "ab", "{name}", strings.Repeat("ab", 32)+".png", "{path}", "vitrine-gallery.js").Replace(path)
+				"{shard}", "ab", "{name}", strings.Repeat("ab", 32)+".png", "{path}", "vitrine-gallery.js",
+				"{preset}", "mobile").Replace(path)
 			if method == http.MethodHead && !strings.HasPrefix(path, "/objects/") {
 				st, h, data := c.send(t, req{method: method, path: p, token: service})
-				expect(t, "HEAD "+path, st, 200)
-				if len(data) != 0 || h.Get("Content-Type") == "" {
-					t.Errorf("HEAD %s: %d bytes of %q", path, len(data), h.Get("Content-Type"))
+				if strings.Contains(path, "/main/") { // a redirect, without a body
+					expect(t, "HEAD "+path, st, 302)
+					if len(data) != 0 || h.Get("Location") == "" {
+						t.Errorf("HEAD %s: %d bytes to %q", path, len(data), h.Get("Location"))
+					}
+				} else {
+					expect(t, "HEAD "+path, st, 200)
+					if len(data) != 0 || h.Get("Content-Type") == "" {
+						t.Errorf("HEAD %s: %d bytes of %q", path, len(data), h.Get("Content-Type"))
+					}
 				}
 			}
 			r := req{method: method, path: p, token: "not-a-token", invalid: true}

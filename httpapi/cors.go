@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/rs/cors"
+
+	"github.com/vitrine-dev/vitrine/gallery"
 )
 
 // Cross-origin calls: a page on an origin the operator lists (a shop's own admin, with the
@@ -22,9 +24,9 @@ import (
 var CORSMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
 
 // CORSHeaders are the request headers a cross-origin page may send beyond the ones the Fetch
-// standard always allows: the token, a JSON body's type, an event stream's resumption point
-// and a request id for the logs.
-var CORSHeaders = []string{"Authorization", "Content-Type", "Last-Event-ID", "X-Request-Id"}
+// standard always allows: the token, the supplier a team member acts for, a JSON body's type,
+// an event stream's resumption point and a request id for the logs.
+var CORSHeaders = []string{"Authorization", gallery.SupplierHeader, "Content-Type", "Last-Event-ID", "X-Request-Id"}
 
 // CORSExposedHeaders are the response headers a cross-origin page may read beyond the ones
 // the Fetch standard always exposes: where a created resource is, when to retry, an entity

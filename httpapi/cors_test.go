@@ -81,7 +81,7 @@ func TestCORSPreflight(t *testing.T) {
 	// From an allowed origin: 204 with the method and headers asked for, and a max age.
 	res, body := exchange(t, http.MethodOptions, b.url+path, nil,
 		"Origin", shopOrigin, "Access-Control-Request-Method", "PUT",
-		"Access-Control-Request-Headers", "authorization,content-type,last-event-id,x-request-id")
+		"Access-Control-Request-Headers", "authorization,content-type,last-event-id,vitrine-supplier,x-request-id")
 	if res.StatusCode != http.StatusNoContent || len(body) != 0 {
 		t.Fatalf("preflight from %s: %d %q", shopOrigin, res.StatusCode, body)
 	}
@@ -93,7 +93,7 @@ func TestCORSPreflight(t *testing.T) {
 		t.Errorf("Access-Control-Allow-Methods %q", got)
 	}
 	allowed := splitList(h.Get("Access-Control-Allow-Headers"))
-	for _, want := range []string{"authorization", "content-type", "last-event-id", "x-request-id"} {
+	for _, want := range []string{"authorization", "content-type", "last-event-id", "vitrine-supplier", "x-request-id"} {
 		if !slices.Contains(allowed, want) {
 			t.Errorf("Access-Control-Allow-Headers %q lacks %s", allowed, want)
 		}

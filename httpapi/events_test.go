@@ -32,10 +32,11 @@ type eventStream struct {
 	cancel   context.CancelFunc
 }
 
-// openEvents opens a product's stream with token (none when ""), and lastEventID as the
-// Last-Event-ID header when not "". It returns the response; a 200's body is read into
-// events, anything else is returned unread (closed at the test's end).
-func openEvents(t *testing.T, base, token string, productID uuid.UUID, lastEventID string) *eventStream {
+// openEvents opens a product's stream with token (none when ""), lastEventID as the
+// Last-Event-ID header when not "", and header's name, value pairs. It returns the response;
+// a 200's body is read into events, anything else is returned unread (closed at the test's
+// end).
+func openEvents(t *testing.T, base, token string, productID uuid.UUID, lastEventID string, header ...string) *eventStream {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	req, err := http.NewRequestWithContext(ctx, "GET", base+"/v1/products/"+productID.String()+"/events", nil)
@@ -47,6 +48,9 @@ func openEvents(t *testing.T, base, token string, productID uuid.UUID, lastEvent
 	}
 	if lastEventID != "" {
 		req.Header.Set("Last-Event-ID", lastEventID)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -58,7 +58,7 @@ const (
 
 // Hub serves the event streams of one process: it listens for notifications of new events
 // on one connection of its own, and, for each watched product with new events, reads the new
-// events and the current state once per caller identity (role and user), for every stream of
+// events and the current state once per caller identity (role, user and the supplier it acts for), for every stream of
 // that product and identity. Streams never read the database on their own after they start.
 // Every Recheck it also re-reads the heads of every watched product (in one query), which
 // catches what a lost notification or a lost connection missed.
@@ -78,10 +78,13 @@ type Hub struct {
 	closed   bool        // Shutdown was called
 }
 
-// groupKey is the identity row-level security decides by.
+// groupKey is the identity row-level security decides by: the role, the user and the
+// supplier it acts for (asked for, or claimed by its token).
 type groupKey struct {
-	role gallery.Role
-	user uuid.UUID
+	role    gallery.Role
+	user    uuid.UUID
+	claimed uuid.UUID
+	actFor  uuid.UUID
 }
 
 // group is the streams of one product and one caller identity.
@@ -288,7 +291,8 @@ func (h *Hub) deliver(rd read, b gallery.ProductEvents, err error) {
 	var data [][]byte // frames' data, in the same order
 	var restart [][]byte
 	switch {
-	case gallery.ErrorCode(err) == gallery.ENOTFOUND:
+	case gallery.ErrorCode(err) == gallery.ENOTFOUND, gallery.ErrorCode(err) == gallery.EFORBIDDEN:
+		// Forbidden: the caller asked to act for a supplier whose team it has left since.
 		restart = [][]byte{goneFrame(rd.after, "the product was deleted, or may no longer be read by this caller")}
 	case err != nil:
 		h.cfg.Logger.Warn("reading a watched product's events; retrying at the next recheck",
@@ -384,7 +388,7 @@ func (h *Hub) openStream(product uuid.UUID, caller gallery.Caller) (*stream, err
 		h.open.Add(-1)
 		return nil, gallery.Errorf(gallery.EUNAVAILABLE, "too many event streams are open; retry shortly")
 	}
-	return &stream{product: product, caller: caller, key: groupKey{role: caller.Role, user: caller.UserID},
+	return &stream{product: product, caller: caller, key: groupKey{role: caller.Role, user: caller.UserID, claimed: caller.ClaimedSupplier, actFor: caller.ActFor},
 		out: make(chan [][]byte, streamBuffer), ended: make(chan struct{})}, nil
 }
 

@@ -22,8 +22,10 @@ func statusOf(code gallery.Code) int {
 		return http.StatusForbidden
 	case gallery.ERATELIMIT:
 		return http.StatusTooManyRequests
-	case gallery.ENOTFOUND:
+	case gallery.ENOTFOUND, gallery.ENOTREADY:
 		return http.StatusNotFound
+	case gallery.ENOTACCEPT:
+		return http.StatusNotAcceptable
 	case gallery.ECONFLICT:
 		return http.StatusConflict
 	case gallery.ETOOLARGE:
@@ -46,6 +48,9 @@ func statusOf(code gallery.Code) int {
 // uploads refused when every upload slot stayed taken.
 const retryAfterUnavailable = "5"
 
+// retryAfterNotReady is the Retry-After, in seconds, of a variant that is still being made.
+const retryAfterNotReady = "5"
+
 type errorBody struct {
 	Error struct {
 		Code    string `json:"code"`
@@ -63,6 +68,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		// A pause for maintenance, or a full upload queue, is expected and short: say when to
 		// come back, log nothing.
 		w.Header().Set("Retry-After", retryAfterUnavailable)
+	} else if code == gallery.ENOTREADY {
+		// A thumbnail job takes seconds.
+		w.Header().Set("Retry-After", retryAfterNotReady)
 	} else if status >= 500 {
 		s.Logger.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "error", err)
 	}

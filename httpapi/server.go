@@ -24,6 +24,7 @@ type Gallery interface {
 	CreateProduct(ctx context.Context, p gallery.Product) (gallery.Product, error)
 	Product(ctx context.Context, id uuid.UUID) (gallery.Product, error)
 	Images(ctx context.Context, productID uuid.UUID) ([]gallery.Image, error)
+	MainImage(ctx context.Context, productID uuid.UUID) (gallery.Image, error)
 	Image(ctx context.Context, id uuid.UUID) (gallery.Image, error)
 	UpdateAlt(ctx context.Context, id uuid.UUID, alt string) (gallery.Image, error)
 	DeleteImage(ctx context.Context, id uuid.UUID) (gallery.Image, error)
@@ -49,6 +50,9 @@ type Server struct {
 	Uploads   *upload.Service
 	Store     storage.Store
 	ObjectURL func(key string) string
+	// Presets are the names of the thumbnail presets the workers make, which
+	// GET /v1/products/{product_id}/main/{preset} serves.
+	Presets []string
 	// ObjectLocation, when set, makes GET /objects/{key} answer 302 Found with the URL it
 	// returns for key (a presigned or public URL of the bucket) instead of serving the bytes;
 	// HEAD is still answered from the store. Clients may cache the redirect for
@@ -101,6 +105,7 @@ func (s *Server) routes() []route {
 		{"POST /v1/products/{product_id}/images", s.uploadImage},
 		{"GET /v1/products/{product_id}/images", s.listImages},
 		{"GET /v1/products/{product_id}/events", s.productEvents},
+		{"GET /v1/products/{product_id}/main/{preset}", s.mainImage},
 		{"POST /v1/products/{product_id}/uploads", s.startDirectUpload},
 		{"POST /v1/uploads/{id}/complete", s.completeDirectUpload},
 		{"PUT /v1/products/{product_id}/images/order", s.reorderImages},
@@ -189,8 +194,31 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			s.writeError(w, r, &gallery.Error{Code: gallery.EUNAUTHORIZED, Message: "the bearer token is not valid", Err: err})
 			return
 		}
+		if c.ActFor, err = actFor(r, c); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 		next.ServeHTTP(w, r.WithContext(gallery.WithCaller(r.Context(), c)))
 	})
+}
+
+// actFor reads the supplier a request asks to act for (gallery.SupplierHeader): uuid.Nil
+// without the header. Whether the user may act for it, the database decides on the
+// request's first query (a forbidden error otherwise). Only a signed-in user acts for a
+// supplier: the header from anyone else is invalid, not ignored.
+func actFor(r *http.Request, c gallery.Caller) (uuid.UUID, error) {
+	v := r.Header.Values(gallery.SupplierHeader)
+	if len(v) == 0 {
+		return uuid.Nil, nil
+	}
+	if c.Role != gallery.RoleAuthenticated {
+		return uuid.Nil, gallery.Errorf(gallery.EINVALID, "the %s header is for signed-in users (role authenticated) only", gallery.SupplierHeader)
+	}
+	id, err := uuid.Parse(strings.TrimSpace(v[0]))
+	if len(v) > 1 || err != nil || id == uuid.Nil {
+		return uuid.Nil, gallery.Errorf(gallery.EINVALID, "the %s header must be one supplier id (UUID)", gallery.SupplierHeader)
+	}
+	return id, nil
 }
 
 // caller returns who is making the request, as authenticate found.

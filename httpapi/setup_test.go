@@ -43,6 +43,7 @@ type bundle struct {
 	store    storage.Store // local disk, or an S3 bucket on versitygw with the s3 option
 	storeDir string
 	token    string
+	actFor   string // the Vitrine-Supplier header of requests; "" for none
 	ownerURL string // the database's owner URL, to serve a second API on the same database
 }
 
@@ -80,6 +81,9 @@ type options struct {
 	events httpapi.HubConfig
 	// writeTimeout is the API's WriteTimeout; zero: none.
 	writeTimeout time.Duration
+	// supplierClaim is the claim path naming the supplier a user acts for, given to the
+	// token verifier and recorded in the database, as `vitrine serve` does; nil: none.
+	supplierClaim []string
 }
 
 type httpapiLimiter struct{ perMinute, burst, writesPerMinute, writeBurst float64 }
@@ -111,9 +115,14 @@ func setup(t testing.TB, opts ...func(*options)) *bundle {
 		}
 		app = app.WithJobs(enq, gallery.ThumbnailsForMain)
 	}
-	auth, err := jwtauth.New(jwtauth.Config{Secret: testSecret})
+	auth, err := jwtauth.New(jwtauth.Config{Secret: testSecret, SupplierClaim: o.supplierClaim})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if o.supplierClaim != nil {
+		if err := app.SetSupplierClaim(gallery.WithCaller(context.Background(), gallery.Service()), o.supplierClaim); err != nil {
+			t.Fatal(err)
+		}
 	}
 	dir := t.TempDir()
 	var store storage.Store
@@ -137,7 +146,8 @@ func setup(t testing.TB, opts ...func(*options)) *bundle {
 		Gallery: app,
 		Uploads: &upload.Service{Store: store, Gallery: app, MaxBytes: o.maxBytes, MaxPixels: o.maxPixels, ObjectURL: objectURL, DirectTTL: time.Hour},
 		Store:   store, ObjectURL: objectURL,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Presets: gallery.PresetNames(gallery.DefaultPresets()),
+		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	api.Readiness = httpapi.NewReadiness(api.Logger, httpapi.DatabaseCheck(app), httpapi.StoreCheck(store))
 	api.UploadSlots = o.uploadSlots
@@ -203,6 +213,9 @@ func (b *bundle) do(t *testing.T, method, path string, body io.Reader, contentTy
 	}
 	if b.token != "" {
 		req.Header.Set("Authorization", "Bearer "+b.token)
+	}
+	if b.actFor != "" {
+		req.Header.Set(gallery.SupplierHeader, b.actFor)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

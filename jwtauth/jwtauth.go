@@ -23,6 +23,10 @@ type Config struct {
 	JWKSFile string // RS256/ES256 public keys; empty: none
 	Issuer   string // required iss when not empty
 	Audience string // required aud when not empty
+	// SupplierClaim is the path of the claim naming the supplier a user acts for, such as
+	// {"app_metadata", "supplier_id"}; empty: none. A token whose claim is there (and not
+	// null) but is not a UUID is refused.
+	SupplierClaim []string
 }
 
 // Verifier checks tokens.
@@ -99,10 +103,56 @@ func (v *Verifier) Caller(authorization string) (gallery.Caller, error) {
 		if err != nil {
 			return gallery.Caller{}, fmt.Errorf("%w: sub must be a user id (UUID)", ErrUnauthorized)
 		}
-		return gallery.Caller{Role: gallery.RoleAuthenticated, UserID: id, Claims: raw}, nil
+		claimed, err := v.claimedSupplier(claims)
+		if err != nil {
+			return gallery.Caller{}, err
+		}
+		return gallery.Caller{Role: gallery.RoleAuthenticated, UserID: id, Claims: raw, ClaimedSupplier: claimed}, nil
 	default:
 		return gallery.Caller{}, fmt.Errorf("%w: role %q is not anon, authenticated or service_role", ErrUnauthorized, role)
 	}
+}
+
+// ParseClaimPath reads a claim path written with dots, such as "app_metadata.supplier_id";
+// "" is no path. Every part must be a non-empty name without spaces around it.
+func ParseClaimPath(s string) ([]string, error) {
+	if s == "" {
+		return nil, nil
+	}
+	parts := strings.Split(s, ".")
+	for _, p := range parts {
+		if p == "" || strings.TrimSpace(p) != p {
+			return nil, errors.New("a claim path is names joined by dots, such as app_metadata.supplier_id")
+		}
+	}
+	return parts, nil
+}
+
+// claimedSupplier returns the supplier the configured claim names: uuid.Nil when no claim is
+// configured or the token has none, an error when it is not a UUID.
+func (v *Verifier) claimedSupplier(claims jwt.MapClaims) (uuid.UUID, error) {
+	if len(v.cfg.SupplierClaim) == 0 {
+		return uuid.Nil, nil
+	}
+	var at any = map[string]any(claims)
+	for _, name := range v.cfg.SupplierClaim {
+		m, ok := at.(map[string]any)
+		if !ok {
+			return uuid.Nil, nil
+		}
+		if at, ok = m[name]; !ok {
+			return uuid.Nil, nil
+		}
+	}
+	if at == nil {
+		return uuid.Nil, nil
+	}
+	s, ok := at.(string)
+	id, err := uuid.Parse(s)
+	if !ok || err != nil || len(s) != 36 || id == uuid.Nil {
+		return uuid.Nil, fmt.Errorf("%w: the claim %s must be a supplier id (UUID)", ErrUnauthorized, strings.Join(v.cfg.SupplierClaim, "."))
+	}
+	return id, nil
 }
 
 // hasNUL reports whether a decoded JSON value has a NUL character in a string or a key.

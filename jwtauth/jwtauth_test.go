@@ -150,3 +150,44 @@ func TestClaimsWithNULAreRefused(t *testing.T) {
 		t.Fatalf("a token without NUL: %v", err)
 	}
 }
+
+// TestSupplierClaim: the configured claim path names the supplier a user acts for; a token
+// without it acts for its own id, one whose claim is not a UUID is refused, and a path is
+// read from its dotted form.
+func TestSupplierClaim(t *testing.T) {
+	path, err := jwtauth.ParseClaimPath("app_metadata.supplier_id")
+	if err != nil || len(path) != 2 || path[0] != "app_metadata" || path[1] != "supplier_id" {
+		t.Fatalf("ParseClaimPath: %q, %v", path, err)
+	}
+	for _, bad := range []string{".", "app_metadata.", ".supplier_id", "a..b", " a.b"} {
+		if _, err := jwtauth.ParseClaimPath(bad); err == nil {
+			t.Errorf("ParseClaimPath(%q) accepted", bad)
+		}
+	}
+	v, err := jwtauth.New(jwtauth.Config{Secret: secret, SupplierClaim: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	user, supplier := uuid.New(), uuid.New()
+	token := func(meta any) string {
+		claims := jwt.MapClaims{"role": "authenticated", "sub": user.String(), "exp": time.Now().Add(time.Minute).Unix()}
+		if meta != nil {
+			claims["app_metadata"] = meta
+		}
+		return "Bearer " + sign(t, jwt.SigningMethodHS256, secret, claims)
+	}
+	c, err := v.Caller(token(map[string]any{"supplier_id": supplier.String()}))
+	if err != nil || c.UserID != user || c.ClaimedSupplier != supplier {
+		t.Errorf("a token claiming a supplier: %+v, %v", c, err)
+	}
+	for _, meta := range []any{nil, map[string]any{}, map[string]any{"supplier_id": nil}, "not an object"} {
+		if c, err := v.Caller(token(meta)); err != nil || c.ClaimedSupplier != uuid.Nil {
+			t.Errorf("app_metadata %v: %+v, %v; want no claimed supplier", meta, c, err)
+		}
+	}
+	for _, claimed := range []any{"not-a-uuid", 42, uuid.Nil.String(), "{" + supplier.String() + "}"} {
+		if _, err := v.Caller(token(map[string]any{"supplier_id": claimed})); !errors.Is(err, jwtauth.ErrUnauthorized) {
+			t.Errorf("supplier_id %v: %v, want a refusal", claimed, err)
+		}
+	}
+}

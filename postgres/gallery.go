@@ -12,8 +12,8 @@ import (
 
 // AppendImage adds an image at the end of its product's gallery through the database function
 // vitrine_append_image, which serialises appends to one product with an advisory lock. When
-// the caller that ctx carries is a supplier, it must own the product. publish, when not nil, runs in the
-// transaction after the row is inserted, while the transaction holds a shared lock on the
+// the caller that ctx carries is a supplier, it must act for the product's supplier and may not
+// be a viewer of its team. publish, when not nil, runs in the transaction after the row is inserted, while the transaction holds a shared lock on the
 // original's key, so that no concurrent delete of an object with the same bytes can remove it
 // before the row refers to it; it must make the object exist (storing an object twice under
 // its content key is harmless). A refused append never calls it.
@@ -32,9 +32,9 @@ func (db *DB) AppendImage(ctx context.Context, im gallery.NewImage, publish func
 			return err
 		}
 		id := im.ID
-		caller, _ := gallery.CallerFrom(ctx)
-		if _, err := tx.Exec(ctx, `SELECT vitrine_append_image($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-			im.ProductID, caller.SupplierRef(), im.ID, im.URL, im.StoragePath, im.SHA256, im.Bytes,
+		// The function itself refuses a product the caller may not change.
+		if _, err := tx.Exec(ctx, `SELECT vitrine_append_image($1, NULL, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+			im.ProductID, im.ID, im.URL, im.StoragePath, im.SHA256, im.Bytes,
 			im.Width, im.Height, im.MediaType, im.Alt); err != nil {
 			return err
 		}

@@ -95,8 +95,9 @@ type TableSecurity struct {
 	Enabled, Forced bool
 }
 
-// GalleryTables are the tables whose rows belong to suppliers, guarded by row-level security.
-var GalleryTables = []string{"products", "product_images"}
+// GalleryTables are the tables whose rows belong to suppliers, or say who acts for them,
+// guarded by row-level security.
+var GalleryTables = []string{"products", "product_images", "supplier_members"}
 
 // RowSecurity reads whether row-level security is enabled and forced on each gallery table.
 func (db *DB) RowSecurity(ctx context.Context) ([]TableSecurity, error) {

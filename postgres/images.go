@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/google/uuid"
@@ -178,4 +179,26 @@ func listImages(ctx context.Context, tx pgx.Tx, productID uuid.UUID) ([]gallery.
 		out = append(out, im)
 	}
 	return out, rows.Err()
+}
+
+// MainImage returns a product's main image (position 0): a not-found error when the caller
+// cannot see the product, and one naming the empty gallery when it has no image.
+func (db *DB) MainImage(ctx context.Context, productID uuid.UUID) (gallery.Image, error) {
+	var im gallery.Image
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		var exists bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM products WHERE id = $1)`, productID).Scan(&exists); err != nil {
+			return err
+		}
+		if !exists {
+			return productNotFound(productID)
+		}
+		var err error
+		im, err = scanImage(tx.QueryRow(ctx, imageSelect+` WHERE i.product_id = $1 AND i.image_order = 0`, productID))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return gallery.Errorf(gallery.ENOTFOUND, "product %s has no image", productID)
+		}
+		return err
+	})
+	return im, domainError("reading the main image", err)
 }

@@ -45,10 +45,10 @@ func (db *DB) ImportImage(ctx context.Context, in gallery.NewImport) (gallery.Im
 		if err != nil {
 			return err
 		}
-		caller, _ := gallery.CallerFrom(ctx)
+		// The function itself refuses a product the caller may not change.
 		var id uuid.UUID
-		if err := tx.QueryRow(ctx, `SELECT o_id, o_existed FROM vitrine_import_image($1, $2, $3, $4, $5, $6)`,
-			in.ProductID, caller.SupplierRef(), uuid.New(), in.SourceURL, in.Alt, pos).Scan(&id, &existed); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT o_id, o_existed FROM vitrine_import_image($1, NULL, $2, $3, $4, $5)`,
+			in.ProductID, uuid.New(), in.SourceURL, in.Alt, pos).Scan(&id, &existed); err != nil {
 			return err
 		}
 		if !existed {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.opentelemetry.io/otel/trace"
@@ -83,23 +84,30 @@ func (db *DB) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
 	ctx, span := trace.SpanFromContext(ctx).TracerProvider().Tracer(tracerName).Start(ctx, "db.transaction")
 	defer span.End()
 	return pgx.BeginTxFunc(ctx, db.pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(tx pgx.Tx) error {
-		if err := actAs(ctx, tx, caller.Role, caller.ClaimsJSON()); err != nil {
+		if err := actAs(ctx, tx, caller); err != nil {
 			return err
 		}
 		return fn(tx)
 	})
 }
 
-// actAs switches the transaction to role with claims, until the transaction ends.
-func actAs(ctx context.Context, tx pgx.Tx, role gallery.Role, claims []byte) error {
-	switch role {
+// actAs switches the transaction to the caller's role, claims and request headers, until
+// the transaction ends. A caller that asks to act for a supplier (ActFor) has that checked
+// at once, so that a supplier it may not act for is refused (VT403) whatever the request
+// then reads.
+func actAs(ctx context.Context, tx pgx.Tx, c gallery.Caller) error {
+	switch c.Role {
 	case gallery.RoleAnon, gallery.RoleAuthenticated, gallery.RoleService:
 	default:
-		return fmt.Errorf("unknown role %q", role)
+		return fmt.Errorf("unknown role %q", c.Role)
 	}
-	if _, err := tx.Exec(ctx, `SELECT set_config('role', $1, true), set_config('request.jwt.claims', $2, true)`,
-		string(role), string(claims)); err != nil {
-		return fmt.Errorf("acting as %s: %w", role, err)
+	sql := `SELECT set_config('role', $1, true), set_config('request.jwt.claims', $2, true),
+		set_config('request.headers', $3, true)`
+	if c.ActFor != uuid.Nil {
+		sql += `, vitrine_supplier()`
+	}
+	if _, err := tx.Exec(ctx, sql, string(c.Role), string(c.ClaimsJSON()), string(c.HeadersJSON())); err != nil {
+		return fmt.Errorf("acting as %s: %w", c.Role, err)
 	}
 	return nil
 }
@@ -109,11 +117,11 @@ func actAs(ctx context.Context, tx pgx.Tx, role gallery.Role, claims []byte) err
 // the caller itself may not do (inserting jobs into River's table).
 func asService(ctx context.Context, tx pgx.Tx, fn func() error) error {
 	caller, _ := gallery.CallerFrom(ctx)
-	if err := actAs(ctx, tx, gallery.RoleService, gallery.Service().ClaimsJSON()); err != nil {
+	if err := actAs(ctx, tx, gallery.Service()); err != nil {
 		return err
 	}
 	if err := fn(); err != nil {
 		return err
 	}
-	return actAs(ctx, tx, caller.Role, caller.ClaimsJSON())
+	return actAs(ctx, tx, caller)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/vitrine-dev/vitrine/gallery"
 )
@@ -23,7 +24,9 @@ func productDest(p *gallery.Product) []any {
 	return []any{&p.ID, &p.SupplierID, &p.Title, &p.Published, &p.CreatedAt, &p.UpdatedAt}
 }
 
-// CreateProduct inserts a product. A zero ID gets a fresh random one. An id that is taken
+// CreateProduct inserts a product. A zero ID gets a fresh random one; a zero SupplierID is
+// the supplier the caller acts for (vitrine_supplier()), and a product for a supplier it may
+// not change is forbidden, by row-level security. An id that is taken
 // by a product the caller can see is a conflict; one taken by a product it cannot see is the
 // not-found error that reading that product gives, so that creating is no way to learn which
 // hidden products exist. A title longer than gallery.MaxTitleLength is invalid.
@@ -32,9 +35,19 @@ func (db *DB) CreateProduct(ctx context.Context, p gallery.Product) (gallery.Pro
 		p.ID = uuid.New()
 	}
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, `INSERT INTO products (id, supplier_id, title, published) VALUES ($1, $2, $3, $4)
+		var supplier *uuid.UUID
+		if p.SupplierID != uuid.Nil {
+			supplier = &p.SupplierID
+		}
+		err := tx.QueryRow(ctx, `INSERT INTO products (id, supplier_id, title, published)
+			VALUES ($1, coalesce($2, vitrine_supplier()), $3, $4)
 			ON CONFLICT (id) DO NOTHING
-			RETURNING `+productColumns, p.ID, p.SupplierID, p.Title, p.Published).Scan(productDest(&p)...)
+			RETURNING `+productColumns, p.ID, supplier, p.Title, p.Published).Scan(productDest(&p)...)
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == "42501" { // row-level security refused the row
+			return &gallery.Error{Code: gallery.EFORBIDDEN, Err: err,
+				Message: "a user creates products only for the supplier it acts for, and not as a viewer of its team"}
+		}
 		if !errors.Is(err, pgx.ErrNoRows) {
 			return err
 		}
@@ -141,8 +154,8 @@ func (db *DB) DeleteProduct(ctx context.Context, id uuid.UUID) error {
 // and its main image, in one statement. Parameters: $1 a search (” for none) matched as a
 // substring of the title, ignoring case, $2 the product id the search names (or NULL), $3
 // and $4 the (created_at, id) of the last product of the previous page (or NULL), $5 how
-// many rows to read, $6 the supplier whose products alone are listed (or NULL). Row-level
-// security keeps the products the caller may not read out.
+// many rows to read, $6 whether only the products of the supplier the caller acts for are
+// listed. Row-level security keeps the products the caller may not read out.
 const productListSelect = `SELECT p.id, p.supplier_id, p.title, p.published, p.created_at, p.updated_at,
 	(SELECT count(*) FROM product_images AS c WHERE c.product_id = p.id),
 	m.*
@@ -150,11 +163,12 @@ FROM products AS p
 LEFT JOIN LATERAL (` + imageSelect + ` WHERE i.product_id = p.id AND i.image_order = 0) AS m ON true
 WHERE ($1 = '' OR p.title ILIKE '%' || $1 || '%' ESCAPE '\' OR p.id = $2)
   AND ($3::timestamptz IS NULL OR (p.created_at, p.id) < ($3, $4))
-  AND ($6::uuid IS NULL OR p.supplier_id = $6)
+  AND (NOT $6 OR p.supplier_id = (SELECT vitrine_supplier()))
 ORDER BY p.created_at DESC, p.id DESC
 LIMIT $5`
 
-// ListProducts returns a page of products, newest first: a supplier's own (published or
+// ListProducts returns a page of products, newest first: those of the supplier the caller
+// acts for (published or
 // not: a supplier's list is what it manages, not the other suppliers' published products it
 // may also read), the published ones for an anonymous caller, every one for the service. It
 // reads as the caller that ctx carries, so row-level security has the last word. Pages go
@@ -189,7 +203,8 @@ func (db *DB) ListProducts(ctx context.Context, q gallery.ProductQuery) (gallery
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		// One more row than asked says whether there is a next page.
 		caller, _ := gallery.CallerFrom(ctx)
-		rows, err := tx.Query(ctx, productListSelect, likeSearch, searchID, afterTime, afterID, q.Limit+1, caller.SupplierRef())
+		ownOnly := caller.Role == gallery.RoleAuthenticated
+		rows, err := tx.Query(ctx, productListSelect, likeSearch, searchID, afterTime, afterID, q.Limit+1, ownOnly)
 		if err != nil {
 			return err
 		}

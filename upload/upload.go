@@ -29,7 +29,9 @@ const OriginalsPrefix = "originals"
 
 // Gallery is what uploads need of the gallery's storage.
 type Gallery interface {
-	Product(ctx context.Context, id uuid.UUID) (gallery.Product, error)
+	// CheckWritable refuses a product the caller may not change: not found when it cannot
+	// see it, forbidden when it can see it but not change it.
+	CheckWritable(ctx context.Context, productID uuid.UUID) error
 	AppendImage(ctx context.Context, im gallery.NewImage, publish func(context.Context) error) (gallery.Image, error)
 	CreateUpload(ctx context.Context, productID uuid.UUID, alt string, ttl time.Duration) (gallery.Upload, error)
 	Upload(ctx context.Context, id uuid.UUID) (gallery.Upload, error)
@@ -88,18 +90,10 @@ func (r *Received) Discard() {
 }
 
 // CheckProduct refuses an upload to a product that the caller that ctx carries cannot see
-// (not found) or does not own (forbidden), before any byte is read.
+// (not found) or may not change (forbidden: another supplier's published product, or one of
+// a team the caller is a viewer of), before any byte is read.
 func (s *Service) CheckProduct(ctx context.Context, productID uuid.UUID) error {
-	p, err := s.Gallery.Product(ctx, productID)
-	if err != nil {
-		return err
-	}
-	if caller, _ := gallery.CallerFrom(ctx); !caller.Owns(p.SupplierID) {
-		// The caller can see the product (it is published) but not change it. Products it
-		// cannot see at all were a not-found error above, from row-level security.
-		return gallery.Errorf(gallery.EFORBIDDEN, "not allowed to change the images of product %s", productID)
-	}
-	return nil
+	return s.Gallery.CheckWritable(ctx, productID)
 }
 
 // Receive streams r into a temporary object while checking it. imageinfo.Scan checks the

@@ -37,7 +37,7 @@ func TestSupplierFlowThroughTheGeneratedClient(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	created, err := c.CreateProductWithResponse(ctx, apiclient.CreateProductJSONRequestBody{})
+	created, err := c.CreateProductWithResponse(ctx, nil, apiclient.CreateProductJSONRequestBody{})
 	if err != nil || created.JSON201 == nil {
 		t.Fatalf("create: %v %s", err, body(created))
 	}
@@ -58,34 +58,34 @@ func TestSupplierFlowThroughTheGeneratedClient(t *testing.T) {
 		fw, _ := mw.CreateFormFile("file", name)
 		fw.Write(data)
 		mw.Close()
-		up, err := c.UploadImageWithBodyWithResponse(ctx, product.Id, mw.FormDataContentType(), &buf)
+		up, err := c.UploadImageWithBodyWithResponse(ctx, product.Id, nil, mw.FormDataContentType(), &buf)
 		if err != nil || up.JSON201 == nil {
 			t.Fatalf("upload %s: %v %s", name, err, body(up))
 		}
 		ids = append(ids, up.JSON201.Id)
 	}
 
-	list, err := c.ListImagesWithResponse(ctx, product.Id)
+	list, err := c.ListImagesWithResponse(ctx, product.Id, nil)
 	if err != nil || list.JSON200 == nil || len(list.JSON200.Images) != 3 || list.JSON200.Images[0].Id != ids[0] {
 		t.Fatalf("list: %v %s", err, body(list))
 	}
-	reordered, err := c.ReorderImagesWithResponse(ctx, product.Id, apiclient.ReorderImagesJSONRequestBody{Ids: []uuid.UUID{ids[2], ids[1], ids[0]}})
+	reordered, err := c.ReorderImagesWithResponse(ctx, product.Id, nil, apiclient.ReorderImagesJSONRequestBody{Ids: []uuid.UUID{ids[2], ids[1], ids[0]}})
 	if err != nil || reordered.JSON200 == nil || reordered.JSON200.Images[0].Id != ids[2] {
 		t.Fatalf("reorder: %v %s", err, body(reordered))
 	}
-	moved, err := c.MoveImageWithResponse(ctx, ids[1], apiclient.MoveImageJSONRequestBody{Position: 0})
+	moved, err := c.MoveImageWithResponse(ctx, ids[1], nil, apiclient.MoveImageJSONRequestBody{Position: 0})
 	if err != nil || moved.JSON200 == nil || moved.JSON200.Images[0].Id != ids[1] {
 		t.Fatalf("move: %v %s", err, body(moved))
 	}
-	alt, err := c.UpdateImageAltWithResponse(ctx, ids[1], apiclient.UpdateImageAltJSONRequestBody{Alt: "the main photo"})
+	alt, err := c.UpdateImageAltWithResponse(ctx, ids[1], nil, apiclient.UpdateImageAltJSONRequestBody{Alt: "the main photo"})
 	if err != nil || alt.JSON200 == nil || alt.JSON200.Alt != "the main photo" {
 		t.Fatalf("alt: %v %s", err, body(alt))
 	}
-	deleted, err := c.DeleteImageWithResponse(ctx, ids[2])
+	deleted, err := c.DeleteImageWithResponse(ctx, ids[2], nil)
 	if err != nil || deleted.StatusCode() != http.StatusNoContent {
 		t.Fatalf("delete: %v %s", err, body(deleted))
 	}
-	gone, err := c.GetImageWithResponse(ctx, ids[2])
+	gone, err := c.GetImageWithResponse(ctx, ids[2], nil)
 	if err != nil || gone.JSON404 == nil || gone.JSON404.Error.Code != apiclient.ErrorErrorCodeNotFound {
 		t.Fatalf("the deleted image: %v %s", err, body(gone))
 	}
@@ -94,7 +94,7 @@ func TestSupplierFlowThroughTheGeneratedClient(t *testing.T) {
 	var main *apiclient.Image
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
-		got, err := c.GetImageWithResponse(ctx, ids[1])
+		got, err := c.GetImageWithResponse(ctx, ids[1], nil)
 		if err != nil || got.JSON200 == nil {
 			t.Fatalf("read the main image: %v %s", err, body(got))
 		}
@@ -124,18 +124,18 @@ func TestSupplierFlowThroughTheGeneratedClient(t *testing.T) {
 	}
 
 	// Refusals are the document's typed errors.
-	other, err := c.GetProductWithResponse(ctx, uuid.New())
+	other, err := c.GetProductWithResponse(ctx, uuid.New(), nil)
 	if err != nil || other.JSON404 == nil || other.JSON404.Error.Message == "" {
 		t.Fatalf("another product: %v %s", err, body(other))
 	}
-	bad, err := c.GetProductWithResponse(ctx, product.Id, func(ctx context.Context, req *http.Request) error {
+	bad, err := c.GetProductWithResponse(ctx, product.Id, nil, func(ctx context.Context, req *http.Request) error {
 		req.Header.Set("Authorization", "Bearer not-a-token")
 		return nil
 	})
 	if err != nil || bad.JSON401 == nil || bad.JSON401.Error.Code != apiclient.ErrorErrorCodeUnauthorized {
 		t.Fatalf("a bad token: %v %s", err, body(bad))
 	}
-	del, err := c.DeleteProductWithResponse(ctx, product.Id)
+	del, err := c.DeleteProductWithResponse(ctx, product.Id, nil)
 	if err != nil || del.StatusCode() != http.StatusNoContent {
 		t.Fatalf("delete the product: %v %s", err, body(del))
 	}

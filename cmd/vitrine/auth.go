@@ -19,7 +19,8 @@ import (
 // dev mode: a random secret for this process only (returned as devSecret, nil otherwise), a
 // service-role token printed for the operator, and dev_mode=true on every log line.
 func verifier(cfg config, log *slog.Logger) (v *jwtauth.Verifier, _ *slog.Logger, devSecret []byte, err error) {
-	jc := jwtauth.Config{Secret: []byte(cfg.JWTSecret), JWKSFile: cfg.JWKSFile, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience}
+	jc := jwtauth.Config{Secret: []byte(cfg.JWTSecret), JWKSFile: cfg.JWKSFile, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience,
+		SupplierClaim: cfg.SupplierClaim}
 	if cfg.JWTSecret != "" || cfg.JWKSFile != "" {
 		v, err := jwtauth.New(jc)
 		return v, log, nil, err

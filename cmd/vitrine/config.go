@@ -14,6 +14,7 @@ import (
 	"github.com/vitrine-dev/vitrine/gallery"
 	"github.com/vitrine-dev/vitrine/httpapi"
 	"github.com/vitrine-dev/vitrine/internal/safehttp"
+	"github.com/vitrine-dev/vitrine/jwtauth"
 	"github.com/vitrine-dev/vitrine/storage/s3store"
 )
 
@@ -50,6 +51,7 @@ type config struct {
 	JWKSFile         string
 	JWTIssuer        string
 	JWTAudience      string
+	SupplierClaim    []string // path of the claim naming the supplier a user acts for; nil: none
 	UploadsPerMinute float64
 	UploadBurst      float64
 	WritesPerMinute  float64
@@ -175,6 +177,8 @@ var settings = []setting{
 		func(c *config, v string) error { c.JWTIssuer = v; return nil }},
 	{"jwt-audience", "VITRINE_JWT_AUDIENCE", "", "required aud of bearer tokens, when set (Supabase: authenticated)", false,
 		func(c *config, v string) error { c.JWTAudience = v; return nil }},
+	{"supplier-claim", "VITRINE_SUPPLIER_CLAIM", "", "path of the token's claim naming the supplier a user acts for, dotted (Supabase: app_metadata.supplier_id); empty: the user's own id, or a team's supplier chosen with the Vitrine-Supplier header; written to the database at start-up, so give every process the same", false,
+		func(c *config, v string) (err error) { c.SupplierClaim, err = jwtauth.ParseClaimPath(v); return }},
 	{"uploads-per-minute", "VITRINE_UPLOADS_PER_MINUTE", "60", "uploads a caller may make a minute (0: unlimited)", false,
 		func(c *config, v string) (err error) { c.UploadsPerMinute, err = strconv.ParseFloat(v, 64); return }},
 	{"upload-burst", "VITRINE_UPLOAD_BURST", "20", "uploads a caller may make at once before the per-minute rate applies", false,

@@ -25,6 +25,9 @@ Commands:
   jobs retry       retry a job by id, or every failed one (-all-failed)
   thumbnails regenerate  remake thumbnails [-product ID | -all], e.g. after the presets changed
   purge            delete objects no row refers to [-dry-run] [-grace 48h] [-prefix P]
+  members add      let a user act for a supplier: -supplier ID -user ID [-role editor|viewer]
+  members remove   end a user's membership of a supplier's team: -supplier ID -user ID
+  members list     list suppliers' teams [-supplier ID]
   token            mint a bearer token with the configured secret [-supplier ID] [-role R] [-ttl D]
   migrate up       apply pending database migrations
   migrate status   list migrations and whether each is applied
@@ -74,6 +77,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return work(ctx, cfg, log)
 	case "purge":
 		return purgeCommand(ctx, args[1:], getenv, stdout, stderr)
+	case "members":
+		return membersCommand(ctx, args[1:], getenv, stdout, stderr)
 	case "token":
 		return tokenCommand(args[1:], getenv, stdout, stderr)
 	case "jobs":

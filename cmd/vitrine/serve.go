@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/net/netutil"
 
+	"github.com/vitrine-dev/vitrine/gallery"
 	"github.com/vitrine-dev/vitrine/httpapi"
 )
 
@@ -34,6 +35,10 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		return err
 	}
 	defer a.Close()
+	// SQL (row-level security, through PostgREST too) reads the claim path from the database.
+	if err := a.db.SetSupplierClaim(ctx, cfg.SupplierClaim); err != nil {
+		return err
+	}
 	if err := a.serveMetrics(); err != nil {
 		return err
 	}
@@ -71,6 +76,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		Uploads:              a.uploads,
 		Store:                a.store,
 		ObjectURL:            a.objectURL,
+		Presets:              gallery.PresetNames(cfg.Presets),
 		ObjectLocation:       a.objectLocation,
 		ObjectLocationMaxAge: a.objectMaxAge,
 		Logger:               log,

@@ -25,8 +25,9 @@ import (
 // (startServeProcess), whose memory and CPU can then be measured alone.
 type served struct {
 	base, token, dataDir string
-	secret               string      // VITRINE_JWT_SECRET, when set: tokens are minted with it
-	proc                 *os.Process // the child process, for startServeProcess
+	secret               string            // VITRINE_JWT_SECRET, when set: tokens are minted with it
+	env                  map[string]string // the server's environment, for commands on its database
+	proc                 *os.Process       // the child process, for startServeProcess
 	logs                 *lockedWriter
 	logBuf               *bytes.Buffer
 }
@@ -57,7 +58,7 @@ func serveEnv(t testing.TB, envs map[string]string) (*served, map[string]string)
 		}
 		s.base = "http://127.0.0.1:" + port
 	}
-	s.secret = all["VITRINE_JWT_SECRET"]
+	s.secret, s.env = all["VITRINE_JWT_SECRET"], all
 	return s, all
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"html"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -24,6 +25,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 	"github.com/google/uuid"
 
+	"github.com/vitrine-dev/vitrine/gallery"
 	"github.com/vitrine-dev/vitrine/internal/browsertest"
 	"github.com/vitrine-dev/vitrine/internal/testphotos"
 )
@@ -742,4 +744,46 @@ func TestUIShowsImports(t *testing.T) {
 	tb.waitFor("the held import ready, with its picture", fmt.Sprintf(`(() => { const li = %s, img = li.querySelector("img.picture");
 		return li.querySelector(".status").textContent === "Ready" && !img.hidden && img.complete && img.naturalWidth > 0; })()`, li(held.ID)))
 	tb.noProblems()
+}
+
+// TestUITeamMemberActsForTheSupplier: a member of a supplier's team follows a link naming the
+// supplier (#access_token=...&supplier=...): the page says for whom it acts, lists the
+// supplier's product, shows its gallery through the event stream, and uploads a photograph
+// to it; the same token without the supplier sees none of it.
+func TestUITeamMemberActsForTheSupplier(t *testing.T) {
+	s, sp := uiServe(t, nil)
+	dune, garden, _ := uiPhotos(t)
+	uploadFiles(t, s, sp, dune)
+	var p struct {
+		SupplierID string `json:"supplier_id"`
+	}
+	if res := send(t, "GET", s.base+"/v1/products/"+sp.product, sp.token, nil, "", &p); res.StatusCode != 200 {
+		t.Fatalf("reading the product: %d", res.StatusCode)
+	}
+	member := uuid.New()
+	if err := run(t.Context(), []string{"members", "add", "-supplier", p.SupplierID, "-user", member.String()}, env(s.env), io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	token := s.mint(t, gallery.Supplier(member))
+
+	tb := openTab(t, startBrowser(t), false)
+	tb.do(chromedp.Navigate(s.base + "/#access_token=" + token + "&supplier=" + p.SupplierID))
+	tb.waitFor("the signed-in page", `!document.getElementById("workspace").hidden`)
+	if got := eval[string](tb, `document.getElementById("acting").textContent`); !strings.Contains(got, p.SupplierID) {
+		t.Errorf("the page says %q, want the supplier it acts for", got)
+	}
+	tb.waitFor("the supplier's product in the list", fmt.Sprintf(`[...document.querySelectorAll("#product-list .open")].some(b => b.dataset.id === %q)`, sp.product))
+	tb.do(chromedp.Click(chromedp.JSPath(fmt.Sprintf(`[...document.querySelectorAll("#product-list .open")].find(b => b.dataset.id === %q)`, sp.product))))
+	tb.waitFor("the gallery's image", fmt.Sprintf(`document.querySelector("vitrine-gallery") && %s.querySelectorAll(".images > li").length === 1`, shadow))
+	tb.do(chromedp.SetUploadFiles(chromedp.JSPath(shadow+`.querySelector("input[type=file]")`), []string{garden}))
+	tb.waitFor("the member's upload in the gallery", fmt.Sprintf(`%s.querySelectorAll(".images > li").length === 2`, shadow))
+	if n := len(s.images(t, sp.token, sp.product)); n != 2 {
+		t.Errorf("the supplier's gallery has %d images, want 2", n)
+	}
+	tb.noProblems()
+
+	// Signed in without the supplier, the member sees its own (empty) list.
+	tb.do(chromedp.Click(chromedp.ID("sign-out")))
+	tb.signIn(s.base, token)
+	tb.waitFor("the member's own list", `document.getElementById("acting").hidden && document.querySelectorAll("#product-list .open").length === 0`)
 }

@@ -41,6 +41,7 @@ const (
 	ErrorErrorCodeInternal         ErrorErrorCode = "internal"
 	ErrorErrorCodeInvalid          ErrorErrorCode = "invalid"
 	ErrorErrorCodeMethodNotAllowed ErrorErrorCode = "method_not_allowed"
+	ErrorErrorCodeNotAcceptable    ErrorErrorCode = "not_acceptable"
 	ErrorErrorCodeNotFound         ErrorErrorCode = "not_found"
 	ErrorErrorCodeNotImplemented   ErrorErrorCode = "not_implemented"
 	ErrorErrorCodeRateLimited      ErrorErrorCode = "rate_limited"
@@ -49,6 +50,7 @@ const (
 	ErrorErrorCodeUnauthorized     ErrorErrorCode = "unauthorized"
 	ErrorErrorCodeUnavailable      ErrorErrorCode = "unavailable"
 	ErrorErrorCodeUnsupportedMedia ErrorErrorCode = "unsupported_media"
+	ErrorErrorCodeVariantNotReady  ErrorErrorCode = "variant_not_ready"
 )
 
 // Valid indicates whether the value is a known member of the ErrorErrorCode enum.
@@ -66,6 +68,8 @@ func (e ErrorErrorCode) Valid() bool {
 		return true
 	case ErrorErrorCodeMethodNotAllowed:
 		return true
+	case ErrorErrorCodeNotAcceptable:
+		return true
 	case ErrorErrorCodeNotFound:
 		return true
 	case ErrorErrorCodeNotImplemented:
@@ -81,6 +85,8 @@ func (e ErrorErrorCode) Valid() bool {
 	case ErrorErrorCodeUnavailable:
 		return true
 	case ErrorErrorCodeUnsupportedMedia:
+		return true
+	case ErrorErrorCodeVariantNotReady:
 		return true
 	default:
 		return false
@@ -318,7 +324,7 @@ type DirectUploadMethod string
 // Error Every error response: a stable code to branch on and a message for people.
 type Error struct {
 	Error struct {
-		// Code invalid 400, unauthorized 401, forbidden 403, not_found 404, method_not_allowed 405, conflict 409, too_large 413, unsupported_media 415, too_many_pixels and corrupt_image 422, rate_limited 429, internal 500, not_implemented 501, unavailable 503.
+		// Code invalid 400, unauthorized 401, forbidden 403, not_found and variant_not_ready 404, method_not_allowed 405, not_acceptable 406, conflict 409, too_large 413, unsupported_media 415, too_many_pixels and corrupt_image 422, rate_limited 429, internal 500, not_implemented 501, unavailable 503.
 		Code ErrorErrorCode `json:"code"`
 
 		// Message What went wrong, in words safe to show.
@@ -326,7 +332,7 @@ type Error struct {
 	} `json:"error"`
 }
 
-// ErrorErrorCode invalid 400, unauthorized 401, forbidden 403, not_found 404, method_not_allowed 405, conflict 409, too_large 413, unsupported_media 415, too_many_pixels and corrupt_image 422, rate_limited 429, internal 500, not_implemented 501, unavailable 503.
+// ErrorErrorCode invalid 400, unauthorized 401, forbidden 403, not_found and variant_not_ready 404, method_not_allowed 405, not_acceptable 406, conflict 409, too_large 413, unsupported_media 415, too_many_pixels and corrupt_image 422, rate_limited 429, internal 500, not_implemented 501, unavailable 503.
 type ErrorErrorCode string
 
 // Gallery defines model for Gallery.
@@ -507,6 +513,9 @@ type Variant struct {
 	Width  int    `json:"width"`
 }
 
+// VitrineSupplier defines model for VitrineSupplier.
+type VitrineSupplier = openapi_types.UUID
+
 // Conflict Every error response: a stable code to branch on and a message for people.
 type Conflict = Error
 
@@ -585,14 +594,50 @@ type HeadVariantParams struct {
 // GetReadiness200JSONResponseBodyStatus defines parameters for GetReadiness.
 type GetReadiness200JSONResponseBodyStatus string
 
+// DeleteImageParams defines parameters for DeleteImage.
+type DeleteImageParams struct {
+	// VitrineSupplier The supplier a signed-in user (role authenticated) acts for, when not the one its token names: its own user id, the supplier of its token's supplier claim (when the server has one configured), or a supplier whose team it is a member of (as an editor, which reads and changes the supplier's products, or a viewer, which reads them only). A supplier it may not act for is refused with 403 forbidden, a value that is not one UUID with 400 invalid, and the header from an anonymous or service-role caller with 400 invalid. Without it, a user acts for the supplier its token claims, else for its own user id, whatever teams it is in.
+	VitrineSupplier *VitrineSupplier `json:"Vitrine-Supplier,omitempty"`
+}
+
+// GetImageParams defines parameters for GetImage.
+type GetImageParams struct {
+	// VitrineSupplier The supplier a signed-in user (role authenticated) acts for, when not the one its token names: its own user id, the supplier of its token's supplier claim (when the server has one configured), or a supplier whose team it is a member of (as an editor, which reads and changes the supplier's products, or a viewer, which reads them only). A supplier it may not act for is refused with 403 forbidden, a value that is not one UUID with 400 invalid, and the header from an anonymous or service-role caller with 400 invalid. Without it, a user acts for the supplier its token claims, else for its own user id, whatever teams it is in.
+	VitrineSupplier *VitrineSupplier `json:"Vitrine-Supplier,omitempty"`
+}
+
+// HeadImageParams defines parameters for HeadImage.
+type HeadImageParams struct {
+	// VitrineSupplier The supplier a signed-in user (role authenticated) acts for, when not the one its token names: its own user id, the supplier of its token's supplier claim (when the server has one configured), or a supplier whose team it is a member of (as an editor, which reads and changes the supplier's products, or a viewer, which reads them only). A supplier it may not act for is refused with 403 forbidden, a value that is not one UUID with 400 invalid, and the header from an anonymous or service-role caller with 400 invalid. Without it, a user acts for the supplier its token claims, else for its own user id, whatever teams it is in.
+	VitrineSupplier *VitrineSupplier `json:"Vitrine-Supplier,omitempty"`
+}
+
 // UpdateImageAltJSONBody defines parameters for UpdateImageAlt.
 type UpdateImageAltJSONBody struct {
 	Alt string `json:"alt"`
 }
 
+// UpdateImageAltParams defines parameters for UpdateImageAlt.
+type UpdateImageAltParams struct {
+	// VitrineSupplier The supplier a signed-in user (role authenticated) acts for, when not the one its token names: its own user id, the supplier of its token's supplier claim (when the server has one configured), or a supplier whose team it is a member of (as an editor, which reads and changes the supplier's products, or a viewer, which reads them only). A supplier it may not act for is refused with 403 forbidden, a value that is not one UUID with 400 invalid, and the header from an anonymous or service-role caller with 400 invalid. Without it, a user acts for the supplier its token claims, else for its own user id, whatever teams it is in.
+	VitrineSupplier *VitrineSupplier `json:"Vitrine-Supplier,omitempty"`
+}
+
 // MoveImageJSONBody defines parameters for MoveImage.
 type MoveImageJSONBody struct {
 	Position int `json:"position"`
+}
+
+// MoveImageParams defines parameters for MoveImage.
+type MoveImageParams struct {
+	// VitrineSupplier The supplier a signed-in user (role authenticated) acts for, when not the one its token names: its own user id, the supplier of its token's supplier claim (when the server has one configured), or a supplier whose team it is a member of (as an editor, which reads and changes the supplier's products, or a viewer, which reads them only). A supplier it may not act for is refused with 403 forbidden, a value that is not one UUID with 400 invalid, and the header from an anonymous or service-role caller with 400 invalid. Without it, a user acts for the supplier its token claims, else for its own user id, whatever teams it is in.
+	VitrineSupplier *VitrineSupplier `json:"Vitrine-Supplier,omitempty"`
+}
+
+// RetryImageThumbnailsParams defines parameters for RetryImageThumbnails.
+type RetryImageThumbnailsParams struct {
+	// VitrineSupplier The supplier a signed-in user (role authenticated) acts for, when not the one its token names: its own user id, the supplier of its token's supplier claim (when the server has one configured), or a supplier whose team it is a member of (as an editor, which reads and changes the supplier's products, or a viewer, which reads them only). A supplier it may not act for is refused with 403 forbidden, a value that is not one UUID with 400 invalid, and the header from an anonymous or service-role caller with 400 invalid. Without it, a user acts for the supplier its token claims, else for its own user id, whatever teams it is in.
+	VitrineSupplier *VitrineSupplier `json:"Vitrine-Supplier,omitempty"`
 }
 
 // ListProductsParams defines parameters for ListProducts.
@@ -605,6 +650,9 @@ type ListProductsParams struct {
 
 	// Cursor The next_cursor of the previous page; a cursor the server did not make is refused (400 invalid).
 	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// VitrineSupplier The supplier a signed-in user (role authenticated) acts for, when not the one its token names: its own user id, the supplier of its token's supplier claim (when the server has one configured), or a supplier whose team it is a member of (as an editor, which reads and changes the supplier's products, or a viewer, which reads them only). A supplier it may not act for is refused with 403 forbidden, a value that is not one UUID with 400 invalid, and the header from an anonymous or service-role caller with 400 invalid. Without it, a user acts for the supplier its token claims, else for its own user id, whatever teams it is in.
+	VitrineSupplier *VitrineSupplier `json:"Vitrine-Supplier,omitempty"`
 }
 
 // HeadProductsParams defines parameters for HeadProducts.
@@ -617,6 +665,9 @@ type HeadProductsParams struct {
 
 	// Cursor The next_cursor of the previous page; a cursor the server did not make is refused (400 invalid).
 	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// VitrineSupplier The supplier a signed-in user (role authenticated) acts for, when not the one its token names: its own user id, the supplier of its token's supplier claim (when the server has one configured), or a supplier whose team it is a member of (as an editor, which reads and changes the supplier's products, or a viewer, which reads them only). A supplier it may not act for is refused with 403 forbidden, a value that is not one UUID with 400 invalid, and the header from an anonymous or service-role caller with 400 invalid. Without it, a user acts for the supplier its token claims, else for its own user id, whatever teams it is in.
+	VitrineSupplier *VitrineSupplier `json:"Vitrine-Supplier,omitempty"`
 }
 
 // CreateProductJSONBody defines parameters for CreateProduct.
@@ -629,16 +680,67 @@ type CreateProductJSONBody struct {
 	Title *string `json:"title,omitempty"`
 }
 
+// CreateProductParams defines parameters for CreateProduct.
+type CreateProductParams struct {
+	// VitrineSupplier The supplier a signed-in user (role authenticated) acts for, when not the one its token names: its own user id, the supplier of its token's supplier claim (when the server has one configured), or a supplier whose team it is a member of (as an editor, which reads and changes the supplier's products, or a viewer, which reads them only). A supplier it may not act for is refused with 403 forbidden, a value that is not one UUID with 400 invalid, and the header from an anonymous or service-role caller with 400 invalid. Without it, a user acts for the supplier its token claims, else for its own user id, whatever teams it is in.
+	VitrineSupplier *VitrineSupplier `json:"Vitrine-Supplier,omitempty"`
+}
+
+// DeleteProductParams defines parameters for DeleteProduct.
+type DeleteProductParams struct {
+	// VitrineSupplier The supplier a signed-in user (role authenticated) acts for, when not the one its token names: its own user id, the supplier of its token's supplier claim (when the server has one configured), or a supplier whose team it is a member of (as an editor, which reads and changes the supplier's products, or a viewer, which reads them only). A supplier it may not act for is refused with 403 forbidden, a value that is not one UUID with 400 invalid, and the header from an anonymous or service-role caller with 400 invalid. Without it, a user acts for the supplier its token claims, else for its own user id, whatever teams it is in.
+	VitrineSupplier *VitrineSupplier `json:"Vitrine-Supplier,omitempty"`
+}
+
+// GetProductParams defines parameters for GetProduct.
+type GetProductParams struct {
+	// VitrineSupplier The supplier a signed-in user (role authenticated) acts for, when not the one its token names: its own user id, the supplier of its token's supplier claim (when the server has one configured), or a supplier whose team it is a member of (as an editor, which reads and changes the supplier's products, or a viewer, which reads them only). A supplier it may not act for is refused with 403 forbidden, a value that is not one UUID with 400 invalid, and the header from an anonymous or service-role caller with 400 invalid. Without it, a user acts for the supplier its token claims, else for its own user id, whatever teams it is in.
+	VitrineSupplier *VitrineSupplier `json:"Vitrine-Supplier,omitempty"`
+}
+
+// HeadProductParams defines parameters for HeadProduct.
+type HeadProductParams struct {
+	// VitrineSupplier The supplier a signed-in user (role authenticated) acts for, when not the one its token names: its own user id, the supplier of its token's supplier claim (when the server has one configured), or a supplier whose team it is a member of (as an editor, which reads and changes the supplier's products, or a viewer, which reads them only). A supplier it may not act for is refused with 403 forbidden, a value that is not one UUID with 400 invalid, and the header from an anonymous or service-role caller with 400 invalid. Without it, a user acts for the supplier its token claims, else for its own user id, whatever teams it is in.
+	VitrineSupplier *VitrineSupplier `json:"Vitrine-Supplier,omitempty"`
+}
+
 // UpdateProductJSONBody defines parameters for UpdateProduct.
 type UpdateProductJSONBody struct {
 	Published *bool   `json:"published,omitempty"`
 	Title     *string `json:"title,omitempty"`
 }
 
+// UpdateProductParams defines parameters for UpdateProduct.
+type UpdateProductParams struct {
+	// VitrineSupplier The supplier a signed-in user (role authenticated) acts for, when not the one its token names: its own user id, the supplier of its token's supplier claim (when the server has one configured), or a supplier whose team it is a member of (as an editor, which reads and changes the supplier's products, or a viewer, which reads them only). A supplier it may not act for is refused with 403 forbidden, a value that is not one UUID with 400 invalid, and the header from an anonymous or service-role caller with 400 invalid. Without it, a user acts for the supplier its token claims, else for its own user id, whatever teams it is in.
+	VitrineSupplier *VitrineSupplier `json:"Vitrine-Supplier,omitempty"`
+}
+
 // StreamProductEventsParams defines parameters for StreamProductEvents.
 type StreamProductEventsParams struct {
 	// LastEventID The id of the last event received: the stream starts with the events after it (events are kept at least an hour), or, when it is unknown or no longer held, with a reload event and a snapshot. Browsers' EventSource sends it when it reconnects; a client reading the stream with fetch() sends it itself.
 	LastEventID *string `json:"Last-Event-ID,omitempty"`
+
+	// VitrineSupplier The supplier a signed-in user (role authenticated) acts for, when not the one its token names: its own user id, the supplier of its token's supplier claim (when the server has one configured), or a supplier whose team it is a member of (as an editor, which reads and changes the supplier's products, or a viewer, which reads them only). A supplier it may not act for is refused with 403 forbidden, a value that is not one UUID with 400 invalid, and the header from an anonymous or service-role caller with 400 invalid. Without it, a user acts for the supplier its token claims, else for its own user id, whatever teams it is in.
+	VitrineSupplier *VitrineSupplier `json:"Vitrine-Supplier,omitempty"`
+}
+
+// HeadProductEventsParams defines parameters for HeadProductEvents.
+type HeadProductEventsParams struct {
+	// VitrineSupplier The supplier a signed-in user (role authenticated) acts for, when not the one its token names: its own user id, the supplier of its token's supplier claim (when the server has one configured), or a supplier whose team it is a member of (as an editor, which reads and changes the supplier's products, or a viewer, which reads them only). A supplier it may not act for is refused with 403 forbidden, a value that is not one UUID with 400 invalid, and the header from an anonymous or service-role caller with 400 invalid. Without it, a user acts for the supplier its token claims, else for its own user id, whatever teams it is in.
+	VitrineSupplier *VitrineSupplier `json:"Vitrine-Supplier,omitempty"`
+}
+
+// ListImagesParams defines parameters for ListImages.
+type ListImagesParams struct {
+	// VitrineSupplier The supplier a signed-in user (role authenticated) acts for, when not the one its token names: its own user id, the supplier of its token's supplier claim (when the server has one configured), or a supplier whose team it is a member of (as an editor, which reads and changes the supplier's products, or a viewer, which reads them only). A supplier it may not act for is refused with 403 forbidden, a value that is not one UUID with 400 invalid, and the header from an anonymous or service-role caller with 400 invalid. Without it, a user acts for the supplier its token claims, else for its own user id, whatever teams it is in.
+	VitrineSupplier *VitrineSupplier `json:"Vitrine-Supplier,omitempty"`
+}
+
+// HeadtImagesParams defines parameters for HeadtImages.
+type HeadtImagesParams struct {
+	// VitrineSupplier The supplier a signed-in user (role authenticated) acts for, when not the one its token names: its own user id, the supplier of its token's supplier claim (when the server has one configured), or a supplier whose team it is a member of (as an editor, which reads and changes the supplier's products, or a viewer, which reads them only). A supplier it may not act for is refused with 403 forbidden, a value that is not one UUID with 400 invalid, and the header from an anonymous or service-role caller with 400 invalid. Without it, a user acts for the supplier its token claims, else for its own user id, whatever teams it is in.
+	VitrineSupplier *VitrineSupplier `json:"Vitrine-Supplier,omitempty"`
 }
 
 // UploadImageMultipartBody defines parameters for UploadImage.
@@ -650,14 +752,68 @@ type UploadImageMultipartBody struct {
 	File openapi_types.File `json:"file"`
 }
 
+// UploadImageParams defines parameters for UploadImage.
+type UploadImageParams struct {
+	// VitrineSupplier The supplier a signed-in user (role authenticated) acts for, when not the one its token names: its own user id, the supplier of its token's supplier claim (when the server has one configured), or a supplier whose team it is a member of (as an editor, which reads and changes the supplier's products, or a viewer, which reads them only). A supplier it may not act for is refused with 403 forbidden, a value that is not one UUID with 400 invalid, and the header from an anonymous or service-role caller with 400 invalid. Without it, a user acts for the supplier its token claims, else for its own user id, whatever teams it is in.
+	VitrineSupplier *VitrineSupplier `json:"Vitrine-Supplier,omitempty"`
+}
+
 // ReorderImagesJSONBody defines parameters for ReorderImages.
 type ReorderImagesJSONBody struct {
 	Ids []openapi_types.UUID `json:"ids"`
 }
 
+// ReorderImagesParams defines parameters for ReorderImages.
+type ReorderImagesParams struct {
+	// VitrineSupplier The supplier a signed-in user (role authenticated) acts for, when not the one its token names: its own user id, the supplier of its token's supplier claim (when the server has one configured), or a supplier whose team it is a member of (as an editor, which reads and changes the supplier's products, or a viewer, which reads them only). A supplier it may not act for is refused with 403 forbidden, a value that is not one UUID with 400 invalid, and the header from an anonymous or service-role caller with 400 invalid. Without it, a user acts for the supplier its token claims, else for its own user id, whatever teams it is in.
+	VitrineSupplier *VitrineSupplier `json:"Vitrine-Supplier,omitempty"`
+}
+
+// GetMainImageParams defines parameters for GetMainImage.
+type GetMainImageParams struct {
+	// Accept The image formats the client takes, with q-values.
+	Accept *string `json:"Accept,omitempty"`
+
+	// VitrineSupplier The supplier a signed-in user (role authenticated) acts for, when not the one its token names: its own user id, the supplier of its token's supplier claim (when the server has one configured), or a supplier whose team it is a member of (as an editor, which reads and changes the supplier's products, or a viewer, which reads them only). A supplier it may not act for is refused with 403 forbidden, a value that is not one UUID with 400 invalid, and the header from an anonymous or service-role caller with 400 invalid. Without it, a user acts for the supplier its token claims, else for its own user id, whatever teams it is in.
+	VitrineSupplier *VitrineSupplier `json:"Vitrine-Supplier,omitempty"`
+}
+
+// HeadMainImageParams defines parameters for HeadMainImage.
+type HeadMainImageParams struct {
+	// Accept The image formats the client takes, with q-values.
+	Accept *string `json:"Accept,omitempty"`
+
+	// VitrineSupplier The supplier a signed-in user (role authenticated) acts for, when not the one its token names: its own user id, the supplier of its token's supplier claim (when the server has one configured), or a supplier whose team it is a member of (as an editor, which reads and changes the supplier's products, or a viewer, which reads them only). A supplier it may not act for is refused with 403 forbidden, a value that is not one UUID with 400 invalid, and the header from an anonymous or service-role caller with 400 invalid. Without it, a user acts for the supplier its token claims, else for its own user id, whatever teams it is in.
+	VitrineSupplier *VitrineSupplier `json:"Vitrine-Supplier,omitempty"`
+}
+
 // StartDirectUploadJSONBody defines parameters for StartDirectUpload.
 type StartDirectUploadJSONBody struct {
 	Alt *string `json:"alt,omitempty"`
+}
+
+// StartDirectUploadParams defines parameters for StartDirectUpload.
+type StartDirectUploadParams struct {
+	// VitrineSupplier The supplier a signed-in user (role authenticated) acts for, when not the one its token names: its own user id, the supplier of its token's supplier claim (when the server has one configured), or a supplier whose team it is a member of (as an editor, which reads and changes the supplier's products, or a viewer, which reads them only). A supplier it may not act for is refused with 403 forbidden, a value that is not one UUID with 400 invalid, and the header from an anonymous or service-role caller with 400 invalid. Without it, a user acts for the supplier its token claims, else for its own user id, whatever teams it is in.
+	VitrineSupplier *VitrineSupplier `json:"Vitrine-Supplier,omitempty"`
+}
+
+// GetLatestPurgesParams defines parameters for GetLatestPurges.
+type GetLatestPurgesParams struct {
+	// VitrineSupplier The supplier a signed-in user (role authenticated) acts for, when not the one its token names: its own user id, the supplier of its token's supplier claim (when the server has one configured), or a supplier whose team it is a member of (as an editor, which reads and changes the supplier's products, or a viewer, which reads them only). A supplier it may not act for is refused with 403 forbidden, a value that is not one UUID with 400 invalid, and the header from an anonymous or service-role caller with 400 invalid. Without it, a user acts for the supplier its token claims, else for its own user id, whatever teams it is in.
+	VitrineSupplier *VitrineSupplier `json:"Vitrine-Supplier,omitempty"`
+}
+
+// HeadLatestPurgesParams defines parameters for HeadLatestPurges.
+type HeadLatestPurgesParams struct {
+	// VitrineSupplier The supplier a signed-in user (role authenticated) acts for, when not the one its token names: its own user id, the supplier of its token's supplier claim (when the server has one configured), or a supplier whose team it is a member of (as an editor, which reads and changes the supplier's products, or a viewer, which reads them only). A supplier it may not act for is refused with 403 forbidden, a value that is not one UUID with 400 invalid, and the header from an anonymous or service-role caller with 400 invalid. Without it, a user acts for the supplier its token claims, else for its own user id, whatever teams it is in.
+	VitrineSupplier *VitrineSupplier `json:"Vitrine-Supplier,omitempty"`
+}
+
+// CompleteDirectUploadParams defines parameters for CompleteDirectUpload.
+type CompleteDirectUploadParams struct {
+	// VitrineSupplier The supplier a signed-in user (role authenticated) acts for, when not the one its token names: its own user id, the supplier of its token's supplier claim (when the server has one configured), or a supplier whose team it is a member of (as an editor, which reads and changes the supplier's products, or a viewer, which reads them only). A supplier it may not act for is refused with 403 forbidden, a value that is not one UUID with 400 invalid, and the header from an anonymous or service-role caller with 400 invalid. Without it, a user acts for the supplier its token claims, else for its own user id, whatever teams it is in.
+	VitrineSupplier *VitrineSupplier `json:"Vitrine-Supplier,omitempty"`
 }
 
 // UpdateImageAltJSONRequestBody defines body for UpdateImageAlt for application/json ContentType.
@@ -889,21 +1045,21 @@ type ClientInterface interface {
 	// The later images of the gallery move up by one, so positions stay 0..n-1.
 	//
 	// Corresponds with DELETE /v1/images/{id} (the `DeleteImage` operationId).
-	DeleteImage(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
+	DeleteImage(ctx context.Context, id openapi_types.UUID, params *DeleteImageParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetImage Read an image
 	//
 	// One image with its thumbnails' state and URLs, as in the gallery.
 	//
 	// Corresponds with GET /v1/images/{id} (the `GetImage` operationId).
-	GetImage(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GetImage(ctx context.Context, id openapi_types.UUID, params *GetImageParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// HeadImage Read an image: headers only
 	//
 	// The status and headers GET answers, without the body.
 	//
 	// Corresponds with HEAD /v1/images/{id} (the `HeadImage` operationId).
-	HeadImage(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
+	HeadImage(ctx context.Context, id openapi_types.UUID, params *HeadImageParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateImageAltWithBody Change an image's alt text
 	//
@@ -912,7 +1068,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PATCH /v1/images/{id} (the `UpdateImageAlt` operationId).
-	UpdateImageAltWithBody(ctx context.Context, id openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	UpdateImageAltWithBody(ctx context.Context, id openapi_types.UUID, params *UpdateImageAltParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateImageAlt Change an image's alt text
 	//
@@ -921,7 +1077,7 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PATCH /v1/images/{id} (the `UpdateImageAlt` operationId).
-	UpdateImageAlt(ctx context.Context, id openapi_types.UUID, body UpdateImageAltJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	UpdateImageAlt(ctx context.Context, id openapi_types.UUID, params *UpdateImageAltParams, body UpdateImageAltJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// MoveImageWithBody Move one image
 	//
@@ -930,7 +1086,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/images/{id}/position (the `MoveImage` operationId).
-	MoveImageWithBody(ctx context.Context, id openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	MoveImageWithBody(ctx context.Context, id openapi_types.UUID, params *MoveImageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// MoveImage Move one image
 	//
@@ -939,14 +1095,14 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/images/{id}/position (the `MoveImage` operationId).
-	MoveImage(ctx context.Context, id openapi_types.UUID, body MoveImageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	MoveImage(ctx context.Context, id openapi_types.UUID, params *MoveImageParams, body MoveImageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RetryImageThumbnails Retry an image's failed thumbnails or import
 	//
 	// When the image's thumbnail status is failed (its job gave up), enqueues a new thumbnail job and answers the image, now pending; when its import failed, imports it again from its source URL and answers it, now importing. Any other status is a conflict (409): the job is queued, running or done, or the image gets no thumbnails. A write like the others: the caller must be able to change the gallery (404 for an image it cannot see, 403 for one of another supplier's published product), it counts against the write budget, and it is refused while writes are paused for maintenance (503).
 	//
 	// Corresponds with POST /v1/images/{id}/retry (the `RetryImageThumbnails` operationId).
-	RetryImageThumbnails(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
+	RetryImageThumbnails(ctx context.Context, id openapi_types.UUID, params *RetryImageThumbnailsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListProducts List products
 	//
@@ -964,42 +1120,42 @@ type ClientInterface interface {
 
 	// CreateProductWithBody Create a product
 	//
-	// Creates a product. A supplier creates products for itself (supplier_id may be left out, and must be its own); the service role names the supplier. A product id may be given (a host shop's own id); otherwise one is made. An id taken by a product the caller can see is a conflict (409); one taken by a product it cannot see answers 404, as reading it does.
+	// Creates a product. A signed-in user creates products for the supplier it acts for (supplier_id may be left out, and must be that supplier; a viewer of a team creates none); the service role names the supplier. A product id may be given (a host shop's own id); otherwise one is made. An id taken by a product the caller can see is a conflict (409); one taken by a product it cannot see answers 404, as reading it does.
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/products (the `CreateProduct` operationId).
-	CreateProductWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateProductWithBody(ctx context.Context, params *CreateProductParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateProduct Create a product
 	//
-	// Creates a product. A supplier creates products for itself (supplier_id may be left out, and must be its own); the service role names the supplier. A product id may be given (a host shop's own id); otherwise one is made. An id taken by a product the caller can see is a conflict (409); one taken by a product it cannot see answers 404, as reading it does.
+	// Creates a product. A signed-in user creates products for the supplier it acts for (supplier_id may be left out, and must be that supplier; a viewer of a team creates none); the service role names the supplier. A product id may be given (a host shop's own id); otherwise one is made. An id taken by a product the caller can see is a conflict (409); one taken by a product it cannot see answers 404, as reading it does.
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/products (the `CreateProduct` operationId).
-	CreateProduct(ctx context.Context, body CreateProductJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateProduct(ctx context.Context, params *CreateProductParams, body CreateProductJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DeleteProduct Delete a product and its gallery
 	//
 	// Deletes the product, its images and its pending direct uploads. Their objects (originals and variants) are deleted in the background by the object outbox's workers, in the same transaction's wake: none is left behind.
 	//
 	// Corresponds with DELETE /v1/products/{product_id} (the `DeleteProduct` operationId).
-	DeleteProduct(ctx context.Context, productId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
+	DeleteProduct(ctx context.Context, productId openapi_types.UUID, params *DeleteProductParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetProduct Read a product
 	//
 	// A supplier reads its own products; anyone reads published ones. Any other id answers 404.
 	//
 	// Corresponds with GET /v1/products/{product_id} (the `GetProduct` operationId).
-	GetProduct(ctx context.Context, productId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GetProduct(ctx context.Context, productId openapi_types.UUID, params *GetProductParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// HeadProduct Read a product: headers only
 	//
 	// The status and headers GET answers, without the body.
 	//
 	// Corresponds with HEAD /v1/products/{product_id} (the `HeadProduct` operationId).
-	HeadProduct(ctx context.Context, productId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
+	HeadProduct(ctx context.Context, productId openapi_types.UUID, params *HeadProductParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateProductWithBody Change a product's title, publish or withdraw it
 	//
@@ -1008,7 +1164,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PATCH /v1/products/{product_id} (the `UpdateProduct` operationId).
-	UpdateProductWithBody(ctx context.Context, productId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	UpdateProductWithBody(ctx context.Context, productId openapi_types.UUID, params *UpdateProductParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateProduct Change a product's title, publish or withdraw it
 	//
@@ -1017,7 +1173,7 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PATCH /v1/products/{product_id} (the `UpdateProduct` operationId).
-	UpdateProduct(ctx context.Context, productId openapi_types.UUID, body UpdateProductJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	UpdateProduct(ctx context.Context, productId openapi_types.UUID, params *UpdateProductParams, body UpdateProductJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// StreamProductEvents Stream a product's changes (server-sent events)
 	//
@@ -1041,21 +1197,21 @@ type ClientInterface interface {
 	// The status and headers GET answers, without the stream.
 	//
 	// Corresponds with HEAD /v1/products/{product_id}/events (the `HeadProductEvents` operationId).
-	HeadProductEvents(ctx context.Context, productId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
+	HeadProductEvents(ctx context.Context, productId openapi_types.UUID, params *HeadProductEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListImages List a product's gallery
 	//
 	// The images in order: position 0 is the main image.
 	//
 	// Corresponds with GET /v1/products/{product_id}/images (the `ListImages` operationId).
-	ListImages(ctx context.Context, productId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ListImages(ctx context.Context, productId openapi_types.UUID, params *ListImagesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// HeadtImages List a product's gallery: headers only
 	//
 	// The status and headers GET answers, without the body.
 	//
 	// Corresponds with HEAD /v1/products/{product_id}/images (the `HeadtImages` operationId).
-	HeadtImages(ctx context.Context, productId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
+	HeadtImages(ctx context.Context, productId openapi_types.UUID, params *HeadtImagesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UploadImageWithBody Upload an image, or import one from a URL
 	//
@@ -1064,7 +1220,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/products/{product_id}/images (the `UploadImage` operationId).
-	UploadImageWithBody(ctx context.Context, productId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	UploadImageWithBody(ctx context.Context, productId openapi_types.UUID, params *UploadImageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UploadImage Upload an image, or import one from a URL
 	//
@@ -1073,7 +1229,7 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/products/{product_id}/images (the `UploadImage` operationId).
-	UploadImage(ctx context.Context, productId openapi_types.UUID, body UploadImageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	UploadImage(ctx context.Context, productId openapi_types.UUID, params *UploadImageParams, body UploadImageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ReorderImagesWithBody Reorder the whole gallery
 	//
@@ -1082,7 +1238,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PUT /v1/products/{product_id}/images/order (the `ReorderImages` operationId).
-	ReorderImagesWithBody(ctx context.Context, productId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ReorderImagesWithBody(ctx context.Context, productId openapi_types.UUID, params *ReorderImagesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ReorderImages Reorder the whole gallery
 	//
@@ -1091,7 +1247,21 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PUT /v1/products/{product_id}/images/order (the `ReorderImages` operationId).
-	ReorderImages(ctx context.Context, productId openapi_types.UUID, body ReorderImagesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ReorderImages(ctx context.Context, productId openapi_types.UUID, params *ReorderImagesParams, body ReorderImagesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetMainImage Redirect to the current main image's variant
+	//
+	// Answers 302 Found with the URL of the variant, in the given preset, of the product's current main image (position 0), in the best format the request's Accept header allows among the formats made: AVIF, then WebP, then JPEG (the server's VITRINE_THUMBNAIL_FORMATS say which are made). q-values are honoured (`image/avif;q=0` refuses AVIF; the most specific range that matches a type decides its quality); `*/*`, `image/*` or no Accept header get the best one made; on equal quality, a type the header names wins over one only a wildcard matches (a browser that names WebP but not AVIF gets WebP), then the better format. The answer varies on Accept and may be reused for 60 seconds (`public` for anonymous callers, `private` with a token), so a storefront can use one URL per product and preset, e.g. as an <img> src, that follows reorders and new main images within a minute. Row-level security applies as everywhere: anonymous callers get published products only. An unknown preset, a product the caller cannot read and a product without images are 404 not_found; a main image whose variant in that preset is not made yet (its thumbnail job is pending or running, or failed) is 404 variant_not_ready with Retry-After and Cache-Control no-store; when none of the formats made is acceptable, 406 not_acceptable.
+	//
+	// Corresponds with GET /v1/products/{product_id}/main/{preset} (the `GetMainImage` operationId).
+	GetMainImage(ctx context.Context, productId openapi_types.UUID, preset string, params *GetMainImageParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// HeadMainImage Redirect to the current main image's variant: headers only
+	//
+	// The status and headers GET answers, without the body.
+	//
+	// Corresponds with HEAD /v1/products/{product_id}/main/{preset} (the `HeadMainImage` operationId).
+	HeadMainImage(ctx context.Context, productId openapi_types.UUID, preset string, params *HeadMainImageParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// StartDirectUploadWithBody Start a direct upload
 	//
@@ -1100,7 +1270,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/products/{product_id}/uploads (the `StartDirectUpload` operationId).
-	StartDirectUploadWithBody(ctx context.Context, productId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	StartDirectUploadWithBody(ctx context.Context, productId openapi_types.UUID, params *StartDirectUploadParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// StartDirectUpload Start a direct upload
 	//
@@ -1109,28 +1279,28 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/products/{product_id}/uploads (the `StartDirectUpload` operationId).
-	StartDirectUpload(ctx context.Context, productId openapi_types.UUID, body StartDirectUploadJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	StartDirectUpload(ctx context.Context, productId openapi_types.UUID, params *StartDirectUploadParams, body StartDirectUploadJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetLatestPurges The orphan purge's latest runs
 	//
 	// The newest run of the orphan purge (any status: running, completed, failed, interrupted) and the newest completed run over the whole store. For the service role only. A scheduled purge that stopped happening shows as an old last_completed.
 	//
 	// Corresponds with GET /v1/purges/latest (the `GetLatestPurges` operationId).
-	GetLatestPurges(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GetLatestPurges(ctx context.Context, params *GetLatestPurgesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// HeadLatestPurges The orphan purge's latest runs: headers only
 	//
 	// The status and headers GET answers, without the body.
 	//
 	// Corresponds with HEAD /v1/purges/latest (the `HeadLatestPurges` operationId).
-	HeadLatestPurges(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	HeadLatestPurges(ctx context.Context, params *HeadLatestPurgesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CompleteDirectUpload Complete a direct upload
 	//
 	// Checks the object put to the upload URL exactly as a normal upload (size, type from magic bytes, pixels from the header, structure; metadata stripped) and appends it to the gallery in the same transaction rules. A refused file ends the upload and its object is deleted. 409 when nothing was put yet (PUT, then complete again); 404 once completed or expired.
 	//
 	// Corresponds with POST /v1/uploads/{id}/complete (the `CompleteDirectUpload` operationId).
-	CompleteDirectUpload(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CompleteDirectUpload(ctx context.Context, id openapi_types.UUID, params *CompleteDirectUploadParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // GetHome The supplier's page
@@ -1444,8 +1614,8 @@ func (c *Client) HeadUIFile(ctx context.Context, path string, reqEditors ...Requ
 // The later images of the gallery move up by one, so positions stay 0..n-1.
 //
 // Corresponds with DELETE /v1/images/{id} (the `DeleteImage` operationId).
-func (c *Client) DeleteImage(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewDeleteImageRequest(c.Server, id)
+func (c *Client) DeleteImage(ctx context.Context, id openapi_types.UUID, params *DeleteImageParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteImageRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1461,8 +1631,8 @@ func (c *Client) DeleteImage(ctx context.Context, id openapi_types.UUID, reqEdit
 // One image with its thumbnails' state and URLs, as in the gallery.
 //
 // Corresponds with GET /v1/images/{id} (the `GetImage` operationId).
-func (c *Client) GetImage(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetImageRequest(c.Server, id)
+func (c *Client) GetImage(ctx context.Context, id openapi_types.UUID, params *GetImageParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetImageRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1478,8 +1648,8 @@ func (c *Client) GetImage(ctx context.Context, id openapi_types.UUID, reqEditors
 // The status and headers GET answers, without the body.
 //
 // Corresponds with HEAD /v1/images/{id} (the `HeadImage` operationId).
-func (c *Client) HeadImage(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewHeadImageRequest(c.Server, id)
+func (c *Client) HeadImage(ctx context.Context, id openapi_types.UUID, params *HeadImageParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHeadImageRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1497,8 +1667,8 @@ func (c *Client) HeadImage(ctx context.Context, id openapi_types.UUID, reqEditor
 // Takes any type of body and a specified content type.
 //
 // Corresponds with PATCH /v1/images/{id} (the `UpdateImageAlt` operationId).
-func (c *Client) UpdateImageAltWithBody(ctx context.Context, id openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewUpdateImageAltRequestWithBody(c.Server, id, contentType, body)
+func (c *Client) UpdateImageAltWithBody(ctx context.Context, id openapi_types.UUID, params *UpdateImageAltParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateImageAltRequestWithBody(c.Server, id, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1516,8 +1686,8 @@ func (c *Client) UpdateImageAltWithBody(ctx context.Context, id openapi_types.UU
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PATCH /v1/images/{id} (the `UpdateImageAlt` operationId).
-func (c *Client) UpdateImageAlt(ctx context.Context, id openapi_types.UUID, body UpdateImageAltJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewUpdateImageAltRequest(c.Server, id, body)
+func (c *Client) UpdateImageAlt(ctx context.Context, id openapi_types.UUID, params *UpdateImageAltParams, body UpdateImageAltJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateImageAltRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1535,8 +1705,8 @@ func (c *Client) UpdateImageAlt(ctx context.Context, id openapi_types.UUID, body
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/images/{id}/position (the `MoveImage` operationId).
-func (c *Client) MoveImageWithBody(ctx context.Context, id openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewMoveImageRequestWithBody(c.Server, id, contentType, body)
+func (c *Client) MoveImageWithBody(ctx context.Context, id openapi_types.UUID, params *MoveImageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMoveImageRequestWithBody(c.Server, id, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1554,8 +1724,8 @@ func (c *Client) MoveImageWithBody(ctx context.Context, id openapi_types.UUID, c
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/images/{id}/position (the `MoveImage` operationId).
-func (c *Client) MoveImage(ctx context.Context, id openapi_types.UUID, body MoveImageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewMoveImageRequest(c.Server, id, body)
+func (c *Client) MoveImage(ctx context.Context, id openapi_types.UUID, params *MoveImageParams, body MoveImageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMoveImageRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1571,8 +1741,8 @@ func (c *Client) MoveImage(ctx context.Context, id openapi_types.UUID, body Move
 // When the image's thumbnail status is failed (its job gave up), enqueues a new thumbnail job and answers the image, now pending; when its import failed, imports it again from its source URL and answers it, now importing. Any other status is a conflict (409): the job is queued, running or done, or the image gets no thumbnails. A write like the others: the caller must be able to change the gallery (404 for an image it cannot see, 403 for one of another supplier's published product), it counts against the write budget, and it is refused while writes are paused for maintenance (503).
 //
 // Corresponds with POST /v1/images/{id}/retry (the `RetryImageThumbnails` operationId).
-func (c *Client) RetryImageThumbnails(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewRetryImageThumbnailsRequest(c.Server, id)
+func (c *Client) RetryImageThumbnails(ctx context.Context, id openapi_types.UUID, params *RetryImageThumbnailsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRetryImageThumbnailsRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1619,13 +1789,13 @@ func (c *Client) HeadProducts(ctx context.Context, params *HeadProductsParams, r
 
 // CreateProductWithBody Create a product
 //
-// Creates a product. A supplier creates products for itself (supplier_id may be left out, and must be its own); the service role names the supplier. A product id may be given (a host shop's own id); otherwise one is made. An id taken by a product the caller can see is a conflict (409); one taken by a product it cannot see answers 404, as reading it does.
+// Creates a product. A signed-in user creates products for the supplier it acts for (supplier_id may be left out, and must be that supplier; a viewer of a team creates none); the service role names the supplier. A product id may be given (a host shop's own id); otherwise one is made. An id taken by a product the caller can see is a conflict (409); one taken by a product it cannot see answers 404, as reading it does.
 //
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/products (the `CreateProduct` operationId).
-func (c *Client) CreateProductWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateProductRequestWithBody(c.Server, contentType, body)
+func (c *Client) CreateProductWithBody(ctx context.Context, params *CreateProductParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateProductRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1638,13 +1808,13 @@ func (c *Client) CreateProductWithBody(ctx context.Context, contentType string, 
 
 // CreateProduct Create a product
 //
-// Creates a product. A supplier creates products for itself (supplier_id may be left out, and must be its own); the service role names the supplier. A product id may be given (a host shop's own id); otherwise one is made. An id taken by a product the caller can see is a conflict (409); one taken by a product it cannot see answers 404, as reading it does.
+// Creates a product. A signed-in user creates products for the supplier it acts for (supplier_id may be left out, and must be that supplier; a viewer of a team creates none); the service role names the supplier. A product id may be given (a host shop's own id); otherwise one is made. An id taken by a product the caller can see is a conflict (409); one taken by a product it cannot see answers 404, as reading it does.
 //
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/products (the `CreateProduct` operationId).
-func (c *Client) CreateProduct(ctx context.Context, body CreateProductJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateProductRequest(c.Server, body)
+func (c *Client) CreateProduct(ctx context.Context, params *CreateProductParams, body CreateProductJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateProductRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1660,8 +1830,8 @@ func (c *Client) CreateProduct(ctx context.Context, body CreateProductJSONReques
 // Deletes the product, its images and its pending direct uploads. Their objects (originals and variants) are deleted in the background by the object outbox's workers, in the same transaction's wake: none is left behind.
 //
 // Corresponds with DELETE /v1/products/{product_id} (the `DeleteProduct` operationId).
-func (c *Client) DeleteProduct(ctx context.Context, productId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewDeleteProductRequest(c.Server, productId)
+func (c *Client) DeleteProduct(ctx context.Context, productId openapi_types.UUID, params *DeleteProductParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteProductRequest(c.Server, productId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1677,8 +1847,8 @@ func (c *Client) DeleteProduct(ctx context.Context, productId openapi_types.UUID
 // A supplier reads its own products; anyone reads published ones. Any other id answers 404.
 //
 // Corresponds with GET /v1/products/{product_id} (the `GetProduct` operationId).
-func (c *Client) GetProduct(ctx context.Context, productId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetProductRequest(c.Server, productId)
+func (c *Client) GetProduct(ctx context.Context, productId openapi_types.UUID, params *GetProductParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetProductRequest(c.Server, productId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1694,8 +1864,8 @@ func (c *Client) GetProduct(ctx context.Context, productId openapi_types.UUID, r
 // The status and headers GET answers, without the body.
 //
 // Corresponds with HEAD /v1/products/{product_id} (the `HeadProduct` operationId).
-func (c *Client) HeadProduct(ctx context.Context, productId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewHeadProductRequest(c.Server, productId)
+func (c *Client) HeadProduct(ctx context.Context, productId openapi_types.UUID, params *HeadProductParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHeadProductRequest(c.Server, productId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1713,8 +1883,8 @@ func (c *Client) HeadProduct(ctx context.Context, productId openapi_types.UUID, 
 // Takes any type of body and a specified content type.
 //
 // Corresponds with PATCH /v1/products/{product_id} (the `UpdateProduct` operationId).
-func (c *Client) UpdateProductWithBody(ctx context.Context, productId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewUpdateProductRequestWithBody(c.Server, productId, contentType, body)
+func (c *Client) UpdateProductWithBody(ctx context.Context, productId openapi_types.UUID, params *UpdateProductParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateProductRequestWithBody(c.Server, productId, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1732,8 +1902,8 @@ func (c *Client) UpdateProductWithBody(ctx context.Context, productId openapi_ty
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PATCH /v1/products/{product_id} (the `UpdateProduct` operationId).
-func (c *Client) UpdateProduct(ctx context.Context, productId openapi_types.UUID, body UpdateProductJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewUpdateProductRequest(c.Server, productId, body)
+func (c *Client) UpdateProduct(ctx context.Context, productId openapi_types.UUID, params *UpdateProductParams, body UpdateProductJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateProductRequest(c.Server, productId, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1776,8 +1946,8 @@ func (c *Client) StreamProductEvents(ctx context.Context, productId openapi_type
 // The status and headers GET answers, without the stream.
 //
 // Corresponds with HEAD /v1/products/{product_id}/events (the `HeadProductEvents` operationId).
-func (c *Client) HeadProductEvents(ctx context.Context, productId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewHeadProductEventsRequest(c.Server, productId)
+func (c *Client) HeadProductEvents(ctx context.Context, productId openapi_types.UUID, params *HeadProductEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHeadProductEventsRequest(c.Server, productId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1793,8 +1963,8 @@ func (c *Client) HeadProductEvents(ctx context.Context, productId openapi_types.
 // The images in order: position 0 is the main image.
 //
 // Corresponds with GET /v1/products/{product_id}/images (the `ListImages` operationId).
-func (c *Client) ListImages(ctx context.Context, productId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewListImagesRequest(c.Server, productId)
+func (c *Client) ListImages(ctx context.Context, productId openapi_types.UUID, params *ListImagesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListImagesRequest(c.Server, productId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1810,8 +1980,8 @@ func (c *Client) ListImages(ctx context.Context, productId openapi_types.UUID, r
 // The status and headers GET answers, without the body.
 //
 // Corresponds with HEAD /v1/products/{product_id}/images (the `HeadtImages` operationId).
-func (c *Client) HeadtImages(ctx context.Context, productId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewHeadtImagesRequest(c.Server, productId)
+func (c *Client) HeadtImages(ctx context.Context, productId openapi_types.UUID, params *HeadtImagesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHeadtImagesRequest(c.Server, productId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1829,8 +1999,8 @@ func (c *Client) HeadtImages(ctx context.Context, productId openapi_types.UUID, 
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/products/{product_id}/images (the `UploadImage` operationId).
-func (c *Client) UploadImageWithBody(ctx context.Context, productId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewUploadImageRequestWithBody(c.Server, productId, contentType, body)
+func (c *Client) UploadImageWithBody(ctx context.Context, productId openapi_types.UUID, params *UploadImageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUploadImageRequestWithBody(c.Server, productId, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1848,8 +2018,8 @@ func (c *Client) UploadImageWithBody(ctx context.Context, productId openapi_type
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/products/{product_id}/images (the `UploadImage` operationId).
-func (c *Client) UploadImage(ctx context.Context, productId openapi_types.UUID, body UploadImageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewUploadImageRequest(c.Server, productId, body)
+func (c *Client) UploadImage(ctx context.Context, productId openapi_types.UUID, params *UploadImageParams, body UploadImageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUploadImageRequest(c.Server, productId, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1867,8 +2037,8 @@ func (c *Client) UploadImage(ctx context.Context, productId openapi_types.UUID, 
 // Takes any type of body and a specified content type.
 //
 // Corresponds with PUT /v1/products/{product_id}/images/order (the `ReorderImages` operationId).
-func (c *Client) ReorderImagesWithBody(ctx context.Context, productId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewReorderImagesRequestWithBody(c.Server, productId, contentType, body)
+func (c *Client) ReorderImagesWithBody(ctx context.Context, productId openapi_types.UUID, params *ReorderImagesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReorderImagesRequestWithBody(c.Server, productId, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1886,8 +2056,42 @@ func (c *Client) ReorderImagesWithBody(ctx context.Context, productId openapi_ty
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PUT /v1/products/{product_id}/images/order (the `ReorderImages` operationId).
-func (c *Client) ReorderImages(ctx context.Context, productId openapi_types.UUID, body ReorderImagesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewReorderImagesRequest(c.Server, productId, body)
+func (c *Client) ReorderImages(ctx context.Context, productId openapi_types.UUID, params *ReorderImagesParams, body ReorderImagesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReorderImagesRequest(c.Server, productId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetMainImage Redirect to the current main image's variant
+//
+// Answers 302 Found with the URL of the variant, in the given preset, of the product's current main image (position 0), in the best format the request's Accept header allows among the formats made: AVIF, then WebP, then JPEG (the server's VITRINE_THUMBNAIL_FORMATS say which are made). q-values are honoured (`image/avif;q=0` refuses AVIF; the most specific range that matches a type decides its quality); `*/*`, `image/*` or no Accept header get the best one made; on equal quality, a type the header names wins over one only a wildcard matches (a browser that names WebP but not AVIF gets WebP), then the better format. The answer varies on Accept and may be reused for 60 seconds (`public` for anonymous callers, `private` with a token), so a storefront can use one URL per product and preset, e.g. as an <img> src, that follows reorders and new main images within a minute. Row-level security applies as everywhere: anonymous callers get published products only. An unknown preset, a product the caller cannot read and a product without images are 404 not_found; a main image whose variant in that preset is not made yet (its thumbnail job is pending or running, or failed) is 404 variant_not_ready with Retry-After and Cache-Control no-store; when none of the formats made is acceptable, 406 not_acceptable.
+//
+// Corresponds with GET /v1/products/{product_id}/main/{preset} (the `GetMainImage` operationId).
+func (c *Client) GetMainImage(ctx context.Context, productId openapi_types.UUID, preset string, params *GetMainImageParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetMainImageRequest(c.Server, productId, preset, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// HeadMainImage Redirect to the current main image's variant: headers only
+//
+// The status and headers GET answers, without the body.
+//
+// Corresponds with HEAD /v1/products/{product_id}/main/{preset} (the `HeadMainImage` operationId).
+func (c *Client) HeadMainImage(ctx context.Context, productId openapi_types.UUID, preset string, params *HeadMainImageParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHeadMainImageRequest(c.Server, productId, preset, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1905,8 +2109,8 @@ func (c *Client) ReorderImages(ctx context.Context, productId openapi_types.UUID
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/products/{product_id}/uploads (the `StartDirectUpload` operationId).
-func (c *Client) StartDirectUploadWithBody(ctx context.Context, productId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewStartDirectUploadRequestWithBody(c.Server, productId, contentType, body)
+func (c *Client) StartDirectUploadWithBody(ctx context.Context, productId openapi_types.UUID, params *StartDirectUploadParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStartDirectUploadRequestWithBody(c.Server, productId, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1924,8 +2128,8 @@ func (c *Client) StartDirectUploadWithBody(ctx context.Context, productId openap
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/products/{product_id}/uploads (the `StartDirectUpload` operationId).
-func (c *Client) StartDirectUpload(ctx context.Context, productId openapi_types.UUID, body StartDirectUploadJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewStartDirectUploadRequest(c.Server, productId, body)
+func (c *Client) StartDirectUpload(ctx context.Context, productId openapi_types.UUID, params *StartDirectUploadParams, body StartDirectUploadJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStartDirectUploadRequest(c.Server, productId, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1941,8 +2145,8 @@ func (c *Client) StartDirectUpload(ctx context.Context, productId openapi_types.
 // The newest run of the orphan purge (any status: running, completed, failed, interrupted) and the newest completed run over the whole store. For the service role only. A scheduled purge that stopped happening shows as an old last_completed.
 //
 // Corresponds with GET /v1/purges/latest (the `GetLatestPurges` operationId).
-func (c *Client) GetLatestPurges(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetLatestPurgesRequest(c.Server)
+func (c *Client) GetLatestPurges(ctx context.Context, params *GetLatestPurgesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetLatestPurgesRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1958,8 +2162,8 @@ func (c *Client) GetLatestPurges(ctx context.Context, reqEditors ...RequestEdito
 // The status and headers GET answers, without the body.
 //
 // Corresponds with HEAD /v1/purges/latest (the `HeadLatestPurges` operationId).
-func (c *Client) HeadLatestPurges(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewHeadLatestPurgesRequest(c.Server)
+func (c *Client) HeadLatestPurges(ctx context.Context, params *HeadLatestPurgesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHeadLatestPurgesRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1975,8 +2179,8 @@ func (c *Client) HeadLatestPurges(ctx context.Context, reqEditors ...RequestEdit
 // Checks the object put to the upload URL exactly as a normal upload (size, type from magic bytes, pixels from the header, structure; metadata stripped) and appends it to the gallery in the same transaction rules. A refused file ends the upload and its object is deleted. 409 when nothing was put yet (PUT, then complete again); 404 once completed or expired.
 //
 // Corresponds with POST /v1/uploads/{id}/complete (the `CompleteDirectUpload` operationId).
-func (c *Client) CompleteDirectUpload(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCompleteDirectUploadRequest(c.Server, id)
+func (c *Client) CompleteDirectUpload(ctx context.Context, id openapi_types.UUID, params *CompleteDirectUploadParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCompleteDirectUploadRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2648,7 +2852,7 @@ func NewHeadUIFileRequest(server string, path string) (*http.Request, error) {
 }
 
 // NewDeleteImageRequest constructs an http.Request for the DeleteImage method
-func NewDeleteImageRequest(server string, id openapi_types.UUID) (*http.Request, error) {
+func NewDeleteImageRequest(server string, id openapi_types.UUID, params *DeleteImageParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -2678,11 +2882,26 @@ func NewDeleteImageRequest(server string, id openapi_types.UUID) (*http.Request,
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.VitrineSupplier != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Vitrine-Supplier", *params.VitrineSupplier, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: "uuid"})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Vitrine-Supplier", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewGetImageRequest constructs an http.Request for the GetImage method
-func NewGetImageRequest(server string, id openapi_types.UUID) (*http.Request, error) {
+func NewGetImageRequest(server string, id openapi_types.UUID, params *GetImageParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -2712,11 +2931,26 @@ func NewGetImageRequest(server string, id openapi_types.UUID) (*http.Request, er
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.VitrineSupplier != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Vitrine-Supplier", *params.VitrineSupplier, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: "uuid"})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Vitrine-Supplier", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewHeadImageRequest constructs an http.Request for the HeadImage method
-func NewHeadImageRequest(server string, id openapi_types.UUID) (*http.Request, error) {
+func NewHeadImageRequest(server string, id openapi_types.UUID, params *HeadImageParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -2746,22 +2980,37 @@ func NewHeadImageRequest(server string, id openapi_types.UUID) (*http.Request, e
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.VitrineSupplier != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Vitrine-Supplier", *params.VitrineSupplier, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: "uuid"})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Vitrine-Supplier", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewUpdateImageAltRequest calls the generic UpdateImageAlt builder with application/json body
-func NewUpdateImageAltRequest(server string, id openapi_types.UUID, body UpdateImageAltJSONRequestBody) (*http.Request, error) {
+func NewUpdateImageAltRequest(server string, id openapi_types.UUID, params *UpdateImageAltParams, body UpdateImageAltJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewUpdateImageAltRequestWithBody(server, id, "application/json", bodyReader)
+	return NewUpdateImageAltRequestWithBody(server, id, params, "application/json", bodyReader)
 }
 
 // NewUpdateImageAltRequestWithBody constructs an http.Request for the UpdateImageAlt method, with any body, and a specified content type
-func NewUpdateImageAltRequestWithBody(server string, id openapi_types.UUID, contentType string, body io.Reader) (*http.Request, error) {
+func NewUpdateImageAltRequestWithBody(server string, id openapi_types.UUID, params *UpdateImageAltParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -2793,22 +3042,37 @@ func NewUpdateImageAltRequestWithBody(server string, id openapi_types.UUID, cont
 
 	req.Header.Add("Content-Type", contentType)
 
+	if params != nil {
+
+		if params.VitrineSupplier != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Vitrine-Supplier", *params.VitrineSupplier, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: "uuid"})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Vitrine-Supplier", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewMoveImageRequest calls the generic MoveImage builder with application/json body
-func NewMoveImageRequest(server string, id openapi_types.UUID, body MoveImageJSONRequestBody) (*http.Request, error) {
+func NewMoveImageRequest(server string, id openapi_types.UUID, params *MoveImageParams, body MoveImageJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewMoveImageRequestWithBody(server, id, "application/json", bodyReader)
+	return NewMoveImageRequestWithBody(server, id, params, "application/json", bodyReader)
 }
 
 // NewMoveImageRequestWithBody constructs an http.Request for the MoveImage method, with any body, and a specified content type
-func NewMoveImageRequestWithBody(server string, id openapi_types.UUID, contentType string, body io.Reader) (*http.Request, error) {
+func NewMoveImageRequestWithBody(server string, id openapi_types.UUID, params *MoveImageParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -2840,11 +3104,26 @@ func NewMoveImageRequestWithBody(server string, id openapi_types.UUID, contentTy
 
 	req.Header.Add("Content-Type", contentType)
 
+	if params != nil {
+
+		if params.VitrineSupplier != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Vitrine-Supplier", *params.VitrineSupplier, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: "uuid"})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Vitrine-Supplier", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewRetryImageThumbnailsRequest constructs an http.Request for the RetryImageThumbnails method
-func NewRetryImageThumbnailsRequest(server string, id openapi_types.UUID) (*http.Request, error) {
+func NewRetryImageThumbnailsRequest(server string, id openapi_types.UUID, params *RetryImageThumbnailsParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -2872,6 +3151,21 @@ func NewRetryImageThumbnailsRequest(server string, id openapi_types.UUID) (*http
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+
+		if params.VitrineSupplier != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Vitrine-Supplier", *params.VitrineSupplier, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: "uuid"})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Vitrine-Supplier", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -2952,6 +3246,21 @@ func NewListProductsRequest(server string, params *ListProductsParams) (*http.Re
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.VitrineSupplier != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Vitrine-Supplier", *params.VitrineSupplier, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: "uuid"})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Vitrine-Supplier", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
@@ -3030,22 +3339,37 @@ func NewHeadProductsRequest(server string, params *HeadProductsParams) (*http.Re
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.VitrineSupplier != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Vitrine-Supplier", *params.VitrineSupplier, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: "uuid"})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Vitrine-Supplier", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewCreateProductRequest calls the generic CreateProduct builder with application/json body
-func NewCreateProductRequest(server string, body CreateProductJSONRequestBody) (*http.Request, error) {
+func NewCreateProductRequest(server string, params *CreateProductParams, body CreateProductJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewCreateProductRequestWithBody(server, "application/json", bodyReader)
+	return NewCreateProductRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewCreateProductRequestWithBody constructs an http.Request for the CreateProduct method, with any body, and a specified content type
-func NewCreateProductRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewCreateProductRequestWithBody(server string, params *CreateProductParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -3070,11 +3394,26 @@ func NewCreateProductRequestWithBody(server string, contentType string, body io.
 
 	req.Header.Add("Content-Type", contentType)
 
+	if params != nil {
+
+		if params.VitrineSupplier != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Vitrine-Supplier", *params.VitrineSupplier, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: "uuid"})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Vitrine-Supplier", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewDeleteProductRequest constructs an http.Request for the DeleteProduct method
-func NewDeleteProductRequest(server string, productId openapi_types.UUID) (*http.Request, error) {
+func NewDeleteProductRequest(server string, productId openapi_types.UUID, params *DeleteProductParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -3104,11 +3443,26 @@ func NewDeleteProductRequest(server string, productId openapi_types.UUID) (*http
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.VitrineSupplier != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Vitrine-Supplier", *params.VitrineSupplier, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: "uuid"})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Vitrine-Supplier", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewGetProductRequest constructs an http.Request for the GetProduct method
-func NewGetProductRequest(server string, productId openapi_types.UUID) (*http.Request, error) {
+func NewGetProductRequest(server string, productId openapi_types.UUID, params *GetProductParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -3138,11 +3492,26 @@ func NewGetProductRequest(server string, productId openapi_types.UUID) (*http.Re
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.VitrineSupplier != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Vitrine-Supplier", *params.VitrineSupplier, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: "uuid"})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Vitrine-Supplier", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewHeadProductRequest constructs an http.Request for the HeadProduct method
-func NewHeadProductRequest(server string, productId openapi_types.UUID) (*http.Request, error) {
+func NewHeadProductRequest(server string, productId openapi_types.UUID, params *HeadProductParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -3172,22 +3541,37 @@ func NewHeadProductRequest(server string, productId openapi_types.UUID) (*http.R
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.VitrineSupplier != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Vitrine-Supplier", *params.VitrineSupplier, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: "uuid"})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Vitrine-Supplier", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewUpdateProductRequest calls the generic UpdateProduct builder with application/json body
-func NewUpdateProductRequest(server string, productId openapi_types.UUID, body UpdateProductJSONRequestBody) (*http.Request, error) {
+func NewUpdateProductRequest(server string, productId openapi_types.UUID, params *UpdateProductParams, body UpdateProductJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewUpdateProductRequestWithBody(server, productId, "application/json", bodyReader)
+	return NewUpdateProductRequestWithBody(server, productId, params, "application/json", bodyReader)
 }
 
 // NewUpdateProductRequestWithBody constructs an http.Request for the UpdateProduct method, with any body, and a specified content type
-func NewUpdateProductRequestWithBody(server string, productId openapi_types.UUID, contentType string, body io.Reader) (*http.Request, error) {
+func NewUpdateProductRequestWithBody(server string, productId openapi_types.UUID, params *UpdateProductParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -3218,6 +3602,21 @@ func NewUpdateProductRequestWithBody(server string, productId openapi_types.UUID
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.VitrineSupplier != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Vitrine-Supplier", *params.VitrineSupplier, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: "uuid"})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Vitrine-Supplier", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -3266,13 +3665,24 @@ func NewStreamProductEventsRequest(server string, productId openapi_types.UUID, 
 			req.Header.Set("Last-Event-ID", headerParam0)
 		}
 
+		if params.VitrineSupplier != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Vitrine-Supplier", *params.VitrineSupplier, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: "uuid"})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Vitrine-Supplier", headerParam1)
+		}
+
 	}
 
 	return req, nil
 }
 
 // NewHeadProductEventsRequest constructs an http.Request for the HeadProductEvents method
-func NewHeadProductEventsRequest(server string, productId openapi_types.UUID) (*http.Request, error) {
+func NewHeadProductEventsRequest(server string, productId openapi_types.UUID, params *HeadProductEventsParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -3302,11 +3712,26 @@ func NewHeadProductEventsRequest(server string, productId openapi_types.UUID) (*
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.VitrineSupplier != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Vitrine-Supplier", *params.VitrineSupplier, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: "uuid"})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Vitrine-Supplier", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewListImagesRequest constructs an http.Request for the ListImages method
-func NewListImagesRequest(server string, productId openapi_types.UUID) (*http.Request, error) {
+func NewListImagesRequest(server string, productId openapi_types.UUID, params *ListImagesParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -3336,11 +3761,26 @@ func NewListImagesRequest(server string, productId openapi_types.UUID) (*http.Re
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.VitrineSupplier != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Vitrine-Supplier", *params.VitrineSupplier, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: "uuid"})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Vitrine-Supplier", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewHeadtImagesRequest constructs an http.Request for the HeadtImages method
-func NewHeadtImagesRequest(server string, productId openapi_types.UUID) (*http.Request, error) {
+func NewHeadtImagesRequest(server string, productId openapi_types.UUID, params *HeadtImagesParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -3370,22 +3810,37 @@ func NewHeadtImagesRequest(server string, productId openapi_types.UUID) (*http.R
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.VitrineSupplier != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Vitrine-Supplier", *params.VitrineSupplier, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: "uuid"})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Vitrine-Supplier", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewUploadImageRequest calls the generic UploadImage builder with application/json body
-func NewUploadImageRequest(server string, productId openapi_types.UUID, body UploadImageJSONRequestBody) (*http.Request, error) {
+func NewUploadImageRequest(server string, productId openapi_types.UUID, params *UploadImageParams, body UploadImageJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewUploadImageRequestWithBody(server, productId, "application/json", bodyReader)
+	return NewUploadImageRequestWithBody(server, productId, params, "application/json", bodyReader)
 }
 
 // NewUploadImageRequestWithBody constructs an http.Request for the UploadImage method, with any body, and a specified content type
-func NewUploadImageRequestWithBody(server string, productId openapi_types.UUID, contentType string, body io.Reader) (*http.Request, error) {
+func NewUploadImageRequestWithBody(server string, productId openapi_types.UUID, params *UploadImageParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -3417,22 +3872,37 @@ func NewUploadImageRequestWithBody(server string, productId openapi_types.UUID, 
 
 	req.Header.Add("Content-Type", contentType)
 
+	if params != nil {
+
+		if params.VitrineSupplier != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Vitrine-Supplier", *params.VitrineSupplier, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: "uuid"})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Vitrine-Supplier", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewReorderImagesRequest calls the generic ReorderImages builder with application/json body
-func NewReorderImagesRequest(server string, productId openapi_types.UUID, body ReorderImagesJSONRequestBody) (*http.Request, error) {
+func NewReorderImagesRequest(server string, productId openapi_types.UUID, params *ReorderImagesParams, body ReorderImagesJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewReorderImagesRequestWithBody(server, productId, "application/json", bodyReader)
+	return NewReorderImagesRequestWithBody(server, productId, params, "application/json", bodyReader)
 }
 
 // NewReorderImagesRequestWithBody constructs an http.Request for the ReorderImages method, with any body, and a specified content type
-func NewReorderImagesRequestWithBody(server string, productId openapi_types.UUID, contentType string, body io.Reader) (*http.Request, error) {
+func NewReorderImagesRequestWithBody(server string, productId openapi_types.UUID, params *ReorderImagesParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -3464,22 +3934,171 @@ func NewReorderImagesRequestWithBody(server string, productId openapi_types.UUID
 
 	req.Header.Add("Content-Type", contentType)
 
+	if params != nil {
+
+		if params.VitrineSupplier != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Vitrine-Supplier", *params.VitrineSupplier, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: "uuid"})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Vitrine-Supplier", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetMainImageRequest constructs an http.Request for the GetMainImage method
+func NewGetMainImageRequest(server string, productId openapi_types.UUID, preset string, params *GetMainImageParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "product_id", productId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "preset", preset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/products/%s/main/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.Accept != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Accept", *params.Accept, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Accept", headerParam0)
+		}
+
+		if params.VitrineSupplier != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Vitrine-Supplier", *params.VitrineSupplier, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: "uuid"})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Vitrine-Supplier", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewHeadMainImageRequest constructs an http.Request for the HeadMainImage method
+func NewHeadMainImageRequest(server string, productId openapi_types.UUID, preset string, params *HeadMainImageParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "product_id", productId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "preset", preset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/products/%s/main/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodHead, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.Accept != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Accept", *params.Accept, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Accept", headerParam0)
+		}
+
+		if params.VitrineSupplier != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Vitrine-Supplier", *params.VitrineSupplier, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: "uuid"})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Vitrine-Supplier", headerParam1)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewStartDirectUploadRequest calls the generic StartDirectUpload builder with application/json body
-func NewStartDirectUploadRequest(server string, productId openapi_types.UUID, body StartDirectUploadJSONRequestBody) (*http.Request, error) {
+func NewStartDirectUploadRequest(server string, productId openapi_types.UUID, params *StartDirectUploadParams, body StartDirectUploadJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewStartDirectUploadRequestWithBody(server, productId, "application/json", bodyReader)
+	return NewStartDirectUploadRequestWithBody(server, productId, params, "application/json", bodyReader)
 }
 
 // NewStartDirectUploadRequestWithBody constructs an http.Request for the StartDirectUpload method, with any body, and a specified content type
-func NewStartDirectUploadRequestWithBody(server string, productId openapi_types.UUID, contentType string, body io.Reader) (*http.Request, error) {
+func NewStartDirectUploadRequestWithBody(server string, productId openapi_types.UUID, params *StartDirectUploadParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -3511,11 +4130,26 @@ func NewStartDirectUploadRequestWithBody(server string, productId openapi_types.
 
 	req.Header.Add("Content-Type", contentType)
 
+	if params != nil {
+
+		if params.VitrineSupplier != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Vitrine-Supplier", *params.VitrineSupplier, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: "uuid"})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Vitrine-Supplier", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewGetLatestPurgesRequest constructs an http.Request for the GetLatestPurges method
-func NewGetLatestPurgesRequest(server string) (*http.Request, error) {
+func NewGetLatestPurgesRequest(server string, params *GetLatestPurgesParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -3538,11 +4172,26 @@ func NewGetLatestPurgesRequest(server string) (*http.Request, error) {
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.VitrineSupplier != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Vitrine-Supplier", *params.VitrineSupplier, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: "uuid"})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Vitrine-Supplier", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewHeadLatestPurgesRequest constructs an http.Request for the HeadLatestPurges method
-func NewHeadLatestPurgesRequest(server string) (*http.Request, error) {
+func NewHeadLatestPurgesRequest(server string, params *HeadLatestPurgesParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -3565,11 +4214,26 @@ func NewHeadLatestPurgesRequest(server string) (*http.Request, error) {
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.VitrineSupplier != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Vitrine-Supplier", *params.VitrineSupplier, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: "uuid"})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Vitrine-Supplier", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewCompleteDirectUploadRequest constructs an http.Request for the CompleteDirectUpload method
-func NewCompleteDirectUploadRequest(server string, id openapi_types.UUID) (*http.Request, error) {
+func NewCompleteDirectUploadRequest(server string, id openapi_types.UUID, params *CompleteDirectUploadParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -3597,6 +4261,21 @@ func NewCompleteDirectUploadRequest(server string, id openapi_types.UUID) (*http
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+
+		if params.VitrineSupplier != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Vitrine-Supplier", *params.VitrineSupplier, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: "uuid"})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Vitrine-Supplier", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -3815,7 +4494,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /v1/images/{id} (the `DeleteImage` operationId).
-	DeleteImageWithResponse(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*DeleteImageResponse, error)
+	DeleteImageWithResponse(ctx context.Context, id openapi_types.UUID, params *DeleteImageParams, reqEditors ...RequestEditorFn) (*DeleteImageResponse, error)
 
 	// GetImageWithResponse Read an image
 	//
@@ -3824,7 +4503,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/images/{id} (the `GetImage` operationId).
-	GetImageWithResponse(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*GetImageResponse, error)
+	GetImageWithResponse(ctx context.Context, id openapi_types.UUID, params *GetImageParams, reqEditors ...RequestEditorFn) (*GetImageResponse, error)
 
 	// HeadImageWithResponse Read an image: headers only
 	//
@@ -3833,7 +4512,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with HEAD /v1/images/{id} (the `HeadImage` operationId).
-	HeadImageWithResponse(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*HeadImageResponse, error)
+	HeadImageWithResponse(ctx context.Context, id openapi_types.UUID, params *HeadImageParams, reqEditors ...RequestEditorFn) (*HeadImageResponse, error)
 
 	// UpdateImageAltWithBodyWithResponse Change an image's alt text
 	//
@@ -3842,7 +4521,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /v1/images/{id} (the `UpdateImageAlt` operationId).
-	UpdateImageAltWithBodyWithResponse(ctx context.Context, id openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateImageAltResponse, error)
+	UpdateImageAltWithBodyWithResponse(ctx context.Context, id openapi_types.UUID, params *UpdateImageAltParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateImageAltResponse, error)
 
 	// UpdateImageAltWithResponse Change an image's alt text
 	//
@@ -3851,7 +4530,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /v1/images/{id} (the `UpdateImageAlt` operationId).
-	UpdateImageAltWithResponse(ctx context.Context, id openapi_types.UUID, body UpdateImageAltJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateImageAltResponse, error)
+	UpdateImageAltWithResponse(ctx context.Context, id openapi_types.UUID, params *UpdateImageAltParams, body UpdateImageAltJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateImageAltResponse, error)
 
 	// MoveImageWithBodyWithResponse Move one image
 	//
@@ -3860,7 +4539,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/images/{id}/position (the `MoveImage` operationId).
-	MoveImageWithBodyWithResponse(ctx context.Context, id openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MoveImageResponse, error)
+	MoveImageWithBodyWithResponse(ctx context.Context, id openapi_types.UUID, params *MoveImageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MoveImageResponse, error)
 
 	// MoveImageWithResponse Move one image
 	//
@@ -3869,7 +4548,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/images/{id}/position (the `MoveImage` operationId).
-	MoveImageWithResponse(ctx context.Context, id openapi_types.UUID, body MoveImageJSONRequestBody, reqEditors ...RequestEditorFn) (*MoveImageResponse, error)
+	MoveImageWithResponse(ctx context.Context, id openapi_types.UUID, params *MoveImageParams, body MoveImageJSONRequestBody, reqEditors ...RequestEditorFn) (*MoveImageResponse, error)
 
 	// RetryImageThumbnailsWithResponse Retry an image's failed thumbnails or import
 	//
@@ -3878,7 +4557,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/images/{id}/retry (the `RetryImageThumbnails` operationId).
-	RetryImageThumbnailsWithResponse(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*RetryImageThumbnailsResponse, error)
+	RetryImageThumbnailsWithResponse(ctx context.Context, id openapi_types.UUID, params *RetryImageThumbnailsParams, reqEditors ...RequestEditorFn) (*RetryImageThumbnailsResponse, error)
 
 	// ListProductsWithResponse List products
 	//
@@ -3900,21 +4579,21 @@ type ClientWithResponsesInterface interface {
 
 	// CreateProductWithBodyWithResponse Create a product
 	//
-	// Creates a product. A supplier creates products for itself (supplier_id may be left out, and must be its own); the service role names the supplier. A product id may be given (a host shop's own id); otherwise one is made. An id taken by a product the caller can see is a conflict (409); one taken by a product it cannot see answers 404, as reading it does.
+	// Creates a product. A signed-in user creates products for the supplier it acts for (supplier_id may be left out, and must be that supplier; a viewer of a team creates none); the service role names the supplier. A product id may be given (a host shop's own id); otherwise one is made. An id taken by a product the caller can see is a conflict (409); one taken by a product it cannot see answers 404, as reading it does.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/products (the `CreateProduct` operationId).
-	CreateProductWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateProductResponse, error)
+	CreateProductWithBodyWithResponse(ctx context.Context, params *CreateProductParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateProductResponse, error)
 
 	// CreateProductWithResponse Create a product
 	//
-	// Creates a product. A supplier creates products for itself (supplier_id may be left out, and must be its own); the service role names the supplier. A product id may be given (a host shop's own id); otherwise one is made. An id taken by a product the caller can see is a conflict (409); one taken by a product it cannot see answers 404, as reading it does.
+	// Creates a product. A signed-in user creates products for the supplier it acts for (supplier_id may be left out, and must be that supplier; a viewer of a team creates none); the service role names the supplier. A product id may be given (a host shop's own id); otherwise one is made. An id taken by a product the caller can see is a conflict (409); one taken by a product it cannot see answers 404, as reading it does.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/products (the `CreateProduct` operationId).
-	CreateProductWithResponse(ctx context.Context, body CreateProductJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateProductResponse, error)
+	CreateProductWithResponse(ctx context.Context, params *CreateProductParams, body CreateProductJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateProductResponse, error)
 
 	// DeleteProductWithResponse Delete a product and its gallery
 	//
@@ -3923,7 +4602,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /v1/products/{product_id} (the `DeleteProduct` operationId).
-	DeleteProductWithResponse(ctx context.Context, productId openapi_types.UUID, reqEditors ...RequestEditorFn) (*DeleteProductResponse, error)
+	DeleteProductWithResponse(ctx context.Context, productId openapi_types.UUID, params *DeleteProductParams, reqEditors ...RequestEditorFn) (*DeleteProductResponse, error)
 
 	// GetProductWithResponse Read a product
 	//
@@ -3932,7 +4611,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/products/{product_id} (the `GetProduct` operationId).
-	GetProductWithResponse(ctx context.Context, productId openapi_types.UUID, reqEditors ...RequestEditorFn) (*GetProductResponse, error)
+	GetProductWithResponse(ctx context.Context, productId openapi_types.UUID, params *GetProductParams, reqEditors ...RequestEditorFn) (*GetProductResponse, error)
 
 	// HeadProductWithResponse Read a product: headers only
 	//
@@ -3941,7 +4620,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with HEAD /v1/products/{product_id} (the `HeadProduct` operationId).
-	HeadProductWithResponse(ctx context.Context, productId openapi_types.UUID, reqEditors ...RequestEditorFn) (*HeadProductResponse, error)
+	HeadProductWithResponse(ctx context.Context, productId openapi_types.UUID, params *HeadProductParams, reqEditors ...RequestEditorFn) (*HeadProductResponse, error)
 
 	// UpdateProductWithBodyWithResponse Change a product's title, publish or withdraw it
 	//
@@ -3950,7 +4629,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /v1/products/{product_id} (the `UpdateProduct` operationId).
-	UpdateProductWithBodyWithResponse(ctx context.Context, productId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateProductResponse, error)
+	UpdateProductWithBodyWithResponse(ctx context.Context, productId openapi_types.UUID, params *UpdateProductParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateProductResponse, error)
 
 	// UpdateProductWithResponse Change a product's title, publish or withdraw it
 	//
@@ -3959,7 +4638,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /v1/products/{product_id} (the `UpdateProduct` operationId).
-	UpdateProductWithResponse(ctx context.Context, productId openapi_types.UUID, body UpdateProductJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateProductResponse, error)
+	UpdateProductWithResponse(ctx context.Context, productId openapi_types.UUID, params *UpdateProductParams, body UpdateProductJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateProductResponse, error)
 
 	// StreamProductEventsWithResponse Stream a product's changes (server-sent events)
 	//
@@ -3987,7 +4666,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with HEAD /v1/products/{product_id}/events (the `HeadProductEvents` operationId).
-	HeadProductEventsWithResponse(ctx context.Context, productId openapi_types.UUID, reqEditors ...RequestEditorFn) (*HeadProductEventsResponse, error)
+	HeadProductEventsWithResponse(ctx context.Context, productId openapi_types.UUID, params *HeadProductEventsParams, reqEditors ...RequestEditorFn) (*HeadProductEventsResponse, error)
 
 	// ListImagesWithResponse List a product's gallery
 	//
@@ -3996,7 +4675,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/products/{product_id}/images (the `ListImages` operationId).
-	ListImagesWithResponse(ctx context.Context, productId openapi_types.UUID, reqEditors ...RequestEditorFn) (*ListImagesResponse, error)
+	ListImagesWithResponse(ctx context.Context, productId openapi_types.UUID, params *ListImagesParams, reqEditors ...RequestEditorFn) (*ListImagesResponse, error)
 
 	// HeadtImagesWithResponse List a product's gallery: headers only
 	//
@@ -4005,7 +4684,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with HEAD /v1/products/{product_id}/images (the `HeadtImages` operationId).
-	HeadtImagesWithResponse(ctx context.Context, productId openapi_types.UUID, reqEditors ...RequestEditorFn) (*HeadtImagesResponse, error)
+	HeadtImagesWithResponse(ctx context.Context, productId openapi_types.UUID, params *HeadtImagesParams, reqEditors ...RequestEditorFn) (*HeadtImagesResponse, error)
 
 	// UploadImageWithBodyWithResponse Upload an image, or import one from a URL
 	//
@@ -4014,7 +4693,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/products/{product_id}/images (the `UploadImage` operationId).
-	UploadImageWithBodyWithResponse(ctx context.Context, productId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UploadImageResponse, error)
+	UploadImageWithBodyWithResponse(ctx context.Context, productId openapi_types.UUID, params *UploadImageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UploadImageResponse, error)
 
 	// UploadImageWithResponse Upload an image, or import one from a URL
 	//
@@ -4023,7 +4702,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/products/{product_id}/images (the `UploadImage` operationId).
-	UploadImageWithResponse(ctx context.Context, productId openapi_types.UUID, body UploadImageJSONRequestBody, reqEditors ...RequestEditorFn) (*UploadImageResponse, error)
+	UploadImageWithResponse(ctx context.Context, productId openapi_types.UUID, params *UploadImageParams, body UploadImageJSONRequestBody, reqEditors ...RequestEditorFn) (*UploadImageResponse, error)
 
 	// ReorderImagesWithBodyWithResponse Reorder the whole gallery
 	//
@@ -4032,7 +4711,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PUT /v1/products/{product_id}/images/order (the `ReorderImages` operationId).
-	ReorderImagesWithBodyWithResponse(ctx context.Context, productId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReorderImagesResponse, error)
+	ReorderImagesWithBodyWithResponse(ctx context.Context, productId openapi_types.UUID, params *ReorderImagesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReorderImagesResponse, error)
 
 	// ReorderImagesWithResponse Reorder the whole gallery
 	//
@@ -4041,7 +4720,25 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PUT /v1/products/{product_id}/images/order (the `ReorderImages` operationId).
-	ReorderImagesWithResponse(ctx context.Context, productId openapi_types.UUID, body ReorderImagesJSONRequestBody, reqEditors ...RequestEditorFn) (*ReorderImagesResponse, error)
+	ReorderImagesWithResponse(ctx context.Context, productId openapi_types.UUID, params *ReorderImagesParams, body ReorderImagesJSONRequestBody, reqEditors ...RequestEditorFn) (*ReorderImagesResponse, error)
+
+	// GetMainImageWithResponse Redirect to the current main image's variant
+	//
+	// Answers 302 Found with the URL of the variant, in the given preset, of the product's current main image (position 0), in the best format the request's Accept header allows among the formats made: AVIF, then WebP, then JPEG (the server's VITRINE_THUMBNAIL_FORMATS say which are made). q-values are honoured (`image/avif;q=0` refuses AVIF; the most specific range that matches a type decides its quality); `*/*`, `image/*` or no Accept header get the best one made; on equal quality, a type the header names wins over one only a wildcard matches (a browser that names WebP but not AVIF gets WebP), then the better format. The answer varies on Accept and may be reused for 60 seconds (`public` for anonymous callers, `private` with a token), so a storefront can use one URL per product and preset, e.g. as an <img> src, that follows reorders and new main images within a minute. Row-level security applies as everywhere: anonymous callers get published products only. An unknown preset, a product the caller cannot read and a product without images are 404 not_found; a main image whose variant in that preset is not made yet (its thumbnail job is pending or running, or failed) is 404 variant_not_ready with Retry-After and Cache-Control no-store; when none of the formats made is acceptable, 406 not_acceptable.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/products/{product_id}/main/{preset} (the `GetMainImage` operationId).
+	GetMainImageWithResponse(ctx context.Context, productId openapi_types.UUID, preset string, params *GetMainImageParams, reqEditors ...RequestEditorFn) (*GetMainImageResponse, error)
+
+	// HeadMainImageWithResponse Redirect to the current main image's variant: headers only
+	//
+	// The status and headers GET answers, without the body.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with HEAD /v1/products/{product_id}/main/{preset} (the `HeadMainImage` operationId).
+	HeadMainImageWithResponse(ctx context.Context, productId openapi_types.UUID, preset string, params *HeadMainImageParams, reqEditors ...RequestEditorFn) (*HeadMainImageResponse, error)
 
 	// StartDirectUploadWithBodyWithResponse Start a direct upload
 	//
@@ -4050,7 +4747,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/products/{product_id}/uploads (the `StartDirectUpload` operationId).
-	StartDirectUploadWithBodyWithResponse(ctx context.Context, productId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*StartDirectUploadResponse, error)
+	StartDirectUploadWithBodyWithResponse(ctx context.Context, productId openapi_types.UUID, params *StartDirectUploadParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*StartDirectUploadResponse, error)
 
 	// StartDirectUploadWithResponse Start a direct upload
 	//
@@ -4059,7 +4756,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/products/{product_id}/uploads (the `StartDirectUpload` operationId).
-	StartDirectUploadWithResponse(ctx context.Context, productId openapi_types.UUID, body StartDirectUploadJSONRequestBody, reqEditors ...RequestEditorFn) (*StartDirectUploadResponse, error)
+	StartDirectUploadWithResponse(ctx context.Context, productId openapi_types.UUID, params *StartDirectUploadParams, body StartDirectUploadJSONRequestBody, reqEditors ...RequestEditorFn) (*StartDirectUploadResponse, error)
 
 	// GetLatestPurgesWithResponse The orphan purge's latest runs
 	//
@@ -4068,7 +4765,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/purges/latest (the `GetLatestPurges` operationId).
-	GetLatestPurgesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetLatestPurgesResponse, error)
+	GetLatestPurgesWithResponse(ctx context.Context, params *GetLatestPurgesParams, reqEditors ...RequestEditorFn) (*GetLatestPurgesResponse, error)
 
 	// HeadLatestPurgesWithResponse The orphan purge's latest runs: headers only
 	//
@@ -4077,7 +4774,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with HEAD /v1/purges/latest (the `HeadLatestPurges` operationId).
-	HeadLatestPurgesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*HeadLatestPurgesResponse, error)
+	HeadLatestPurgesWithResponse(ctx context.Context, params *HeadLatestPurgesParams, reqEditors ...RequestEditorFn) (*HeadLatestPurgesResponse, error)
 
 	// CompleteDirectUploadWithResponse Complete a direct upload
 	//
@@ -4086,7 +4783,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/uploads/{id}/complete (the `CompleteDirectUpload` operationId).
-	CompleteDirectUploadWithResponse(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*CompleteDirectUploadResponse, error)
+	CompleteDirectUploadWithResponse(ctx context.Context, id openapi_types.UUID, params *CompleteDirectUploadParams, reqEditors ...RequestEditorFn) (*CompleteDirectUploadResponse, error)
 }
 
 // GetHomeResponse401Headers the declared response headers of an HTTP 401 response for GetHome
@@ -5197,6 +5894,8 @@ type DeleteImageResponse503Headers struct {
 type DeleteImageResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Invalid
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
@@ -5215,6 +5914,11 @@ type DeleteImageResponse struct {
 	Headers429 *DeleteImageResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *DeleteImageResponse503Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DeleteImageResponse) GetJSON400() *Invalid {
+	return r.JSON400
 }
 
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
@@ -5286,8 +5990,12 @@ type GetImageResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Image
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Invalid
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -5301,9 +6009,19 @@ func (r GetImageResponse) GetJSON200() *Image {
 	return r.JSON200
 }
 
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetImageResponse) GetJSON400() *Invalid {
+	return r.JSON400
+}
+
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r GetImageResponse) GetJSON401() *Unauthorized {
 	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetImageResponse) GetJSON403() *Forbidden {
+	return r.JSON403
 }
 
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
@@ -5353,8 +6071,22 @@ type HeadImageResponse401Headers struct {
 type HeadImageResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Invalid
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *HeadImageResponse401Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r HeadImageResponse) GetJSON400() *Invalid {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r HeadImageResponse) GetJSON403() *Forbidden {
+	return r.JSON403
 }
 
 // GetBody returns the raw response body bytes
@@ -5649,6 +6381,8 @@ type RetryImageThumbnailsResponse struct {
 	HTTPResponse *http.Response
 	// JSON202 the response for an HTTP 202 `application/json` response
 	JSON202 *Image
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Invalid
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
@@ -5674,6 +6408,11 @@ type RetryImageThumbnailsResponse struct {
 // GetJSON202 returns the response for an HTTP 202 `application/json` response
 func (r RetryImageThumbnailsResponse) GetJSON202() *Image {
 	return r.JSON202
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RetryImageThumbnailsResponse) GetJSON400() *Invalid {
+	return r.JSON400
 }
 
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
@@ -5754,6 +6493,8 @@ type ListProductsResponse struct {
 	JSON400 *Invalid
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *Internal
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -5773,6 +6514,11 @@ func (r ListProductsResponse) GetJSON400() *Invalid {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r ListProductsResponse) GetJSON401() *Unauthorized {
 	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListProductsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
 }
 
 // GetJSON500 returns the response for an HTTP 500 `application/json` response
@@ -5817,8 +6563,15 @@ type HeadProductsResponse401Headers struct {
 type HeadProductsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *HeadProductsResponse401Headers
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r HeadProductsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
 }
 
 // GetBody returns the raw response body bytes
@@ -6000,6 +6753,8 @@ type DeleteProductResponse503Headers struct {
 type DeleteProductResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Invalid
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
@@ -6018,6 +6773,11 @@ type DeleteProductResponse struct {
 	Headers429 *DeleteProductResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *DeleteProductResponse503Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DeleteProductResponse) GetJSON400() *Invalid {
+	return r.JSON400
 }
 
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
@@ -6089,8 +6849,12 @@ type GetProductResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Product
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Invalid
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -6104,9 +6868,19 @@ func (r GetProductResponse) GetJSON200() *Product {
 	return r.JSON200
 }
 
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetProductResponse) GetJSON400() *Invalid {
+	return r.JSON400
+}
+
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r GetProductResponse) GetJSON401() *Unauthorized {
 	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetProductResponse) GetJSON403() *Forbidden {
+	return r.JSON403
 }
 
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
@@ -6156,8 +6930,22 @@ type HeadProductResponse401Headers struct {
 type HeadProductResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Invalid
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *HeadProductResponse401Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r HeadProductResponse) GetJSON400() *Invalid {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r HeadProductResponse) GetJSON403() *Forbidden {
+	return r.JSON403
 }
 
 // GetBody returns the raw response body bytes
@@ -6325,8 +7113,12 @@ type StreamProductEventsResponse503Headers struct {
 type StreamProductEventsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Invalid
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -6341,9 +7133,19 @@ type StreamProductEventsResponse struct {
 	Headers503 *StreamProductEventsResponse503Headers
 }
 
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r StreamProductEventsResponse) GetJSON400() *Invalid {
+	return r.JSON400
+}
+
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r StreamProductEventsResponse) GetJSON401() *Unauthorized {
 	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r StreamProductEventsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
 }
 
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
@@ -6408,12 +7210,26 @@ type HeadProductEventsResponse503Headers struct {
 type HeadProductEventsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Invalid
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *HeadProductEventsResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *HeadProductEventsResponse401Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *HeadProductEventsResponse503Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r HeadProductEventsResponse) GetJSON400() *Invalid {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r HeadProductEventsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
 }
 
 // GetBody returns the raw response body bytes
@@ -6455,8 +7271,12 @@ type ListImagesResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Gallery
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Invalid
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
 	// JSON500 the response for an HTTP 500 `application/json` response
@@ -6470,9 +7290,19 @@ func (r ListImagesResponse) GetJSON200() *Gallery {
 	return r.JSON200
 }
 
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListImagesResponse) GetJSON400() *Invalid {
+	return r.JSON400
+}
+
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r ListImagesResponse) GetJSON401() *Unauthorized {
 	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListImagesResponse) GetJSON403() *Forbidden {
+	return r.JSON403
 }
 
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
@@ -6522,8 +7352,22 @@ type HeadtImagesResponse401Headers struct {
 type HeadtImagesResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Invalid
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *HeadtImagesResponse401Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r HeadtImagesResponse) GetJSON400() *Invalid {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r HeadtImagesResponse) GetJSON403() *Forbidden {
+	return r.JSON403
 }
 
 // GetBody returns the raw response body bytes
@@ -6847,6 +7691,208 @@ func (r ReorderImagesResponse) ContentType() string {
 	return ""
 }
 
+// GetMainImageResponse302Headers the declared response headers of an HTTP 302 response for GetMainImage
+type GetMainImageResponse302Headers struct {
+	CacheControl string
+	Location     string
+	Vary         *string
+}
+
+// GetMainImageResponse401Headers the declared response headers of an HTTP 401 response for GetMainImage
+type GetMainImageResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+// GetMainImageResponse404Headers the declared response headers of an HTTP 404 response for GetMainImage
+type GetMainImageResponse404Headers struct {
+	CacheControl *string
+	RetryAfter   *int
+	Vary         *string
+}
+
+// GetMainImageResponse406Headers the declared response headers of an HTTP 406 response for GetMainImage
+type GetMainImageResponse406Headers struct {
+	Vary *string
+}
+
+type GetMainImageResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Invalid
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Error
+	// JSON406 the response for an HTTP 406 `application/json` response
+	JSON406 *Error
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Internal
+	// Headers302 the parsed response headers for an HTTP 302 response
+	Headers302 *GetMainImageResponse302Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetMainImageResponse401Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetMainImageResponse404Headers
+	// Headers406 the parsed response headers for an HTTP 406 response
+	Headers406 *GetMainImageResponse406Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetMainImageResponse) GetJSON400() *Invalid {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetMainImageResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetMainImageResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetMainImageResponse) GetJSON404() *Error {
+	return r.JSON404
+}
+
+// GetJSON406 returns the response for an HTTP 406 `application/json` response
+func (r GetMainImageResponse) GetJSON406() *Error {
+	return r.JSON406
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetMainImageResponse) GetJSON500() *Internal {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetMainImageResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetMainImageResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetMainImageResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetMainImageResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// HeadMainImageResponse302Headers the declared response headers of an HTTP 302 response for HeadMainImage
+type HeadMainImageResponse302Headers struct {
+	CacheControl string
+	Location     string
+	Vary         *string
+}
+
+// HeadMainImageResponse401Headers the declared response headers of an HTTP 401 response for HeadMainImage
+type HeadMainImageResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+// HeadMainImageResponse404Headers the declared response headers of an HTTP 404 response for HeadMainImage
+type HeadMainImageResponse404Headers struct {
+	CacheControl *string
+	RetryAfter   *int
+	Vary         *string
+}
+
+// HeadMainImageResponse406Headers the declared response headers of an HTTP 406 response for HeadMainImage
+type HeadMainImageResponse406Headers struct {
+	Vary *string
+}
+
+type HeadMainImageResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Invalid
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Internal
+	// Headers302 the parsed response headers for an HTTP 302 response
+	Headers302 *HeadMainImageResponse302Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *HeadMainImageResponse401Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *HeadMainImageResponse404Headers
+	// Headers406 the parsed response headers for an HTTP 406 response
+	Headers406 *HeadMainImageResponse406Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r HeadMainImageResponse) GetJSON400() *Invalid {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r HeadMainImageResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r HeadMainImageResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r HeadMainImageResponse) GetJSON500() *Internal {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r HeadMainImageResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r HeadMainImageResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r HeadMainImageResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r HeadMainImageResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // StartDirectUploadResponse401Headers the declared response headers of an HTTP 401 response for StartDirectUpload
 type StartDirectUploadResponse401Headers struct {
 	WWWAuthenticate string
@@ -6985,6 +8031,8 @@ type GetLatestPurgesResponse struct {
 		LastCompleted *PurgeRun `json:"last_completed"`
 		LastRun       *PurgeRun `json:"last_run"`
 	}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Invalid
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
@@ -7001,6 +8049,11 @@ func (r GetLatestPurgesResponse) GetJSON200() *struct {
 	LastRun       *PurgeRun `json:"last_run"`
 } {
 	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetLatestPurgesResponse) GetJSON400() *Invalid {
+	return r.JSON400
 }
 
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
@@ -7055,8 +8108,15 @@ type HeadLatestPurgesResponse401Headers struct {
 type HeadLatestPurgesResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Invalid
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *HeadLatestPurgesResponse401Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r HeadLatestPurgesResponse) GetJSON400() *Invalid {
+	return r.JSON400
 }
 
 // GetBody returns the raw response body bytes
@@ -7108,6 +8168,8 @@ type CompleteDirectUploadResponse struct {
 	HTTPResponse *http.Response
 	// JSON201 the response for an HTTP 201 `application/json` response
 	JSON201 *Image
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Invalid
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
@@ -7137,6 +8199,11 @@ type CompleteDirectUploadResponse struct {
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
 func (r CompleteDirectUploadResponse) GetJSON201() *Image {
 	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CompleteDirectUploadResponse) GetJSON400() *Invalid {
+	return r.JSON400
 }
 
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
@@ -7490,8 +8557,8 @@ func (c *ClientWithResponses) HeadUIFileWithResponse(ctx context.Context, path s
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /v1/images/{id} (the `DeleteImage` operationId).
-func (c *ClientWithResponses) DeleteImageWithResponse(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*DeleteImageResponse, error) {
-	rsp, err := c.DeleteImage(ctx, id, reqEditors...)
+func (c *ClientWithResponses) DeleteImageWithResponse(ctx context.Context, id openapi_types.UUID, params *DeleteImageParams, reqEditors ...RequestEditorFn) (*DeleteImageResponse, error) {
+	rsp, err := c.DeleteImage(ctx, id, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -7505,8 +8572,8 @@ func (c *ClientWithResponses) DeleteImageWithResponse(ctx context.Context, id op
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/images/{id} (the `GetImage` operationId).
-func (c *ClientWithResponses) GetImageWithResponse(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*GetImageResponse, error) {
-	rsp, err := c.GetImage(ctx, id, reqEditors...)
+func (c *ClientWithResponses) GetImageWithResponse(ctx context.Context, id openapi_types.UUID, params *GetImageParams, reqEditors ...RequestEditorFn) (*GetImageResponse, error) {
+	rsp, err := c.GetImage(ctx, id, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -7520,8 +8587,8 @@ func (c *ClientWithResponses) GetImageWithResponse(ctx context.Context, id opena
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with HEAD /v1/images/{id} (the `HeadImage` operationId).
-func (c *ClientWithResponses) HeadImageWithResponse(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*HeadImageResponse, error) {
-	rsp, err := c.HeadImage(ctx, id, reqEditors...)
+func (c *ClientWithResponses) HeadImageWithResponse(ctx context.Context, id openapi_types.UUID, params *HeadImageParams, reqEditors ...RequestEditorFn) (*HeadImageResponse, error) {
+	rsp, err := c.HeadImage(ctx, id, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -7535,8 +8602,8 @@ func (c *ClientWithResponses) HeadImageWithResponse(ctx context.Context, id open
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /v1/images/{id} (the `UpdateImageAlt` operationId).
-func (c *ClientWithResponses) UpdateImageAltWithBodyWithResponse(ctx context.Context, id openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateImageAltResponse, error) {
-	rsp, err := c.UpdateImageAltWithBody(ctx, id, contentType, body, reqEditors...)
+func (c *ClientWithResponses) UpdateImageAltWithBodyWithResponse(ctx context.Context, id openapi_types.UUID, params *UpdateImageAltParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateImageAltResponse, error) {
+	rsp, err := c.UpdateImageAltWithBody(ctx, id, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -7550,8 +8617,8 @@ func (c *ClientWithResponses) UpdateImageAltWithBodyWithResponse(ctx context.Con
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /v1/images/{id} (the `UpdateImageAlt` operationId).
-func (c *ClientWithResponses) UpdateImageAltWithResponse(ctx context.Context, id openapi_types.UUID, body UpdateImageAltJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateImageAltResponse, error) {
-	rsp, err := c.UpdateImageAlt(ctx, id, body, reqEditors...)
+func (c *ClientWithResponses) UpdateImageAltWithResponse(ctx context.Context, id openapi_types.UUID, params *UpdateImageAltParams, body UpdateImageAltJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateImageAltResponse, error) {
+	rsp, err := c.UpdateImageAlt(ctx, id, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -7565,8 +8632,8 @@ func (c *ClientWithResponses) UpdateImageAltWithResponse(ctx context.Context, id
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/images/{id}/position (the `MoveImage` operationId).
-func (c *ClientWithResponses) MoveImageWithBodyWithResponse(ctx context.Context, id openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MoveImageResponse, error) {
-	rsp, err := c.MoveImageWithBody(ctx, id, contentType, body, reqEditors...)
+func (c *ClientWithResponses) MoveImageWithBodyWithResponse(ctx context.Context, id openapi_types.UUID, params *MoveImageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*MoveImageResponse, error) {
+	rsp, err := c.MoveImageWithBody(ctx, id, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -7580,8 +8647,8 @@ func (c *ClientWithResponses) MoveImageWithBodyWithResponse(ctx context.Context,
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/images/{id}/position (the `MoveImage` operationId).
-func (c *ClientWithResponses) MoveImageWithResponse(ctx context.Context, id openapi_types.UUID, body MoveImageJSONRequestBody, reqEditors ...RequestEditorFn) (*MoveImageResponse, error) {
-	rsp, err := c.MoveImage(ctx, id, body, reqEditors...)
+func (c *ClientWithResponses) MoveImageWithResponse(ctx context.Context, id openapi_types.UUID, params *MoveImageParams, body MoveImageJSONRequestBody, reqEditors ...RequestEditorFn) (*MoveImageResponse, error) {
+	rsp, err := c.MoveImage(ctx, id, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -7595,8 +8662,8 @@ func (c *ClientWithResponses) MoveImageWithResponse(ctx context.Context, id open
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/images/{id}/retry (the `RetryImageThumbnails` operationId).
-func (c *ClientWithResponses) RetryImageThumbnailsWithResponse(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*RetryImageThumbnailsResponse, error) {
-	rsp, err := c.RetryImageThumbnails(ctx, id, reqEditors...)
+func (c *ClientWithResponses) RetryImageThumbnailsWithResponse(ctx context.Context, id openapi_types.UUID, params *RetryImageThumbnailsParams, reqEditors ...RequestEditorFn) (*RetryImageThumbnailsResponse, error) {
+	rsp, err := c.RetryImageThumbnails(ctx, id, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -7635,13 +8702,13 @@ func (c *ClientWithResponses) HeadProductsWithResponse(ctx context.Context, para
 
 // CreateProductWithBodyWithResponse Create a product
 //
-// Creates a product. A supplier creates products for itself (supplier_id may be left out, and must be its own); the service role names the supplier. A product id may be given (a host shop's own id); otherwise one is made. An id taken by a product the caller can see is a conflict (409); one taken by a product it cannot see answers 404, as reading it does.
+// Creates a product. A signed-in user creates products for the supplier it acts for (supplier_id may be left out, and must be that supplier; a viewer of a team creates none); the service role names the supplier. A product id may be given (a host shop's own id); otherwise one is made. An id taken by a product the caller can see is a conflict (409); one taken by a product it cannot see answers 404, as reading it does.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/products (the `CreateProduct` operationId).
-func (c *ClientWithResponses) CreateProductWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateProductResponse, error) {
-	rsp, err := c.CreateProductWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) CreateProductWithBodyWithResponse(ctx context.Context, params *CreateProductParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateProductResponse, error) {
+	rsp, err := c.CreateProductWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -7650,13 +8717,13 @@ func (c *ClientWithResponses) CreateProductWithBodyWithResponse(ctx context.Cont
 
 // CreateProductWithResponse Create a product
 //
-// Creates a product. A supplier creates products for itself (supplier_id may be left out, and must be its own); the service role names the supplier. A product id may be given (a host shop's own id); otherwise one is made. An id taken by a product the caller can see is a conflict (409); one taken by a product it cannot see answers 404, as reading it does.
+// Creates a product. A signed-in user creates products for the supplier it acts for (supplier_id may be left out, and must be that supplier; a viewer of a team creates none); the service role names the supplier. A product id may be given (a host shop's own id); otherwise one is made. An id taken by a product the caller can see is a conflict (409); one taken by a product it cannot see answers 404, as reading it does.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/products (the `CreateProduct` operationId).
-func (c *ClientWithResponses) CreateProductWithResponse(ctx context.Context, body CreateProductJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateProductResponse, error) {
-	rsp, err := c.CreateProduct(ctx, body, reqEditors...)
+func (c *ClientWithResponses) CreateProductWithResponse(ctx context.Context, params *CreateProductParams, body CreateProductJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateProductResponse, error) {
+	rsp, err := c.CreateProduct(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -7670,8 +8737,8 @@ func (c *ClientWithResponses) CreateProductWithResponse(ctx context.Context, bod
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /v1/products/{product_id} (the `DeleteProduct` operationId).
-func (c *ClientWithResponses) DeleteProductWithResponse(ctx context.Context, productId openapi_types.UUID, reqEditors ...RequestEditorFn) (*DeleteProductResponse, error) {
-	rsp, err := c.DeleteProduct(ctx, productId, reqEditors...)
+func (c *ClientWithResponses) DeleteProductWithResponse(ctx context.Context, productId openapi_types.UUID, params *DeleteProductParams, reqEditors ...RequestEditorFn) (*DeleteProductResponse, error) {
+	rsp, err := c.DeleteProduct(ctx, productId, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -7685,8 +8752,8 @@ func (c *ClientWithResponses) DeleteProductWithResponse(ctx context.Context, pro
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/products/{product_id} (the `GetProduct` operationId).
-func (c *ClientWithResponses) GetProductWithResponse(ctx context.Context, productId openapi_types.UUID, reqEditors ...RequestEditorFn) (*GetProductResponse, error) {
-	rsp, err := c.GetProduct(ctx, productId, reqEditors...)
+func (c *ClientWithResponses) GetProductWithResponse(ctx context.Context, productId openapi_types.UUID, params *GetProductParams, reqEditors ...RequestEditorFn) (*GetProductResponse, error) {
+	rsp, err := c.GetProduct(ctx, productId, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -7700,8 +8767,8 @@ func (c *ClientWithResponses) GetProductWithResponse(ctx context.Context, produc
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with HEAD /v1/products/{product_id} (the `HeadProduct` operationId).
-func (c *ClientWithResponses) HeadProductWithResponse(ctx context.Context, productId openapi_types.UUID, reqEditors ...RequestEditorFn) (*HeadProductResponse, error) {
-	rsp, err := c.HeadProduct(ctx, productId, reqEditors...)
+func (c *ClientWithResponses) HeadProductWithResponse(ctx context.Context, productId openapi_types.UUID, params *HeadProductParams, reqEditors ...RequestEditorFn) (*HeadProductResponse, error) {
+	rsp, err := c.HeadProduct(ctx, productId, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -7715,8 +8782,8 @@ func (c *ClientWithResponses) HeadProductWithResponse(ctx context.Context, produ
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /v1/products/{product_id} (the `UpdateProduct` operationId).
-func (c *ClientWithResponses) UpdateProductWithBodyWithResponse(ctx context.Context, productId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateProductResponse, error) {
-	rsp, err := c.UpdateProductWithBody(ctx, productId, contentType, body, reqEditors...)
+func (c *ClientWithResponses) UpdateProductWithBodyWithResponse(ctx context.Context, productId openapi_types.UUID, params *UpdateProductParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateProductResponse, error) {
+	rsp, err := c.UpdateProductWithBody(ctx, productId, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -7730,8 +8797,8 @@ func (c *ClientWithResponses) UpdateProductWithBodyWithResponse(ctx context.Cont
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /v1/products/{product_id} (the `UpdateProduct` operationId).
-func (c *ClientWithResponses) UpdateProductWithResponse(ctx context.Context, productId openapi_types.UUID, body UpdateProductJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateProductResponse, error) {
-	rsp, err := c.UpdateProduct(ctx, productId, body, reqEditors...)
+func (c *ClientWithResponses) UpdateProductWithResponse(ctx context.Context, productId openapi_types.UUID, params *UpdateProductParams, body UpdateProductJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateProductResponse, error) {
+	rsp, err := c.UpdateProduct(ctx, productId, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -7770,8 +8837,8 @@ func (c *ClientWithResponses) StreamProductEventsWithResponse(ctx context.Contex
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with HEAD /v1/products/{product_id}/events (the `HeadProductEvents` operationId).
-func (c *ClientWithResponses) HeadProductEventsWithResponse(ctx context.Context, productId openapi_types.UUID, reqEditors ...RequestEditorFn) (*HeadProductEventsResponse, error) {
-	rsp, err := c.HeadProductEvents(ctx, productId, reqEditors...)
+func (c *ClientWithResponses) HeadProductEventsWithResponse(ctx context.Context, productId openapi_types.UUID, params *HeadProductEventsParams, reqEditors ...RequestEditorFn) (*HeadProductEventsResponse, error) {
+	rsp, err := c.HeadProductEvents(ctx, productId, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -7785,8 +8852,8 @@ func (c *ClientWithResponses) HeadProductEventsWithResponse(ctx context.Context,
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/products/{product_id}/images (the `ListImages` operationId).
-func (c *ClientWithResponses) ListImagesWithResponse(ctx context.Context, productId openapi_types.UUID, reqEditors ...RequestEditorFn) (*ListImagesResponse, error) {
-	rsp, err := c.ListImages(ctx, productId, reqEditors...)
+func (c *ClientWithResponses) ListImagesWithResponse(ctx context.Context, productId openapi_types.UUID, params *ListImagesParams, reqEditors ...RequestEditorFn) (*ListImagesResponse, error) {
+	rsp, err := c.ListImages(ctx, productId, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -7800,8 +8867,8 @@ func (c *ClientWithResponses) ListImagesWithResponse(ctx context.Context, produc
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with HEAD /v1/products/{product_id}/images (the `HeadtImages` operationId).
-func (c *ClientWithResponses) HeadtImagesWithResponse(ctx context.Context, productId openapi_types.UUID, reqEditors ...RequestEditorFn) (*HeadtImagesResponse, error) {
-	rsp, err := c.HeadtImages(ctx, productId, reqEditors...)
+func (c *ClientWithResponses) HeadtImagesWithResponse(ctx context.Context, productId openapi_types.UUID, params *HeadtImagesParams, reqEditors ...RequestEditorFn) (*HeadtImagesResponse, error) {
+	rsp, err := c.HeadtImages(ctx, productId, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -7815,8 +8882,8 @@ func (c *ClientWithResponses) HeadtImagesWithResponse(ctx context.Context, produ
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/products/{product_id}/images (the `UploadImage` operationId).
-func (c *ClientWithResponses) UploadImageWithBodyWithResponse(ctx context.Context, productId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UploadImageResponse, error) {
-	rsp, err := c.UploadImageWithBody(ctx, productId, contentType, body, reqEditors...)
+func (c *ClientWithResponses) UploadImageWithBodyWithResponse(ctx context.Context, productId openapi_types.UUID, params *UploadImageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UploadImageResponse, error) {
+	rsp, err := c.UploadImageWithBody(ctx, productId, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -7830,8 +8897,8 @@ func (c *ClientWithResponses) UploadImageWithBodyWithResponse(ctx context.Contex
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/products/{product_id}/images (the `UploadImage` operationId).
-func (c *ClientWithResponses) UploadImageWithResponse(ctx context.Context, productId openapi_types.UUID, body UploadImageJSONRequestBody, reqEditors ...RequestEditorFn) (*UploadImageResponse, error) {
-	rsp, err := c.UploadImage(ctx, productId, body, reqEditors...)
+func (c *ClientWithResponses) UploadImageWithResponse(ctx context.Context, productId openapi_types.UUID, params *UploadImageParams, body UploadImageJSONRequestBody, reqEditors ...RequestEditorFn) (*UploadImageResponse, error) {
+	rsp, err := c.UploadImage(ctx, productId, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -7845,8 +8912,8 @@ func (c *ClientWithResponses) UploadImageWithResponse(ctx context.Context, produ
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PUT /v1/products/{product_id}/images/order (the `ReorderImages` operationId).
-func (c *ClientWithResponses) ReorderImagesWithBodyWithResponse(ctx context.Context, productId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReorderImagesResponse, error) {
-	rsp, err := c.ReorderImagesWithBody(ctx, productId, contentType, body, reqEditors...)
+func (c *ClientWithResponses) ReorderImagesWithBodyWithResponse(ctx context.Context, productId openapi_types.UUID, params *ReorderImagesParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReorderImagesResponse, error) {
+	rsp, err := c.ReorderImagesWithBody(ctx, productId, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -7860,12 +8927,42 @@ func (c *ClientWithResponses) ReorderImagesWithBodyWithResponse(ctx context.Cont
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PUT /v1/products/{product_id}/images/order (the `ReorderImages` operationId).
-func (c *ClientWithResponses) ReorderImagesWithResponse(ctx context.Context, productId openapi_types.UUID, body ReorderImagesJSONRequestBody, reqEditors ...RequestEditorFn) (*ReorderImagesResponse, error) {
-	rsp, err := c.ReorderImages(ctx, productId, body, reqEditors...)
+func (c *ClientWithResponses) ReorderImagesWithResponse(ctx context.Context, productId openapi_types.UUID, params *ReorderImagesParams, body ReorderImagesJSONRequestBody, reqEditors ...RequestEditorFn) (*ReorderImagesResponse, error) {
+	rsp, err := c.ReorderImages(ctx, productId, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParseReorderImagesResponse(rsp)
+}
+
+// GetMainImageWithResponse Redirect to the current main image's variant
+//
+// Answers 302 Found with the URL of the variant, in the given preset, of the product's current main image (position 0), in the best format the request's Accept header allows among the formats made: AVIF, then WebP, then JPEG (the server's VITRINE_THUMBNAIL_FORMATS say which are made). q-values are honoured (`image/avif;q=0` refuses AVIF; the most specific range that matches a type decides its quality); `*/*`, `image/*` or no Accept header get the best one made; on equal quality, a type the header names wins over one only a wildcard matches (a browser that names WebP but not AVIF gets WebP), then the better format. The answer varies on Accept and may be reused for 60 seconds (`public` for anonymous callers, `private` with a token), so a storefront can use one URL per product and preset, e.g. as an <img> src, that follows reorders and new main images within a minute. Row-level security applies as everywhere: anonymous callers get published products only. An unknown preset, a product the caller cannot read and a product without images are 404 not_found; a main image whose variant in that preset is not made yet (its thumbnail job is pending or running, or failed) is 404 variant_not_ready with Retry-After and Cache-Control no-store; when none of the formats made is acceptable, 406 not_acceptable.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/products/{product_id}/main/{preset} (the `GetMainImage` operationId).
+func (c *ClientWithResponses) GetMainImageWithResponse(ctx context.Context, productId openapi_types.UUID, preset string, params *GetMainImageParams, reqEditors ...RequestEditorFn) (*GetMainImageResponse, error) {
+	rsp, err := c.GetMainImage(ctx, productId, preset, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetMainImageResponse(rsp)
+}
+
+// HeadMainImageWithResponse Redirect to the current main image's variant: headers only
+//
+// The status and headers GET answers, without the body.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with HEAD /v1/products/{product_id}/main/{preset} (the `HeadMainImage` operationId).
+func (c *ClientWithResponses) HeadMainImageWithResponse(ctx context.Context, productId openapi_types.UUID, preset string, params *HeadMainImageParams, reqEditors ...RequestEditorFn) (*HeadMainImageResponse, error) {
+	rsp, err := c.HeadMainImage(ctx, productId, preset, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHeadMainImageResponse(rsp)
 }
 
 // StartDirectUploadWithBodyWithResponse Start a direct upload
@@ -7875,8 +8972,8 @@ func (c *ClientWithResponses) ReorderImagesWithResponse(ctx context.Context, pro
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/products/{product_id}/uploads (the `StartDirectUpload` operationId).
-func (c *ClientWithResponses) StartDirectUploadWithBodyWithResponse(ctx context.Context, productId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*StartDirectUploadResponse, error) {
-	rsp, err := c.StartDirectUploadWithBody(ctx, productId, contentType, body, reqEditors...)
+func (c *ClientWithResponses) StartDirectUploadWithBodyWithResponse(ctx context.Context, productId openapi_types.UUID, params *StartDirectUploadParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*StartDirectUploadResponse, error) {
+	rsp, err := c.StartDirectUploadWithBody(ctx, productId, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -7890,8 +8987,8 @@ func (c *ClientWithResponses) StartDirectUploadWithBodyWithResponse(ctx context.
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/products/{product_id}/uploads (the `StartDirectUpload` operationId).
-func (c *ClientWithResponses) StartDirectUploadWithResponse(ctx context.Context, productId openapi_types.UUID, body StartDirectUploadJSONRequestBody, reqEditors ...RequestEditorFn) (*StartDirectUploadResponse, error) {
-	rsp, err := c.StartDirectUpload(ctx, productId, body, reqEditors...)
+func (c *ClientWithResponses) StartDirectUploadWithResponse(ctx context.Context, productId openapi_types.UUID, params *StartDirectUploadParams, body StartDirectUploadJSONRequestBody, reqEditors ...RequestEditorFn) (*StartDirectUploadResponse, error) {
+	rsp, err := c.StartDirectUpload(ctx, productId, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -7905,8 +9002,8 @@ func (c *ClientWithResponses) StartDirectUploadWithResponse(ctx context.Context,
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/purges/latest (the `GetLatestPurges` operationId).
-func (c *ClientWithResponses) GetLatestPurgesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetLatestPurgesResponse, error) {
-	rsp, err := c.GetLatestPurges(ctx, reqEditors...)
+func (c *ClientWithResponses) GetLatestPurgesWithResponse(ctx context.Context, params *GetLatestPurgesParams, reqEditors ...RequestEditorFn) (*GetLatestPurgesResponse, error) {
+	rsp, err := c.GetLatestPurges(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -7920,8 +9017,8 @@ func (c *ClientWithResponses) GetLatestPurgesWithResponse(ctx context.Context, r
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with HEAD /v1/purges/latest (the `HeadLatestPurges` operationId).
-func (c *ClientWithResponses) HeadLatestPurgesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*HeadLatestPurgesResponse, error) {
-	rsp, err := c.HeadLatestPurges(ctx, reqEditors...)
+func (c *ClientWithResponses) HeadLatestPurgesWithResponse(ctx context.Context, params *HeadLatestPurgesParams, reqEditors ...RequestEditorFn) (*HeadLatestPurgesResponse, error) {
+	rsp, err := c.HeadLatestPurges(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -7935,8 +9032,8 @@ func (c *ClientWithResponses) HeadLatestPurgesWithResponse(ctx context.Context, 
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/uploads/{id}/complete (the `CompleteDirectUpload` operationId).
-func (c *ClientWithResponses) CompleteDirectUploadWithResponse(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*CompleteDirectUploadResponse, error) {
-	rsp, err := c.CompleteDirectUpload(ctx, id, reqEditors...)
+func (c *ClientWithResponses) CompleteDirectUploadWithResponse(ctx context.Context, id openapi_types.UUID, params *CompleteDirectUploadParams, reqEditors ...RequestEditorFn) (*CompleteDirectUploadResponse, error) {
+	rsp, err := c.CompleteDirectUpload(ctx, id, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -9072,6 +10169,13 @@ func ParseDeleteImageResponse(rsp *http.Response) (*DeleteImageResponse, error) 
 	case rsp.StatusCode == 204:
 		break // No content-type
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Invalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest Unauthorized
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -9173,12 +10277,26 @@ func ParseGetImageResponse(rsp *http.Response) (*GetImageResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Invalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest Unauthorized
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
@@ -9223,6 +10341,38 @@ func ParseHeadImageResponse(rsp *http.Response) (*HeadImageResponse, error) {
 	response := &HeadImageResponse{
 		Body:         bodyBytes,
 		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Invalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case rsp.StatusCode == 401:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case rsp.StatusCode == 404:
+		break // No content-type
+
+	case rsp.StatusCode == 431:
+		break // No content-type
+
+	case rsp.StatusCode == 500:
+		break // No content-type
+
 	}
 
 	switch {
@@ -9499,6 +10649,13 @@ func ParseRetryImageThumbnailsResponse(rsp *http.Response) (*RetryImageThumbnail
 		}
 		response.JSON202 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Invalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest Unauthorized
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -9621,6 +10778,13 @@ func ParseListProductsResponse(rsp *http.Response) (*ListProductsResponse, error
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest Internal
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -9657,6 +10821,31 @@ func ParseHeadProductsResponse(rsp *http.Response) (*HeadProductsResponse, error
 	response := &HeadProductsResponse{
 		Body:         bodyBytes,
 		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		break // No content-type
+
+	case rsp.StatusCode == 400:
+		break // No content-type
+
+	case rsp.StatusCode == 401:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case rsp.StatusCode == 431:
+		break // No content-type
+
+	case rsp.StatusCode == 500:
+		break // No content-type
+
 	}
 
 	switch {
@@ -9824,6 +11013,13 @@ func ParseDeleteProductResponse(rsp *http.Response) (*DeleteProductResponse, err
 	case rsp.StatusCode == 204:
 		break // No content-type
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Invalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest Unauthorized
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -9925,12 +11121,26 @@ func ParseGetProductResponse(rsp *http.Response) (*GetProductResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Invalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest Unauthorized
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
@@ -9975,6 +11185,38 @@ func ParseHeadProductResponse(rsp *http.Response) (*HeadProductResponse, error) 
 	response := &HeadProductResponse{
 		Body:         bodyBytes,
 		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Invalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case rsp.StatusCode == 401:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case rsp.StatusCode == 404:
+		break // No content-type
+
+	case rsp.StatusCode == 431:
+		break // No content-type
+
+	case rsp.StatusCode == 500:
+		break // No content-type
+
 	}
 
 	switch {
@@ -10122,12 +11364,26 @@ func ParseStreamProductEventsResponse(rsp *http.Response) (*StreamProductEventsR
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Invalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest Unauthorized
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
@@ -10203,6 +11459,41 @@ func ParseHeadProductEventsResponse(rsp *http.Response) (*HeadProductEventsRespo
 
 	switch {
 	case rsp.StatusCode == 200:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Invalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case rsp.StatusCode == 401:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case rsp.StatusCode == 404:
+		break // No content-type
+
+	case rsp.StatusCode == 431:
+		break // No content-type
+
+	case rsp.StatusCode == 500:
+		break // No content-type
+
+	case rsp.StatusCode == 503:
+		break // No content-type
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
 		var headers HeadProductEventsResponse200Headers
 		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
 			var value string
@@ -10258,12 +11549,26 @@ func ParseListImagesResponse(rsp *http.Response) (*ListImagesResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Invalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest Unauthorized
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest NotFound
@@ -10308,6 +11613,38 @@ func ParseHeadtImagesResponse(rsp *http.Response) (*HeadtImagesResponse, error) 
 	response := &HeadtImagesResponse{
 		Body:         bodyBytes,
 		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Invalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case rsp.StatusCode == 401:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case rsp.StatusCode == 404:
+		break // No content-type
+
+	case rsp.StatusCode == 431:
+		break // No content-type
+
+	case rsp.StatusCode == 500:
+		break // No content-type
+
 	}
 
 	switch {
@@ -10621,6 +11958,268 @@ func ParseReorderImagesResponse(rsp *http.Response) (*ReorderImagesResponse, err
 	return response, nil
 }
 
+// ParseGetMainImageResponse parses an HTTP response from a GetMainImageWithResponse call
+func ParseGetMainImageResponse(rsp *http.Response) (*GetMainImageResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetMainImageResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 302:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Invalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 406:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON406 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 302:
+		var headers GetMainImageResponse302Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = value
+		}
+		if values := rsp.Header.Values("Vary"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Vary", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Vary = &value
+		}
+		response.Headers302 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetMainImageResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetMainImageResponse404Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("Vary"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Vary", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Vary = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 406:
+		var headers GetMainImageResponse406Headers
+		if values := rsp.Header.Values("Vary"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Vary", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Vary = &value
+		}
+		response.Headers406 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseHeadMainImageResponse parses an HTTP response from a HeadMainImageWithResponse call
+func ParseHeadMainImageResponse(rsp *http.Response) (*HeadMainImageResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &HeadMainImageResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 302:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Invalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case rsp.StatusCode == 404:
+		break // No content-type
+
+	case rsp.StatusCode == 406:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 302:
+		var headers HeadMainImageResponse302Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = value
+		}
+		if values := rsp.Header.Values("Vary"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Vary", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Vary = &value
+		}
+		response.Headers302 = &headers
+	case rsp.StatusCode == 401:
+		var headers HeadMainImageResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 404:
+		var headers HeadMainImageResponse404Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("Vary"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Vary", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Vary = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 406:
+		var headers HeadMainImageResponse406Headers
+		if values := rsp.Header.Values("Vary"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Vary", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Vary = &value
+		}
+		response.Headers406 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseStartDirectUploadResponse parses an HTTP response from a StartDirectUploadWithResponse call
 func ParseStartDirectUploadResponse(rsp *http.Response) (*StartDirectUploadResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -10767,6 +12366,13 @@ func ParseGetLatestPurgesResponse(rsp *http.Response) (*GetLatestPurgesResponse,
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Invalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest Unauthorized
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -10820,6 +12426,31 @@ func ParseHeadLatestPurgesResponse(rsp *http.Response) (*HeadLatestPurgesRespons
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Invalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case rsp.StatusCode == 401:
+		break // No content-type
+
+	case rsp.StatusCode == 403:
+		break // No content-type
+
+	case rsp.StatusCode == 431:
+		break // No content-type
+
+	case rsp.StatusCode == 500:
+		break // No content-type
+
+	}
+
+	switch {
 	case rsp.StatusCode == 401:
 		var headers HeadLatestPurgesResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
@@ -10855,6 +12486,13 @@ func ParseCompleteDirectUploadResponse(rsp *http.Response) (*CompleteDirectUploa
 			return nil, err
 		}
 		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Invalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest Unauthorized

@@ -3,6 +3,9 @@
 import "./vitrine-gallery.js";
 
 const TOKEN_KEY = "vitrine.token";
+// A team member's link names the supplier it acts for (#access_token=...&supplier=<id>),
+// sent with every request in the Vitrine-Supplier header.
+const SUPPLIER_KEY = "vitrine.supplier";
 const $ = (id) => document.getElementById(id);
 
 // A token arriving in the fragment (#access_token=..., the shape of Supabase Auth's redirect)
@@ -12,14 +15,19 @@ function takeTokenFromFragment() {
   const token = params.get("access_token");
   if (token) {
     sessionStorage.setItem(TOKEN_KEY, token);
+    const supplier = params.get("supplier");
+    if (supplier) sessionStorage.setItem(SUPPLIER_KEY, supplier);
+    else sessionStorage.removeItem(SUPPLIER_KEY);
     history.replaceState(null, "", location.pathname + location.search);
   }
 }
 
 const token = () => sessionStorage.getItem(TOKEN_KEY) || "";
+const supplier = () => sessionStorage.getItem(SUPPLIER_KEY) || "";
 
 async function api(method, path, body) {
   const headers = { Authorization: "Bearer " + token() };
+  if (supplier()) headers["Vitrine-Supplier"] = supplier();
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await res.text();
@@ -106,6 +114,8 @@ function choose(id) {
     section.append(g);
   }
   g.setAttribute("token", token());
+  if (supplier()) g.setAttribute("supplier", supplier());
+  else g.removeAttribute("supplier");
   g.setAttribute("api", location.origin);
   g.setAttribute("product-id", id);
   renderProducts();
@@ -113,6 +123,7 @@ function choose(id) {
 
 function signOut(message) {
   sessionStorage.removeItem(TOKEN_KEY);
+  sessionStorage.removeItem(SUPPLIER_KEY);
   const g = document.querySelector("vitrine-gallery");
   if (g) g.remove();
   show();
@@ -124,6 +135,8 @@ function show() {
   $("sign-in").hidden = signedIn;
   $("workspace").hidden = !signedIn;
   $("sign-out").hidden = !signedIn;
+  $("acting").hidden = !signedIn || !supplier();
+  $("acting").textContent = supplier() ? "Acting for supplier " + supplier() : "";
   if (signedIn) loadProducts("");
 }
 

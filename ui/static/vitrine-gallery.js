@@ -2,7 +2,8 @@
 // image gallery, editable by its supplier. It talks only to Vitrine's public /v1 API (api
 // defaults to the origin this module was loaded from) with the bearer token, and keeps itself
 // current through the product's event stream (GET /v1/products/{id}/events), read with fetch()
-// so that the token travels in the Authorization header. No polling.
+// so that the token travels in the Authorization header. No polling. A member of a supplier's
+// team adds supplier="uuid": requests then carry the Vitrine-Supplier header.
 import Sortable from "./vendor/sortable.esm.js";
 import { thumbHashToDataURL } from "./vendor/thumbhash.js";
 
@@ -142,7 +143,7 @@ function el(tag, attrs = {}, ...children) {
 let instances = 0;
 
 export class VitrineGallery extends HTMLElement {
-  static observedAttributes = ["product-id", "api", "token"];
+  static observedAttributes = ["product-id", "api", "token", "supplier"];
 
   constructor() {
     super();
@@ -170,6 +171,16 @@ export class VitrineGallery extends HTMLElement {
   }
   get token() {
     return this.getAttribute("token") || "";
+  }
+  // supplier is the supplier a member of its team acts for (the Vitrine-Supplier header).
+  get supplier() {
+    return this.getAttribute("supplier") || "";
+  }
+  // authHeaders are the headers of every request to the API: the token, and the supplier.
+  authHeaders() {
+    const h = { Authorization: "Bearer " + this.token };
+    if (this.supplier) h["Vitrine-Supplier"] = this.supplier;
+    return h;
   }
 
   connectedCallback() {
@@ -254,7 +265,7 @@ export class VitrineGallery extends HTMLElement {
 
   // request calls the API and returns its JSON answer; a non-2xx answer throws an ApiError.
   async request(method, path, body) {
-    const headers = { Authorization: "Bearer " + this.token };
+    const headers = this.authHeaders();
     if (body !== undefined) headers["Content-Type"] = "application/json";
     let res;
     try {
@@ -286,7 +297,7 @@ export class VitrineGallery extends HTMLElement {
     let delay = RETRY_FIRST_MS;
     const run = async () => {
       while (!ctrl.signal.aborted) {
-        const headers = { Authorization: "Bearer " + this.token, Accept: "text/event-stream" };
+        const headers = { ...this.authHeaders(), Accept: "text/event-stream" };
         if (this.lastEventId) headers["Last-Event-ID"] = this.lastEventId;
         let res;
         try {
@@ -573,7 +584,7 @@ export class VitrineGallery extends HTMLElement {
     return new Promise((resolve, reject) => {
       const x = new XMLHttpRequest();
       x.open(method, url);
-      if (withToken) x.setRequestHeader("Authorization", "Bearer " + this.token);
+      if (withToken) for (const [k, v] of Object.entries(this.authHeaders())) x.setRequestHeader(k, v);
       x.upload.addEventListener("progress", onProgress);
       x.addEventListener("load", () => {
         if (x.status >= 200 && x.status < 300) {
