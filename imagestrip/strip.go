@@ -94,8 +94,19 @@ func NewWriter(dst io.Writer, scratch func() (File, error)) *Writer {
 }
 
 // MediaType returns "image/jpeg", "image/png", "image/gif" or "image/webp" once the first 12
-// bytes have identified the type, and "" before or if they did not.
-func (w *Writer) MediaType() string { return w.mediaType }
+// bytes have identified the type, and "" before or if they did not. For the HEIF family it
+// returns "image/heic", "image/avif" or "image/heif" once the ftyp box has been read, as
+// imageinfo does from the same brands.
+func (w *Writer) MediaType() string {
+	if h, ok := w.in.f.(*heifStripper); ok {
+		return h.mediaType
+	}
+	return w.mediaType
+}
+
+// finisher is a stripper of a format whose end is the end of the input (HEIF), rather than
+// a marker: finish reports whether the input may end where it did.
+type finisher interface{ finish() error }
 
 // Write consumes p. It returns len(p) unless it returns an error.
 func (w *Writer) Write(p []byte) (int, error) {
@@ -134,6 +145,8 @@ func (w *Writer) start() error {
 		w.in.f = &gifStripper{in: &w.in}
 	case "image/webp":
 		w.in.f = &webpStripper{in: &w.in, body: spill{max: w.memoryMax, newFile: w.scratch}}
+	case imageformat.HEIF:
+		w.in.f = &heifStripper{in: &w.in}
 	default:
 		return fmt.Errorf("imagestrip: unrecognised file signature: %w", ErrUnsupported)
 	}
@@ -155,8 +168,16 @@ func (w *Writer) Close() error {
 		return fmt.Errorf("imagestrip: empty input: %w", ErrUnsupported)
 	case w.in.f == nil && imageformat.Sniff(w.head[:w.nhead]) == "":
 		return fmt.Errorf("imagestrip: unrecognised file signature: %w", ErrUnsupported)
-	case w.in.f == nil || w.in.op != opDiscard:
+	case w.in.f == nil:
 		return fmt.Errorf("imagestrip: unexpected end of data: %w", ErrCorrupt)
+	case w.in.op != opDiscard:
+		f, ok := w.in.f.(finisher)
+		if !ok {
+			return fmt.Errorf("imagestrip: unexpected end of data: %w", ErrCorrupt)
+		}
+		if err := f.finish(); err != nil {
+			return err
+		}
 	}
 	if err := w.bw.Flush(); err != nil {
 		return writeError(err)

@@ -19,13 +19,16 @@ type Meta struct {
 	References []Reference
 
 	index    map[uint32]int // item ID to index in Items
+	fullBox  [4]byte        // the meta box's version and flags
 	payload  []byte         // the meta box's payload after its version and flags
 	children []child        // of payload
 	idat     *child         // the item data box, if any
 	iloc     ilocLayout
 	ilocIDs  []uint32 // the items of the item location box, in its order
 	iinfV    uint8
+	iinfF    uint32
 	irefV    uint8
+	irefF    uint32
 	ipma     ipmaLayout
 	ipmaIDs  []uint32 // the items of the item property association box, in its order
 }
@@ -103,7 +106,7 @@ func ParseMeta(payload []byte) (*Meta, error) {
 	if v, _ := r.fullBox(); v != 0 {
 		return nil, corruptf("meta box version %d", v)
 	}
-	m := &Meta{payload: payload[4:], index: map[uint32]int{}}
+	m := &Meta{payload: payload[4:], index: map[uint32]int{}, fullBox: [4]byte(payload[:4])}
 	kids, err := children(m.payload, 64, "meta")
 	if err != nil {
 		return nil, err
@@ -182,8 +185,8 @@ func (m *Meta) Item(id uint32) *Item {
 
 func (m *Meta) parseIinf(b []byte) error {
 	r := reader{b: b}
-	v, _ := r.fullBox()
-	m.iinfV = v
+	v, f := r.fullBox()
+	m.iinfV, m.iinfF = v, f
 	var n uint64
 	if v == 0 {
 		n = uint64(r.u16())
@@ -326,11 +329,11 @@ func (m *Meta) parseIloc(b []byte) error {
 
 func (m *Meta) parseIref(b []byte) error {
 	r := reader{b: b}
-	v, _ := r.fullBox()
+	v, f := r.fullBox()
 	if r.short || v > 1 {
 		return corrupt("bad iref box")
 	}
-	m.irefV = v
+	m.irefV, m.irefF = v, f
 	idSize := 2
 	if v == 1 {
 		idSize = 4
