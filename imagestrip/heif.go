@@ -206,9 +206,9 @@ func (h *heifStripper) scan(p []byte) (int, error) {
 	return k, nil
 }
 
-// finish reports whether the input may end here: between two top-level boxes after the
+// ended reports whether the input may end here: between two top-level boxes after the
 // meta box, or in the last part of a box that extends to the end of the input.
-func (h *heifStripper) finish() error {
+func (h *heifStripper) ended() error {
 	switch {
 	case !h.sawMeta:
 		return corrupt("heif", "no meta box")
