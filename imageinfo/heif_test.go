@@ -2,6 +2,7 @@ package imageinfo
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"testing"
 	"testing/iotest"
@@ -47,6 +48,61 @@ func TestScanHEIF(t *testing.T) {
 		} {
 			if got, err := Scan(r, noLimit); err != nil || got != info {
 				t.Errorf("%s with %s reader: %+v, %v", s.name, name, got, err)
+			}
+		}
+	}
+}
+
+func TestScanHEIFBroken(t *testing.T) {
+	t.Parallel()
+	for _, s := range heifSamples(t) {
+		for name, data := range testheif.Broken(t, s.data) {
+			r := followedBy(data, 0)
+			_, err := Scan(r, 50_000_000)
+			want := ErrCorrupt
+			if testheif.TooManyPixels[name] {
+				want = ErrTooManyPixels
+			}
+			checkErr(t, s.name+" "+name, err, want)
+			if err != nil {
+				checkMessage(t, err)
+			}
+			t.Logf("%s %s: %v (read %d of %d bytes)", s.name, name, err, r.n, len(data))
+		}
+	}
+}
+
+// TestScanHEIFRefusedEarly checks that a HEIF declaring too many pixels or items is refused
+// having read little more than its header, however much follows.
+func TestScanHEIFRefusedEarly(t *testing.T) {
+	t.Parallel()
+	heic, _ := testheif.Photo(t, false)
+	broken := testheif.Broken(t, heic)
+	for name, most := range map[string]int64{
+		"image of 100000x100000": 2 << 10,
+		"100000 items":           2 << 10,
+	} {
+		r := followedBy(broken[name], 10<<20)
+		if _, err := Scan(r, 50_000_000); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+		if r.n > most {
+			t.Errorf("%s: read %d bytes before refusing, want at most %d", name, r.n, most)
+		}
+	}
+}
+
+func TestScanHEIFTruncated(t *testing.T) {
+	t.Parallel()
+	for _, s := range heifSamples(t) {
+		for n := 0; n < len(s.data); n += max(1, min(n/8, 997)) {
+			_, err := Scan(bytes.NewReader(s.data[:n]), noLimit)
+			want := ErrCorrupt
+			if n < magicLen {
+				want = ErrUnsupported
+			}
+			if !errors.Is(err, want) {
+				t.Fatalf("%s cut to %d of %d bytes: got %v, want %q", s.name, n, len(s.data), err, want)
 			}
 		}
 	}

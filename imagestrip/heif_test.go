@@ -2,6 +2,7 @@ package imagestrip
 
 import (
 	"bytes"
+	"errors"
 	"image"
 	"image/png"
 	"os"
@@ -89,4 +90,26 @@ func pixels(img image.Image) []byte {
 		}
 	}
 	return out
+}
+
+// TestStripHEIFBroken checks that broken HEIF files are refused with a sentinel error, or
+// come out with none of their metadata where the stripper need not look as far as
+// imageinfo.Scan, which refuses them all.
+func TestStripHEIFBroken(t *testing.T) {
+	t.Parallel()
+	heic, _ := testheif.Photo(t, false)
+	for name, data := range testheif.Broken(t, heic) {
+		out, err := stripChunked(data, 1000)
+		if err != nil {
+			if !errors.Is(err, ErrCorrupt) {
+				t.Errorf("%s: %v", name, err)
+			}
+			continue
+		}
+		for _, m := range testheif.Markers {
+			if bytes.Contains(out, []byte(m)) {
+				t.Errorf("%s: accepted, and the output holds %q", name, m)
+			}
+		}
+	}
 }
