@@ -15,9 +15,10 @@ import (
 
 func TestStripHEIF(t *testing.T) {
 	t.Parallel()
-	for _, avif := range []bool{false, true} {
-		in, _ := testheif.Photo(t, avif)
-		name := map[bool]string{false: "photo.heic", true: "photo.avif"}[avif]
+	heic, _ := testheif.Photo(t, false)
+	avif, _ := testheif.Photo(t, true)
+	// small.heic is a grid of one tile whose data lies in the meta box's idat.
+	for name, in := range map[string][]byte{"photo.heic": heic, "photo.avif": avif, "small.heic": testheif.Small(t, false)} {
 		for _, m := range testheif.Markers {
 			if !bytes.Contains(in, []byte(m)) {
 				t.Fatalf("%s: the input lacks the metadata %q", name, m)
@@ -98,7 +99,11 @@ func pixels(img image.Image) []byte {
 func TestStripHEIFBroken(t *testing.T) {
 	t.Parallel()
 	heic, _ := testheif.Photo(t, false)
-	for name, data := range testheif.Broken(t, heic) {
+	broken := testheif.Broken(t, heic)
+	for name, data := range testheif.Broken(t, testheif.Small(t, false)) {
+		broken["small.heic "+name] = data
+	}
+	for name, data := range broken {
 		out, err := stripChunked(data, 1000)
 		if err != nil {
 			if !errors.Is(err, ErrCorrupt) {

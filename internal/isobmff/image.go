@@ -11,8 +11,9 @@ type Image struct {
 	// its irot and imir transforms, and for a grid the size of the grid's output.
 	Width, Height uint32
 	// Decoded is how many pixels a decoder decodes to show the image: its own for a coded
-	// image, the sum of its inputs' for a grid, its input's for an identity transform, and
-	// the canvas's plus its inputs' for an overlay. It saturates at 2^62.
+	// image, its tiles' for a grid (tiles × tile size, which exceeds the grid's size when
+	// its last row and column of tiles extend past it), its input's for an identity
+	// transform, and the canvas's plus its inputs' for an overlay. It saturates at 2^62.
 	Decoded uint64
 	// ProfileBytes is the size of the ICC profiles of the item's colr properties.
 	ProfileBytes int64
@@ -92,10 +93,16 @@ func (m *Meta) checkImage(id uint32, memo map[uint32]Image) (Image, error) {
 		if !it.Located {
 			return Image{}, corruptf("grid %d has no data", id)
 		}
+		tw, th := uint64(ins[0].Width), uint64(ins[0].Height)
 		for _, x := range ins[1:] {
-			if x.Width != ins[0].Width || x.Height != ins[0].Height {
+			if uint64(x.Width) != tw || uint64(x.Height) != th {
 				return Image{}, corruptf("grid %d has tiles of different sizes", id)
 			}
+		}
+		// A grid needs no more tiles than cover its output; the tiles of its last row and
+		// column may extend past it, by less than a tile.
+		if need := (uint64(w) + tw - 1) / tw * ((uint64(h) + th - 1) / th); uint64(len(ins)) > need {
+			return Image{}, corruptf("grid %d has more tiles than its size needs", id)
 		}
 		if data, ok := m.idatData(it, GridDataLen); ok {
 			if err := m.CheckGrid(id, data); err != nil {

@@ -95,12 +95,13 @@ func Broken(t testing.TB, file []byte) map[string][]byte {
 		"meta box past the file's end": edit(func(b []byte) { setSize(b, meta, len(file)+100) }),
 		"mdat box past the file's end": edit(func(b []byte) { setSize(b, mdat, mdat.End-mdat.Start+1) }),
 		"item data past the mdat box": edit(func(b []byte) {
-			length := ilocEntry(t, b, 2) + 14 // the XMP item's, the last: after ID, data ref, base, count, offset
+			length := ilocEntry(t, b, itemID(t, b, "mime")) + 10 // the XMP item's extent length
 			binary.BigEndian.PutUint32(b[length:], binary.BigEndian.Uint32(b[length:])+uint32(mdat.End-mdat.Start))
 		}),
 		"metadata sharing the image's data": edit(func(b []byte) {
-			// The Exif item's base offset becomes the image's.
-			copy(b[ilocEntry(t, b, 1)+4:][:4], b[ilocEntry(t, b, 0)+4:][:4])
+			// The Exif item's base offset becomes the coded image's.
+			exif, image := ilocEntry(t, b, itemID(t, b, "Exif")), ilocEntry(t, b, itemID(t, b, "hvc1", "av01"))
+			copy(b[exif:][:4], b[image:][:4])
 		}),
 		"primary item that does not exist": edit(func(b []byte) {
 			pitm := Find(t, file, "meta", "pitm")
@@ -167,15 +168,38 @@ func withItems(t testing.TB, file []byte, n, count int) []byte {
 	return append(out, file[meta.End:]...)
 }
 
-// ilocEntry returns where the i-th entry of the item location box starts, for the layout
-// heif-enc writes: version 0, 4-byte offsets, lengths and base offsets, one extent per item,
-// 18 bytes per entry.
-func ilocEntry(t testing.TB, file []byte, i int) int {
+// itemID returns the ID of the first item of one of the given types.
+func itemID(t testing.TB, file []byte, types ...string) uint16 {
+	t.Helper()
+	iinf := Find(t, file, "meta", "iinf")
+	for _, e := range Boxes(file, iinf.PayloadStart+childrenOffset(file, iinf), iinf.End) {
+		p := file[e.PayloadStart:e.End]
+		for _, typ := range types {
+			if p[0] == 2 && string(p[8:12]) == typ {
+				return binary.BigEndian.Uint16(p[4:6])
+			}
+		}
+	}
+	t.Fatalf("testheif: no item of type %v", types)
+	return 0
+}
+
+// ilocEntry returns where the base offset of item id's entry in the item location box
+// starts, for the layouts heif-enc writes: version 0 or 1, 4-byte offsets, lengths and base
+// offsets, one extent per item. The extent's offset and length follow 6 and 10 bytes later.
+func ilocEntry(t testing.TB, file []byte, id uint16) int {
 	t.Helper()
 	iloc := Find(t, file, "meta", "iloc")
-	p := file[iloc.PayloadStart:]
-	if p[0] != 0 || p[4] != 0x44 || p[5] != 0x40 {
+	p := file[iloc.PayloadStart:iloc.End]
+	if p[0] > 1 || p[4] != 0x44 || p[5]&0xf0 != 0x40 {
 		t.Fatalf("testheif: unexpected iloc layout % x", p[:8])
 	}
-	return iloc.PayloadStart + 8 + 18*i
+	size := 18 + 2*int(p[0]) // version 1 adds the construction method
+	for off := 8; off+size <= len(p); off += size {
+		if binary.BigEndian.Uint16(p[off:]) == id {
+			return iloc.PayloadStart + off + size - 14
+		}
+	}
+	t.Fatalf("testheif: item %d has no location", id)
+	return 0
 }
