@@ -3,6 +3,7 @@ package imageinfo
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"testing"
 	"testing/iotest"
@@ -111,6 +112,24 @@ func TestScanHEIFTruncated(t *testing.T) {
 			if !errors.Is(err, want) {
 				t.Fatalf("%s cut to %d of %d bytes: got %v, want %q", s.name, n, len(s.data), err, want)
 			}
+		}
+	}
+}
+
+// TestScanHEIFGridInMediaData checks a grid whose data lies in the mdat box, which Scan
+// reads as it passes.
+func TestScanHEIFGridInMediaData(t *testing.T) {
+	t.Parallel()
+	small := testheif.Small(t, false)
+	info, err := Scan(bytes.NewReader(testheif.GridInMediaData(t, small, 32, 24)), noLimit)
+	if want := (Info{MediaType: "image/heic", Width: 32, Height: 24}); err != nil || info != want {
+		t.Errorf("got %+v, %v; want %+v", info, err, want)
+	}
+	for _, size := range [][2]uint16{{33, 24}, {32, 23}, {65, 24}, {0, 0}} {
+		_, err := Scan(bytes.NewReader(testheif.GridInMediaData(t, small, size[0], size[1])), noLimit)
+		checkErr(t, fmt.Sprintf("grid data saying %dx%d", size[0], size[1]), err, ErrCorrupt)
+		if err != nil {
+			checkMessage(t, err)
 		}
 	}
 }

@@ -12,8 +12,11 @@ func TestStripHEIF(t *testing.T) {
 	t.Parallel()
 	heic, _ := testheif.Photo(t, false)
 	avif, _ := testheif.Photo(t, true)
-	// small.heic is a grid of one tile whose data lies in the meta box's idat.
-	for name, in := range map[string][]byte{"photo.heic": heic, "photo.avif": avif, "small.heic": testheif.Small(t, false)} {
+	// small.heic is a grid of one tile whose data lies in the meta box's idat, and in mdat
+	// after a move.
+	small := testheif.Small(t, false)
+	for name, in := range map[string][]byte{"photo.heic": heic, "photo.avif": avif, "small.heic": small,
+		"small.heic with its grid's data in mdat": testheif.GridInMediaData(t, small, 32, 24)} {
 		for _, m := range testheif.Markers {
 			if !bytes.Contains(in, []byte(m)) {
 				t.Fatalf("%s: the input lacks the metadata %q", name, m)

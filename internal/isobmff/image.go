@@ -145,10 +145,10 @@ func (m *Meta) CheckGrid(id uint32, data []byte) error {
 	w, h, _ := m.Size(it)
 	tiles := m.Inputs(id)
 	if rows*cols != len(tiles) {
-		return corruptf("grid %d of %d×%d has %d tiles", id, cols, rows, len(tiles))
+		return corruptf("grid %d of %dx%d has %d tiles", id, cols, rows, len(tiles))
 	}
 	if ow != uint64(w) || oh != uint64(h) {
-		return corruptf("grid %d is %d×%d but its size is %d×%d", id, ow, oh, w, h)
+		return corruptf("grid %d is %dx%d but its size is %dx%d", id, ow, oh, w, h)
 	}
 	tw, th, _ := m.Size(m.Item(tiles[0]))
 	if uint64(cols)*uint64(tw) < ow || uint64(cols-1)*uint64(tw) >= ow ||

@@ -203,3 +203,34 @@ func ilocEntry(t testing.TB, file []byte, id uint16) int {
 	t.Fatalf("testheif: item %d has no location", id)
 	return 0
 }
+
+// GridInMediaData returns file, a grid whose data lies in its meta box's idat (as Small's
+// HEIC), with the grid's data moved to the end of its mdat box (the last box), where
+// libavif puts it: construction method 0, at the file's end. The grid's data says its size
+// is width×height (the real one leaves it valid).
+func GridInMediaData(t testing.TB, file []byte, width, height uint16) []byte {
+	t.Helper()
+	b := bytes.Clone(file)
+	mdat := Find(t, b, "mdat")
+	if mdat.End != len(b) {
+		t.Fatal("testheif: the mdat box is not the last")
+	}
+	grid := ilocEntry(t, b, itemID(t, b, "grid"))
+	// Version 1: the construction method precedes the data reference index and the base.
+	if binary.BigEndian.Uint16(b[grid-4:]) != 1 || binary.BigEndian.Uint16(b[grid+4:]) != 1 {
+		t.Fatalf("testheif: the grid's data is not one extent in idat")
+	}
+	idat := Find(t, b, "meta", "idat")
+	at := idat.PayloadStart + int(binary.BigEndian.Uint32(b[grid:])+binary.BigEndian.Uint32(b[grid+6:]))
+	data := bytes.Clone(b[at : at+int(binary.BigEndian.Uint32(b[grid+10:]))])
+	if len(data) != 8 {
+		t.Fatalf("testheif: grid data of %d bytes", len(data))
+	}
+	binary.BigEndian.PutUint16(data[4:], width)
+	binary.BigEndian.PutUint16(data[6:], height)
+	b[grid-3] = 0                                        // construction method 0
+	binary.BigEndian.PutUint32(b[grid:], uint32(len(b))) // base offset: the end of the file
+	binary.BigEndian.PutUint32(b[grid+6:], 0)
+	binary.BigEndian.PutUint32(b[mdat.Start:], uint32(mdat.End-mdat.Start+len(data)))
+	return append(b, data...)
+}
