@@ -17,6 +17,12 @@ type Image struct {
 	Decoded uint64
 	// ProfileBytes is the size of the ICC profiles of the item's colr properties.
 	ProfileBytes int64
+	// Rotation is the item's irot property: how far the image turns anti-clockwise to be
+	// shown, in degrees (0, 90, 180 or 270). Mirror is its imir property: 0 to mirror about
+	// a vertical axis (left and right swap), 1 about a horizontal axis, -1 for none. A
+	// viewer mirrors or rotates in the order in which the properties are associated.
+	Rotation int
+	Mirror   int
 	// Grids are the IDs of the grids that the image derives from (or is) whose data lies in
 	// the file rather than in the meta box: CheckGrid can check them only once their data
 	// has been read.
@@ -34,7 +40,21 @@ func (m *Meta) CheckImage(id uint32) (Image, error) {
 	if err != nil {
 		return Image{}, err
 	}
-	img.ProfileBytes = m.profileBytes(m.Item(id))
+	it := m.Item(id)
+	img.ProfileBytes = m.profileBytes(it)
+	img.Mirror = -1
+	if p := m.Property(it, "irot"); p != nil {
+		if len(p) != 1 {
+			return Image{}, corruptf("bad irot property of image %d", id)
+		}
+		img.Rotation = 90 * int(p[0]&3)
+	}
+	if p := m.Property(it, "imir"); p != nil {
+		if len(p) != 1 {
+			return Image{}, corruptf("bad imir property of image %d", id)
+		}
+		img.Mirror = int(p[0] & 1)
+	}
 	for _, it := range m.Items { // in a stable order
 		if _, ok := memo[it.ID]; ok && it.Type == "grid" && it.Method == 0 {
 			img.Grids = append(img.Grids, it.ID)

@@ -76,6 +76,20 @@ func TestParseMetaValid(t *testing.T) {
 	if a := m.Item(1).Properties; len(a) != 2 || !a[0].Essential || a[0].Index != 1 || a[1].Index != 2 {
 		t.Errorf("associations %+v", a)
 	}
+	if img.Rotation != 0 || img.Mirror != -1 {
+		t.Errorf("rotation %d, mirror %d without irot and imir", img.Rotation, img.Mirror)
+	}
+
+	// A quarter turn and a mirror, and an ICC profile of 5 bytes.
+	p := validParts()
+	p.iprp = mkbox("iprp", mkbox("ipco", ispe(4, 5), mkbox("irot", []byte{1}), mkbox("imir", []byte{1}), mkbox("colr", []byte("prof12345"))),
+		mkbox("ipma", full(0, 0), be(4, 1), be(2, 1), be(1, 4), be(1, 1), be(1, 0x82), be(1, 0x83), be(1, 4)))
+	if m, err = ParseMeta(p.payload()); err != nil {
+		t.Fatal(err)
+	}
+	if img, err = m.CheckImage(1); err != nil || img.Rotation != 90 || img.Mirror != 1 || img.ProfileBytes != 5 {
+		t.Errorf("with irot, imir and colr: %+v, %v", img, err)
+	}
 }
 
 // TestWithoutMetadata rewrites validParts' meta box, which ends at offset 900 of its file,
@@ -236,6 +250,9 @@ func TestCheckImageRefuses(t *testing.T) {
 		"no size": {func(p *metaParts) {
 			p.iprp = mkbox("iprp", mkbox("ipco", mkbox("hvcC", nil)), mkbox("ipma", full(0, 0), be(4, 1), be(2, 1), be(1, 1), be(1, 1)))
 		}, "has no size"},
+		"bad irot": {func(p *metaParts) {
+			p.iprp = mkbox("iprp", mkbox("ipco", ispe(4, 5), mkbox("irot", nil)), mkbox("ipma", full(0, 0), be(4, 1), be(2, 1), be(1, 2), be(1, 1), be(1, 2)))
+		}, "bad irot"},
 		"zero size": {func(p *metaParts) {
 			p.iprp = mkbox("iprp", mkbox("ipco", ispe(0, 5)), mkbox("ipma", full(0, 0), be(4, 1), be(2, 1), be(1, 1), be(1, 1)))
 		}, "has no size"},
