@@ -133,3 +133,17 @@ func TestScanHEIFGridInMediaData(t *testing.T) {
 		}
 	}
 }
+
+// TestScanHEIFLargeMeta checks the bound on the meta box: one that ends at the first MiB is
+// read, one byte more is refused.
+func TestScanHEIFLargeMeta(t *testing.T) {
+	t.Parallel()
+	heic, _ := testheif.Photo(t, false)
+	meta := testheif.Find(t, heic, "meta")
+	largest := testheif.WithMetaSize(t, heic, 1<<20-meta.Start)
+	if info, err := Scan(bytes.NewReader(largest), noLimit); err != nil || info.Width != testheif.Width {
+		t.Errorf("a meta box ending at 1 MiB: %+v, %v", info, err)
+	}
+	_, err := Scan(bytes.NewReader(testheif.WithMetaSize(t, heic, 1<<20-meta.Start+1)), noLimit)
+	checkErr(t, "a meta box ending a byte past 1 MiB", err, ErrCorrupt)
+}

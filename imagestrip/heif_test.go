@@ -16,7 +16,8 @@ func TestStripHEIF(t *testing.T) {
 	// after a move.
 	small := testheif.Small(t, false)
 	for name, in := range map[string][]byte{"photo.heic": heic, "photo.avif": avif, "small.heic": small,
-		"small.heic with its grid's data in mdat": testheif.GridInMediaData(t, small, 32, 24)} {
+		"small.heic with its grid's data in mdat":    testheif.GridInMediaData(t, small, 32, 24),
+		"photo.heic with a meta box ending at 1 MiB": testheif.WithMetaSize(t, heic, 1<<20-testheif.Find(t, heic, "meta").Start)} {
 		for _, m := range testheif.Markers {
 			if !bytes.Contains(in, []byte(m)) {
 				t.Fatalf("%s: the input lacks the metadata %q", name, m)
