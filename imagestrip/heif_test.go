@@ -2,6 +2,7 @@ package imagestrip
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"testing"
 
@@ -65,5 +66,25 @@ func TestStripHEIFBroken(t *testing.T) {
 				t.Errorf("%s: accepted, and the output holds %q", name, m)
 			}
 		}
+	}
+}
+
+// TestStripHEIFOtherBoxes checks that top-level boxes other than ftyp, meta and mdat (here a
+// uuid box and a free box after the media data, holding a location) become free boxes of
+// zeros of the same size.
+func TestStripHEIFOtherBoxes(t *testing.T) {
+	t.Parallel()
+	heic, _ := testheif.Photo(t, false)
+	box := func(typ string, payload string) []byte {
+		return append(binary.BigEndian.AppendUint32(nil, uint32(8+len(payload))), typ+payload...)
+	}
+	in := append(bytes.Clone(heic), box("uuid", "0123456789abcdef<x:xmpmeta lat=48.85>")...)
+	in = append(in, box("free", "Exif\x00\x00MM\x00*\x00\x00\x00\x08")...)
+	out := checkStripped(t, "photo.heic with a uuid and a free box", in)
+	plain := strip(t, heic)
+	want := append(bytes.Clone(plain), box("free", string(make([]byte, 16+21)))...)
+	want = append(want, box("free", string(make([]byte, 14)))...)
+	if !bytes.Equal(out, want) {
+		t.Errorf("the boxes after the media data were not blanked: % x", out[len(plain):])
 	}
 }
