@@ -64,15 +64,7 @@ func (m *Meta) CheckImage(id uint32) (Image, error) {
 }
 
 // Inputs returns the items that item id is derived from (its dimg references), in order.
-func (m *Meta) Inputs(id uint32) []uint32 {
-	var out []uint32
-	for _, ref := range m.References {
-		if ref.Type == "dimg" && ref.From == id {
-			out = append(out, ref.To...)
-		}
-	}
-	return out
-}
+func (m *Meta) Inputs(id uint32) []uint32 { return m.inputs[id] }
 
 // checkImage is CheckImage for one item, remembering each item checked in memo. The
 // derivations neither loop nor nest more than MaxDepth deep (ParseMeta checked), so the
