@@ -149,7 +149,7 @@ func receiveError(lr *limitedReader, scanErr error) error {
 	case errors.Is(scanErr, imageinfo.ErrTooManyPixels):
 		return &gallery.Error{Code: gallery.EPIXELS, Message: scanErr.Error(), Err: scanErr}
 	case errors.Is(scanErr, imageinfo.ErrUnsupported):
-		return &gallery.Error{Code: gallery.EMEDIATYPE, Message: "the file is not a JPEG, PNG, GIF or WebP image", Err: scanErr}
+		return &gallery.Error{Code: gallery.EMEDIATYPE, Message: "the file is not a JPEG, PNG, GIF, WebP, HEIC, HEIF or AVIF image", Err: scanErr}
 	case errors.Is(scanErr, imageinfo.ErrCorrupt):
 		return &gallery.Error{Code: gallery.ECORRUPT, Message: scanErr.Error(), Err: scanErr}
 	default:
