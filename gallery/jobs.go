@@ -19,6 +19,9 @@ type Enqueuer[Tx any] interface {
 	// EnqueueOutboxDrain enqueues a drain of the object outbox inside tx, for a transaction
 	// that sent keys there.
 	EnqueueOutboxDrain(ctx context.Context, tx Tx) error
+	// EnqueueWebhookDeliveries enqueues one job per webhook delivery inside tx and returns
+	// the jobs' ids, in the order of deliveries.
+	EnqueueWebhookDeliveries(ctx context.Context, tx Tx, deliveries []int64) ([]int64, error)
 }
 
 // How thumbnail jobs are stored, as the job adapter writes them and as the database's SQL
