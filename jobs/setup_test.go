@@ -44,6 +44,7 @@ type bundle struct {
 	store   *storagetest.Faulty
 	client  *river.Client[pgx.Tx]
 	thumbs  *jobs.ThumbnailWorker
+	hooks   *jobs.WebhookWorker // its Client is set by the tests that send webhooks
 	uploads *upload.Service
 	log     *slog.Logger
 }
@@ -62,7 +63,7 @@ func setup(t testing.TB, policy gallery.ThumbnailsFor) *bundle {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
 	objectURL := func(key string) string { return "http://test/objects/" + key }
-	enq, err := jobs.NewEnqueuer(db.Pool(), jobs.Config{MaxAttempts: 10, Logger: log})
+	enq, err := jobs.NewEnqueuer(db.Pool(), jobs.Config{MaxAttempts: 10, WebhookAttempts: 4, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +73,9 @@ func setup(t testing.TB, policy gallery.ThumbnailsFor) *bundle {
 		Formats: []imaging.Format{"webp", "jpeg"}, DefaultFormat: "webp",
 		ObjectURL: objectURL, Logger: log,
 	}
-	b := &bundle{db: db, store: store, thumbs: thumbs, log: log, uploads: &upload.Service{
+	hooks := &jobs.WebhookWorker{DB: db, AttemptTimeout: 10 * time.Second, RetryBase: 50 * time.Millisecond,
+		MaxResponseBytes: 64 << 10, Hosts: jobs.NewHostSlots(4), Logger: log}
+	b := &bundle{db: db, store: store, thumbs: thumbs, hooks: hooks, log: log, uploads: &upload.Service{
 		Store: store, Gallery: db, MaxBytes: 25 << 20, MaxPixels: 50_000_000, ObjectURL: objectURL,
 	}}
 	client := b.newClient(t, nil)
@@ -88,7 +91,8 @@ func (b *bundle) newClient(t testing.TB, purge *jobs.PurgeWorker) *river.Client[
 		ThumbnailWorkers: 2, ObjectWorkers: 1, MaxAttempts: 10, RetryBase: 50 * time.Millisecond,
 		RescueAfter: time.Minute, JobTimeout: 30 * time.Second, FetchCooldown: 10 * time.Millisecond,
 		FetchPoll: 100 * time.Millisecond, Logger: b.log,
-	}, jobs.Workers{Thumbnails: b.thumbs, Outbox: &jobs.OutboxWorker{DB: b.db, Store: b.store, Logger: b.log}, Purge: purge})
+	}, jobs.Workers{Thumbnails: b.thumbs, Outbox: &jobs.OutboxWorker{DB: b.db, Store: b.store, Logger: b.log}, Purge: purge,
+		Webhooks: b.hooks, WebhookSweep: &jobs.WebhookSweepWorker{DB: b.db, Logger: b.log}})
 	if err != nil {
 		t.Fatal(err)
 	}

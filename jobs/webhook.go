@@ -18,7 +18,6 @@ import (
 	"github.com/riverqueue/river"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
-
 	"github.com/vitrine-dev/vitrine/gallery"
 	"github.com/vitrine-dev/vitrine/internal/safehttp"
 )
@@ -92,7 +91,9 @@ func (w *WebhookWorker) NextRetry(job *river.Job[WebhookArgs]) time.Time {
 }
 
 // Timeout is River's limit of one attempt: the request's own, and time to record it.
-func (w *WebhookWorker) Timeout(*river.Job[WebhookArgs]) time.Duration { return w.AttemptTimeout + 30*time.Second }
+func (w *WebhookWorker) Timeout(*river.Job[WebhookArgs]) time.Duration {
+	return w.AttemptTimeout + 30*time.Second
+}
 
 // hostBusySnooze is how long a delivery to a host whose slots are taken waits before trying
 // again; snoozing costs no attempt.

@@ -179,8 +179,8 @@ func webhookVisible(ctx context.Context, tx pgx.Tx, id uuid.UUID) error {
 }
 
 // ResendWebhookDelivery sends a delivery of an endpoint the caller may see again, with a new
-// job and the same message (and so the same webhook-id). A delivery whose job is still queued
-// or running is a conflict; one the caller cannot see is a not-found error.
+// job and the same message (and so the same webhook-id). A pending delivery whose job is still
+// queued or running is a conflict; one the caller cannot see is a not-found error.
 func (db *DB) ResendWebhookDelivery(ctx context.Context, webhookID uuid.UUID, deliveryID int64) (gallery.WebhookDelivery, error) {
 	var d gallery.WebhookDelivery
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
@@ -197,9 +197,12 @@ func (db *DB) ResendWebhookDelivery(ctx context.Context, webhookID uuid.UUID, de
 		}
 		return asService(ctx, tx, func() error {
 			var busy bool
-			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM vitrine_webhook_deliveries AS d JOIN river_job AS j ON j.id = d.job_id
-					WHERE d.id = $1 AND j.state IN ('available', 'scheduled', 'retryable', 'pending', 'running'))
-				FROM vitrine_webhook_deliveries WHERE id = $1 FOR UPDATE`, deliveryID).Scan(&busy); err != nil {
+			// A job that recorded its last attempt (the delivery is no longer pending) has
+			// nothing left to do, even while River still counts it as running.
+			if err := tx.QueryRow(ctx, `SELECT d.status = 'pending' AND coalesce(j.state IN
+					('available', 'scheduled', 'retryable', 'pending', 'running'), false)
+				FROM vitrine_webhook_deliveries AS d LEFT JOIN river_job AS j ON j.id = d.job_id
+				WHERE d.id = $1 FOR UPDATE OF d`, deliveryID).Scan(&busy); err != nil {
 				return err
 			}
 			if busy {
