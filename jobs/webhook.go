@@ -38,9 +38,7 @@ type WebhookDB interface {
 
 // Webhook delivery defaults.
 const (
-	DefaultWebhookTimeout       = 10 * time.Second
-	DefaultWebhookRetryBase     = time.Minute
-	DefaultWebhookPerHost       = 4
+	// DefaultWebhookResponseBytes is how much of an answer's body a delivery reads.
 	DefaultWebhookResponseBytes = 64 << 10
 	// webhookErrorBytes is how much of a failed answer's body is kept as its error.
 	webhookErrorBytes = 256

@@ -184,9 +184,6 @@ func webhookVisible(ctx context.Context, tx pgx.Tx, id uuid.UUID) error {
 func (db *DB) ResendWebhookDelivery(ctx context.Context, webhookID uuid.UUID, deliveryID int64) (gallery.WebhookDelivery, error) {
 	var d gallery.WebhookDelivery
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		if db.jobs == nil {
-			return gallery.Errorf(gallery.EUNSUPPORTED, "this server enqueues no jobs")
-		}
 		var visible bool
 		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM vitrine_webhook_deliveries WHERE id = $1 AND webhook_id = $2)`,
 			deliveryID, webhookID).Scan(&visible); err != nil {
@@ -194,6 +191,9 @@ func (db *DB) ResendWebhookDelivery(ctx context.Context, webhookID uuid.UUID, de
 		}
 		if !visible {
 			return gallery.Errorf(gallery.ENOTFOUND, "delivery %d of webhook %s does not exist", deliveryID, webhookID)
+		}
+		if db.jobs == nil {
+			return gallery.Errorf(gallery.EUNSUPPORTED, "this server enqueues no jobs")
 		}
 		return asService(ctx, tx, func() error {
 			var busy bool

@@ -68,14 +68,16 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	}
 	events := httpapi.NewHub(a.db, httpapi.HubConfig{MaxStreams: cfg.MaxEventStreams, Logger: log.With("component", "events")})
 	api := &httpapi.Server{
-		Events:         events,
-		Auth:           auth,
-		Limits:         limits,
-		UploadTimeouts: httpapi.Timeouts{Stall: cfg.UploadStall, Total: cfg.UploadTimeout},
-		UploadSlots:    httpapi.NewUploadSlots(cfg.MaxUploads, cfg.UploadQueueWait),
-		BodyTimeout:    cfg.BodyTimeout,
-		WriteTimeout:   cfg.WriteTimeout,
-		Gallery:        a.db,
+		Events:           events,
+		Auth:             auth,
+		Limits:           limits,
+		UploadTimeouts:   httpapi.Timeouts{Stall: cfg.UploadStall, Total: cfg.UploadTimeout},
+		UploadSlots:      httpapi.NewUploadSlots(cfg.MaxUploads, cfg.UploadQueueWait),
+		BodyTimeout:      cfg.BodyTimeout,
+		WriteTimeout:     cfg.WriteTimeout,
+		Gallery:          a.db,
+		Webhooks:         a.db,
+		WebhooksPerOwner: cfg.WebhooksPerOwner,
 		Uploads: &upload.Service{
 			Store: a.store, Gallery: a.db, MaxBytes: cfg.MaxUploadBytes, MaxPixels: cfg.MaxPixels, ObjectURL: a.objectURL,
 			MaxPixelsPerByte: cfg.MaxPixelsPerByte, DensityFrom: cfg.DensityFrom,
