@@ -43,9 +43,10 @@ type received struct {
 	}
 }
 
-func newReceiver(t *testing.T, answer func(n int) int) *receiver {
+// newReceiver starts a receiver; wrap, when given, wraps its handler (a slow receiver).
+func newReceiver(t *testing.T, answer func(n int) int, wrap ...func(http.Handler) http.Handler) *receiver {
 	r := &receiver{t: t, answer: answer}
-	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		body, _ := io.ReadAll(req.Body)
 		r.mu.Lock()
 		wh, err := standardwebhooks.NewWebhook(r.secret)
@@ -64,7 +65,11 @@ func newReceiver(t *testing.T, answer func(n int) int) *receiver {
 			status = r.answer(n)
 		}
 		w.WriteHeader(status)
-	}))
+	})
+	for _, wr := range wrap {
+		h = wr(h)
+	}
+	r.srv = httptest.NewServer(h)
 	t.Cleanup(r.srv.Close)
 	return r
 }
@@ -436,5 +441,84 @@ func TestWebhookToAPrivateAddressIsRefused(t *testing.T) {
 	}
 	if n := len(r.all()); n != 0 {
 		t.Fatalf("the private address received %d requests", n)
+	}
+}
+
+// TestWebhooksToOneHostStayWithinItsSlots sends 12 deliveries to one slow receiver with 2
+// slots per host: it never has more than 2 requests in flight, and gets all 12.
+func TestWebhooksToOneHostStayWithinItsSlots(t *testing.T) {
+	t.Parallel()
+	b := setup(t, gallery.ThumbnailsForMain)
+	b.hooks.Hosts = jobs.NewHostSlots(2)
+	supplier := uuid.New()
+	var mu sync.Mutex
+	inFlight, most := 0, 0
+	r := newReceiver(t, nil, func(inner http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			mu.Lock()
+			inFlight++
+			most = max(most, inFlight)
+			mu.Unlock()
+			time.Sleep(100 * time.Millisecond) // a slow receiver
+			inner.ServeHTTP(w, req)
+			mu.Lock()
+			inFlight--
+			mu.Unlock()
+		})
+	})
+	w := b.endpoint(t, r, &supplier)
+	b.sendTo(r)
+	const n = 12
+	for range n {
+		if err := b.db.DeleteProduct(serviceCtx, b.supplierProduct(t, supplier)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.start(t)
+	deadline := time.Now().Add(time.Minute)
+	for {
+		delivered := 0
+		for _, d := range b.deliveries(t, w) {
+			if d.Status == gallery.DeliveryDelivered {
+				delivered++
+			}
+		}
+		if delivered == n {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d delivered", delivered, n)
+		}
+		sleepBriefly()
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if most != 2 {
+		t.Fatalf("at most %d requests in flight to the host, want 2 (its slots, used)", most)
+	}
+}
+
+// TestWebhookAttemptIsCutOffAtItsTimeout: a receiver that never answers fails the attempt
+// once the attempt's time is up, and the delivery says so.
+func TestWebhookAttemptIsCutOffAtItsTimeout(t *testing.T) {
+	t.Parallel()
+	b := setup(t, gallery.ThumbnailsForMain)
+	b.hooks.AttemptTimeout = 300 * time.Millisecond
+	supplier := uuid.New()
+	r := newReceiver(t, nil, func(http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			io.Copy(io.Discard, req.Body) // then the server notices the client hanging up
+			<-req.Context().Done()
+		})
+	})
+	w := b.endpoint(t, r, &supplier)
+	b.sendTo(r)
+	b.start(t)
+	if err := b.db.DeleteProduct(serviceCtx, b.supplierProduct(t, supplier)); err != nil {
+		t.Fatal(err)
+	}
+	d := b.waitDelivery(t, w, "timed out", func(d gallery.WebhookDelivery) bool { return d.Attempts >= 1 })
+	if d.LastError != "timed out" || d.LastStatusCode != 0 {
+		t.Fatalf("delivery %+v, want a timed-out attempt", d)
 	}
 }
