@@ -120,7 +120,7 @@ func startClient(t testing.TB, client *river.Client[pgx.Tx]) {
 	})
 }
 
-func photo(t *testing.T, name string) []byte {
+func photo(t testing.TB, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(runtime.GOROOT(), "src", "image", "testdata", name))
 	if err != nil {
