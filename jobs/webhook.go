@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -80,12 +79,9 @@ func NewWebhookClient(allowHosts []string, timeout time.Duration) *http.Client {
 }
 
 // NextRetry waits RetryBase, then twice as long after each further attempt, up to six hours,
-// with ±10% jitter.
+// with ±10% jitter (the policy of Vitrine's other jobs, with its own base and limit).
 func (w *WebhookWorker) NextRetry(job *river.Job[WebhookArgs]) time.Time {
-	d := time.Duration(float64(w.RetryBase) * math.Pow(2, float64(max(job.Attempt-1, 0))))
-	d = min(d, webhookRetryCap)
-	d += time.Duration((rand.Float64()*0.2 - 0.1) * float64(d))
-	return time.Now().Add(d)
+	return backoff{base: w.RetryBase, limit: webhookRetryCap}.NextRetry(job.JobRow)
 }
 
 // Timeout is River's limit of one attempt: the request's own, and time to record it.
