@@ -22,6 +22,9 @@ type Enqueuer[Tx any] interface {
 	// EnqueueImport enqueues the fetch of an imported image's original from sourceURL inside
 	// tx; an image that already has an active import job is skipped.
 	EnqueueImport(ctx context.Context, tx Tx, imageID uuid.UUID, sourceURL string) error
+	// EnqueueWebhookDeliveries enqueues one job per webhook delivery inside tx and returns
+	// the jobs' ids, in the order of deliveries.
+	EnqueueWebhookDeliveries(ctx context.Context, tx Tx, deliveries []int64) ([]int64, error)
 }
 
 // How thumbnail jobs are stored, as the job adapter writes them and as the database's SQL

@@ -644,14 +644,74 @@ func contractLocal(t *testing.T, cov *coverage) []string {
 	st, _, _ = c.send(t, req{method: "DELETE", path: pp, token: other})
 	expect(t, "delete another's product", st, 403)
 
+	// Webhooks: an endpoint, its deliveries, a resend.
+	var hook struct {
+		ID     uuid.UUID `json:"id"`
+		Secret string    `json:"secret"`
+	}
+	st, h, data = c.send(t, req{method: "POST", path: "/v1/webhooks", token: as, contentType: "application/json",
+		body: jsonBody(t, map[string]any{"url": "https://hooks.example.com/vitrine", "events": []string{"product.deleted"}})})
+	expect(t, "create a webhook", st, 201)
+	if err := json.Unmarshal(data, &hook); err != nil || hook.Secret == "" || h.Get("Location") != "/v1/webhooks/"+hook.ID.String() {
+		t.Fatalf("created webhook %s (%v), Location %q", data, err, h.Get("Location"))
+	}
+	wp := "/v1/webhooks/" + hook.ID.String()
+	st, _, _ = c.send(t, req{method: "POST", path: "/v1/webhooks", token: as, contentType: "application/json",
+		body: jsonBody(t, map[string]any{"url": "ftp://hooks.example.com/", "events": []string{"product.deleted"}})})
+	expect(t, "a webhook to an ftp URL", st, 400)
+	st, _, _ = c.send(t, req{method: "POST", path: "/v1/webhooks", token: as, contentType: "application/json",
+		body: jsonBody(t, map[string]any{"url": "https://hooks.example.com/", "events": []string{"product.deleted"}, "supplier_id": uuid.New()})})
+	expect(t, "a webhook for another supplier", st, 403)
+	st, _, _ = c.send(t, req{method: "GET", path: "/v1/webhooks", token: as})
+	expect(t, "list webhooks", st, 200)
+	st, _, _ = c.send(t, req{method: "GET", path: "/v1/webhooks?supplier_id=" + uuid.NewString(), token: as})
+	expect(t, "list another supplier's webhooks", st, 403)
+	st, _, _ = c.send(t, req{method: "GET", path: wp, token: as})
+	expect(t, "read a webhook", st, 200)
+	st, _, _ = c.send(t, req{method: "GET", path: wp, token: other})
+	expect(t, "read another's webhook", st, 404)
+	st, _, _ = c.send(t, req{method: "PATCH", path: wp, token: as, contentType: "application/json", body: []byte(`{"description": "cache", "enabled": true}`)})
+	expect(t, "change a webhook", st, 200)
+	st, _, _ = c.send(t, req{method: "PATCH", path: wp, token: as, contentType: "application/json", body: []byte(`{"events": ["image.eaten"]}`), invalid: true})
+	expect(t, "an unknown event", st, 400)
+	var doomed struct{ ID uuid.UUID }
+	_, _, data = c.send(t, req{method: "POST", path: "/v1/products", token: as, contentType: "application/json", body: []byte(`{}`)})
+	_ = json.Unmarshal(data, &doomed)
+	st, _, _ = c.send(t, req{method: "DELETE", path: "/v1/products/" + doomed.ID.String(), token: as})
+	expect(t, "delete a product a webhook hears of", st, 204)
+	var deliveries struct {
+		Deliveries []struct{ ID int64 } `json:"deliveries"`
+	}
+	st, _, data = c.send(t, req{method: "GET", path: wp + "/deliveries?limit=10", token: as})
+	expect(t, "list deliveries", st, 200)
+	if err := json.Unmarshal(data, &deliveries); err != nil || len(deliveries.Deliveries) != 1 {
+		t.Fatalf("deliveries %s (%v), want the product's deletion", data, err)
+	}
+	st, _, _ = c.send(t, req{method: "GET", path: wp + "/deliveries?limit=0", token: as, invalid: true})
+	expect(t, "a page of no deliveries", st, 400)
+	resend := fmt.Sprintf("%s/deliveries/%d/resend", wp, deliveries.Deliveries[0].ID)
+	st, _, _ = c.send(t, req{method: "POST", path: resend, token: as})
+	expect(t, "resend a delivery still queued", st, 409)
+	if _, err := b.db.Pool().Exec(context.Background(), `UPDATE vitrine_webhook_deliveries SET status = 'failed'`); err != nil {
+		t.Fatal(err)
+	}
+	st, _, _ = c.send(t, req{method: "POST", path: resend, token: as})
+	expect(t, "resend a failed delivery", st, 202)
+	st, _, _ = c.send(t, req{method: "POST", path: resend, token: other})
+	expect(t, "resend another's delivery", st, 404)
+
 	// A token that is not valid is refused on every operation, reads included; HEAD answers
 	// what GET does, without the body.
 	var opIDs []string
 	for path, item := range c.doc.Paths.Map() {
 		for method, o := range item.Operations() {
 			opIDs = append(opIDs, o.OperationID)
-			p := strings.NewReplacer("{product_id}", productID.String(), "{id}", ids[1].String(),
-				"{shard}", "ab", "{name}", strings.Repeat("ab", 32)+".png", "{path}", "vitrine-gallery.js",
+			id := ids[1]
+			if strings.HasPrefix(path, "/v1/webhooks/") {
+				id = hook.ID
+			}
+			p := strings.NewReplacer("{product_id}", productID.String(), "{id}", id.String(),
+				"{delivery_id}", "1", "{shard}", "ab", "{name}", strings.Repeat("ab", 32)+".png", "{path}", "vitrine-gallery.js",
 				"{preset}", "mobile").Replace(path)
 			if method == http.MethodHead && !strings.HasPrefix(path, "/objects/") {
 				st, h, data := c.send(t, req{method: method, path: p, token: service})
@@ -681,6 +741,8 @@ func contractLocal(t *testing.T, cov *coverage) []string {
 
 	st, _, _ = c.send(t, req{method: "DELETE", path: pp, token: as})
 	expect(t, "delete the product", st, 204)
+	st, _, _ = c.send(t, req{method: "DELETE", path: wp, token: as})
+	expect(t, "delete the webhook", st, 204)
 	return opIDs
 }
 

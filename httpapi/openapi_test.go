@@ -94,9 +94,10 @@ func TestOpenAPIDocumentIsValid(t *testing.T) {
 			}
 		}
 	}
-	// The request bodies whose every field is optional (updateProduct's needs at least one,
-	// by minProperties).
-	optionalFields := map[string]bool{"createProduct request": true, "startDirectUpload request": true, "updateProduct request": true}
+	// The request bodies whose every field is optional (updateProduct's and updateWebhook's
+	// need at least one, by minProperties).
+	optionalFields := map[string]bool{"createProduct request": true, "startDirectUpload request": true, "updateProduct request": true,
+		"updateWebhook request": true}
 	var walk func(where string, s *openapi3.SchemaRef)
 	seen := map[*openapi3.Schema]bool{}
 	walk = func(where string, s *openapi3.SchemaRef) {

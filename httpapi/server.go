@@ -77,6 +77,10 @@ type Server struct {
 	// CORSOrigins are the origins (as ParseOrigins reads them) whose pages may call /v1 from a
 	// browser; empty: none, and no response carries a CORS header.
 	CORSOrigins []string
+	// Webhooks serves /v1/webhooks; nil: those routes answer 404. WebhooksPerOwner bounds the
+	// endpoints of one supplier (and the global ones together); 0: the default.
+	Webhooks         Webhooks
+	WebhooksPerOwner int
 	// Readiness answers GET /readyz; nil: the server is always ready.
 	Readiness *Readiness
 	// Observer, when set, receives each request's measures (metrics); Tracer, when set,
@@ -115,6 +119,13 @@ func (s *Server) routes() []route {
 		{"POST /v1/images/{id}/position", s.moveImage},
 		{"POST /v1/images/{id}/retry", s.retryImage},
 		{"GET /v1/purges/latest", s.latestPurges},
+		{"POST /v1/webhooks", s.createWebhook},
+		{"GET /v1/webhooks", s.listWebhooks},
+		{"GET /v1/webhooks/{id}", s.getWebhook},
+		{"PATCH /v1/webhooks/{id}", s.patchWebhook},
+		{"DELETE /v1/webhooks/{id}", s.deleteWebhook},
+		{"GET /v1/webhooks/{id}/deliveries", s.listDeliveries},
+		{"POST /v1/webhooks/{id}/deliveries/{delivery_id}/resend", s.resendDelivery},
 		{"GET /objects/{key...}", s.getObject},
 		{"GET /openapi.json", serveOpenAPI},
 		{"GET /docs", serveDocs},

@@ -142,10 +142,11 @@ func setup(t testing.TB, opts ...func(*options)) *bundle {
 	var srv *httptest.Server
 	objectURL := func(key string) string { return srv.URL + "/objects/" + key }
 	api := &httpapi.Server{
-		Auth:    auth,
-		Gallery: app,
-		Uploads: &upload.Service{Store: store, Gallery: app, MaxBytes: o.maxBytes, MaxPixels: o.maxPixels, ObjectURL: objectURL, DirectTTL: time.Hour},
-		Store:   store, ObjectURL: objectURL,
+		Auth:     auth,
+		Gallery:  app,
+		Webhooks: app,
+		Uploads:  &upload.Service{Store: store, Gallery: app, MaxBytes: o.maxBytes, MaxPixels: o.maxPixels, ObjectURL: objectURL, DirectTTL: time.Hour},
+		Store:    store, ObjectURL: objectURL,
 		Presets: gallery.PresetNames(gallery.DefaultPresets()),
 		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}

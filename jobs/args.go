@@ -17,6 +17,7 @@ const (
 	QueueThumbnails = "thumbnails"
 	QueueObjects    = "objects"
 	QueueImports    = "imports"
+	QueueWebhooks   = "webhooks"
 )
 
 // activeStates are the states in which a job blocks a duplicate: once a job is completed,
@@ -89,4 +90,31 @@ func (ImportArgs) InsertOpts() river.InsertOpts {
 		Queue:      QueueImports,
 		UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: activeStates},
 	}
+}
+
+// WebhookArgs asks for one attempt, and its retries, at sending a webhook delivery. The
+// delivery's row says what to send and where; a delivery whose endpoint was deleted is sent
+// nowhere.
+type WebhookArgs struct {
+	DeliveryID int64 `json:"delivery_id"`
+}
+
+// Kind names the job in River's table.
+func (WebhookArgs) Kind() string { return "webhook_delivery" }
+
+// InsertOpts puts the job on the webhooks queue.
+func (WebhookArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueWebhooks}
+}
+
+// WebhookSweepArgs asks for jobs for the webhook deliveries that writers other than Vitrine
+// recorded, and for the expiry of old messages; the leader enqueues one periodically.
+type WebhookSweepArgs struct{}
+
+// Kind names the job in River's table.
+func (WebhookSweepArgs) Kind() string { return "webhook_sweep" }
+
+// InsertOpts puts the job on the webhooks queue.
+func (WebhookSweepArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueWebhooks}
 }

@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"cmp"
 	"log/slog"
 	"time"
 
@@ -16,6 +17,8 @@ type Config struct {
 	ThumbnailWorkers int           // thumbnail jobs worked at once by this process; 0 inserts only
 	ObjectWorkers    int           // delete jobs worked at once by this process
 	ImportWorkers    int           // import jobs worked at once by this process (default 4)
+	WebhookWorkers   int           // webhook deliveries sent at once by this process (default 8)
+	WebhookAttempts  int           // attempts of a webhook delivery before it is failed (default 8)
 	MaxAttempts      int           // attempts before a job is discarded (default 10)
 	RetryBase        time.Duration // the first retry's delay; each next one doubles, up to an hour
 	RescueAfter      time.Duration // a running job is rescued once it has run this long without finishing (its process died)
@@ -34,7 +37,14 @@ type Workers struct {
 	Outbox     *OutboxWorker
 	Purge      *PurgeWorker  // nil, or Every 0: no scheduled purge
 	Imports    *ImportWorker // nil: this process works no imports
+	// Webhooks and WebhookSweep send webhook deliveries; nil: this process sends none.
+	Webhooks     *WebhookWorker
+	WebhookSweep *WebhookSweepWorker
 }
+
+// webhookSweep is how often the leader enqueues the scheduling of the webhook deliveries
+// that plain SQL writes recorded (Vitrine's own writes schedule theirs themselves).
+const webhookSweep = 15 * time.Second
 
 // outboxSweep is how often the leader enqueues a drain of the object outbox for the keys
 // that plain SQL writes put there (Vitrine's own writes enqueue one themselves).
@@ -65,11 +75,18 @@ func NewClient(pool *pgxpool.Pool, cfg Config, w Workers) (*river.Client[pgx.Tx]
 			}
 			rc.Queues[QueueImports] = river.QueueConfig{MaxWorkers: n}
 		}
-		rc.PeriodicJobs = []*river.PeriodicJob{
+		if w.Webhooks != nil {
+			river.AddWorker(workers, w.Webhooks)
+			river.AddWorker(workers, w.WebhookSweep)
+			rc.Queues[QueueWebhooks] = river.QueueConfig{MaxWorkers: cmp.Or(cfg.WebhookWorkers, 8)}
+			rc.PeriodicJobs = append(rc.PeriodicJobs, river.NewPeriodicJob(river.PeriodicInterval(webhookSweep),
+				func() (river.JobArgs, *river.InsertOpts) { return WebhookSweepArgs{}, nil },
+				&river.PeriodicJobOpts{RunOnStart: true}))
+		}
+		rc.PeriodicJobs = append(rc.PeriodicJobs,
 			river.NewPeriodicJob(river.PeriodicInterval(outboxSweep),
 				func() (river.JobArgs, *river.InsertOpts) { return DrainOutboxArgs{Sweep: true}, nil },
-				&river.PeriodicJobOpts{RunOnStart: true}),
-		}
+				&river.PeriodicJobOpts{RunOnStart: true}))
 		if w.Purge != nil && w.Purge.Every > 0 {
 			rc.PeriodicJobs = append(rc.PeriodicJobs, river.NewPeriodicJob(river.PeriodicInterval(w.Purge.Every),
 				func() (river.JobArgs, *river.InsertOpts) { return PurgeArgs{}, nil },

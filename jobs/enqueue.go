@@ -18,6 +18,8 @@ import (
 // back. It implements gallery.Enqueuer for pgx transactions.
 type Enqueuer struct {
 	Client *river.Client[pgx.Tx]
+	// WebhookAttempts is the attempts of a webhook delivery's job (0: River's client default).
+	WebhookAttempts int
 }
 
 var _ gallery.Enqueuer[pgx.Tx] = Enqueuer{}
@@ -30,7 +32,7 @@ func NewEnqueuer(pool *pgxpool.Pool, cfg Config) (Enqueuer, error) {
 	if err != nil {
 		return Enqueuer{}, fmt.Errorf("making River's inserting client: %w", err)
 	}
-	return Enqueuer{Client: client}, nil
+	return Enqueuer{Client: client, WebhookAttempts: cfg.WebhookAttempts}, nil
 }
 
 // EnqueueThumbnails inserts one thumbnail job per target; a target that already has an
@@ -59,6 +61,24 @@ func (e Enqueuer) EnqueueImport(ctx context.Context, tx pgx.Tx, imageID uuid.UUI
 		return fmt.Errorf("enqueueing the import of image %s: %w", imageID, err)
 	}
 	return nil
+}
+
+// EnqueueWebhookDeliveries inserts one job per webhook delivery, with e.WebhookAttempts
+// attempts, and returns their ids in the order of deliveries.
+func (e Enqueuer) EnqueueWebhookDeliveries(ctx context.Context, tx pgx.Tx, deliveries []int64) ([]int64, error) {
+	params := make([]river.InsertManyParams, len(deliveries))
+	for i, id := range deliveries {
+		params[i] = river.InsertManyParams{Args: WebhookArgs{DeliveryID: id}, InsertOpts: &river.InsertOpts{MaxAttempts: e.WebhookAttempts}}
+	}
+	res, err := e.Client.InsertManyTx(ctx, tx, params)
+	if err != nil {
+		return nil, fmt.Errorf("enqueueing %d webhook deliveries: %w", len(deliveries), err)
+	}
+	ids := make([]int64, len(res))
+	for i, r := range res {
+		ids[i] = r.Job.ID
+	}
+	return ids, nil
 }
 
 // CancelJobs cancels each job inside tx (River's JobCancelTx): a queued job is cancelled

@@ -113,6 +113,24 @@ func TestStorageFailingTwiceThenWorking(t *testing.T) {
 }
 
 // storeRaw puts bytes under key, bypassing the upload checks, as bit rot in a store would.
+// appendUndecodable appends to a product an image whose original is stored but is no image
+// libvips can decode (its header passes for a JPEG's).
+func (b *bundle) appendUndecodable(t *testing.T, productID uuid.UUID) gallery.Image {
+	t.Helper()
+	garbage := append([]byte("\xff\xd8\xff\xe0"), bytes.Repeat([]byte("not a jpeg at all "), 500)...)
+	sum := sha256.Sum256(garbage)
+	key := storage.ContentKey("originals", sum[:], "jpg")
+	storeRaw(t, b.store, key, garbage)
+	im, err := b.db.AppendImage(serviceCtx, gallery.NewImage{
+		ProductID: productID, URL: "http://test/" + key, StoragePath: key, SHA256: hex.EncodeToString(sum[:]),
+		Bytes: int64(len(garbage)), Width: 100, Height: 100, MediaType: "image/jpeg",
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return im
+}
+
 func storeRaw(t *testing.T, s storage.Store, key string, data []byte) {
 	t.Helper()
 	ctx := serviceCtx
@@ -128,17 +146,8 @@ func TestUndecodableOriginalFailsAtOnceAndCanBeRetried(t *testing.T) {
 	t.Parallel()
 	b := setup(t, gallery.ThumbnailsForMain)
 	ctx := serviceCtx
-	garbage := append([]byte("\xff\xd8\xff\xe0"), bytes.Repeat([]byte("not a jpeg at all "), 500)...)
-	sum := sha256.Sum256(garbage)
-	key := storage.ContentKey("originals", sum[:], "jpg")
-	storeRaw(t, b.store, key, garbage)
-	im, err := b.db.AppendImage(ctx, gallery.NewImage{
-		ProductID: b.product(t), URL: "http://test/" + key, StoragePath: key, SHA256: hex.EncodeToString(sum[:]),
-		Bytes: int64(len(garbage)), Width: 100, Height: 100, MediaType: "image/jpeg",
-	}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	im := b.appendUndecodable(t, b.product(t))
+	key := im.StoragePath
 	b.start(t)
 	im = b.waitFor(t, im.ID, "failed", func(im gallery.Image) bool { return im.Status == gallery.StatusFailed })
 	js := b.jobRows(t, im.ID)

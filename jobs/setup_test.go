@@ -45,6 +45,7 @@ type bundle struct {
 	store   *storagetest.Faulty
 	client  *river.Client[pgx.Tx]
 	thumbs  *jobs.ThumbnailWorker
+	hooks   *jobs.WebhookWorker // its Client is set by the tests that send webhooks
 	uploads *upload.Service
 	log     *slog.Logger
 }
@@ -63,7 +64,7 @@ func setup(t testing.TB, policy gallery.ThumbnailsFor) *bundle {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
 	objectURL := func(key string) string { return "http://test/objects/" + key }
-	enq, err := jobs.NewEnqueuer(db.Pool(), jobs.Config{MaxAttempts: 10, Logger: log})
+	enq, err := jobs.NewEnqueuer(db.Pool(), jobs.Config{MaxAttempts: 10, WebhookAttempts: 4, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +74,9 @@ func setup(t testing.TB, policy gallery.ThumbnailsFor) *bundle {
 		Formats: []imaging.Format{"webp", "jpeg"}, DefaultFormat: "webp",
 		ObjectURL: objectURL, Logger: log,
 	}
-	b := &bundle{db: db, store: store, thumbs: thumbs, log: log, uploads: &upload.Service{
+	hooks := &jobs.WebhookWorker{DB: db, AttemptTimeout: 10 * time.Second, RetryBase: 50 * time.Millisecond,
+		MaxResponseBytes: 64 << 10, Hosts: jobs.NewHostSlots(4), Logger: log}
+	b := &bundle{db: db, store: store, thumbs: thumbs, hooks: hooks, log: log, uploads: &upload.Service{
 		Store: store, Gallery: db, MaxBytes: 25 << 20, MaxPixels: 50_000_000, ObjectURL: objectURL,
 		// The sources of these tests are httptest servers on loopback.
 		ImportClient: safehttp.NewClient(safehttp.Options{AllowHosts: []string{"127.0.0.1"}}), ImportTimeout: 30 * time.Second,
@@ -92,7 +95,8 @@ func (b *bundle) newClient(t testing.TB, purge *jobs.PurgeWorker) *river.Client[
 		RescueAfter: time.Minute, JobTimeout: 30 * time.Second, FetchCooldown: 10 * time.Millisecond,
 		FetchPoll: 100 * time.Millisecond, Logger: b.log,
 	}, jobs.Workers{Thumbnails: b.thumbs, Outbox: &jobs.OutboxWorker{DB: b.db, Store: b.store, Logger: b.log}, Purge: purge,
-		Imports: &jobs.ImportWorker{Importer: b.uploads, PerHost: 2, Fetch: 30 * time.Second, Snooze: 50 * time.Millisecond, Logger: b.log}})
+		Imports:  &jobs.ImportWorker{Importer: b.uploads, PerHost: 2, Fetch: 30 * time.Second, Snooze: 50 * time.Millisecond, Logger: b.log},
+		Webhooks: b.hooks, WebhookSweep: &jobs.WebhookSweepWorker{DB: b.db, Logger: b.log}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +124,7 @@ func startClient(t testing.TB, client *river.Client[pgx.Tx]) {
 	})
 }
 
-func photo(t *testing.T, name string) []byte {
+func photo(t testing.TB, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(runtime.GOROOT(), "src", "image", "testdata", name))
 	if err != nil {

@@ -124,7 +124,11 @@ func (db *DB) RecordImageStatus(ctx context.Context, imageID uuid.UUID) error {
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		// A job that gave up is image.failed for the webhooks.
+		return db.scheduleWebhooks(ctx, tx)
 	})
 	if err != nil {
 		return fmt.Errorf("recording an image's status: %w", err)

@@ -12,8 +12,9 @@ import (
 
 // galleryWrite is one transaction's change to one product's gallery, made under the
 // product's lock. finish enqueues what the change calls for: thumbnails for a new main image
-// (or for every new image), the clearing of thumbnails that no longer apply, and a drain of
-// the object outbox, where triggers put the keys of the objects the change stopped using.
+// (or for every new image), the clearing of thumbnails that no longer apply, a drain of
+// the object outbox, where triggers put the keys of the objects the change stopped using, and
+// the jobs of the webhook deliveries that triggers recorded for the change.
 type galleryWrite struct {
 	db         *DB
 	tx         pgx.Tx
@@ -91,6 +92,9 @@ func (w *galleryWrite) finish(ctx context.Context) error {
 			return err
 		}
 		if err := w.db.enqueueThumbnails(ctx, tx, targets); err != nil {
+			return err
+		}
+		if err := w.db.scheduleWebhooks(ctx, tx); err != nil {
 			return err
 		}
 		if w.dropped {

@@ -75,11 +75,19 @@ func (db *DB) RecordThumbnails(ctx context.Context, target gallery.ThumbnailTarg
 			th.ThumbHash, th.DominantColor, db.thumbnailsBeyondMain(), target.Replace).Scan(&replaced)
 		if err == nil {
 			outcome = gallery.Recorded
-			// A replaced record's objects that the new one does not reuse went to the outbox.
-			if replaced && db.jobs != nil {
-				return asService(ctx, tx, func() error { return db.jobs.EnqueueOutboxDrain(ctx, tx) })
+			if db.jobs == nil {
+				return nil
 			}
-			return nil
+			return asService(ctx, tx, func() error {
+				if err := db.scheduleWebhooks(ctx, tx); err != nil {
+					return err
+				}
+				// A replaced record's objects that the new one does not reuse went to the outbox.
+				if replaced {
+					return db.jobs.EnqueueOutboxDrain(ctx, tx)
+				}
+				return nil
+			})
 		}
 		if err != pgx.ErrNoRows {
 			return err

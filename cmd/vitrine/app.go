@@ -84,6 +84,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, workers bool) (_ 
 		MaxAttempts: cfg.JobMaxAttempts, RetryBase: cfg.JobRetryBase, RescueAfter: cfg.JobRescueAfter,
 		JobTimeout: cfg.JobRescueAfter * 4 / 5, FetchCooldown: 10 * time.Millisecond, FetchPoll: time.Second,
 		Logger: log.With("component", "river"), Middleware: obs.jobMiddleware(),
+		WebhookWorkers: cfg.WebhookWorkers, WebhookAttempts: cfg.WebhookAttempts,
 	}
 	// Gallery writes enqueue their jobs through a client that only inserts; the workers get
 	// the database that enqueues, and their own client works the queues.
@@ -111,6 +112,8 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, workers bool) (_ 
 	var thumbs *jobs.ThumbnailWorker
 	var outbox *jobs.OutboxWorker
 	var purge *jobs.PurgeWorker
+	var hooks *jobs.WebhookWorker
+	var hookSweep *jobs.WebhookSweepWorker
 	if workers && cfg.Workers > 0 {
 		proc, err := imaging.Start(imaging.Config{Concurrency: 1, MaxJobs: cfg.Workers, MemoryBudget: cfg.JobMemoryMiB << 20,
 			Observe: obs.imaging()})
@@ -130,6 +133,13 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, workers bool) (_ 
 		outbox = &jobs.OutboxWorker{DB: db, Store: store, Logger: log.With("component", "outbox")}
 		purge = &jobs.PurgeWorker{DB: db, Store: store, Every: cfg.PurgeEvery, Grace: cfg.PurgeGrace,
 			Logger: log.With("component", "purge")}
+		hooks = &jobs.WebhookWorker{
+			DB: db, Client: jobs.NewWebhookClient(cfg.WebhookAllowHosts, cfg.WebhookTimeout),
+			AttemptTimeout: cfg.WebhookTimeout, RetryBase: cfg.WebhookRetryBase,
+			MaxResponseBytes: jobs.DefaultWebhookResponseBytes, Hosts: jobs.NewHostSlots(cfg.WebhookPerHost),
+			Logger: log.With("component", "webhooks"),
+		}
+		hookSweep = &jobs.WebhookSweepWorker{DB: db, Logger: log.With("component", "webhooks")}
 		jcfg.ThumbnailWorkers, jcfg.ObjectWorkers = cfg.Workers, 2
 		if cfg.ImportWorkers > 0 {
 			imports = &jobs.ImportWorker{Importer: a.uploads, PerHost: cfg.ImportPerHost, Fetch: cfg.ImportTimeout,
@@ -137,7 +147,8 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, workers bool) (_ 
 			jcfg.ImportWorkers = cfg.ImportWorkers
 		}
 	}
-	client, err := jobs.NewClient(db.Pool(), jcfg, jobs.Workers{Thumbnails: thumbs, Outbox: outbox, Purge: purge, Imports: imports})
+	client, err := jobs.NewClient(db.Pool(), jcfg, jobs.Workers{Thumbnails: thumbs, Outbox: outbox, Purge: purge, Imports: imports,
+		Webhooks: hooks, WebhookSweep: hookSweep})
 	if err != nil {
 		return nil, fmt.Errorf("starting River: %w", err)
 	}

@@ -76,6 +76,14 @@ type config struct {
 	MaxEventStreams  int
 	CORSOrigins      []string
 
+	WebhookWorkers    int
+	WebhookPerHost    int
+	WebhookAttempts   int
+	WebhookRetryBase  time.Duration
+	WebhookTimeout    time.Duration
+	WebhookAllowHosts []string
+	WebhooksPerOwner  int
+
 	PurgeEvery        time.Duration
 	PurgeGrace        time.Duration
 	DirectTTL         time.Duration
@@ -213,6 +221,20 @@ var settings = []setting{
 		func(c *config, v string) (err error) { c.MaxEventStreams, err = strconv.Atoi(v); return }},
 	{"cors-origins", "VITRINE_CORS_ORIGINS", "", "comma-separated origins (scheme://host[:port]) whose pages may call /v1 from a browser with a bearer token; empty: none (no CORS headers)", false,
 		func(c *config, v string) (err error) { c.CORSOrigins, err = httpapi.ParseOrigins(v); return }},
+	{"webhook-workers", "VITRINE_WEBHOOK_WORKERS", "8", "webhook deliveries this process sends at once (with VITRINE_WORKERS > 0)", false,
+		func(c *config, v string) (err error) { c.WebhookWorkers, err = strconv.Atoi(v); return }},
+	{"webhook-per-host", "VITRINE_WEBHOOK_PER_HOST", "4", "webhook deliveries this process sends at once to one host:port; more wait their turn without spending an attempt", false,
+		func(c *config, v string) (err error) { c.WebhookPerHost, err = strconv.Atoi(v); return }},
+	{"webhook-max-attempts", "VITRINE_WEBHOOK_MAX_ATTEMPTS", "8", "attempts at a webhook delivery before it is failed", false,
+		func(c *config, v string) (err error) { c.WebhookAttempts, err = strconv.Atoi(v); return }},
+	{"webhook-retry-base", "VITRINE_WEBHOOK_RETRY_BASE", "1m", "wait before a webhook delivery's second attempt; it doubles with each attempt (8 attempts span about two hours), up to 6h", false,
+		func(c *config, v string) (err error) { c.WebhookRetryBase, err = time.ParseDuration(v); return }},
+	{"webhook-timeout", "VITRINE_WEBHOOK_TIMEOUT", "10s", "the longest one webhook attempt may take, from connecting to the end of the answer", false,
+		func(c *config, v string) (err error) { c.WebhookTimeout, err = time.ParseDuration(v); return }},
+	{"webhook-allow-hosts", "VITRINE_WEBHOOK_ALLOW_HOSTS", "", "comma-separated host or host:port entries that webhook deliveries may reach even on a private or loopback address; empty: public addresses only", false,
+		func(c *config, v string) (err error) { c.WebhookAllowHosts, err = safehttp.ParseAllowHosts(v); return }},
+	{"webhooks-per-supplier", "VITRINE_WEBHOOKS_PER_SUPPLIER", "20", "webhook endpoints one supplier may register (and global ones, together)", false,
+		func(c *config, v string) (err error) { c.WebhooksPerOwner, err = strconv.Atoi(v); return }},
 	{"keep-original-metadata", "VITRINE_KEEP_ORIGINAL_METADATA", "false", "keep EXIF, GPS and XMP in stored originals (by default they are stripped)", false,
 		func(c *config, v string) (err error) { c.KeepMetadata, err = strconv.ParseBool(v); return }},
 	{"import-allow-hosts", "VITRINE_IMPORT_ALLOW_HOSTS", "", "comma-separated hosts (host or host:port) that imports by URL may reach even at private or loopback addresses, such as a mirror on a private network; empty: public addresses only", false,
@@ -355,6 +377,12 @@ func (c *config) validate() []error {
 	}
 	if c.MaxConnections < 1 {
 		errs = append(errs, errors.New("VITRINE_MAX_CONNECTIONS must be at least 1"))
+	}
+	if c.WebhookWorkers < 1 || c.WebhookPerHost < 1 || c.WebhookAttempts < 1 || c.WebhooksPerOwner < 1 {
+		errs = append(errs, errors.New("VITRINE_WEBHOOK_WORKERS, VITRINE_WEBHOOK_PER_HOST, VITRINE_WEBHOOK_MAX_ATTEMPTS and VITRINE_WEBHOOKS_PER_SUPPLIER must be at least 1"))
+	}
+	if c.WebhookRetryBase <= 0 || c.WebhookTimeout <= 0 {
+		errs = append(errs, errors.New("VITRINE_WEBHOOK_RETRY_BASE and VITRINE_WEBHOOK_TIMEOUT must be positive"))
 	}
 	if c.MaxEventStreams < 1 {
 		errs = append(errs, errors.New("VITRINE_MAX_EVENT_STREAMS must be at least 1"))

@@ -73,6 +73,8 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		BodyTimeout:          cfg.BodyTimeout,
 		WriteTimeout:         cfg.WriteTimeout,
 		Gallery:              a.db,
+		Webhooks:             a.db,
+		WebhooksPerOwner:     cfg.WebhooksPerOwner,
 		Uploads:              a.uploads,
 		Store:                a.store,
 		ObjectURL:            a.objectURL,
