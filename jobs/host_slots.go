@@ -2,7 +2,8 @@ package jobs
 
 import "sync"
 
-// HostSlots bounds the requests in flight to each host (host:port) in one process.
+// HostSlots bounds the requests in flight to each host in one process: webhook deliveries
+// by host:port, import fetches by host name.
 type HostSlots struct {
 	perHost int
 	mu      sync.Mutex

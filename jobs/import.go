@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"net/url"
@@ -35,7 +36,8 @@ type ImportWorker struct {
 	Snooze   time.Duration // how long a job waits for a slot of its host (default 1 s)
 	Logger   *slog.Logger
 
-	slots hostSlots
+	slotsOnce sync.Once
+	slots     *HostSlots
 }
 
 // Timeout gives a job its fetch's time and a minute to store and record the result. An attempt
@@ -50,7 +52,8 @@ func (w *ImportWorker) Timeout(*river.Job[ImportArgs]) time.Duration {
 func (w *ImportWorker) Work(ctx context.Context, job *river.Job[ImportArgs]) error {
 	ctx = gallery.WithCaller(ctx, gallery.Service())
 	host := sourceHost(job.Args.SourceURL)
-	release, ok := w.slots.take(host, w.perHost())
+	w.slotsOnce.Do(func() { w.slots = NewHostSlots(cmp.Or(w.PerHost, 4)) })
+	release, ok := w.slots.acquire(host)
 	if !ok {
 		snooze := w.Snooze
 		if snooze <= 0 {
@@ -63,13 +66,6 @@ func (w *ImportWorker) Work(ctx context.Context, job *river.Job[ImportArgs]) err
 	return w.Importer.FetchImport(ctx, job.Args.ImageID, job.Args.SourceURL, job.Attempt >= job.MaxAttempts)
 }
 
-func (w *ImportWorker) perHost() int {
-	if w.PerHost <= 0 {
-		return 4
-	}
-	return w.PerHost
-}
-
 // sourceHost is the host whose slots a fetch of raw takes: its host name, lower case (any
 // port of it counts, since they are usually one server).
 func sourceHost(raw string) string {
@@ -78,31 +74,4 @@ func sourceHost(raw string) string {
 		return ""
 	}
 	return strings.ToLower(u.Hostname())
-}
-
-// hostSlots counts the fetches running from each host.
-type hostSlots struct {
-	mu      sync.Mutex
-	running map[string]int
-}
-
-// take takes one of host's limit slots, or reports false when all are taken. release gives
-// it back.
-func (h *hostSlots) take(host string, limit int) (release func(), ok bool) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.running == nil {
-		h.running = map[string]int{}
-	}
-	if h.running[host] >= limit {
-		return nil, false
-	}
-	h.running[host]++
-	return func() {
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		if h.running[host]--; h.running[host] == 0 {
-			delete(h.running, host)
-		}
-	}, true
 }
