@@ -1,7 +1,7 @@
 // Package imageinfo identifies uploaded images and checks their structure
 // while they stream past, without decoding pixels and in constant memory.
 //
-// Scan recognises JPEG, PNG, GIF and WebP from their magic bytes only, reports
+// Scan recognises JPEG, PNG, GIF, WebP and HEIF (HEIC, AVIF) from their magic bytes only, reports
 // the dimensions declared in the header, refuses images that declare too many
 // pixels before any pixel data is read, and rejects files that are truncated
 // or structurally malformed.
@@ -19,16 +19,19 @@ import (
 
 // Info is what the header says.
 type Info struct {
-	// MediaType is one of "image/jpeg", "image/png", "image/gif" and "image/webp".
+	// MediaType is one of "image/jpeg", "image/png", "image/gif", "image/webp", and for
+	// the HEIF family "image/heic" (HEVC), "image/avif" (AV1) and "image/heif" (the
+	// others), as the brands of the file's ftyp box say (see isobmff.Ftyp.MediaType).
 	MediaType string
 	// Width and Height are the dimensions declared by the image header. For GIF
-	// and animated WebP they are those of the logical screen or canvas. No
-	// EXIF orientation is applied.
+	// and animated WebP they are those of the logical screen or canvas; for HEIF
+	// those of the primary image's ispe property (for a grid, the grid's output
+	// size). No EXIF orientation, nor HEIF irot or imir, is applied.
 	Width, Height int
 	// ProfileBytes is the size of the embedded ICC colour profile, as the file's
 	// structure declares it (for PNG, compressed): JPEG APP2 ICC_PROFILE
 	// segments, a PNG iCCP chunk, a GIF ICCRGBG1012 application extension, a
-	// WebP ICCP chunk. Decoders load the profile whole, so callers may bound it.
+	// WebP ICCP chunk, the prof or rICC colr properties of a HEIF's primary image. Decoders load the profile whole, so callers may bound it.
 	ProfileBytes int64
 }
 
@@ -36,7 +39,7 @@ type Info struct {
 func (i Info) Pixels() int64 { return int64(i.Width) * int64(i.Height) }
 
 // Ext returns the usual file extension for the media type, without a dot:
-// "jpg", "png", "gif" or "webp". It returns "" for an unknown media type.
+// "jpg", "png", "gif", "webp", "heic", "heif" or "avif". It returns "" for an unknown media type.
 func (i Info) Ext() string {
 	switch i.MediaType {
 	case "image/jpeg":
@@ -47,13 +50,19 @@ func (i Info) Ext() string {
 		return "gif"
 	case "image/webp":
 		return "webp"
+	case "image/heic":
+		return "heic"
+	case "image/heif":
+		return "heif"
+	case "image/avif":
+		return "avif"
 	}
 	return ""
 }
 
 var (
 	// ErrUnsupported means that the input is not an image of a supported type:
-	// its first bytes match none of the JPEG, PNG, GIF and WebP signatures. It is
+	// its first bytes match none of the JPEG, PNG, GIF, WebP and HEIF signatures. It is
 	// imageformat.ErrUnsupported, which imagestrip returns too.
 	ErrUnsupported = imageformat.ErrUnsupported
 	// ErrTooManyPixels means that the header declares more pixels than the
@@ -121,6 +130,8 @@ func Scan(r io.Reader, maxPixels int64) (Info, error) {
 		f = format{"gif", mt, scanGIF}
 	case imageformat.WebP:
 		f = format{"webp", mt, scanWebP}
+	case imageformat.HEIF:
+		f = format{"heif", mt, scanHEIF}
 	default:
 		return Info{}, fmt.Errorf("unrecognised file signature: %w", ErrUnsupported)
 	}

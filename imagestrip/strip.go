@@ -1,4 +1,4 @@
-// Package imagestrip removes metadata from JPEG, PNG, GIF and WebP images as they stream
+// Package imagestrip removes metadata from JPEG, PNG, GIF, WebP and HEIF images as they stream
 // past, without decoding or re-encoding pixels: what is kept is copied byte for byte, so the
 // image decodes to exactly the same pixels.
 //
@@ -31,8 +31,21 @@
 //   - WebP: in an extended file (VP8X), only VP8X, ICCP, ANIM, ANMF, ALPH, VP8 and VP8L
 //     chunks are kept; EXIF, XMP and unknown chunks are dropped, and the VP8X flags and the
 //     RIFF size are rewritten. A simple file (VP8 or VP8L) is reduced to its image chunk.
+//   - HEIF (HEIC, AVIF): EXIF and XMP are items of the file, described in its meta box, whose
+//     data usually lies in an mdat box. The items of type Exif, mime (XMP, and any other typed
+//     content) and uri are dropped from the meta box (item information, locations, references,
+//     property associations), which is written again shorter; the offsets of the other items'
+//     data in the file move back by the same amount. Their data in mdat is overwritten with
+//     zeros as it streams (cutting it would move the data after it, which the rewritten meta
+//     box has already placed), and their data in the meta box's idat is zeroed. Every
+//     top-level box other than ftyp, meta and mdat (free, skip, uuid, an image sequence's moov
+//     with its user data) becomes a free box of the same size full of zeros. Orientation
+//     (irot, imir) and colour (colr) are properties of the image, not items, and are kept.
+//     The meta box must come before the media data and end within the first MiB: imageinfo
+//     refuses other files, and so does the Writer.
 //
-// Memory use is constant: about 100 KiB, plus up to 256 KiB for an extended WebP. An extended
+// Memory use is constant: about 100 KiB, plus up to 256 KiB for an extended WebP or twice
+// the meta box of a HEIF (at most 2 MiB: it is gathered, then written again). An extended
 // WebP must be held back until its end, because the RIFF size that starts the file depends
 // on what is dropped later: its kept chunks are held in memory up to 256 KiB, and beyond that
 // in a temporary file that the caller provides (see NewWriter), which is closed as soon as the
@@ -50,7 +63,7 @@ import (
 
 var (
 	// ErrUnsupported means that the input does not start with the signature of a JPEG,
-	// PNG, GIF or WebP image. It is imageformat.ErrUnsupported, which imageinfo returns too.
+	// PNG, GIF, WebP or HEIF image. It is imageformat.ErrUnsupported, which imageinfo returns too.
 	ErrUnsupported = imageformat.ErrUnsupported
 	// ErrCorrupt means that the type was recognised but the structure is malformed or the
 	// input ends before the image does. It is imageformat.ErrCorrupt, which imageinfo
@@ -94,8 +107,19 @@ func NewWriter(dst io.Writer, scratch func() (File, error)) *Writer {
 }
 
 // MediaType returns "image/jpeg", "image/png", "image/gif" or "image/webp" once the first 12
-// bytes have identified the type, and "" before or if they did not.
-func (w *Writer) MediaType() string { return w.mediaType }
+// bytes have identified the type, and "" before or if they did not. For the HEIF family it
+// returns "image/heic", "image/avif" or "image/heif" once the ftyp box has been read, as
+// imageinfo does from the same brands.
+func (w *Writer) MediaType() string {
+	if h, ok := w.in.f.(*heifStripper); ok {
+		return h.mediaType
+	}
+	return w.mediaType
+}
+
+// ender is a stripper of a format whose end is the end of the input (HEIF), rather than
+// a marker: ended reports whether the input may end where it did.
+type ender interface{ ended() error }
 
 // Write consumes p. It returns len(p) unless it returns an error.
 func (w *Writer) Write(p []byte) (int, error) {
@@ -134,6 +158,8 @@ func (w *Writer) start() error {
 		w.in.f = &gifStripper{in: &w.in}
 	case "image/webp":
 		w.in.f = &webpStripper{in: &w.in, body: spill{max: w.memoryMax, newFile: w.scratch}}
+	case imageformat.HEIF:
+		w.in.f = &heifStripper{in: &w.in}
 	default:
 		return fmt.Errorf("imagestrip: unrecognised file signature: %w", ErrUnsupported)
 	}
@@ -155,8 +181,16 @@ func (w *Writer) Close() error {
 		return fmt.Errorf("imagestrip: empty input: %w", ErrUnsupported)
 	case w.in.f == nil && imageformat.Sniff(w.head[:w.nhead]) == "":
 		return fmt.Errorf("imagestrip: unrecognised file signature: %w", ErrUnsupported)
-	case w.in.f == nil || w.in.op != opDiscard:
+	case w.in.f == nil:
 		return fmt.Errorf("imagestrip: unexpected end of data: %w", ErrCorrupt)
+	case w.in.op != opDiscard:
+		f, ok := w.in.f.(ender)
+		if !ok {
+			return fmt.Errorf("imagestrip: unexpected end of data: %w", ErrCorrupt)
+		}
+		if err := f.ended(); err != nil {
+			return err
+		}
 	}
 	if err := w.bw.Flush(); err != nil {
 		return writeError(err)

@@ -4,7 +4,7 @@
 # libvips with its headers (thumbnails, through cgo) and the Go modules. With --test it also
 # installs what only the tests and benchmarks use: pgbench, the package lists that the tests'
 # `apt-get download` of real photographs needs, Chromium (a test renders the API reference page
-# in it), and versitygw (the real S3 server the tests of the S3 storage run against). Safe to
+# in it), libheif's heif-enc and heif-convert (HEIC and AVIF test files), and versitygw (the real S3 server the tests of the S3 storage run against). Safe to
 # run again: it installs nothing that is already there.
 set -euo pipefail
 
@@ -19,6 +19,8 @@ command -v psql >/dev/null 2>&1 || missing+=(postgresql-client)
 $testing && ! command -v pgbench >/dev/null 2>&1 && missing+=(postgresql-contrib)
 # The test of the API reference page renders it in headless Chromium.
 $testing && ! command -v chromium >/dev/null 2>&1 && missing+=(chromium)
+# The HEIF tests encode HEIC and AVIF photographs with heif-enc and decode them with heif-convert.
+$testing && ! command -v heif-enc >/dev/null 2>&1 && missing+=(libheif-examples)
 pkg-config --exists vips 2>/dev/null || missing+=(libvips-dev)
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
 command -v gcc >/dev/null 2>&1 || missing+=(gcc)

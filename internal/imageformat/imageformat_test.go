@@ -17,6 +17,12 @@ func TestSniff(t *testing.T) {
 		"RIFF\x00\x00\x00\x00WEBP":            WebP,
 		"RIFF\x00\x00\x00\x00WEB":             "",
 		"RIFF\x00\x00\x00\x00WAVE":            "",
+		"\x00\x00\x00\x1cftypheic":            HEIF,
+		"\x00\x00\x00\x1cftypavif":            HEIF,
+		"\x00\x00\x00\x1cftypmif1":            HEIF,
+		"\x00\x00\x00\x1cftypmp42":            "",
+		"\x00\x00\x00\x1cftypheif":            "",
+		"\x00\x00\x00\x1cftyphei":             "",
 		"<svg":                                "",
 		"":                                    "",
 	} {
