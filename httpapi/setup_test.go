@@ -80,6 +80,8 @@ type options struct {
 	events httpapi.HubConfig
 	// writeTimeout is the API's WriteTimeout; zero: none.
 	writeTimeout time.Duration
+	// uploadTypes are the accepted upload types; the zero Types accepts all.
+	uploadTypes upload.Types
 }
 
 type httpapiLimiter struct{ perMinute, burst, writesPerMinute, writeBurst float64 }
@@ -135,7 +137,7 @@ func setup(t testing.TB, opts ...func(*options)) *bundle {
 	api := &httpapi.Server{
 		Auth:    auth,
 		Gallery: app,
-		Uploads: &upload.Service{Store: store, Gallery: app, MaxBytes: o.maxBytes, MaxPixels: o.maxPixels, ObjectURL: objectURL, DirectTTL: time.Hour},
+		Uploads: &upload.Service{Store: store, Gallery: app, MaxBytes: o.maxBytes, MaxPixels: o.maxPixels, ObjectURL: objectURL, DirectTTL: time.Hour, Types: o.uploadTypes},
 		Store:   store, ObjectURL: objectURL,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}

@@ -40,6 +40,10 @@ func BenchmarkPeakRSS(b *testing.B) {
 		{"12MP_GIF/bytes/webp+jpeg", heavy["gif"], false, "webp,jpeg"},
 		{"17.9MP_progressive_JPEG/bytes/webp+jpeg", testphotos.LargeOriginal(b), false, "webp,jpeg"},
 		{"14.7MP_baseline_JPEG/bytes/webp+jpeg", testphotos.Large(b), false, "webp,jpeg"},
+		{"12MP_baseline_JPEG/bytes/webp", testphotos.IPhoneJPEG(b), false, "webp"},
+		{"12MP_HEIC/bytes/webp", testphotos.HEIC(b), false, "webp"},
+		{"12MP_HEIC_grid/bytes/webp", testphotos.HEICGrid(b), false, "webp"},
+		{"12MP_AVIF/bytes/webp", testphotos.AVIF(b), false, "webp"},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			var started, peak int64

@@ -14,6 +14,7 @@ import (
 	"github.com/vitrine-dev/vitrine/gallery"
 	"github.com/vitrine-dev/vitrine/httpapi"
 	"github.com/vitrine-dev/vitrine/storage/s3store"
+	"github.com/vitrine-dev/vitrine/upload"
 )
 
 // config is every setting of Vitrine, read from VITRINE_* environment variables (and
@@ -62,6 +63,7 @@ type config struct {
 	UploadQueueWait  time.Duration
 	MemoryLimit      int64
 	KeepMetadata     bool
+	UploadTypes      upload.Types
 	BodyTimeout      time.Duration
 	WriteTimeout     time.Duration
 	IdleTimeout      time.Duration
@@ -206,6 +208,8 @@ var settings = []setting{
 		func(c *config, v string) (err error) { c.CORSOrigins, err = httpapi.ParseOrigins(v); return }},
 	{"keep-original-metadata", "VITRINE_KEEP_ORIGINAL_METADATA", "false", "keep EXIF, GPS and XMP in stored originals (by default they are stripped)", false,
 		func(c *config, v string) (err error) { c.KeepMetadata, err = strconv.ParseBool(v); return }},
+	{"upload-types", "VITRINE_UPLOAD_TYPES", upload.DefaultTypes, "comma-separated image types accepted by uploads (direct ones too), others refused with 415: jpeg, png, gif, webp, heic, heif, avif", false,
+		func(c *config, v string) (err error) { c.UploadTypes, err = upload.ParseTypes(v); return }},
 	{"purge-every", "VITRINE_PURGE_EVERY", "168h", "how often the orphan purge runs (0: never on its own); an overdue run starts at boot", false,
 		func(c *config, v string) (err error) { c.PurgeEvery, err = time.ParseDuration(v); return }},
 	{"purge-grace", "VITRINE_PURGE_GRACE", "48h", "the orphan purge keeps unreferenced objects younger than this", false,

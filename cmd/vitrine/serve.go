@@ -79,7 +79,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		Uploads: &upload.Service{
 			Store: a.store, Gallery: a.db, MaxBytes: cfg.MaxUploadBytes, MaxPixels: cfg.MaxPixels, ObjectURL: a.objectURL,
 			MaxPixelsPerByte: cfg.MaxPixelsPerByte, DensityFrom: cfg.DensityFrom,
-			KeepMetadata: cfg.KeepMetadata, DirectTTL: cfg.DirectTTL, TempDir: spool,
+			KeepMetadata: cfg.KeepMetadata, DirectTTL: cfg.DirectTTL, TempDir: spool, Types: cfg.UploadTypes,
 		},
 		Store:                a.store,
 		ObjectURL:            a.objectURL,
