@@ -6,13 +6,6 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/testphotos"
 )
 
-// maxHEIFDifference is how far (testphotos.CellDifference, mean 8-bit levels of 16×12 cell
-// means) a HEIF original's variant may be from the same photograph's JPEG original's. Both
-// are the same pixels through different lossy codecs: measured 0.1-0.3 for the three larger
-// presets and 0.9-1.2 for minithumb (96×72, so cells of 6×6 pixels). A Display P3 HEIF read
-// as sRGB (libvips 8.14 without the nclx fix) measured 2.4-2.9; a quarter turn changes the
-// size, caught before.
-const maxHEIFDifference = 1.5
 
 // TestHEIFVariantsMatchTheJPEGs makes every preset from each HEIF, HEIC and AVIF photograph
 // of testphotos and from the same photograph as a JPEG, and compares them: same size,
@@ -45,8 +38,8 @@ func TestHEIFVariantsMatchTheJPEGs(t *testing.T) {
 					t.Fatalf("%s: %v, the JPEG's is %v", p.Name, got.Bounds(), ref.Bounds())
 				}
 				t.Logf("%s: %.2f levels from the JPEG's", p.Name, d)
-				if d > maxHEIFDifference {
-					t.Errorf("%s is %.2f levels from the JPEG's, over %.1f", p.Name, d, maxHEIFDifference)
+				if d > testphotos.MaxCellDifference {
+					t.Errorf("%s is %.2f levels from the JPEG's, over %.1f", p.Name, d, testphotos.MaxCellDifference)
 				}
 			}
 		})
