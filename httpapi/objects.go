@@ -23,6 +23,8 @@ var contentTypes = map[string]string{
 	".gif":  "image/gif",
 	".webp": "image/webp",
 	".avif": "image/avif",
+	".heic": "image/heic",
+	".heif": "image/heif",
 }
 
 // getObject serves a stored object with ETag, ranges and conditional requests. Keys are

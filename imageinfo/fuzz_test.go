@@ -9,6 +9,7 @@ import (
 	"image/png"
 	"testing"
 
+	"github.com/vitrine-dev/vitrine/internal/testheif"
 	"github.com/vitrine-dev/vitrine/internal/testimages"
 )
 
@@ -27,6 +28,15 @@ func FuzzScan(f *testing.F) {
 	}
 	f.Add(pngFile(ihdr(16, 16, 8, 0, 0), testimages.PNGChunk("IDAT", zlibBytes(make([]byte, 1<<16)))))
 	f.Add(gifFile(gifHeader(10, 10), gifFrame(200, 0, 100, 10, 2, onePixel...)))
+	for _, avif := range []bool{false, true} {
+		small := testheif.Small(f, avif)
+		f.Add(small)
+		for _, b := range testheif.Broken(f, small) {
+			if len(b) <= 4096 {
+				f.Add(b)
+			}
+		}
+	}
 
 	f.Fuzz(fuzzBody)
 }

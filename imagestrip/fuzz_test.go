@@ -9,6 +9,7 @@ import (
 	"image/png"
 	"testing"
 
+	"github.com/vitrine-dev/vitrine/internal/testheif"
 	"github.com/vitrine-dev/vitrine/internal/testimages"
 
 	"github.com/vitrine-dev/vitrine/imageinfo"
@@ -44,6 +45,7 @@ func fuzzSeeds(t testing.TB) [][]byte {
 	}
 	sample := webpChunks(t, webpSample(t, "lossy-alpha.webp"))
 	valid = append(valid, riffFile(sample[0], sample[1], sample[2], riffChunk("EXIF", cameraEXIF(binary.BigEndian, 6))))
+	valid = append(valid, testheif.Small(t, false), testheif.Small(t, true))
 
 	var out [][]byte
 	for _, v := range valid {

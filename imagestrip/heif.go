@@ -128,6 +128,7 @@ func (h *heifStripper) box() error {
 		}
 		h.sawMeta = true
 		h.state = heifWantMeta
+		h.meta.Grow(int(n))
 		h.in.out = &h.meta
 		h.in.copy(n)
 		return nil

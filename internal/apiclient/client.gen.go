@@ -89,7 +89,10 @@ func (e ErrorErrorCode) Valid() bool {
 
 // Defines values for ImageMediaType.
 const (
+	Imageavif ImageMediaType = "image/avif"
 	Imagegif  ImageMediaType = "image/gif"
+	Imageheic ImageMediaType = "image/heic"
+	Imageheif ImageMediaType = "image/heif"
 	Imagejpeg ImageMediaType = "image/jpeg"
 	Imagepng  ImageMediaType = "image/png"
 	Imagewebp ImageMediaType = "image/webp"
@@ -98,7 +101,13 @@ const (
 // Valid indicates whether the value is a known member of the ImageMediaType enum.
 func (e ImageMediaType) Valid() bool {
 	switch e {
+	case Imageavif:
+		return true
 	case Imagegif:
+		return true
+	case Imageheic:
+		return true
+	case Imageheif:
 		return true
 	case Imagejpeg:
 		return true

@@ -11,11 +11,18 @@ type Image struct {
 	// its irot and imir transforms, and for a grid the size of the grid's output.
 	Width, Height uint32
 	// Decoded is how many pixels a decoder decodes to show the image: its own for a coded
-	// image, the sum of its inputs' for a grid, its input's for an identity transform, and
-	// the canvas's plus its inputs' for an overlay. It saturates at 2^62.
+	// image, its tiles' for a grid (tiles × tile size, which exceeds the grid's size when
+	// its last row and column of tiles extend past it), its input's for an identity
+	// transform, and the canvas's plus its inputs' for an overlay. It saturates at 2^62.
 	Decoded uint64
 	// ProfileBytes is the size of the ICC profiles of the item's colr properties.
 	ProfileBytes int64
+	// Rotation is the item's irot property: how far the image turns anti-clockwise to be
+	// shown, in degrees (0, 90, 180 or 270). Mirror is its imir property: 0 to mirror about
+	// a vertical axis (left and right swap), 1 about a horizontal axis, -1 for none. A
+	// viewer mirrors or rotates in the order in which the properties are associated.
+	Rotation int
+	Mirror   int
 	// Grids are the IDs of the grids that the image derives from (or is) whose data lies in
 	// the file rather than in the meta box: CheckGrid can check them only once their data
 	// has been read.
@@ -33,7 +40,21 @@ func (m *Meta) CheckImage(id uint32) (Image, error) {
 	if err != nil {
 		return Image{}, err
 	}
-	img.ProfileBytes = m.profileBytes(m.Item(id))
+	it := m.Item(id)
+	img.ProfileBytes = m.profileBytes(it)
+	img.Mirror = -1
+	if p := m.Property(it, "irot"); p != nil {
+		if len(p) != 1 {
+			return Image{}, corruptf("bad irot property of image %d", id)
+		}
+		img.Rotation = 90 * int(p[0]&3)
+	}
+	if p := m.Property(it, "imir"); p != nil {
+		if len(p) != 1 {
+			return Image{}, corruptf("bad imir property of image %d", id)
+		}
+		img.Mirror = int(p[0] & 1)
+	}
 	for _, it := range m.Items { // in a stable order
 		if _, ok := memo[it.ID]; ok && it.Type == "grid" && it.Method == 0 {
 			img.Grids = append(img.Grids, it.ID)
@@ -92,10 +113,16 @@ func (m *Meta) checkImage(id uint32, memo map[uint32]Image) (Image, error) {
 		if !it.Located {
 			return Image{}, corruptf("grid %d has no data", id)
 		}
+		tw, th := uint64(ins[0].Width), uint64(ins[0].Height)
 		for _, x := range ins[1:] {
-			if x.Width != ins[0].Width || x.Height != ins[0].Height {
+			if uint64(x.Width) != tw || uint64(x.Height) != th {
 				return Image{}, corruptf("grid %d has tiles of different sizes", id)
 			}
+		}
+		// A grid needs no more tiles than cover its output; the tiles of its last row and
+		// column may extend past it, by less than a tile.
+		if need := (uint64(w) + tw - 1) / tw * ((uint64(h) + th - 1) / th); uint64(len(ins)) > need {
+			return Image{}, corruptf("grid %d has more tiles than its size needs", id)
 		}
 		if data, ok := m.idatData(it, GridDataLen); ok {
 			if err := m.CheckGrid(id, data); err != nil {
@@ -138,10 +165,10 @@ func (m *Meta) CheckGrid(id uint32, data []byte) error {
 	w, h, _ := m.Size(it)
 	tiles := m.Inputs(id)
 	if rows*cols != len(tiles) {
-		return corruptf("grid %d of %d×%d has %d tiles", id, cols, rows, len(tiles))
+		return corruptf("grid %d of %dx%d has %d tiles", id, cols, rows, len(tiles))
 	}
 	if ow != uint64(w) || oh != uint64(h) {
-		return corruptf("grid %d is %d×%d but its size is %d×%d", id, ow, oh, w, h)
+		return corruptf("grid %d is %dx%d but its size is %dx%d", id, ow, oh, w, h)
 	}
 	tw, th, _ := m.Size(m.Item(tiles[0]))
 	if uint64(cols)*uint64(tw) < ow || uint64(cols-1)*uint64(tw) >= ow ||

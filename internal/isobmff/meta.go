@@ -344,6 +344,9 @@ func (m *Meta) parseIref(b []byte) error {
 	}
 	total := 0
 	for _, c := range boxes {
+		if c.typ == "uuid" {
+			return corrupt("uuid box in iref")
+		}
 		r := reader{b: c.payload}
 		ref := Reference{Type: c.typ, From: uint32(r.uint(idSize))}
 		n := int(r.u16())

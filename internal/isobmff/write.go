@@ -27,7 +27,7 @@ func (m *Meta) WithoutMetadata(end, size int64) ([]byte, []Range, error) {
 	if shift < 0 {
 		return nil, nil, fmt.Errorf("isobmff: rewritten meta box grew from %d to %d bytes", size, len(first))
 	}
-	box, err := m.appendWithout(make([]byte, 0, len(first)), shift)
+	box, err := m.appendWithout(first[:0], shift) // the same length, in the same memory
 	if err != nil {
 		return nil, nil, err
 	}

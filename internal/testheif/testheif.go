@@ -31,13 +31,27 @@ var Markers = []string{
 // Width and Height are the size of Photo's images.
 const Width, Height = 640, 400
 
-// Photo returns a HEIC (or, with avif, an AVIF) of the centre 640×400 of testphotos.Medium,
-// encoded by heif-enc at quality 60, whose Exif item holds a GPS position and whose XMP item
-// (a mime item of type application/rdf+xml) a location: heif-enc copies both from the JPEG
-// it encodes. It also returns that JPEG.
+// Photo returns a HEIC (or, with avif, an AVIF) of the centre Width×Height of
+// testphotos.Medium, encoded by heif-enc at quality 60, whose Exif item holds a GPS position
+// and whose XMP item (a mime item of type application/rdf+xml) a location: heif-enc copies
+// both from the JPEG it encodes. It also returns that JPEG.
 func Photo(t testing.TB, avif bool) (heif, jpegWithMetadata []byte) {
 	t.Helper()
-	src := JPEGWithMetadata(t)
+	src := JPEGWithMetadata(t, Width, Height)
+	return Encode(t, src, avif), src
+}
+
+// Small returns a HEIC (or an AVIF) of the centre 32×24 of testphotos.Medium with the same
+// metadata as Photo's, for fuzzing: about 1 KB.
+func Small(t testing.TB, avif bool) []byte {
+	t.Helper()
+	return Encode(t, JPEGWithMetadata(t, 32, 24), avif)
+}
+
+// Encode returns the JPEG src encoded by heif-enc at quality 60 as a HEIC, or with avif as an
+// AVIF, with the EXIF and XMP of src as items.
+func Encode(t testing.TB, src []byte, avif bool) []byte {
+	t.Helper()
 	dir := t.TempDir()
 	in, out := filepath.Join(dir, "in.jpg"), filepath.Join(dir, "out.heic")
 	args := []string{"-q", "60", "-o", out, in}
@@ -60,13 +74,13 @@ func Photo(t testing.TB, avif bool) (heif, jpegWithMetadata []byte) {
 			t.Fatalf("heif-enc left out the metadata %q", s)
 		}
 	}
-	return heif, src
+	return heif
 }
 
-// JPEGWithMetadata returns the centre 640×400 of testphotos.Medium as a JPEG with an EXIF
-// APP1 segment holding a GPS IFD (GPSLatitudeRef N, GPSLatitude 48/1 51/1 2938/100) and an
-// XMP APP1 segment with a location.
-func JPEGWithMetadata(t testing.TB) []byte {
+// JPEGWithMetadata returns the centre width×height of testphotos.Medium as a JPEG with an
+// EXIF APP1 segment holding a GPS IFD (GPSLatitudeRef N, GPSLatitude 48/1 51/1 2938/100) and
+// an XMP APP1 segment with a location.
+func JPEGWithMetadata(t testing.TB, width, height int) []byte {
 	t.Helper()
 	f, err := os.Open(testphotos.Medium(t))
 	if err != nil {
@@ -78,10 +92,10 @@ func JPEGWithMetadata(t testing.TB) []byte {
 		t.Fatal(err)
 	}
 	b := img.Bounds()
-	x, y := b.Min.X+(b.Dx()-Width)/2, b.Min.Y+(b.Dy()-Height)/2
+	x, y := b.Min.X+(b.Dx()-width)/2, b.Min.Y+(b.Dy()-height)/2
 	sub := img.(interface {
 		SubImage(image.Rectangle) image.Image
-	}).SubImage(image.Rect(x, y, x+Width, y+Height))
+	}).SubImage(image.Rect(x, y, x+width, y+height))
 	var buf bytes.Buffer
 	if err := jpeg.Encode(&buf, sub, &jpeg.Options{Quality: 90}); err != nil {
 		t.Fatal(err)
