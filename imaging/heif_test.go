@@ -6,7 +6,6 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/testphotos"
 )
 
-
 // TestHEIFVariantsMatchTheJPEGs makes every preset from each HEIF, HEIC and AVIF photograph
 // of testphotos and from the same photograph as a JPEG, and compares them: same size,
 // upright, same colours in sRGB.
