@@ -1,6 +1,8 @@
 package imaging
 
 import (
+	"context"
+	"errors"
 	"testing"
 
 	"github.com/vitrine-dev/vitrine/internal/testphotos"
@@ -42,5 +44,29 @@ func TestHEIFVariantsMatchTheJPEGs(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestHEIFGuards checks that the guards of the other loaders hold for HEIF: the pixel limit
+// is read from the header (the grid's size for a grid, before any tile is decoded), and the
+// memory estimate covers libheif's whole-image decode (BenchmarkPeakRSS measured 116 MiB
+// for the 12 MP HEIC, 106 for the AVIF, 82 for the grid).
+func TestHEIFGuards(t *testing.T) {
+	t.Parallel()
+	small := setup(t, Config{MaxPixels: testphotos.IPhoneWidth*testphotos.IPhoneHeight - 1})
+	for name, path := range map[string]func(testing.TB) string{
+		"heic": testphotos.HEIC, "grid": testphotos.HEICGrid, "avif": testphotos.AVIF,
+	} {
+		_, err := small.p.Process(context.Background(), readFile(t, path(t)), DefaultPresets(), []Format{WebP})
+		if !errors.Is(err, ErrTooLarge) || !errors.Is(err, ErrUndecodable) {
+			t.Errorf("%s over the pixel limit: %v, want ErrTooLarge and ErrUndecodable", name, err)
+		}
+		hdr, err := source{path: path(t)}.readHeader()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if est := hdr.memoryEstimate(); est < 116<<20 {
+			t.Errorf("%s: memory estimate %d MiB, under the 116 MiB measured for a 12 MP HEIC", name, est>>20)
+		}
 	}
 }
