@@ -101,8 +101,8 @@ func (s *Service) CheckProduct(ctx context.Context, productID uuid.UUID) error {
 // bytes as uploaded; unless KeepMetadata is set, what is hashed and stored is those bytes
 // stripped of their metadata. On any error nothing is left in the store. The error is a
 // domain error: ETOOLARGE past MaxBytes (counted on the upload, before stripping), EMEDIATYPE
-// for anything but an image of one of Types (refused from its first bytes when they tell), EPIXELS past MaxPixels or MaxPixelsPerByte, ECORRUPT for a malformed or
-// truncated image.
+// for anything but an image of one of Types (refused from its first bytes when they tell),
+// EPIXELS past MaxPixels or MaxPixelsPerByte, ECORRUPT for a malformed or truncated image.
 func (s *Service) Receive(ctx context.Context, r io.Reader) (*Received, error) {
 	w, err := s.Store.NewWriter(ctx)
 	if err != nil {
