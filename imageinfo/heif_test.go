@@ -22,6 +22,7 @@ func heifSamples(t testing.TB) []sample {
 		// heif-enc makes a grid of one 64×64 tile (its data in the meta box's idat) of an
 		// image smaller than HEVC's coding block.
 		{"small.heic", testheif.Small(t, false), "image/heic", 32, 24},
+		{"grid.heic", testheif.Grid(t, heic, 3, 2), "image/heic", 3 * testheif.Width, 2 * testheif.Height},
 	}
 }
 
@@ -64,6 +65,9 @@ func TestScanHEIF(t *testing.T) {
 func TestScanHEIFBroken(t *testing.T) {
 	t.Parallel()
 	for _, s := range heifSamples(t) {
+		if s.name == "grid.heic" {
+			continue // Broken edits metadata items too, and the grid has none
+		}
 		for name, data := range testheif.Broken(t, s.data) {
 			r := followedBy(data, 0)
 			_, err := Scan(r, 50_000_000)
@@ -132,4 +136,18 @@ func TestScanHEIFGridInMediaData(t *testing.T) {
 			checkMessage(t, err)
 		}
 	}
+}
+
+// TestScanHEIFLargeMeta checks the bound on the meta box: one that ends at the first MiB is
+// read, one byte more is refused.
+func TestScanHEIFLargeMeta(t *testing.T) {
+	t.Parallel()
+	heic, _ := testheif.Photo(t, false)
+	meta := testheif.Find(t, heic, "meta")
+	largest := testheif.WithMetaSize(t, heic, 1<<20-meta.Start)
+	if info, err := Scan(bytes.NewReader(largest), noLimit); err != nil || info.Width != testheif.Width {
+		t.Errorf("a meta box ending at 1 MiB: %+v, %v", info, err)
+	}
+	_, err := Scan(bytes.NewReader(testheif.WithMetaSize(t, heic, 1<<20-meta.Start+1)), noLimit)
+	checkErr(t, "a meta box ending a byte past 1 MiB", err, ErrCorrupt)
 }

@@ -1,189 +1,65 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
-	"fmt"
-	"image"
-	"io"
-	"mime/multipart"
-	"net/http"
-	"os"
+	"path/filepath"
+	"sync"
 	"testing"
-	"time"
 
-	"golang.org/x/image/webp"
-
-	"github.com/vitrine-dev/vitrine/gallery"
 	"github.com/vitrine-dev/vitrine/internal/testheif"
-	"github.com/vitrine-dev/vitrine/internal/testphotos"
 )
 
-// heifImage is what TestHEIFUploadsEndToEnd reads of an image from the API.
-type heifImage struct {
-	ID        string `json:"id"`
-	URL       string `json:"url"`
-	Width     int    `json:"width"`
-	Height    int    `json:"height"`
-	MediaType string `json:"media_type"`
-	Status    string `json:"status"`
-	LastError string `json:"last_error"`
-	Variants  map[string]map[string]struct {
-		URL           string `json:"url"`
-		Width, Height int
-	} `json:"variants"`
-}
-
-// TestHEIFUploadsEndToEnd uploads the same 12 MP photograph as a JPEG and as each HEIF of
-// testphotos (HEIC, with GPS, turned by irot with an EXIF orientation too, Display P3 by ICC
-// profile and by nclx, a grid of tiles, AVIF) through POST /v1/products/{id}/images of a
-// served process whose worker makes the thumbnails. Each is accepted with its type and
-// stored size; the stored original has no EXIF GPS left; every WebP variant is the size of
-// the JPEG's and within testphotos.MaxCellDifference of its colours: upright, and in sRGB.
-func TestHEIFUploadsEndToEnd(t *testing.T) {
-	t.Parallel()
-	s := startServe(t, map[string]string{"VITRINE_JWT_SECRET": tenantSecret})
-	photos := []struct {
-		name, mediaType string
-		path            func(testing.TB) string
-		stored          bool // stored a quarter turn from upright
+// TestLargeHEIFMetaBoxesHoldBoundedMemory sends 30 HEICs at once whose meta box is as large as
+// accepted (it ends at the first MiB), then 30 whose primary image is a grid of 4095 tiles
+// (4096 items, the most accepted). The check reads a meta box whole and parses it, and so does
+// the stripper. The first kind is stored (201), the second refused for its pixels (422
+// too_many_pixels, once its meta box is read), either may get 503 when no upload slot frees in
+// time, never anything else. The server's peak RSS may grow by at most 128 MiB
+// (VITRINE_MAX_CONCURRENT_UPLOADS=16 uploads in flight hold up to about 7 MiB each at these
+// bounds, and the rest is garbage-collector headroom), and no temporary file may be left.
+func TestLargeHEIFMetaBoxesHoldBoundedMemory(t *testing.T) {
+	s := startServeProcess(t, map[string]string{
+		"VITRINE_JWT_SECRET": "a secret of this test only, long enough", "VITRINE_UPLOAD_BURST": "100",
+		"VITRINE_UPLOAD_QUEUE_TIMEOUT": "5m", "VITRINE_WORKERS": "0",
+	})
+	heic, _ := testheif.Photo(t, false)
+	sp := s.newSupplier(t)
+	before := s.PeakRSS(t)
+	for _, c := range []struct {
+		name   string
+		file   []byte
+		status int
+		code   string
 	}{
-		{"jpeg", "image/jpeg", testphotos.IPhoneJPEG, false},
-		{"heic", "image/heic", testphotos.HEIC, false},
-		{"heic with gps", "image/heic", testphotos.HEICWithGPS, false},
-		{"irot and exif orientation", "image/heic", testphotos.HEICRotated, true},
-		{"display p3 icc", "image/heic", testphotos.HEICDisplayP3, false},
-		{"display p3 nclx", "image/heic", testphotos.HEICNclxP3, false},
-		{"grid of 512 tiles", "image/heic", testphotos.HEICGrid, false},
-		{"avif", "image/avif", testphotos.AVIF, false},
-	}
-	ids := make([]string, len(photos))
-	for i, ph := range photos {
-		data, err := os.ReadFile(ph.path(t))
-		if err != nil {
-			t.Fatal(err)
+		{"a HEIC whose meta box ends at 1 MiB", testheif.WithMetaSize(t, heic, 1<<20-testheif.Find(t, heic, "meta").Start), 201, ""},
+		{"a grid of 4095 tiles", testheif.Grid(t, heic, 65, 63), 422, "too_many_pixels"},
+	} {
+		form := newFileForm(c.file)
+		var wg sync.WaitGroup
+		answers := make(chan answer, 30)
+		for range 30 {
+			wg.Go(func() { answers <- s.postForm(sp, form.contentType, form.body()) })
 		}
-		sp := s.newSupplier(t) // a product each: each image is its product's main image
-		im := s.uploadFile(t, sp, data)
-		// The API gives the size as stored, before any turn (as for a JPEG's EXIF orientation).
-		w, h := testphotos.IPhoneWidth, testphotos.IPhoneHeight
-		if ph.stored {
-			w, h = h, w
-		}
-		if im.MediaType != ph.mediaType || im.Width != w || im.Height != h {
-			t.Fatalf("%s: uploaded as %s %dx%d, want %s %dx%d", ph.name, im.MediaType, im.Width, im.Height, ph.mediaType, w, h)
-		}
-		original := s.get(t, im.URL)
-		for _, m := range testheif.Markers[:4] { // the EXIF block's TIFF header, its GPS IFD
-			if bytes.Contains(original, []byte(m)) {
-				t.Errorf("%s: the stored original still holds %q", ph.name, m)
-			}
-		}
-		if ph.name == "heic with gps" && !bytes.Contains(data, []byte(testheif.Markers[1])) {
-			t.Fatalf("%s: the upload holds no GPS IFD to remove", ph.name)
-		}
-		ids[i] = im.ID
-	}
-
-	ready := make([]heifImage, len(photos))
-	for i, id := range ids {
-		ready[i] = s.waitThumbnails(t, id)
-	}
-	if len(ready[0].Variants) != 4 {
-		t.Fatalf("the JPEG has variants of %d presets, want 4", len(ready[0].Variants))
-	}
-	for i, ph := range photos[1:] {
-		im := ready[i+1]
-		for preset, formats := range ready[0].Variants {
-			want := s.decodeWebP(t, formats["webp"].URL)
-			got := s.decodeWebP(t, im.Variants[preset]["webp"].URL)
-			d, ok := testphotos.CellDifference(got, want)
+		wg.Wait()
+		close(answers)
+		wanted := 0
+		for a := range answers {
 			switch {
-			case !ok:
-				t.Errorf("%s: %s is %v, the JPEG's %v", ph.name, preset, got.Bounds(), want.Bounds())
-			case d > testphotos.MaxCellDifference:
-				t.Errorf("%s: %s is %.2f levels from the JPEG's, over %.1f", ph.name, preset, d, testphotos.MaxCellDifference)
+			case a.status == c.status && a.code == c.code:
+				wanted++
+			case a.status == 503 && a.code == "unavailable" && a.retryAfter != "":
+			default:
+				t.Errorf("%s: %v, want %d %s or 503 unavailable", c.name, a, c.status, c.code)
 			}
 		}
-	}
-}
-
-// uploadFile posts data as sp's product's image and returns the image.
-func (s *served) uploadFile(t *testing.T, sp supplier, data []byte) heifImage {
-	t.Helper()
-	var buf bytes.Buffer
-	mw := multipart.NewWriter(&buf)
-	fw, _ := mw.CreateFormFile("file", "photo")
-	fw.Write(data)
-	mw.Close()
-	req, _ := http.NewRequest("POST", s.base+"/v1/products/"+sp.product+"/images", &buf)
-	req.Header.Set("Authorization", "Bearer "+sp.token)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	var im heifImage
-	if st := s.doJSON(t, req, &im); st != 201 {
-		t.Fatalf("upload: %d", st)
-	}
-	return im
-}
-
-// waitThumbnails polls the image until its thumbnails are made.
-func (s *served) waitThumbnails(t *testing.T, id string) heifImage {
-	t.Helper()
-	token := s.mint(t, gallery.Service())
-	deadline := time.Now().Add(5 * time.Minute)
-	for {
-		req, _ := http.NewRequest("GET", s.base+"/v1/images/"+id, nil)
-		req.Header.Set("Authorization", "Bearer "+token)
-		var im heifImage
-		if st := s.doJSON(t, req, &im); st != 200 {
-			t.Fatalf("image %s: %d", id, st)
+		peak := s.PeakRSS(t)
+		t.Logf("%s, 30 at once: %d answered %d, peak RSS %d MiB (%d MiB before the first)", c.name, wanted, c.status, peak>>20, before>>20)
+		if wanted == 0 {
+			t.Errorf("%s: none answered %d", c.name, c.status)
 		}
-		switch {
-		case im.Status == string(gallery.StatusReady):
-			return im
-		case im.Status == string(gallery.StatusFailed):
-			t.Fatalf("image %s: thumbnails failed: %s", id, im.LastError)
-		case time.Now().After(deadline):
-			t.Fatalf("image %s: thumbnails not made after 5 minutes: %+v", id, im)
+		if peak-before > 128<<20 {
+			t.Errorf("peak RSS grew by %d MiB, want at most 128 MiB", (peak-before)>>20)
 		}
-		time.Sleep(100 * time.Millisecond)
 	}
-}
-
-func (s *served) doJSON(t *testing.T, req *http.Request, out any) int {
-	t.Helper()
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if err := json.Unmarshal(body, out); err != nil && resp.StatusCode < 300 {
-		t.Fatalf("%s %s: %v\n%s", req.Method, req.URL, err, body)
-	}
-	return resp.StatusCode
-}
-
-// get returns the body of a public URL of the server (an object).
-func (s *served) get(t *testing.T, url string) []byte {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("GET %s: %d %v", url, resp.StatusCode, err)
-	}
-	return b
-}
-
-func (s *served) decodeWebP(t *testing.T, url string) image.Image {
-	t.Helper()
-	img, err := webp.Decode(bytes.NewReader(s.get(t, url)))
-	if err != nil {
-		t.Fatal(fmt.Errorf("decoding %s: %w", url, err))
-	}
-	return img
+	checkEmpty(t, filepath.Join(s.dataDir, "spool"))
+	checkEmpty(t, filepath.Join(s.dataDir, "objects", ".tmp"))
 }

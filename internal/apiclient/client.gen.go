@@ -994,7 +994,7 @@ type ClientInterface interface {
 
 	// UploadImageWithBody Upload an image
 	//
-	// Appends an image at the end of the product's gallery (position 0 when the gallery is empty). The body is multipart/form-data with the field file and an optional alt text, in either order. The type is read from the file's magic bytes (JPEG, PNG, GIF, WebP), never from its name or Content-Type; the size is limited while streaming (413), the pixel count is read from the header before any decoding (422), and the file must be structurally complete (422). A refused upload leaves no row and no object.
+	// Appends an image at the end of the product's gallery (position 0 when the gallery is empty). The body is multipart/form-data with the field file and an optional alt text, in either order. The type is read from the file's magic bytes (JPEG, PNG, GIF, WebP, or HEIC, HEIF and AVIF from the brands of their ftyp box), never from its name or Content-Type; the size is limited while streaming (413), the pixel count is read from the header before any decoding (422), and the file must be structurally complete (422). A refused upload leaves no row and no object.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1750,7 +1750,7 @@ func (c *Client) HeadtImages(ctx context.Context, productId openapi_types.UUID, 
 
 // UploadImageWithBody Upload an image
 //
-// Appends an image at the end of the product's gallery (position 0 when the gallery is empty). The body is multipart/form-data with the field file and an optional alt text, in either order. The type is read from the file's magic bytes (JPEG, PNG, GIF, WebP), never from its name or Content-Type; the size is limited while streaming (413), the pixel count is read from the header before any decoding (422), and the file must be structurally complete (422). A refused upload leaves no row and no object.
+// Appends an image at the end of the product's gallery (position 0 when the gallery is empty). The body is multipart/form-data with the field file and an optional alt text, in either order. The type is read from the file's magic bytes (JPEG, PNG, GIF, WebP, or HEIC, HEIF and AVIF from the brands of their ftyp box), never from its name or Content-Type; the size is limited while streaming (413), the pixel count is read from the header before any decoding (422), and the file must be structurally complete (422). A refused upload leaves no row and no object.
 //
 // Takes any type of body and a specified content type.
 //
@@ -3905,7 +3905,7 @@ type ClientWithResponsesInterface interface {
 
 	// UploadImageWithBodyWithResponse Upload an image
 	//
-	// Appends an image at the end of the product's gallery (position 0 when the gallery is empty). The body is multipart/form-data with the field file and an optional alt text, in either order. The type is read from the file's magic bytes (JPEG, PNG, GIF, WebP), never from its name or Content-Type; the size is limited while streaming (413), the pixel count is read from the header before any decoding (422), and the file must be structurally complete (422). A refused upload leaves no row and no object.
+	// Appends an image at the end of the product's gallery (position 0 when the gallery is empty). The body is multipart/form-data with the field file and an optional alt text, in either order. The type is read from the file's magic bytes (JPEG, PNG, GIF, WebP, or HEIC, HEIF and AVIF from the brands of their ftyp box), never from its name or Content-Type; the size is limited while streaming (413), the pixel count is read from the header before any decoding (422), and the file must be structurally complete (422). A refused upload leaves no row and no object.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -7669,7 +7669,7 @@ func (c *ClientWithResponses) HeadtImagesWithResponse(ctx context.Context, produ
 
 // UploadImageWithBodyWithResponse Upload an image
 //
-// Appends an image at the end of the product's gallery (position 0 when the gallery is empty). The body is multipart/form-data with the field file and an optional alt text, in either order. The type is read from the file's magic bytes (JPEG, PNG, GIF, WebP), never from its name or Content-Type; the size is limited while streaming (413), the pixel count is read from the header before any decoding (422), and the file must be structurally complete (422). A refused upload leaves no row and no object.
+// Appends an image at the end of the product's gallery (position 0 when the gallery is empty). The body is multipart/form-data with the field file and an optional alt text, in either order. The type is read from the file's magic bytes (JPEG, PNG, GIF, WebP, or HEIC, HEIF and AVIF from the brands of their ftyp box), never from its name or Content-Type; the size is limited while streaming (413), the pixel count is read from the header before any decoding (422), and the file must be structurally complete (422). A refused upload leaves no row and no object.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //

@@ -163,7 +163,7 @@ type child struct {
 // b; a box may not extend "to the end of the file" inside a container. At most max boxes are
 // accepted.
 func children(b []byte, max int, container string) ([]child, error) {
-	var out []child
+	out := make([]child, 0, min(max, len(b)/8))
 	for off := 0; off < len(b); {
 		if len(b)-off < 8 {
 			return nil, corruptf("%s: box header extends beyond its container", container)

@@ -35,11 +35,12 @@ type Image struct {
 // meta box, else see Image.Grid); an identity transform has one input and an overlay at
 // least one. It returns the item's size and what decoding it costs.
 func (m *Meta) CheckImage(id uint32) (Image, error) {
-	memo := map[uint32]Image{}
-	img, err := m.checkImage(id, memo)
+	memo := make(map[uint32]cost, len(m.Items))
+	c, err := m.checkImage(id, memo)
 	if err != nil {
 		return Image{}, err
 	}
+	img := Image{Width: c.w, Height: c.h, Decoded: c.decoded}
 	it := m.Item(id)
 	img.ProfileBytes = m.profileBytes(it)
 	img.Mirror = -1
@@ -64,80 +65,80 @@ func (m *Meta) CheckImage(id uint32) (Image, error) {
 }
 
 // Inputs returns the items that item id is derived from (its dimg references), in order.
-func (m *Meta) Inputs(id uint32) []uint32 {
-	var out []uint32
-	for _, ref := range m.References {
-		if ref.Type == "dimg" && ref.From == id {
-			out = append(out, ref.To...)
-		}
-	}
-	return out
+func (m *Meta) Inputs(id uint32) []uint32 { return m.inputs[id] }
+
+// cost is what checkImage learns of an image: its size and the pixels decoding it takes.
+type cost struct {
+	w, h    uint32
+	decoded uint64
 }
 
 // checkImage is CheckImage for one item, remembering each item checked in memo. The
 // derivations neither loop nor nest more than MaxDepth deep (ParseMeta checked), so the
 // recursion ends.
-func (m *Meta) checkImage(id uint32, memo map[uint32]Image) (Image, error) {
-	if img, ok := memo[id]; ok {
-		return img, nil
+func (m *Meta) checkImage(id uint32, memo map[uint32]cost) (cost, error) {
+	if c, ok := memo[id]; ok {
+		return c, nil
 	}
 	it := m.Item(id)
 	if !it.IsImage() {
-		return Image{}, corruptf("item %d of type %q is not an image", id, it.Type)
+		return cost{}, corruptf("item %d of type %q is not an image", id, it.Type)
 	}
 	w, h, ok := m.Size(it)
 	if !ok {
-		return Image{}, corruptf("image %d has no size", id)
+		return cost{}, corruptf("image %d has no size", id)
 	}
-	img := Image{Width: w, Height: h}
+	img := cost{w: w, h: h}
 	inputs := m.Inputs(id)
-	var ins []Image
-	for _, in := range inputs {
+	var first cost // the first input, whose size a grid's other tiles must have
+	sameSize := true
+	for i, in := range inputs {
 		x, err := m.checkImage(in, memo)
 		if err != nil {
-			return Image{}, err
+			return cost{}, err
 		}
-		ins = append(ins, x)
-		img.Decoded = add(img.Decoded, x.Decoded)
+		if i == 0 {
+			first = x
+		}
+		sameSize = sameSize && x.w == first.w && x.h == first.h
+		img.decoded = add(img.decoded, x.decoded)
 	}
 	switch it.Type {
 	case "hvc1", "av01":
 		if !it.Located {
-			return Image{}, corruptf("image %d has no data", id)
+			return cost{}, corruptf("image %d has no data", id)
 		}
-		img.Decoded = uint64(w) * uint64(h)
+		img.decoded = uint64(w) * uint64(h)
 	case "grid":
-		if len(ins) == 0 {
-			return Image{}, corruptf("grid %d has no tiles", id)
+		if len(inputs) == 0 {
+			return cost{}, corruptf("grid %d has no tiles", id)
 		}
 		if !it.Located {
-			return Image{}, corruptf("grid %d has no data", id)
+			return cost{}, corruptf("grid %d has no data", id)
 		}
-		tw, th := uint64(ins[0].Width), uint64(ins[0].Height)
-		for _, x := range ins[1:] {
-			if uint64(x.Width) != tw || uint64(x.Height) != th {
-				return Image{}, corruptf("grid %d has tiles of different sizes", id)
-			}
+		if !sameSize {
+			return cost{}, corruptf("grid %d has tiles of different sizes", id)
 		}
+		tw, th := uint64(first.w), uint64(first.h)
 		// A grid needs no more tiles than cover its output; the tiles of its last row and
 		// column may extend past it, by less than a tile.
-		if need := (uint64(w) + tw - 1) / tw * ((uint64(h) + th - 1) / th); uint64(len(ins)) > need {
-			return Image{}, corruptf("grid %d has more tiles than its size needs", id)
+		if need := (uint64(w) + tw - 1) / tw * ((uint64(h) + th - 1) / th); uint64(len(inputs)) > need {
+			return cost{}, corruptf("grid %d has more tiles than its size needs", id)
 		}
 		if data, ok := m.idatData(it, GridDataLen); ok {
 			if err := m.CheckGrid(id, data); err != nil {
-				return Image{}, err
+				return cost{}, err
 			}
 		}
 	case "iden":
-		if len(ins) != 1 {
-			return Image{}, corruptf("identity transform %d has %d inputs", id, len(ins))
+		if len(inputs) != 1 {
+			return cost{}, corruptf("identity transform %d has %d inputs", id, len(inputs))
 		}
 	case "iovl":
-		if len(ins) == 0 {
-			return Image{}, corruptf("overlay %d has no inputs", id)
+		if len(inputs) == 0 {
+			return cost{}, corruptf("overlay %d has no inputs", id)
 		}
-		img.Decoded = add(img.Decoded, uint64(w)*uint64(h))
+		img.decoded = add(img.decoded, uint64(w)*uint64(h))
 	}
 	memo[id] = img
 	return img, nil

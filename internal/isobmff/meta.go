@@ -18,11 +18,12 @@ type Meta struct {
 	// References are the item references, in the order of the item reference box.
 	References []Reference
 
-	index    map[uint32]int // item ID to index in Items
-	fullBox  [4]byte        // the meta box's version and flags
-	payload  []byte         // the meta box's payload after its version and flags
-	children []child        // of payload
-	idat     *child         // the item data box, if any
+	index    map[uint32]int      // item ID to index in Items
+	inputs   map[uint32][]uint32 // the dimg references from each item, in order
+	fullBox  [4]byte             // the meta box's version and flags
+	payload  []byte              // the meta box's payload after its version and flags
+	children []child             // of payload
+	idat     *child              // the item data box, if any
 	iloc     ilocLayout
 	ilocIDs  []uint32 // the items of the item location box, in its order
 	iinfV    uint8
@@ -500,12 +501,13 @@ func (m *Meta) checkDerivations() error {
 	)
 	state := make(map[uint32]int, len(m.Items))
 	depth := make(map[uint32]int, len(m.Items)) // the longest chain below a done item
-	inputs := map[uint32][]uint32{}
+	m.inputs = map[uint32][]uint32{}
 	for _, ref := range m.References {
 		if ref.Type == "dimg" {
-			inputs[ref.From] = append(inputs[ref.From], ref.To...)
+			m.inputs[ref.From] = append(m.inputs[ref.From], ref.To...)
 		}
 	}
+	inputs := m.inputs
 	var visit func(id uint32) error
 	visit = func(id uint32) error {
 		switch state[id] {

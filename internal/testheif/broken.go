@@ -171,17 +171,34 @@ func withItems(t testing.TB, file []byte, n, count int) []byte {
 // itemID returns the ID of the first item of one of the given types.
 func itemID(t testing.TB, file []byte, types ...string) uint16 {
 	t.Helper()
-	iinf := Find(t, file, "meta", "iinf")
-	for _, e := range Boxes(file, iinf.PayloadStart+childrenOffset(file, iinf), iinf.End) {
-		p := file[e.PayloadStart:e.End]
-		for _, typ := range types {
-			if p[0] == 2 && string(p[8:12]) == typ {
-				return binary.BigEndian.Uint16(p[4:6])
-			}
+	for _, typ := range types {
+		if id, ok := findItem(file, typ); ok {
+			return id
 		}
 	}
 	t.Fatalf("testheif: no item of type %v", types)
 	return 0
+}
+
+// findItem returns the ID of the first item of type typ, if any.
+func findItem(file []byte, typ string) (uint16, bool) {
+	meta := Boxes(file, 0, len(file))
+	for _, m := range meta {
+		if m.Type != "meta" {
+			continue
+		}
+		for _, c := range Boxes(file, m.PayloadStart+4, m.End) {
+			if c.Type != "iinf" {
+				continue
+			}
+			for _, e := range Boxes(file, c.PayloadStart+childrenOffset(file, c), c.End) {
+				if p := file[e.PayloadStart:e.End]; p[0] == 2 && string(p[8:12]) == typ {
+					return binary.BigEndian.Uint16(p[4:6]), true
+				}
+			}
+		}
+	}
+	return 0, false
 }
 
 // ilocEntry returns where the base offset of item id's entry in the item location box
@@ -233,4 +250,27 @@ func GridInMediaData(t testing.TB, file []byte, width, height uint16) []byte {
 	binary.BigEndian.PutUint32(b[grid+6:], 0)
 	binary.BigEndian.PutUint32(b[mdat.Start:], uint32(mdat.End-mdat.Start+len(data)))
 	return append(b, data...)
+}
+
+// WithMetaSize returns file (one that Photo returns) with its meta box grown to size bytes by
+// a free box inside it, and its items' data offsets moved to match: a valid file whose meta
+// box, which readers hold whole, is as large as wanted.
+func WithMetaSize(t testing.TB, file []byte, size int) []byte {
+	t.Helper()
+	meta := Find(t, file, "meta")
+	n := size - (meta.End - meta.Start)
+	if n < 8 {
+		t.Fatalf("testheif: the meta box is %d bytes already", meta.End-meta.Start)
+	}
+	b := bytes.Clone(file)
+	for _, typ := range []string{"hvc1", "av01", "Exif", "mime"} {
+		if id, ok := findItem(b, typ); ok {
+			base := ilocEntry(t, b, id)
+			binary.BigEndian.PutUint32(b[base:], binary.BigEndian.Uint32(b[base:])+uint32(n))
+		}
+	}
+	binary.BigEndian.PutUint32(b[meta.Start:], uint32(size))
+	b = binary.BigEndian.AppendUint32(b[:meta.End:meta.End], uint32(n))
+	b = append(append(b, "free"...), make([]byte, n-8)...)
+	return append(b, file[meta.End:]...)
 }
