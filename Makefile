@@ -75,6 +75,7 @@ endif
 bench: deps-test
 	mkdir -p bin
 	go test -run '^$$' -bench '^BenchmarkThumbnailSizes$$' $(BENCH_THUMBS) -timeout 1h ./imaging/ > bin/bench.txt
+	go test -run '^$$' -bench '^BenchmarkHEICAgainstJPEG$$' $(BENCH_THUMBS) -timeout 1h ./imaging/ >> bin/bench.txt
 	go test -run '^$$' -bench '^BenchmarkUploadConcurrency$$' $(BENCH_UPLOADS) -timeout 1h ./cmd/vitrine/ >> bin/bench.txt
 	go test -run '^$$' -bench '^BenchmarkUploadObservability$$' $(BENCH_OBSERVE) -timeout 1h ./cmd/vitrine/ >> bin/bench.txt
 	go run ./bench/report -in bin/bench.txt -md docs/BENCHMARKS.md -charts docs/bench -mode 'QUICK=$(QUICK)'

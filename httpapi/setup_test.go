@@ -84,6 +84,8 @@ type options struct {
 	// supplierClaim is the claim path naming the supplier a user acts for, given to the
 	// token verifier and recorded in the database, as `vitrine serve` does; nil: none.
 	supplierClaim []string
+	// uploadTypes are the accepted upload types; the zero Types accepts all.
+	uploadTypes upload.Types
 }
 
 type httpapiLimiter struct{ perMinute, burst, writesPerMinute, writeBurst float64 }
@@ -145,7 +147,7 @@ func setup(t testing.TB, opts ...func(*options)) *bundle {
 		Auth:     auth,
 		Gallery:  app,
 		Webhooks: app,
-		Uploads:  &upload.Service{Store: store, Gallery: app, MaxBytes: o.maxBytes, MaxPixels: o.maxPixels, ObjectURL: objectURL, DirectTTL: time.Hour},
+		Uploads:  &upload.Service{Store: store, Gallery: app, MaxBytes: o.maxBytes, MaxPixels: o.maxPixels, ObjectURL: objectURL, DirectTTL: time.Hour, Types: o.uploadTypes},
 		Store:    store, ObjectURL: objectURL,
 		Presets: gallery.PresetNames(gallery.DefaultPresets()),
 		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),

@@ -11,9 +11,12 @@
 //     format has it (JPEG decodes at 1/2, 1/4 or 1/8 scale, WebP scales while decoding),
 //     choosing the smallest decode that is still at least as large as the largest preset.
 //  3. That decode is resized (Lanczos3) to the largest preset, converted to 8-bit sRGB
-//     through its embedded ICC profile (or libvips' rules when it has none) and kept in
-//     memory: this small "base" image is the only one held.
-//  4. The base is turned upright by its EXIF orientation and loses all its metadata.
+//     through its embedded ICC profile (or, for a HEIF without one, its nclx description
+//     when that is Display P3; or libvips' rules) and kept in memory: this small "base"
+//     image is the only one held.
+//  4. The base is turned upright by its EXIF orientation and loses all its metadata. A HEIF
+//     is upright already: libheif applies its irot and imir, and its EXIF orientation is
+//     ignored (heif.go).
 //  5. The presets are made largest first, each resized (Lanczos3) from the one before it
 //     (the largest from the base), computed into memory once and encoded in each format.
 //  6. A ≤100×100 render of the smallest preset of at least 100 pixels gives the ThumbHash

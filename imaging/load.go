@@ -27,6 +27,7 @@ type header struct {
 	sampleBytes   int    // bytes per sample (2 for a 16-bit PNG)
 	interlaced    bool   // a progressive JPEG or an interlaced PNG
 	lossyWebP     bool   // a simple lossy WebP (see isLossyWebP)
+	displayP3     bool   // a HEIF in Display P3 by its nclx box, without a profile (heif.go)
 }
 
 // upright returns the original's size once its EXIF orientation is applied: orientations
@@ -79,9 +80,13 @@ func (src source) readHeader() (header, error) {
 	if C.vips_image_get_string(im, name, &loader) == 0 {
 		h.loader = C.GoString(loader)
 	}
-	if h.orientation < 1 || h.orientation > 8 {
+	if h.orientation < 1 || h.orientation > 8 || isHEIF(h.loader) {
+		// libheif has applied a HEIF's own orientation (irot, imir) already (heif.go).
 		h.orientation = 1
 	}
+	icc := C.CString(C.VIPS_META_ICC_NAME)
+	defer C.free(unsafe.Pointer(icc))
+	h.readHEIFColour(src, C.vips_image_get_typeof(im, icc) != 0)
 	h.readDepth(im)
 	if strings.HasPrefix(h.loader, "webpload") {
 		h.lossyWebP = isLossyWebP(src.fileStart(16))

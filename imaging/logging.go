@@ -17,9 +17,17 @@ func vitrineLog(domain *C.char, level C.int, message *C.char) {
 	if logger == nil {
 		return
 	}
-	logger.Log(context.Background(), slogLevel(C.GLogLevelFlags(level)), C.GoString(message),
+	msg, lvl := C.GoString(message), slogLevel(C.GLogLevelFlags(level))
+	if msg == heifNclxIgnored {
+		lvl = slog.LevelDebug // handled: see heif.go
+	}
+	logger.Log(context.Background(), lvl, msg,
 		slog.String("library", "libvips"), slog.String("log_domain", C.GoString(domain)))
 }
+
+// heifNclxIgnored is libvips 8.14's warning for every HEIF with an nclx colr box, which
+// Vitrine reads itself (heif.go): it is logged at debug level, not as a warning per job.
+const heifNclxIgnored = "heifload: ignoring nclx profile"
 
 // slogLevel maps a GLib log level to slog's: g_warning, which libvips uses for damaged but
 // readable files, becomes a warning, g_message info, and g_info (libvips' trace of each

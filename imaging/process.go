@@ -117,7 +117,12 @@ func (t tuning) base(s *scope, src source, hdr header, largest int) (*C.VipsImag
 	if im, err = s.resizeTo(im, bw, bh, t.kernel); err != nil {
 		return nil, err
 	}
-	if im, err = s.toSRGB(im); err != nil {
+	if hdr.displayP3 {
+		im, err = s.p3ToSRGB(im)
+	} else {
+		im, err = s.toSRGB(im)
+	}
+	if err != nil {
 		return nil, err
 	}
 	if im, err = s.decode(im); err != nil {

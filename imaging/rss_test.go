@@ -40,23 +40,15 @@ func BenchmarkPeakRSS(b *testing.B) {
 		{"12MP_GIF/bytes/webp+jpeg", heavy["gif"], false, "webp,jpeg"},
 		{"17.9MP_progressive_JPEG/bytes/webp+jpeg", testphotos.LargeOriginal(b), false, "webp,jpeg"},
 		{"14.7MP_baseline_JPEG/bytes/webp+jpeg", testphotos.Large(b), false, "webp,jpeg"},
+		{"12MP_baseline_JPEG/bytes/webp", testphotos.IPhoneJPEG(b), false, "webp"},
+		{"12MP_HEIC/bytes/webp", testphotos.HEIC(b), false, "webp"},
+		{"12MP_HEIC_grid/bytes/webp", testphotos.HEICGrid(b), false, "webp"},
+		{"12MP_AVIF/bytes/webp", testphotos.AVIF(b), false, "webp"},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			var started, peak int64
 			for range b.N {
-				cmd := exec.Command(os.Args[0])
-				cmd.Env = append(os.Environ(), "VITRINE_RSS_PROBE="+strings.Join([]string{tc.path, strconv.FormatBool(tc.file), tc.formats}, "|"))
-				out, err := cmd.CombinedOutput()
-				if err != nil {
-					b.Fatalf("child: %v\n%s", err, out)
-				}
-				i := strings.Index(string(out), "rss_probe")
-				if i < 0 {
-					b.Fatalf("no figures from child:\n%s", out)
-				}
-				if _, err := fmt.Sscanf(string(out[i:]), "rss_probe started_kib=%d peak_kib=%d", &started, &peak); err != nil {
-					b.Fatalf("no figures from child: %v\n%s", err, out)
-				}
+				started, peak = jobPeakRSS(b, tc.path, tc.file, tc.formats)
 			}
 			b.ReportMetric(float64(started)/1024, "MiB-after-start")
 			b.ReportMetric(float64(peak)/1024, "MiB-peak-RSS")
@@ -64,6 +56,27 @@ func BenchmarkPeakRSS(b *testing.B) {
 			b.ReportMetric(float64(estimateOf(b, tc.path))/(1<<20), "MiB-estimate")
 		})
 	}
+}
+
+// jobPeakRSS runs one job on the original at path (read by libvips from the file itself
+// when fromFile) making the default presets in formats ("webp,jpeg") in a fresh process, and
+// returns that process's peak RSS after Start and after the job, in KiB.
+func jobPeakRSS(b *testing.B, path string, fromFile bool, formats string) (started, peak int64) {
+	b.Helper()
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), "VITRINE_RSS_PROBE="+strings.Join([]string{path, strconv.FormatBool(fromFile), formats}, "|"))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		b.Fatalf("child: %v\n%s", err, out)
+	}
+	i := strings.Index(string(out), "rss_probe")
+	if i < 0 {
+		b.Fatalf("no figures from child:\n%s", out)
+	}
+	if _, err := fmt.Sscanf(string(out[i:]), "rss_probe started_kib=%d peak_kib=%d", &started, &peak); err != nil {
+		b.Fatalf("no figures from child: %v\n%s", err, out)
+	}
+	return started, peak
 }
 
 // estimateOf returns the memory estimate admission uses for the original at path.

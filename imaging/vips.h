@@ -13,11 +13,14 @@ void vitrine_route_logging(int debug);
 const char *vitrine_find_loader(const void *buf, size_t len, const char *filename);
 int vitrine_load(const void *buf, size_t len, const char *filename,
                  int jpeg_shrink, double webp_scale, VipsImage **out);
+int vitrine_heif_nclx(const void *buf, size_t len, const char *filename, int *primaries,
+                      int *transfer);
 
 // Processing steps.
 int vitrine_resize(VipsImage *in, double hscale, double vscale, VipsKernel kernel,
                    VipsImage **out);
 int vitrine_to_srgb(VipsImage *in, VipsImage **out);
+int vitrine_p3_to_srgb(VipsImage *in, VipsImage **out);
 int vitrine_autorot(VipsImage *in, VipsImage **out);
 int vitrine_strip(VipsImage *in, VipsImage **out);
 int vitrine_flatten_white(VipsImage *in, VipsImage **out);

@@ -6,6 +6,7 @@
 package upload
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -21,6 +22,7 @@ import (
 	"github.com/vitrine-dev/vitrine/gallery"
 	"github.com/vitrine-dev/vitrine/imageinfo"
 	"github.com/vitrine-dev/vitrine/imagestrip"
+	"github.com/vitrine-dev/vitrine/internal/imageformat"
 	"github.com/vitrine-dev/vitrine/storage"
 )
 
@@ -71,6 +73,8 @@ type Service struct {
 	ImportClient *http.Client
 	// ImportTimeout bounds one fetch of an import's source, from the request to the last byte.
 	ImportTimeout time.Duration
+	// Types are the accepted types (VITRINE_UPLOAD_TYPES); the zero Types accepts all.
+	Types Types
 }
 
 // Received is an upload whose bytes are in the store's temporary space and have passed every
@@ -100,8 +104,8 @@ func (s *Service) CheckProduct(ctx context.Context, productID uuid.UUID) error {
 // bytes as uploaded; unless KeepMetadata is set, what is hashed and stored is those bytes
 // stripped of their metadata. On any error nothing is left in the store. The error is a
 // domain error: ETOOLARGE past MaxBytes (counted on the upload, before stripping), EMEDIATYPE
-// for anything but a supported image, EPIXELS past MaxPixels or MaxPixelsPerByte, ECORRUPT for a malformed or
-// truncated image.
+// for anything but an image of one of Types (refused from its first bytes when they tell),
+// EPIXELS past MaxPixels or MaxPixelsPerByte, ECORRUPT for a malformed or truncated image.
 func (s *Service) Receive(ctx context.Context, r io.Reader) (*Received, error) {
 	w, err := s.Store.NewWriter(ctx)
 	if err != nil {
@@ -116,8 +120,23 @@ func (s *Service) Receive(ctx context.Context, r io.Reader) (*Received, error) {
 		in = strip
 	}
 	lr := &limitedReader{r: r, left: s.MaxBytes}
-	info, scanErr := imageinfo.Scan(io.TeeReader(lr, in), s.MaxPixels)
-	err = receiveError(lr, scanErr)
+	// A type that is not accepted is refused from its first bytes, before any is stored,
+	// when they tell (the HEIF family's exact type needs its whole ftyp box: see below).
+	head := make([]byte, imageformat.SniffLen)
+	n, _ := io.ReadFull(lr, head) // a short or failed read is Scan's to report
+	head = head[:n]
+	if mt := imageformat.Sniff(head); mt != "" && !s.acceptsStart(mt) {
+		if mt == imageformat.HEIF { // named after its major brand in the message
+			mt = imageformat.HEIFBrand(string(head[8:12]))
+		}
+		_ = w.Abort()
+		return nil, s.Types.refuse(mt, nil)
+	}
+	info, scanErr := imageinfo.Scan(io.TeeReader(io.MultiReader(bytes.NewReader(head), lr), in), s.MaxPixels)
+	err = receiveError(lr, scanErr, s.Types)
+	if err == nil && !s.Types.Accepts(info.MediaType) {
+		err = s.Types.refuse(info.MediaType, nil)
+	}
 	if err == nil {
 		err = s.checkDensity(info, lr.read)
 	}
@@ -134,9 +153,17 @@ func (s *Service) Receive(ctx context.Context, r io.Reader) (*Received, error) {
 	return &Received{Info: info, SHA256: hex.EncodeToString(out.h.Sum(nil)), Bytes: out.n, w: w}, nil
 }
 
+// acceptsStart says whether a file that Sniff takes for mediaType may be of an accepted type.
+func (s *Service) acceptsStart(mediaType string) bool {
+	if mediaType == imageformat.HEIF {
+		return s.Types.acceptsAnyHEIF()
+	}
+	return s.Types.Accepts(mediaType)
+}
+
 // receiveError decides what went wrong, in order of precedence: the body was too large, the
 // client's stream broke, the store failed, or the image itself is bad.
-func receiveError(lr *limitedReader, scanErr error) error {
+func receiveError(lr *limitedReader, scanErr error, types Types) error {
 	switch {
 	case lr.tooLarge:
 		return gallery.Errorf(gallery.ETOOLARGE, "the file is larger than %d bytes", lr.limit())
@@ -149,7 +176,7 @@ func receiveError(lr *limitedReader, scanErr error) error {
 	case errors.Is(scanErr, imageinfo.ErrTooManyPixels):
 		return &gallery.Error{Code: gallery.EPIXELS, Message: scanErr.Error(), Err: scanErr}
 	case errors.Is(scanErr, imageinfo.ErrUnsupported):
-		return &gallery.Error{Code: gallery.EMEDIATYPE, Message: "the file is not a JPEG, PNG, GIF, WebP, HEIC, HEIF or AVIF image", Err: scanErr}
+		return types.refuse("", scanErr)
 	case errors.Is(scanErr, imageinfo.ErrCorrupt):
 		return &gallery.Error{Code: gallery.ECORRUPT, Message: scanErr.Error(), Err: scanErr}
 	default:

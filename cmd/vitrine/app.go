@@ -102,7 +102,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, workers bool) (_ 
 	a.uploads = &upload.Service{
 		Store: store, Gallery: db, MaxBytes: cfg.MaxUploadBytes, MaxPixels: cfg.MaxPixels, ObjectURL: a.objectURL,
 		MaxPixelsPerByte: cfg.MaxPixelsPerByte, DensityFrom: cfg.DensityFrom,
-		KeepMetadata: cfg.KeepMetadata, DirectTTL: cfg.DirectTTL, TempDir: spool,
+		KeepMetadata: cfg.KeepMetadata, DirectTTL: cfg.DirectTTL, TempDir: spool, Types: cfg.UploadTypes,
 		ImportClient: safehttp.NewClient(safehttp.Options{
 			AllowHosts: cfg.ImportAllowHosts, UserAgent: "Vitrine (+image import)", MaxConnsPerHost: cfg.ImportPerHost,
 		}),

@@ -16,6 +16,7 @@ import (
 	"github.com/vitrine-dev/vitrine/internal/safehttp"
 	"github.com/vitrine-dev/vitrine/jwtauth"
 	"github.com/vitrine-dev/vitrine/storage/s3store"
+	"github.com/vitrine-dev/vitrine/upload"
 )
 
 // config is every setting of Vitrine, read from VITRINE_* environment variables (and
@@ -69,6 +70,7 @@ type config struct {
 	ImportTimeout    time.Duration
 	ImportWorkers    int
 	ImportPerHost    int
+	UploadTypes      upload.Types
 	BodyTimeout      time.Duration
 	WriteTimeout     time.Duration
 	IdleTimeout      time.Duration
@@ -245,6 +247,8 @@ var settings = []setting{
 		func(c *config, v string) (err error) { c.ImportWorkers, err = strconv.Atoi(v); return }},
 	{"import-per-host", "VITRINE_IMPORT_PER_HOST", "4", "imports this process fetches at once from one source host; an import over it waits, without holding a worker", false,
 		func(c *config, v string) (err error) { c.ImportPerHost, err = strconv.Atoi(v); return }},
+	{"upload-types", "VITRINE_UPLOAD_TYPES", upload.DefaultTypes, "comma-separated image types accepted by uploads (direct ones too), others refused with 415: jpeg, png, gif, webp, heic, heif, avif", false,
+		func(c *config, v string) (err error) { c.UploadTypes, err = upload.ParseTypes(v); return }},
 	{"purge-every", "VITRINE_PURGE_EVERY", "168h", "how often the orphan purge runs (0: never on its own); an overdue run starts at boot", false,
 		func(c *config, v string) (err error) { c.PurgeEvery, err = time.ParseDuration(v); return }},
 	{"purge-grace", "VITRINE_PURGE_GRACE", "48h", "the orphan purge keeps unreferenced objects younger than this", false,

@@ -184,3 +184,30 @@ func TestCORSOrigins(t *testing.T) {
 		}
 	}
 }
+
+// TestUploadTypesSetting: the default accepts every type; a list is read whatever its case
+// and spaces; an unknown or empty list is refused at start, naming the setting and the
+// known types.
+func TestUploadTypesSetting(t *testing.T) {
+	c, err := loadConfig(newFlagSet(), nil, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.UploadTypes.String(); got != "jpeg,png,gif,webp,heic,heif,avif" {
+		t.Fatalf("default upload types %q", got)
+	}
+	c, err = loadConfig(newFlagSet(), []string{"-upload-types", " HEIC,jpeg , heic"}, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.UploadTypes.String(); got != "jpeg,heic" || c.UploadTypes.Accepts("image/avif") || !c.UploadTypes.Accepts("image/heic") {
+		t.Fatalf("upload types %q", got)
+	}
+	for _, bad := range []string{"jpeg,bmp", " , "} {
+		_, err := loadConfig(newFlagSet(), nil, env(map[string]string{"VITRINE_UPLOAD_TYPES": bad, "VITRINE_LOG_LEVEL": "loud"}))
+		if err == nil || !strings.Contains(err.Error(), "VITRINE_UPLOAD_TYPES") || !strings.Contains(err.Error(), "known: jpeg,png,gif,webp,heic,heif,avif") ||
+			!strings.Contains(err.Error(), "VITRINE_LOG_LEVEL") {
+			t.Errorf("VITRINE_UPLOAD_TYPES=%q: %v", bad, err)
+		}
+	}
+}

@@ -920,7 +920,7 @@ type UploadImageMultipartBody struct {
 	// Alt Alternative text for the image.
 	Alt *string `json:"alt,omitempty"`
 
-	// File The image file: JPEG, PNG, GIF, WebP, HEIC, HEIF or AVIF, recognised by its bytes.
+	// File The image file, recognised by its bytes: JPEG, PNG, GIF, WebP, HEIC, HEIF or AVIF, as far as the server accepts them (VITRINE_UPLOAD_TYPES).
 	File openapi_types.File `json:"file"`
 }
 
