@@ -8,7 +8,6 @@ import "C"
 
 import (
 	"strings"
-	"unsafe"
 )
 
 // HEIF originals (HEIC, HEIF, AVIF) are decoded by libvips' heifload through libheif. Two
@@ -41,15 +40,8 @@ func (h *header) readHEIFColour(src source, hasICC bool) {
 	if !isHEIF(h.loader) || hasICC {
 		return
 	}
-	var path *C.char
-	if src.path != "" {
-		path = C.CString(src.path)
-		defer C.free(unsafe.Pointer(path))
-	}
-	var buf unsafe.Pointer
-	if len(src.buf) > 0 {
-		buf = unsafe.Pointer(&src.buf[0])
-	}
+	buf, path, free := src.cArgs()
+	defer free()
 	var primaries, transfer C.int
 	if C.vitrine_heif_nclx(buf, C.size_t(len(src.buf)), path, &primaries, &transfer) != 0 {
 		return

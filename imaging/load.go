@@ -39,21 +39,29 @@ func (h header) upright() (width, height int) {
 	return h.width, h.height
 }
 
+// cArgs is src as the C functions take it: its bytes (nil for a file) and its path (nil for
+// bytes); free releases the path.
+func (src source) cArgs() (buf unsafe.Pointer, path *C.char, free func()) {
+	free = func() {}
+	if src.path != "" {
+		path = C.CString(src.path)
+		free = func() { C.free(unsafe.Pointer(path)) }
+	}
+	if len(src.buf) > 0 {
+		buf = unsafe.Pointer(&src.buf[0])
+	}
+	return buf, path, free
+}
+
 // open asks libvips to open src, reading only its header; pixels are decoded in one
 // top-to-bottom pass when a later step asks for them. jpegShrink and webpScale request
 // shrink-on-load (1 and 1.0 for none). The caller unrefs the returned image.
 func (src source) open(jpegShrink int, webpScale float64) (*C.VipsImage, error) {
-	var path *C.char
-	if src.path != "" {
-		path = C.CString(src.path)
-		defer C.free(unsafe.Pointer(path))
-	}
-	var buf unsafe.Pointer
-	if len(src.buf) > 0 {
-		buf = unsafe.Pointer(&src.buf[0])
-	} else if src.path == "" {
+	if len(src.buf) == 0 && src.path == "" {
 		return nil, undecodable("opening an empty original")
 	}
+	buf, path, free := src.cArgs()
+	defer free()
 	var out *C.VipsImage
 	if C.vitrine_load(buf, C.size_t(len(src.buf)), path, C.int(jpegShrink), C.double(webpScale), &out) != 0 {
 		return nil, undecodable("reading the header")

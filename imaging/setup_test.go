@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"github.com/vitrine-dev/vitrine/internal/testphotos"
 	"image"
 	"image/jpeg"
 	"os"
@@ -94,29 +95,8 @@ func avifSize(t testing.TB, data []byte) (width, height int) {
 	return int(binary.BigEndian.Uint32(data[i+8:])), int(binary.BigEndian.Uint32(data[i+12:]))
 }
 
-// meanGrid returns the mean RGB of each cell of a cols×rows grid over img, for comparing
-// images loosely.
-func meanGrid(img image.Image, cols, rows int) [][3]float64 {
-	b := img.Bounds()
-	cells := make([][3]float64, cols*rows)
-	counts := make([]float64, cols*rows)
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			r, g, bl, _ := img.At(x, y).RGBA()
-			c := (y-b.Min.Y)*rows/b.Dy()*cols + (x-b.Min.X)*cols/b.Dx()
-			cells[c][0] += float64(r >> 8)
-			cells[c][1] += float64(g >> 8)
-			cells[c][2] += float64(bl >> 8)
-			counts[c]++
-		}
-	}
-	for i := range cells {
-		for c := range 3 {
-			cells[i][c] /= counts[i]
-		}
-	}
-	return cells
-}
+// meanGrid is testphotos.MeanGrid, for comparing images loosely.
+var meanGrid = testphotos.MeanGrid
 
 // gridDistance is the mean absolute difference, in 8-bit levels, between two grids.
 func gridDistance(a, b [][3]float64) float64 {

@@ -22,6 +22,7 @@ $testing && ! command -v chromium >/dev/null 2>&1 && missing+=(chromium)
 # The HEIF tests encode HEIC and AVIF photographs with heif-enc and decode them with heif-convert.
 $testing && ! command -v heif-enc >/dev/null 2>&1 && missing+=(libheif-examples)
 pkg-config --exists vips 2>/dev/null || missing+=(libvips-dev)
+pkg-config --exists libheif 2>/dev/null || missing+=(libheif-dev) # imaging reads a HEIF's nclx colour box with libheif
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
 command -v gcc >/dev/null 2>&1 || missing+=(gcc)
 

@@ -13,15 +13,20 @@ func CellDifference(a, b image.Image) (float64, bool) {
 	if ab.Dx() != bb.Dx() || ab.Dy() != bb.Dy() {
 		return 0, false
 	}
-	ca, cb := cellMeans(a), cellMeans(b)
+	return gridDifference(MeanGrid(a, cellCols, cellRows), MeanGrid(b, cellCols, cellRows)), true
+}
+
+// gridDifference is the mean absolute difference between the channels of matching cells of
+// two MeanGrids of the same shape.
+func gridDifference(a, b [][3]float64) float64 {
 	var sum float64
-	for i := range ca {
+	for i := range a {
 		for c := range 3 {
-			d := ca[i][c] - cb[i][c]
+			d := a[i][c] - b[i][c]
 			sum += max(d, -d)
 		}
 	}
-	return sum / float64(3*len(ca)), true
+	return sum / float64(3*len(a))
 }
 
 // MaxCellDifference is how far (CellDifference) a variant made from one of the HEIF
@@ -33,9 +38,12 @@ const MaxCellDifference = 1.5
 
 const cellCols, cellRows = 16, 12
 
-func cellMeans(img image.Image) [][3]float64 {
+// MeanGrid returns the mean red, green and blue, in 8-bit levels, of each cell of a
+// cols×rows grid over img (fewer when img is smaller), row by row, for comparing images
+// loosely.
+func MeanGrid(img image.Image, cols, rows int) [][3]float64 {
 	b := img.Bounds()
-	cols, rows := min(cellCols, b.Dx()), min(cellRows, b.Dy())
+	cols, rows = min(cols, b.Dx()), min(rows, b.Dy())
 	cells := make([][3]float64, cols*rows)
 	counts := make([]float64, cols*rows)
 	for y := b.Min.Y; y < b.Max.Y; y++ {

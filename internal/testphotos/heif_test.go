@@ -15,7 +15,7 @@ import (
 // within compression's error; heif-info checks the structure each one is made to have.
 func TestHEIFPhotographs(t *testing.T) {
 	t.Parallel()
-	want := meanCells(t, everyFourth(mustDecode(t, IPhoneJPEG(t))))
+	want := meanCells(everyFourth(mustDecode(t, IPhoneJPEG(t))))
 	for name, tc := range map[string]struct {
 		path func(testing.TB) string
 		info []string // what heif-info must print
@@ -50,16 +50,16 @@ func TestHEIFPhotographs(t *testing.T) {
 				t.Fatalf("decoded %dx%d, want %dx%d", b.Dx(), b.Dy(), IPhoneWidth, IPhoneHeight)
 			}
 			img = everyFourth(img) // cell means need no more, and the test runs faster
-			got := meanCells(t, img)
-			d := cellDistance(got, want)
+			got := meanCells(img)
+			d := gridDifference(got, want)
 			// Lossy coding moves 8×6 cell means by about one level; a quarter turn or a
 			// misplaced tile moves them by tens. P3 numbers differ from sRGB's by several.
 			if tc.p3 {
 				if d < 2 {
 					t.Errorf("P3 pixels are %.2f levels from the sRGB ones: not converted", d)
 				}
-				got = meanCells(t, toSRGBForTest(img))
-				d = cellDistance(got, want)
+				got = meanCells(toSRGBForTest(img))
+				d = gridDifference(got, want)
 			}
 			if d > 3 {
 				t.Errorf("cell means are %.2f levels from the JPEG's", d)
@@ -113,35 +113,5 @@ func mustDecode(t *testing.T, path string) image.Image {
 
 var _ = png.Decode // registers PNG with image.Decode
 
-func meanCells(t *testing.T, img image.Image) [48][3]float64 {
-	var cells [48][3]float64
-	var counts [48]float64
-	b := img.Bounds()
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			r, g, bl, _ := img.At(x, y).RGBA()
-			c := (y-b.Min.Y)*6/b.Dy()*8 + (x-b.Min.X)*8/b.Dx()
-			cells[c][0] += float64(r >> 8)
-			cells[c][1] += float64(g >> 8)
-			cells[c][2] += float64(bl >> 8)
-			counts[c]++
-		}
-	}
-	for i := range cells {
-		for c := range 3 {
-			cells[i][c] /= counts[i]
-		}
-	}
-	return cells
-}
-
-func cellDistance(a, b [48][3]float64) float64 {
-	var sum float64
-	for i := range a {
-		for c := range 3 {
-			d := a[i][c] - b[i][c]
-			sum += max(d, -d)
-		}
-	}
-	return sum / (48 * 3)
-}
+// meanCells is the 8×6 MeanGrid of img.
+func meanCells(img image.Image) [][3]float64 { return MeanGrid(img, 8, 6) }
