@@ -19,6 +19,8 @@ type Enqueuer[Tx any] interface {
 	// EnqueueOutboxDrain enqueues a drain of the object outbox inside tx, for a transaction
 	// that sent keys there.
 	EnqueueOutboxDrain(ctx context.Context, tx Tx) error
+	// EnqueueBulkImport enqueues the job that admits the lines of a bulk import inside tx.
+	EnqueueBulkImport(ctx context.Context, tx Tx, importID uuid.UUID) error
 }
 
 // How thumbnail jobs are stored, as the job adapter writes them and as the database's SQL

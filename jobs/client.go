@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"cmp"
 	"log/slog"
 	"time"
 
@@ -32,6 +33,9 @@ type Workers struct {
 	Thumbnails *ThumbnailWorker
 	Outbox     *OutboxWorker
 	Purge      *PurgeWorker // nil, or Every 0: no scheduled purge
+	// BulkImports admits the lines of bulk imports, BulkImportWorkers (default 2) at once.
+	BulkImports       *BulkImportWorker
+	BulkImportWorkers int
 }
 
 // outboxSweep is how often the leader enqueues a drain of the object outbox for the keys
@@ -50,10 +54,16 @@ func NewClient(pool *pgxpool.Pool, cfg Config, w Workers) (*river.Client[pgx.Tx]
 		if w.Purge != nil {
 			river.AddWorker(workers, w.Purge)
 		}
+		if w.BulkImports != nil {
+			river.AddWorker(workers, w.BulkImports)
+		}
 		rc.Workers = workers
 		rc.Queues = map[string]river.QueueConfig{
 			QueueThumbnails: {MaxWorkers: cfg.ThumbnailWorkers},
 			QueueObjects:    {MaxWorkers: max(cfg.ObjectWorkers, 1)},
+		}
+		if w.BulkImports != nil {
+			rc.Queues[QueueBulkImports] = river.QueueConfig{MaxWorkers: cmp.Or(w.BulkImportWorkers, 2)}
 		}
 		rc.PeriodicJobs = []*river.PeriodicJob{
 			river.NewPeriodicJob(river.PeriodicInterval(outboxSweep),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
@@ -47,6 +48,14 @@ func (e Enqueuer) EnqueueThumbnails(ctx context.Context, tx pgx.Tx, targets []ga
 func (e Enqueuer) EnqueueOutboxDrain(ctx context.Context, tx pgx.Tx) error {
 	if _, err := e.Client.InsertTx(ctx, tx, DrainOutboxArgs{}, nil); err != nil {
 		return fmt.Errorf("enqueueing a drain of the object outbox: %w", err)
+	}
+	return nil
+}
+
+// EnqueueBulkImport inserts the job that admits the lines of a bulk import.
+func (e Enqueuer) EnqueueBulkImport(ctx context.Context, tx pgx.Tx, importID uuid.UUID) error {
+	if _, err := e.Client.InsertTx(ctx, tx, BulkImportArgs{ImportID: importID}, nil); err != nil {
+		return fmt.Errorf("enqueueing bulk import %s: %w", importID, err)
 	}
 	return nil
 }

@@ -1,0 +1,289 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/vitrine-dev/vitrine/gallery"
+)
+
+// CreateBulkImport records a bulk import for supplier (uuid.Nil: an import of the service's,
+// whose lines may name any product by id but none by external reference) with the lines
+// that next returns until it returns false, and enqueues the job that admits them, all in
+// one transaction as the caller that ctx carries: an error of next (a body too large, cut
+// short) leaves nothing behind. The lines are written as next returns them (COPY), never
+// held together in memory. A supplier with maxActive unfinished imports already is refused
+// (rate limited) until one finishes; maxActive 0 means no bound.
+func (db *DB) CreateBulkImport(ctx context.Context, supplier uuid.UUID, maxActive int,
+	next func() (gallery.BulkImportLine, bool, error)) (uuid.UUID, error) {
+	id := uuid.New()
+	var supplierRef *uuid.UUID
+	if supplier != uuid.Nil {
+		supplierRef = &supplier
+	}
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		if supplierRef != nil && maxActive > 0 {
+			// One supplier's imports are counted and created one at a time.
+			var active int
+			err := tx.QueryRow(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('vitrine_bulk_import:' || $1::text, 0)),
+				(SELECT count(*) FROM vitrine_imports WHERE supplier_id = $1 AND finished_at IS NULL)`, supplier).Scan(nil, &active)
+			if err != nil {
+				return err
+			}
+			if active >= maxActive {
+				return gallery.Errorf(gallery.ERATELIMIT, "%d imports of this supplier are still running: wait for one to finish", active)
+			}
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO vitrine_imports (id, supplier_id, lines) VALUES ($1, $2, 0)`, id, supplierRef); err != nil {
+			return err
+		}
+		n, err := tx.CopyFrom(ctx, pgx.Identifier{"vitrine_import_lines"},
+			[]string{"import_id", "line", "state", "product_id", "external_ref", "source_url", "alt", "position", "error_code", "error_message"},
+			pgx.CopyFromFunc(func() ([]any, error) {
+				l, ok, err := next()
+				if err != nil || !ok {
+					return nil, err
+				}
+				row := []any{id, l.Line, "queued", nullUUID(l.ProductID), nullText(l.ExternalRef), nullText(l.SourceURL), l.Alt, l.Position, nil, nil}
+				if l.Err != nil {
+					row[2], row[8], row[9] = "failed", string(l.Err.Code), l.Err.Message
+				}
+				return row, nil
+			}))
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE vitrine_imports SET lines = $2 WHERE id = $1`, id, n); err != nil {
+			return err
+		}
+		if db.jobs == nil {
+			return nil
+		}
+		return asService(ctx, tx, func() error { return db.jobs.EnqueueBulkImport(ctx, tx, id) })
+	})
+	if err != nil {
+		return uuid.Nil, domainError("creating import", err)
+	}
+	return id, nil
+}
+
+func nullUUID(id uuid.UUID) *uuid.UUID {
+	if id == uuid.Nil {
+		return nil
+	}
+	return &id
+}
+
+func nullText(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// bulkImportCounts reads an import and its counts; $1 is its id. A line is done when its
+// image is in the gallery (or was deleted since), failed when it was refused or its image's
+// fetch failed, and queued otherwise.
+const bulkImportCounts = `SELECT i.id, coalesce(i.supplier_id, '00000000-0000-0000-0000-000000000000'), i.lines,
+	i.created_at, i.finished_at,
+	count(l.line) FILTER (WHERE l.state = 'failed' OR im.import_status = 'failed'),
+	count(l.line) FILTER (WHERE l.state = 'admitted' AND im.import_status IS NULL)
+FROM vitrine_imports AS i
+LEFT JOIN vitrine_import_lines AS l ON l.import_id = i.id
+LEFT JOIN product_images AS im ON im.id = l.image_id
+WHERE i.id = $1
+GROUP BY i.id`
+
+// BulkImport returns an import's progress and its failed lines after line after, at most
+// limit of them (1..gallery.MaxImportFailures), as the caller that ctx carries reads them:
+// an import of another supplier is not found.
+func (db *DB) BulkImport(ctx context.Context, id uuid.UUID, after, limit int) (gallery.BulkImport, error) {
+	if limit < 1 || limit > gallery.MaxImportFailures {
+		return gallery.BulkImport{}, gallery.Errorf(gallery.EINVALID, "limit must be from 1 to %d", gallery.MaxImportFailures)
+	}
+	var b gallery.BulkImport
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, bulkImportCounts, id).Scan(&b.ID, &b.SupplierID, &b.Lines, &b.CreatedAt, &b.FinishedAt, &b.Failed, &b.Done)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return gallery.Errorf(gallery.ENOTFOUND, "import %s does not exist", id)
+		}
+		if err != nil {
+			return err
+		}
+		b.Queued = b.Lines - b.Failed - b.Done
+		rows, err := tx.Query(ctx, `SELECT l.line, coalesce(l.error_code, im.import_error_code, ''), coalesce(l.error_message, im.import_error, '')
+			FROM vitrine_import_lines AS l LEFT JOIN product_images AS im ON im.id = l.image_id
+			WHERE l.import_id = $1 AND l.line > $2 AND (l.state = 'failed' OR im.import_status = 'failed')
+			ORDER BY l.line LIMIT $3`, id, after, limit+1)
+		if err != nil {
+			return err
+		}
+		b.Failures, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (f gallery.BulkImportFailure, err error) {
+			err = r.Scan(&f.Line, &f.Code, &f.Message)
+			return f, err
+		})
+		return err
+	})
+	if err != nil {
+		return gallery.BulkImport{}, domainError("reading import", err)
+	}
+	if len(b.Failures) > limit {
+		b.Failures = b.Failures[:limit]
+		b.NextAfter = b.Failures[limit-1].Line
+	}
+	return b, nil
+}
+
+// queuedLine is a line of an import waiting to be admitted.
+type queuedLine struct {
+	line        int
+	productID   *uuid.UUID
+	externalRef *string
+	sourceURL   string
+	alt         string
+	position    *int
+}
+
+// AdvanceBulkImport admits the next queued lines of an import, in line order (lines that
+// give a position first, by position, so that a gallery listed in any order ends in the
+// feed's order), while fewer than inFlight of its images are being fetched: each admitted
+// line's product is found (by id, or by external reference, created when the supplier has
+// none) and its importing image made (ImportImage, idempotent per product and source URL),
+// as the import's supplier, so that row-level security decides which products it may name.
+// A line whose product is not found or whose image is refused is failed with the reason. It
+// reports whether the import is finished (no line queued, no image being fetched), and
+// records when it finished. ctx must carry the service role.
+func (db *DB) AdvanceBulkImport(ctx context.Context, id uuid.UUID, inFlight int) (finished bool, err error) {
+	var (
+		supplier *uuid.UUID
+		done     *time.Time
+		fetching int
+		queued   []queuedLine
+	)
+	err = db.inTx(ctx, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `SELECT supplier_id, finished_at,
+				(SELECT count(*) FROM vitrine_import_lines AS l JOIN product_images AS im ON im.id = l.image_id
+				 WHERE l.import_id = i.id AND l.state = 'admitted' AND im.import_status = 'importing')
+			FROM vitrine_imports AS i WHERE id = $1`, id).Scan(&supplier, &done, &fetching)
+		if err != nil || done != nil || fetching >= inFlight {
+			return err
+		}
+		rows, err := tx.Query(ctx, `SELECT line, product_id, external_ref, source_url, alt, position
+			FROM vitrine_import_lines WHERE import_id = $1 AND state = 'queued'
+			ORDER BY position NULLS LAST, line LIMIT $2`, id, inFlight-fetching)
+		if err != nil {
+			return err
+		}
+		queued, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (q queuedLine, err error) {
+			err = r.Scan(&q.line, &q.productID, &q.externalRef, &q.sourceURL, &q.alt, &q.position)
+			return q, err
+		})
+		return err
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return true, nil // the import was deleted
+	}
+	if err != nil || done != nil {
+		return done != nil, domainError("reading import", err)
+	}
+	as := gallery.Service()
+	if supplier != nil {
+		as = gallery.Supplier(*supplier)
+	}
+	for _, q := range queued {
+		if err := db.admitLine(ctx, gallery.WithCaller(ctx, as), id, q); err != nil {
+			return false, err
+		}
+	}
+	if len(queued) > 0 || fetching > 0 {
+		return false, nil
+	}
+	err = db.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE vitrine_imports AS i SET finished_at = now()
+			WHERE id = $1 AND finished_at IS NULL
+			  AND NOT EXISTS (SELECT 1 FROM vitrine_import_lines AS l LEFT JOIN product_images AS im ON im.id = l.image_id
+			                  WHERE l.import_id = i.id AND (l.state = 'queued' OR im.import_status = 'importing'))`, id)
+		finished = tag.RowsAffected() == 1
+		return err
+	})
+	return finished, domainError("finishing import", err)
+}
+
+// admitLine makes the importing image of one queued line as the caller that asCtx carries,
+// and records the image, or the reason it was refused, on the line. An error that is not the
+// line's fault (the database is unreachable) is returned, and the line stays queued.
+func (db *DB) admitLine(ctx, asCtx context.Context, importID uuid.UUID, q queuedLine) error {
+	fail := func(err error) error {
+		code := gallery.ErrorCode(err)
+		if code == gallery.EINTERNAL {
+			return err
+		}
+		return db.inTx(ctx, func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, `UPDATE vitrine_import_lines SET state = 'failed', error_code = $3, error_message = $4
+				WHERE import_id = $1 AND line = $2 AND state = 'queued'`, importID, q.line, string(code), gallery.ErrorMessage(err))
+			return err
+		})
+	}
+	var productID uuid.UUID
+	switch {
+	case q.productID != nil:
+		productID = *q.productID
+	case q.externalRef != nil:
+		caller, _ := gallery.CallerFrom(asCtx)
+		if caller.Role != gallery.RoleAuthenticated {
+			return fail(gallery.Errorf(gallery.EINVALID, "external_ref names a supplier's product: only a supplier's import may use it"))
+		}
+		p, err := db.EnsureProductByRef(asCtx, caller.UserID, *q.externalRef)
+		if err != nil {
+			return fail(err)
+		}
+		productID = p.ID
+	}
+	position := q.position
+	if position != nil {
+		size, err := db.gallerySize(asCtx, productID)
+		if err != nil {
+			return fail(err)
+		}
+		position = new(min(*position, size))
+	}
+	im, _, err := db.ImportImage(asCtx, gallery.NewImport{ProductID: productID, SourceURL: q.sourceURL, Alt: q.alt, Position: position})
+	if err != nil {
+		return fail(err)
+	}
+	return db.inTx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE vitrine_import_lines SET state = 'admitted', image_id = $3
+			WHERE import_id = $1 AND line = $2 AND state = 'queued'`, importID, q.line, im.ID)
+		return err
+	})
+}
+
+// gallerySize returns how many images a product has, as the caller that ctx carries sees it.
+func (db *DB) gallerySize(ctx context.Context, productID uuid.UUID) (int, error) {
+	var n int
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT count(*) FROM product_images WHERE product_id = $1`, productID).Scan(&n)
+	})
+	return n, domainError("reading gallery", err)
+}
+
+// EnsureProductByRef returns supplier's product whose external reference is ref, creating it
+// (untitled, unpublished) when the supplier has none, as the caller that ctx carries: two
+// imports naming the same new reference at once get the same product.
+func (db *DB) EnsureProductByRef(ctx context.Context, supplier uuid.UUID, ref string) (gallery.Product, error) {
+	var p gallery.Product
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO products (id, supplier_id, external_ref) VALUES ($1, $2, $3)
+			ON CONFLICT (supplier_id, external_ref) WHERE external_ref IS NOT NULL DO NOTHING`, uuid.New(), supplier, ref)
+		if err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, `SELECT `+productColumns+` FROM products WHERE supplier_id = $1 AND external_ref = $2`,
+			supplier, ref).Scan(productDest(&p)...)
+	})
+	return p, domainError("finding product by external_ref", err)
+}
