@@ -34,6 +34,8 @@ type Gallery interface {
 	RetryThumbnails(ctx context.Context, imageID uuid.UUID) (gallery.Image, error)
 	DeleteProduct(ctx context.Context, id uuid.UUID) error
 	LastPurgeRun(ctx context.Context, completed bool) (*gallery.PurgeRun, error)
+	CreateBulkImport(ctx context.Context, supplier uuid.UUID, maxRunning int, next func() (gallery.BulkImportLine, bool, error)) (uuid.UUID, error)
+	BulkImport(ctx context.Context, id uuid.UUID, after, limit int) (gallery.BulkImport, error)
 }
 
 // Authenticator turns a request's Authorization header into its caller: anonymous without a
@@ -60,6 +62,8 @@ type Server struct {
 	Limits               *Limits      // per-caller budgets of uploads and writes; nil: unlimited
 	// UploadTimeouts cut off slow or stalled upload bodies; zero: none.
 	UploadTimeouts Timeouts
+	// BulkImports bounds POST /v1/imports.
+	BulkImports BulkImports
 	// UploadSlots bounds the upload bodies taken in at once, server-wide; nil: unbounded.
 	UploadSlots *UploadSlots
 	// BodyTimeout is the longest any other request body may take to arrive; zero: no limit.
@@ -110,6 +114,8 @@ func (s *Server) routes() []route {
 		{"POST /v1/images/{id}/position", s.moveImage},
 		{"POST /v1/images/{id}/retry", s.retryImage},
 		{"GET /v1/purges/latest", s.latestPurges},
+		{"POST /v1/imports", s.createBulkImport},
+		{"GET /v1/imports/{id}", s.getBulkImport},
 		{"GET /objects/{key...}", s.getObject},
 		{"GET /openapi.json", serveOpenAPI},
 		{"GET /docs", serveDocs},

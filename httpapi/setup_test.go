@@ -80,13 +80,15 @@ type options struct {
 	events httpapi.HubConfig
 	// writeTimeout is the API's WriteTimeout; zero: none.
 	writeTimeout time.Duration
+	// bulkImports bounds POST /v1/imports (default: 1000 lines, 3 running imports a supplier).
+	bulkImports httpapi.BulkImports
 }
 
 type httpapiLimiter struct{ perMinute, burst, writesPerMinute, writeBurst float64 }
 
 func setup(t testing.TB, opts ...func(*options)) *bundle {
 	t.Helper()
-	o := options{maxBytes: 25 << 20, maxPixels: 50_000_000}
+	o := options{maxBytes: 25 << 20, maxPixels: 50_000_000, bulkImports: httpapi.BulkImports{MaxLines: 1000, MaxRunning: 3}}
 	for _, f := range opts {
 		f(&o)
 	}
@@ -142,6 +144,7 @@ func setup(t testing.TB, opts ...func(*options)) *bundle {
 	api.Readiness = httpapi.NewReadiness(api.Logger, httpapi.DatabaseCheck(app), httpapi.StoreCheck(store))
 	api.UploadSlots = o.uploadSlots
 	api.WriteTimeout = o.writeTimeout
+	api.BulkImports = o.bulkImports
 	api.Events = httpapi.NewHub(app, o.events)
 	hubCtx, stopHub := context.WithCancel(context.Background())
 	hubDone := make(chan struct{})

@@ -15,8 +15,8 @@ import (
 // whose lines may name any product by id but none by external reference) with the lines
 // that next returns until it returns false, and enqueues the job that admits them, all in
 // one transaction as the caller that ctx carries: an error of next (a body too large, cut
-// short) leaves nothing behind. The lines are written as next returns them (COPY), never
-// held together in memory. A supplier with maxActive unfinished imports already is refused
+// short) leaves nothing behind. The lines are written as next returns them, a batch at a
+// time, never all held in memory. A supplier with maxActive unfinished imports already is refused
 // (rate limited) until one finishes; maxActive 0 means no bound.
 func (db *DB) CreateBulkImport(ctx context.Context, supplier uuid.UUID, maxActive int,
 	next func() (gallery.BulkImportLine, bool, error)) (uuid.UUID, error) {
@@ -29,7 +29,7 @@ func (db *DB) CreateBulkImport(ctx context.Context, supplier uuid.UUID, maxActiv
 		if supplierRef != nil && maxActive > 0 {
 			// One supplier's imports are counted and created one at a time.
 			var active int
-			err := tx.QueryRow(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('vitrine_bulk_import:' || $1::text, 0)),
+			err := tx.QueryRow(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('vitrine_bulk_import:' || $1::uuid::text, 0)),
 				(SELECT count(*) FROM vitrine_imports WHERE supplier_id = $1 AND finished_at IS NULL)`, supplier).Scan(nil, &active)
 			if err != nil {
 				return err
@@ -41,19 +41,7 @@ func (db *DB) CreateBulkImport(ctx context.Context, supplier uuid.UUID, maxActiv
 		if _, err := tx.Exec(ctx, `INSERT INTO vitrine_imports (id, supplier_id, lines) VALUES ($1, $2, 0)`, id, supplierRef); err != nil {
 			return err
 		}
-		n, err := tx.CopyFrom(ctx, pgx.Identifier{"vitrine_import_lines"},
-			[]string{"import_id", "line", "state", "product_id", "external_ref", "source_url", "alt", "position", "error_code", "error_message"},
-			pgx.CopyFromFunc(func() ([]any, error) {
-				l, ok, err := next()
-				if err != nil || !ok {
-					return nil, err
-				}
-				row := []any{id, l.Line, "queued", nullUUID(l.ProductID), nullText(l.ExternalRef), nullText(l.SourceURL), l.Alt, l.Position, nil, nil}
-				if l.Err != nil {
-					row[2], row[8], row[9] = "failed", string(l.Err.Code), l.Err.Message
-				}
-				return row, nil
-			}))
+		n, err := insertImportLines(ctx, tx, id, next)
 		if err != nil {
 			return err
 		}
@@ -69,6 +57,68 @@ func (db *DB) CreateBulkImport(ctx context.Context, supplier uuid.UUID, maxActiv
 		return uuid.Nil, domainError("creating import", err)
 	}
 	return id, nil
+}
+
+// importLineBatch is how many lines are inserted by one statement: a feed is held in memory
+// a batch at a time (at most importLineBatch × gallery.MaxImportLineBytes).
+const importLineBatch = 256
+
+// insertImportLines inserts the lines next returns, a batch at a time (COPY would be faster,
+// but PostgreSQL refuses it on tables with row-level security), and returns how many.
+func insertImportLines(ctx context.Context, tx pgx.Tx, id uuid.UUID, next func() (gallery.BulkImportLine, bool, error)) (int, error) {
+	var (
+		total                               int
+		nums, positions                     []*int32
+		states, refs, urls, alts, codes, ms []*string
+		products                            []*uuid.UUID
+	)
+	flush := func() error {
+		if len(nums) == 0 {
+			return nil
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO vitrine_import_lines
+				(import_id, line, state, product_id, external_ref, source_url, alt, position, error_code, error_message)
+			SELECT $1, l, s, p, r, u, coalesce(a, ''), pos, c, m
+			FROM unnest($2::int[], $3::text[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::int[], $9::text[], $10::text[])
+				AS t(l, s, p, r, u, a, pos, c, m)`,
+			id, nums, states, products, refs, urls, alts, positions, codes, ms)
+		total += len(nums)
+		nums, positions, states, refs, urls, alts, codes, ms, products = nums[:0], positions[:0], states[:0], refs[:0], urls[:0], alts[:0], codes[:0], ms[:0], products[:0]
+		return err
+	}
+	for {
+		l, ok, err := next()
+		if err != nil {
+			return 0, err
+		}
+		if !ok {
+			return total, flush()
+		}
+		n, err := int4("line", l.Line)
+		if err != nil {
+			return 0, err
+		}
+		state, code, msg := "queued", (*string)(nil), (*string)(nil)
+		if l.Err != nil {
+			state, code, msg = "failed", new(string(l.Err.Code)), new(l.Err.Message)
+		}
+		var pos *int32
+		if l.Position != nil {
+			p, err := int4("position", *l.Position)
+			if err != nil {
+				return 0, err
+			}
+			pos = &p
+		}
+		nums, positions = append(nums, &n), append(positions, pos)
+		states, codes, ms = append(states, &state), append(codes, code), append(ms, msg)
+		products, refs, urls, alts = append(products, nullUUID(l.ProductID)), append(refs, nullText(l.ExternalRef)), append(urls, nullText(l.SourceURL)), append(alts, &l.Alt)
+		if len(nums) == importLineBatch {
+			if err := flush(); err != nil {
+				return 0, err
+			}
+		}
+	}
 }
 
 func nullUUID(id uuid.UUID) *uuid.UUID {

@@ -90,6 +90,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, workers bool) (_ 
 	var thumbs *jobs.ThumbnailWorker
 	var outbox *jobs.OutboxWorker
 	var purge *jobs.PurgeWorker
+	var bulk *jobs.BulkImportWorker
 	if workers && cfg.Workers > 0 {
 		proc, err := imaging.Start(imaging.Config{Concurrency: 1, MaxJobs: cfg.Workers, MemoryBudget: cfg.JobMemoryMiB << 20,
 			Observe: obs.imaging()})
@@ -109,9 +110,10 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, workers bool) (_ 
 		outbox = &jobs.OutboxWorker{DB: db, Store: store, Logger: log.With("component", "outbox")}
 		purge = &jobs.PurgeWorker{DB: db, Store: store, Every: cfg.PurgeEvery, Grace: cfg.PurgeGrace,
 			Logger: log.With("component", "purge")}
+		bulk = &jobs.BulkImportWorker{DB: db, InFlight: cfg.ImportInFlight, Logger: log.With("component", "bulk_imports")}
 		jcfg.ThumbnailWorkers, jcfg.ObjectWorkers = cfg.Workers, 2
 	}
-	client, err := jobs.NewClient(db.Pool(), jcfg, jobs.Workers{Thumbnails: thumbs, Outbox: outbox, Purge: purge})
+	client, err := jobs.NewClient(db.Pool(), jcfg, jobs.Workers{Thumbnails: thumbs, Outbox: outbox, Purge: purge, BulkImports: bulk})
 	if err != nil {
 		return nil, fmt.Errorf("starting River: %w", err)
 	}

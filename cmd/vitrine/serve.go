@@ -75,6 +75,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		UploadSlots:    httpapi.NewUploadSlots(cfg.MaxUploads, cfg.UploadQueueWait),
 		BodyTimeout:    cfg.BodyTimeout,
 		WriteTimeout:   cfg.WriteTimeout,
+		BulkImports:    httpapi.BulkImports{MaxLines: cfg.ImportMaxLines, MaxRunning: cfg.ImportMaxRunning},
 		Gallery:        a.db,
 		Uploads: &upload.Service{
 			Store: a.store, Gallery: a.db, MaxBytes: cfg.MaxUploadBytes, MaxPixels: cfg.MaxPixels, ObjectURL: a.objectURL,
