@@ -42,6 +42,16 @@ type BulkImport struct {
 	NextAfter int
 }
 
+// BulkImportBatch is what the job of an import needs to admit its next lines: whose import
+// it is (uuid.Nil: the service's), whether it is finished, how many of its images are being
+// fetched, and the next lines to admit.
+type BulkImportBatch struct {
+	SupplierID uuid.UUID
+	Finished   bool
+	Fetching   int
+	Lines      []BulkImportLine
+}
+
 // BulkImportFailure is a failed line of an import and why it failed: a Code of the domain
 // when the line was refused as it was read or admitted, an ImportFailure's when its image's
 // fetch failed.
@@ -60,5 +70,3 @@ const (
 	MaxImportFailures     = 1000
 )
 
-// MaxSourceURLLength bounds a line's source URL, in bytes.
-const MaxSourceURLLength = 2048 // TODO(merge): import-url's gallery defines it

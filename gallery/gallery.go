@@ -27,16 +27,18 @@ type Image struct {
 	ID          uuid.UUID
 	ProductID   uuid.UUID
 	Order       int
-	URL         string // the public URL recorded at upload (image_url)
-	StoragePath string // the object key of the original
-	SHA256      string // hex digest of the stored original
-	Bytes       int64
-	Width       int
-	Height      int
-	MediaType   string
-	Alt         string
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	URL         string // the public URL recorded at upload (image_url); "" while importing
+	StoragePath string // the object key of the original; "" while importing
+	// SourceURL is the URL the image was imported from, or "" for an upload.
+	SourceURL string
+	SHA256    string // hex digest of the stored original
+	Bytes     int64
+	Width     int
+	Height    int
+	MediaType string
+	Alt       string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 
 	// Thumbnails maps each preset to the URL of its default format (the legacy design's shape);
 	// ThumbnailURL is the desktop one.
@@ -45,10 +47,14 @@ type Image struct {
 	Variants      Variants
 	ThumbHash     string
 	DominantColor string
-	// The thumbnail job's progress, from the newest job of this image.
+	// The thumbnail job's progress, from the newest job of this image; for an image being
+	// imported or whose import failed, the import's (StatusImporting, StatusFailed).
 	Status    ThumbnailStatus
 	Attempts  int
 	LastError string
+	// ImportFailure is the code of a failed import (Status is StatusFailed and LastError its
+	// message), or "".
+	ImportFailure ImportFailure
 }
 
 // NewImage is what an upload knows about an image before it has a place in the gallery.

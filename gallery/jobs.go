@@ -19,6 +19,9 @@ type Enqueuer[Tx any] interface {
 	// EnqueueOutboxDrain enqueues a drain of the object outbox inside tx, for a transaction
 	// that sent keys there.
 	EnqueueOutboxDrain(ctx context.Context, tx Tx) error
+	// EnqueueImport enqueues the fetch of an imported image's original from sourceURL inside
+	// tx; an image that already has an active import job is skipped.
+	EnqueueImport(ctx context.Context, tx Tx, imageID uuid.UUID, sourceURL string) error
 	// EnqueueBulkImport enqueues the job that admits the lines of a bulk import inside tx.
 	EnqueueBulkImport(ctx context.Context, tx Tx, importID uuid.UUID) error
 }
@@ -30,6 +33,9 @@ const (
 	ThumbnailJobKind     = "thumbnail"
 	ThumbnailJobImageKey = "image_id"
 )
+
+// ImportJobKind is the kind of the job that fetches an imported image's original.
+const ImportJobKind = "import"
 
 // ThumbnailTarget names an image and the original its thumbnails must be made from. With
 // Replace, the new thumbnails replace a complete record (a regeneration after the presets

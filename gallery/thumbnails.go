@@ -74,7 +74,8 @@ const (
 	StatusPending    ThumbnailStatus = "pending"    // a job waits, or waits to retry
 	StatusProcessing ThumbnailStatus = "processing" // a worker runs the job now
 	StatusReady      ThumbnailStatus = "ready"      // the thumbnail record is complete
-	StatusFailed     ThumbnailStatus = "failed"     // the job gave up; it can be retried
+	StatusFailed     ThumbnailStatus = "failed"     // the job gave up, or the import failed; it can be retried
+	StatusImporting  ThumbnailStatus = "importing"  // the original is being fetched from its source URL
 )
 
 // ThumbnailsFor says which images get thumbnails.

@@ -14,7 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/vitrine-dev/vitrine/gallery"
-	"github.com/vitrine-dev/vitrine/internal/safehttp"
+	"github.com/vitrine-dev/vitrine/upload"
 )
 
 // BulkImports bounds bulk imports (POST /v1/imports).
@@ -229,11 +229,9 @@ func parseFeedLine(n int, raw []byte) gallery.BulkImportLine {
 	if v.SourceURL == nil || *v.SourceURL == "" {
 		return fail("source_url is required")
 	}
-	if len(*v.SourceURL) > gallery.MaxSourceURLLength {
-		return fail("source_url is longer than %d bytes", gallery.MaxSourceURLLength)
-	}
-	if _, err := safehttp.CheckURL(*v.SourceURL); err != nil {
-		return fail("source_url must be an http or https URL with a host and no credentials")
+	if err := upload.CheckSourceURL(*v.SourceURL); err != nil {
+		l.Err = &gallery.Error{Code: gallery.EINVALID, Message: gallery.ErrorMessage(err)}
+		return l
 	}
 	l.SourceURL = *v.SourceURL
 	if v.Alt != nil {

@@ -69,17 +69,17 @@ func TestBulkImportFailsBadLinesNotTheImport(t *testing.T) {
 	good := fmt.Sprintf(`{"product_id": %q, "source_url": "https://images.example.com/a.jpg", "alt": "front"}`, p.ID)
 	feed := strings.Join([]string{
 		good, // 1
-		`{"product_id": "not-a-uuid", "source_url": "https://images.example.com/b.jpg"}`, // 2
+		`{"product_id": "not-a-uuid", "source_url": "https://images.example.com/b.jpg"}`,                  // 2
 		`{"product_id": ` + fmt.Sprintf("%q", p.ID) + `, "source_url": "ftp://images.example.com/c.jpg"}`, // 3
-		`{"source_url": "https://images.example.com/d.jpg"}`, // 4
+		`{"source_url": "https://images.example.com/d.jpg"}`,                                              // 4
 		`not json at all`, // 5
-		"", // 6: blank, skipped
-		`{"external_ref": "SKU-1", "source_url": "https://user:pw@images.example.com/e.jpg"}`,                       // 7
+		"",                // 6: blank, skipped
+		`{"external_ref": "SKU-1", "source_url": "https://user:pw@images.example.com/e.jpg"}`,                        // 7
 		`{"external_ref": "SKU-1", "product_id": ` + fmt.Sprintf("%q", p.ID) + `, "source_url": "https://x.test/f"}`, // 8
-		`{"external_ref": "SKU-1", "source_url": "https://images.example.com/g.jpg", "colour": "red"}`,              // 9
-		`{"external_ref": "SKU-1", "source_url": "https://images.example.com/h.jpg", "position": -1}`,               // 10
-		`{"external_ref": "SKU-1", "source_url": "https://images.example.com/i.jpg"} {}`,                            // 11
-		`{"external_ref": "SKU-1", "source_url": "https://images.example.com/j.jpg", "position": 0}`,                // 12
+		`{"external_ref": "SKU-1", "source_url": "https://images.example.com/g.jpg", "colour": "red"}`,               // 9
+		`{"external_ref": "SKU-1", "source_url": "https://images.example.com/h.jpg", "position": -1}`,                // 10
+		`{"external_ref": "SKU-1", "source_url": "https://images.example.com/i.jpg"} {}`,                             // 11
+		`{"external_ref": "SKU-1", "source_url": "https://images.example.com/j.jpg", "position": 0}`,                 // 12
 	}, "\n")
 	var created bulkImportBody
 	if st := sup.postFeed(t, feed, &created); st != http.StatusAccepted {

@@ -16,6 +16,7 @@ import (
 const (
 	QueueThumbnails = "thumbnails"
 	QueueObjects    = "objects"
+	QueueImports    = "imports"
 )
 
 // activeStates are the states in which a job blocks a duplicate: once a job is completed,
@@ -70,4 +71,22 @@ func (DrainOutboxArgs) Kind() string { return "drain_object_outbox" }
 // InsertOpts puts the job on the objects queue.
 func (DrainOutboxArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: QueueObjects}
+}
+
+// ImportArgs asks for the original of an image being imported to be fetched from SourceURL,
+// checked as an upload is, and published. A job is unique per image among active jobs.
+type ImportArgs struct {
+	ImageID   uuid.UUID `json:"image_id" river:"unique"`
+	SourceURL string    `json:"source_url"`
+}
+
+// Kind names the job in River's table.
+func (ImportArgs) Kind() string { return gallery.ImportJobKind }
+
+// InsertOpts puts the job on the imports queue, unique per image.
+func (ImportArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{
+		Queue:      QueueImports,
+		UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: activeStates},
+	}
 }

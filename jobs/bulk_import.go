@@ -8,6 +8,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/riverqueue/river"
+
+	"github.com/vitrine-dev/vitrine/gallery"
 )
 
 // QueueBulkImports is the queue of the jobs that admit the lines of bulk imports.
@@ -30,11 +32,21 @@ func (BulkImportArgs) InsertOpts() river.InsertOpts {
 	}
 }
 
-// BulkImportDB is what the bulk import job needs of the database.
+// BulkImportDB is what the bulk import job needs of the database; postgres.DB implements it.
+// Each method acts as the caller its context carries.
 type BulkImportDB interface {
-	// AdvanceBulkImport admits the next lines of an import while fewer than inFlight of its
-	// images are being fetched, and reports whether the import is finished.
-	AdvanceBulkImport(ctx context.Context, id uuid.UUID, inFlight int) (finished bool, err error)
+	NextBulkImportLines(ctx context.Context, id uuid.UUID, inFlight int) (gallery.BulkImportBatch, error)
+	AdmitBulkImportLine(ctx context.Context, id uuid.UUID, line int, imageID uuid.UUID) error
+	FailBulkImportLine(ctx context.Context, id uuid.UUID, line int, cause error) error
+	FinishBulkImport(ctx context.Context, id uuid.UUID) (bool, error)
+	EnsureProductByRef(ctx context.Context, supplier uuid.UUID, ref string) (gallery.Product, error)
+	GallerySize(ctx context.Context, productID uuid.UUID) (int, error)
+}
+
+// ImageImporter starts the import of one image by URL (its importing row and its fetch job);
+// upload.Service implements it.
+type ImageImporter interface {
+	Import(ctx context.Context, in gallery.NewImport) (gallery.Image, bool, error)
 }
 
 // BulkImportWorker admits the lines of a bulk import a few at a time: at most InFlight of
@@ -43,9 +55,17 @@ type BulkImportDB interface {
 // go on beside it. A job works its import for a Slice, then snoozes to the back of its queue
 // (River's JobSnooze, which counts no attempt), so that the queue's few workers take turns
 // over every running import.
+//
+// A line is admitted as the import's supplier, so that row-level security decides which
+// products it may name: its product is found by id, or by external reference (created when
+// the supplier has none with it), and its image is made by Images.Import, which is
+// idempotent per product and source URL, so that a feed sent again after a crash makes no
+// duplicate. A line given a position takes it, or the gallery's end when the gallery is
+// shorter. A line refused (unknown product, another supplier's) is failed with the reason.
 type BulkImportWorker struct {
 	river.WorkerDefaults[BulkImportArgs]
 	DB       BulkImportDB
+	Images   ImageImporter
 	InFlight int           // an import's images fetched at once (default 8)
 	Slice    time.Duration // how long one job works before it yields (default 2s)
 	Poll     time.Duration // how often it looks for fetches that ended (default 50ms)
@@ -55,10 +75,11 @@ type BulkImportWorker struct {
 // Work admits lines until the import is finished (the job completes) or its slice is over
 // (the job snoozes, to run again at once behind the other imports' jobs).
 func (w *BulkImportWorker) Work(ctx context.Context, job *river.Job[BulkImportArgs]) error {
+	ctx = gallery.WithCaller(ctx, gallery.Service())
 	inFlight, slice, poll := cmp.Or(w.InFlight, 8), cmp.Or(w.Slice, 2*time.Second), cmp.Or(w.Poll, 50*time.Millisecond)
 	end := time.Now().Add(slice)
 	for {
-		finished, err := w.DB.AdvanceBulkImport(ctx, job.Args.ImportID, inFlight)
+		finished, err := w.advance(ctx, job.Args.ImportID, inFlight)
 		if err != nil {
 			return err
 		}
@@ -75,4 +96,58 @@ func (w *BulkImportWorker) Work(ctx context.Context, job *river.Job[BulkImportAr
 		case <-time.After(poll):
 		}
 	}
+}
+
+// advance admits the lines that make the import's fetches inFlight, and reports whether the
+// import is finished.
+func (w *BulkImportWorker) advance(ctx context.Context, id uuid.UUID, inFlight int) (bool, error) {
+	b, err := w.DB.NextBulkImportLines(ctx, id, inFlight)
+	if err != nil || b.Finished {
+		return b.Finished, err
+	}
+	as := gallery.WithCaller(ctx, gallery.Service())
+	if b.SupplierID != uuid.Nil {
+		as = gallery.WithCaller(ctx, gallery.Supplier(b.SupplierID))
+	}
+	for _, l := range b.Lines {
+		imageID, err := w.admit(as, b.SupplierID, l)
+		switch {
+		case err == nil:
+			err = w.DB.AdmitBulkImportLine(ctx, id, l.Line, imageID)
+		case gallery.ErrorCode(err) != gallery.EINTERNAL:
+			err = w.DB.FailBulkImportLine(ctx, id, l.Line, err)
+		}
+		if err != nil {
+			return false, err
+		}
+	}
+	if len(b.Lines) > 0 || b.Fetching > 0 {
+		return false, nil
+	}
+	return w.DB.FinishBulkImport(ctx, id)
+}
+
+// admit makes the importing image of one line as the caller ctx carries and returns its id.
+func (w *BulkImportWorker) admit(ctx context.Context, supplier uuid.UUID, l gallery.BulkImportLine) (uuid.UUID, error) {
+	productID := l.ProductID
+	if l.ExternalRef != "" {
+		if supplier == uuid.Nil {
+			return uuid.Nil, gallery.Errorf(gallery.EINVALID, "external_ref names a supplier's product: the import names no supplier")
+		}
+		p, err := w.DB.EnsureProductByRef(ctx, supplier, l.ExternalRef)
+		if err != nil {
+			return uuid.Nil, err
+		}
+		productID = p.ID
+	}
+	in := gallery.NewImport{ProductID: productID, SourceURL: l.SourceURL, Alt: l.Alt, Position: l.Position}
+	if in.Position != nil {
+		size, err := w.DB.GallerySize(ctx, productID)
+		if err != nil {
+			return uuid.Nil, err
+		}
+		in.Position = new(min(*in.Position, size))
+	}
+	im, _, err := w.Images.Import(ctx, in)
+	return im.ID, err
 }

@@ -16,6 +16,7 @@ import (
 type Config struct {
 	ThumbnailWorkers int           // thumbnail jobs worked at once by this process; 0 inserts only
 	ObjectWorkers    int           // delete jobs worked at once by this process
+	ImportWorkers    int           // import jobs worked at once by this process (default 4)
 	MaxAttempts      int           // attempts before a job is discarded (default 10)
 	RetryBase        time.Duration // the first retry's delay; each next one doubles, up to an hour
 	RescueAfter      time.Duration // a running job is rescued once it has run this long without finishing (its process died)
@@ -32,7 +33,8 @@ type Config struct {
 type Workers struct {
 	Thumbnails *ThumbnailWorker
 	Outbox     *OutboxWorker
-	Purge      *PurgeWorker // nil, or Every 0: no scheduled purge
+	Purge      *PurgeWorker  // nil, or Every 0: no scheduled purge
+	Imports    *ImportWorker // nil: this process works no imports
 	// BulkImports admits the lines of bulk imports, BulkImportWorkers (default 2) at once.
 	BulkImports       *BulkImportWorker
 	BulkImportWorkers int
@@ -61,6 +63,14 @@ func NewClient(pool *pgxpool.Pool, cfg Config, w Workers) (*river.Client[pgx.Tx]
 		rc.Queues = map[string]river.QueueConfig{
 			QueueThumbnails: {MaxWorkers: cfg.ThumbnailWorkers},
 			QueueObjects:    {MaxWorkers: max(cfg.ObjectWorkers, 1)},
+		}
+		if w.Imports != nil {
+			river.AddWorker(workers, w.Imports)
+			n := cfg.ImportWorkers
+			if n <= 0 {
+				n = 4
+			}
+			rc.Queues[QueueImports] = river.QueueConfig{MaxWorkers: n}
 		}
 		if w.BulkImports != nil {
 			rc.Queues[QueueBulkImports] = river.QueueConfig{MaxWorkers: cmp.Or(w.BulkImportWorkers, 2)}

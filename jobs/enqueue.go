@@ -52,6 +52,15 @@ func (e Enqueuer) EnqueueOutboxDrain(ctx context.Context, tx pgx.Tx) error {
 	return nil
 }
 
+// EnqueueImport inserts the job that fetches an imported image's original; an image with an
+// active import job already is skipped by River's uniqueness.
+func (e Enqueuer) EnqueueImport(ctx context.Context, tx pgx.Tx, imageID uuid.UUID, sourceURL string) error {
+	if _, err := e.Client.InsertTx(ctx, tx, ImportArgs{ImageID: imageID, SourceURL: sourceURL}, nil); err != nil {
+		return fmt.Errorf("enqueueing the import of image %s: %w", imageID, err)
+	}
+	return nil
+}
+
 // EnqueueBulkImport inserts the job that admits the lines of a bulk import.
 func (e Enqueuer) EnqueueBulkImport(ctx context.Context, tx pgx.Tx, importID uuid.UUID) error {
 	if _, err := e.Client.InsertTx(ctx, tx, BulkImportArgs{ImportID: importID}, nil); err != nil {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/vitrine-dev/vitrine/gallery"
 	"github.com/vitrine-dev/vitrine/imaging"
+	"github.com/vitrine-dev/vitrine/internal/safehttp"
 	"github.com/vitrine-dev/vitrine/jobs"
 	"github.com/vitrine-dev/vitrine/postgres"
 	"github.com/vitrine-dev/vitrine/postgres/pgtest"
@@ -74,6 +75,8 @@ func setup(t testing.TB, policy gallery.ThumbnailsFor) *bundle {
 	}
 	b := &bundle{db: db, store: store, thumbs: thumbs, log: log, uploads: &upload.Service{
 		Store: store, Gallery: db, MaxBytes: 25 << 20, MaxPixels: 50_000_000, ObjectURL: objectURL,
+		// The sources of these tests are httptest servers on loopback.
+		ImportClient: safehttp.NewClient(safehttp.Options{AllowHosts: []string{"127.0.0.1"}}), ImportTimeout: 30 * time.Second,
 	}}
 	client := b.newClient(t, nil)
 	b.client = client
@@ -88,7 +91,8 @@ func (b *bundle) newClient(t testing.TB, purge *jobs.PurgeWorker) *river.Client[
 		ThumbnailWorkers: 2, ObjectWorkers: 1, MaxAttempts: 10, RetryBase: 50 * time.Millisecond,
 		RescueAfter: time.Minute, JobTimeout: 30 * time.Second, FetchCooldown: 10 * time.Millisecond,
 		FetchPoll: 100 * time.Millisecond, Logger: b.log,
-	}, jobs.Workers{Thumbnails: b.thumbs, Outbox: &jobs.OutboxWorker{DB: b.db, Store: b.store, Logger: b.log}, Purge: purge})
+	}, jobs.Workers{Thumbnails: b.thumbs, Outbox: &jobs.OutboxWorker{DB: b.db, Store: b.store, Logger: b.log}, Purge: purge,
+		Imports: &jobs.ImportWorker{Importer: b.uploads, PerHost: 2, Fetch: 30 * time.Second, Snooze: 50 * time.Millisecond, Logger: b.log}})
 	if err != nil {
 		t.Fatal(err)
 	}

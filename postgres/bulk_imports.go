@@ -188,132 +188,90 @@ func (db *DB) BulkImport(ctx context.Context, id uuid.UUID, after, limit int) (g
 	return b, nil
 }
 
-// queuedLine is a line of an import waiting to be admitted.
-type queuedLine struct {
-	line        int
-	productID   *uuid.UUID
-	externalRef *string
-	sourceURL   string
-	alt         string
-	position    *int
-}
-
-// AdvanceBulkImport admits the next queued lines of an import, in line order (lines that
-// give a position first, by position, so that a gallery listed in any order ends in the
-// feed's order), while fewer than inFlight of its images are being fetched: each admitted
-// line's product is found (by id, or by external reference, created when the supplier has
-// none) and its importing image made (ImportImage, idempotent per product and source URL),
-// as the import's supplier, so that row-level security decides which products it may name.
-// A line whose product is not found or whose image is refused is failed with the reason. It
-// reports whether the import is finished (no line queued, no image being fetched), and
-// records when it finished. ctx must carry the service role.
-func (db *DB) AdvanceBulkImport(ctx context.Context, id uuid.UUID, inFlight int) (finished bool, err error) {
-	var (
-		supplier *uuid.UUID
-		done     *time.Time
-		fetching int
-		queued   []queuedLine
-	)
-	err = db.inTx(ctx, func(tx pgx.Tx) error {
+// NextBulkImportLines reads what an import's job needs to admit its next lines: the
+// import's supplier, how many of its images are being fetched, and its next queued lines, as
+// many as make inFlight fetches (lines that give a position first, by position, then by line
+// number, so that a gallery listed in any order ends in the feed's order). ctx must carry
+// the service role. An import that is gone is reported finished.
+func (db *DB) NextBulkImportLines(ctx context.Context, id uuid.UUID, inFlight int) (gallery.BulkImportBatch, error) {
+	var b gallery.BulkImportBatch
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		var supplier *uuid.UUID
+		var finished *time.Time
 		err := tx.QueryRow(ctx, `SELECT supplier_id, finished_at,
 				(SELECT count(*) FROM vitrine_import_lines AS l JOIN product_images AS im ON im.id = l.image_id
 				 WHERE l.import_id = i.id AND l.state = 'admitted' AND im.import_status = 'importing')
-			FROM vitrine_imports AS i WHERE id = $1`, id).Scan(&supplier, &done, &fetching)
-		if err != nil || done != nil || fetching >= inFlight {
-			return err
+			FROM vitrine_imports AS i WHERE id = $1`, id).Scan(&supplier, &finished, &b.Fetching)
+		if errors.Is(err, pgx.ErrNoRows) {
+			b.Finished = true
+			return nil
 		}
-		rows, err := tx.Query(ctx, `SELECT line, product_id, external_ref, source_url, alt, position
-			FROM vitrine_import_lines WHERE import_id = $1 AND state = 'queued'
-			ORDER BY position NULLS LAST, line LIMIT $2`, id, inFlight-fetching)
 		if err != nil {
 			return err
 		}
-		queued, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (q queuedLine, err error) {
-			err = r.Scan(&q.line, &q.productID, &q.externalRef, &q.sourceURL, &q.alt, &q.position)
-			return q, err
+		if supplier != nil {
+			b.SupplierID = *supplier
+		}
+		if b.Finished = finished != nil; b.Finished || b.Fetching >= inFlight {
+			return nil
+		}
+		rows, err := tx.Query(ctx, `SELECT line, coalesce(product_id, '00000000-0000-0000-0000-000000000000'),
+				coalesce(external_ref, ''), source_url, alt, position
+			FROM vitrine_import_lines WHERE import_id = $1 AND state = 'queued'
+			ORDER BY position NULLS LAST, line LIMIT $2`, id, inFlight-b.Fetching)
+		if err != nil {
+			return err
+		}
+		b.Lines, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (l gallery.BulkImportLine, err error) {
+			err = r.Scan(&l.Line, &l.ProductID, &l.ExternalRef, &l.SourceURL, &l.Alt, &l.Position)
+			return l, err
 		})
 		return err
 	})
-	if errors.Is(err, pgx.ErrNoRows) {
-		return true, nil // the import was deleted
-	}
-	if err != nil || done != nil {
-		return done != nil, domainError("reading import", err)
-	}
-	as := gallery.Service()
-	if supplier != nil {
-		as = gallery.Supplier(*supplier)
-	}
-	for _, q := range queued {
-		if err := db.admitLine(ctx, gallery.WithCaller(ctx, as), id, q); err != nil {
-			return false, err
-		}
-	}
-	if len(queued) > 0 || fetching > 0 {
-		return false, nil
-	}
-	err = db.inTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE vitrine_imports AS i SET finished_at = now()
-			WHERE id = $1 AND finished_at IS NULL
-			  AND NOT EXISTS (SELECT 1 FROM vitrine_import_lines AS l LEFT JOIN product_images AS im ON im.id = l.image_id
-			                  WHERE l.import_id = i.id AND (l.state = 'queued' OR im.import_status = 'importing'))`, id)
-		finished = tag.RowsAffected() == 1
+	return b, domainError("reading import", err)
+}
+
+// AdmitBulkImportLine records that a queued line of an import was admitted: its image is
+// imageID. ctx must carry the service role.
+func (db *DB) AdmitBulkImportLine(ctx context.Context, id uuid.UUID, line int, imageID uuid.UUID) error {
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE vitrine_import_lines SET state = 'admitted', image_id = $3
+			WHERE import_id = $1 AND line = $2 AND state = 'queued'`, id, line, imageID)
 		return err
+	})
+	return domainError("admitting an import's line", err)
+}
+
+// FailBulkImportLine records that a queued line of an import failed, with the code and
+// message of cause (a domain error). ctx must carry the service role.
+func (db *DB) FailBulkImportLine(ctx context.Context, id uuid.UUID, line int, cause error) error {
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE vitrine_import_lines SET state = 'failed', error_code = $3, error_message = $4
+			WHERE import_id = $1 AND line = $2 AND state = 'queued'`, id, line, string(gallery.ErrorCode(cause)), gallery.ErrorMessage(cause))
+		return err
+	})
+	return domainError("failing an import's line", err)
+}
+
+// FinishBulkImport records that an import finished, if no line of it is queued and none of
+// its images is being fetched, and reports whether it is finished. ctx must carry the service
+// role.
+func (db *DB) FinishBulkImport(ctx context.Context, id uuid.UUID) (finished bool, err error) {
+	err = db.inTx(ctx, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `WITH done AS (
+				UPDATE vitrine_imports AS i SET finished_at = now()
+				WHERE id = $1 AND finished_at IS NULL
+				  AND NOT EXISTS (SELECT 1 FROM vitrine_import_lines AS l LEFT JOIN product_images AS im ON im.id = l.image_id
+				                  WHERE l.import_id = i.id AND (l.state = 'queued' OR im.import_status = 'importing'))
+				RETURNING 1)
+			SELECT EXISTS (SELECT 1 FROM done) OR EXISTS (SELECT 1 FROM vitrine_imports WHERE id = $1 AND finished_at IS NOT NULL)
+			    OR NOT EXISTS (SELECT 1 FROM vitrine_imports WHERE id = $1)`, id).Scan(&finished)
 	})
 	return finished, domainError("finishing import", err)
 }
 
-// admitLine makes the importing image of one queued line as the caller that asCtx carries,
-// and records the image, or the reason it was refused, on the line. An error that is not the
-// line's fault (the database is unreachable) is returned, and the line stays queued.
-func (db *DB) admitLine(ctx, asCtx context.Context, importID uuid.UUID, q queuedLine) error {
-	fail := func(err error) error {
-		code := gallery.ErrorCode(err)
-		if code == gallery.EINTERNAL {
-			return err
-		}
-		return db.inTx(ctx, func(tx pgx.Tx) error {
-			_, err := tx.Exec(ctx, `UPDATE vitrine_import_lines SET state = 'failed', error_code = $3, error_message = $4
-				WHERE import_id = $1 AND line = $2 AND state = 'queued'`, importID, q.line, string(code), gallery.ErrorMessage(err))
-			return err
-		})
-	}
-	var productID uuid.UUID
-	switch {
-	case q.productID != nil:
-		productID = *q.productID
-	case q.externalRef != nil:
-		caller, _ := gallery.CallerFrom(asCtx)
-		if caller.Role != gallery.RoleAuthenticated {
-			return fail(gallery.Errorf(gallery.EINVALID, "external_ref names a supplier's product: only a supplier's import may use it"))
-		}
-		p, err := db.EnsureProductByRef(asCtx, caller.UserID, *q.externalRef)
-		if err != nil {
-			return fail(err)
-		}
-		productID = p.ID
-	}
-	position := q.position
-	if position != nil {
-		size, err := db.gallerySize(asCtx, productID)
-		if err != nil {
-			return fail(err)
-		}
-		position = new(min(*position, size))
-	}
-	im, _, err := db.ImportImage(asCtx, gallery.NewImport{ProductID: productID, SourceURL: q.sourceURL, Alt: q.alt, Position: position})
-	if err != nil {
-		return fail(err)
-	}
-	return db.inTx(ctx, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `UPDATE vitrine_import_lines SET state = 'admitted', image_id = $3
-			WHERE import_id = $1 AND line = $2 AND state = 'queued'`, importID, q.line, im.ID)
-		return err
-	})
-}
-
-// gallerySize returns how many images a product has, as the caller that ctx carries sees it.
-func (db *DB) gallerySize(ctx context.Context, productID uuid.UUID) (int, error) {
+// GallerySize returns how many images a product has, as the caller that ctx carries sees it.
+func (db *DB) GallerySize(ctx context.Context, productID uuid.UUID) (int, error) {
 	var n int
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		return tx.QueryRow(ctx, `SELECT count(*) FROM product_images WHERE product_id = $1`, productID).Scan(&n)

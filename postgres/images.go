@@ -14,16 +14,18 @@ import (
 // imageColumns are the columns of an image with its thumbnail job's progress, read from
 // product_images AS i and vitrine_image_job(i.id) AS j (vitrine_image_job reads River's table
 // for callers that may not), mapped to the API's statuses. imageRow scans them.
-const imageColumns = `i.id, i.product_id, i.image_order, i.image_url, i.storage_path,
+const imageColumns = `i.id, i.product_id, i.image_order, i.image_url, i.storage_path, i.source_url,
 	coalesce(i.content_sha256, ''), coalesce(i.byte_size, 0), coalesce(i.width, 0), coalesce(i.height, 0),
 	coalesce(i.media_type, ''), i.alt, i.created_at, i.updated_at,
 	i.thumbnails, coalesce(i.thumbnail_url, ''), i.variants, coalesce(i.thumbhash, ''), coalesce(i.dominant_color, ''),
 	` + imageStatus + `,
-	coalesce(j.attempt, 0), coalesce(j.last_error, '')`
+	coalesce(j.attempt, 0), coalesce(j.last_error, ''), i.import_error_code, i.import_error`
 
 // imageStatus is an image's thumbnail status (gallery.ThumbnailStatus) from product_images AS
-// i and vitrine_image_job(i.id) AS j.
-const imageStatus = `CASE WHEN vitrine_thumbnails_complete(i.thumbnails, i.thumbnail_url) THEN 'ready'
+// i and vitrine_image_job(i.id) AS j; an image without its original yet has its import's
+// status (importing or failed).
+const imageStatus = `CASE WHEN i.import_status IS NOT NULL THEN i.import_status
+	     WHEN vitrine_thumbnails_complete(i.thumbnails, i.thumbnail_url) THEN 'ready'
 	     WHEN j.state IN ('available', 'scheduled', 'pending', 'retryable') THEN 'pending'
 	     WHEN j.state = 'running' THEN 'processing'
 	     WHEN j.state IN ('discarded', 'cancelled') THEN 'failed'
@@ -37,23 +39,24 @@ LEFT JOIN LATERAL vitrine_image_job(i.id) AS j ON true`
 // imageRow receives imageColumns. Every column is scanned through a pointer, so that an
 // outer join that found no image (every column NULL) scans too.
 type imageRow struct {
-	id, productID                  *uuid.UUID
-	order, width, height, attempts *int
-	url, path, sha256, mediaType   *string
-	alt, thumbnailURL, thumbHash   *string
-	dominantColor, status, lastErr *string
-	bytes                          *int64
-	createdAt, updatedAt           *time.Time
-	thumbnails, variants           []byte
+	id, productID                    *uuid.UUID
+	order, width, height, attempts   *int
+	url, path, sha256, mediaType     *string
+	sourceURL, importCode, importErr *string
+	alt, thumbnailURL, thumbHash     *string
+	dominantColor, status, lastErr   *string
+	bytes                            *int64
+	createdAt, updatedAt             *time.Time
+	thumbnails, variants             []byte
 }
 
 // dest returns the scan destinations of imageColumns, in order.
 func (r *imageRow) dest() []any {
-	return []any{&r.id, &r.productID, &r.order, &r.url, &r.path,
+	return []any{&r.id, &r.productID, &r.order, &r.url, &r.path, &r.sourceURL,
 		&r.sha256, &r.bytes, &r.width, &r.height, &r.mediaType, &r.alt,
 		&r.createdAt, &r.updatedAt,
 		&r.thumbnails, &r.thumbnailURL, &r.variants, &r.thumbHash, &r.dominantColor,
-		&r.status, &r.attempts, &r.lastErr}
+		&r.status, &r.attempts, &r.lastErr, &r.importCode, &r.importErr}
 }
 
 // orZero returns what p points to, or T's zero value for nil.
@@ -79,6 +82,12 @@ func (r *imageRow) image() *gallery.Image {
 		ThumbnailURL: orZero(r.thumbnailURL), ThumbHash: orZero(r.thumbHash), DominantColor: orZero(r.dominantColor),
 		Status: gallery.ThumbnailStatus(orZero(r.status)), Attempts: orZero(r.attempts),
 		LastError: safeJobError(orZero(r.lastErr)),
+		SourceURL: orZero(r.sourceURL),
+	}
+	if im.Status == gallery.StatusFailed && r.importCode != nil {
+		// The import's message was written by Vitrine for clients (see FailImport).
+		im.ImportFailure = gallery.ImportFailure(*r.importCode)
+		im.LastError = orZero(r.importErr)
 	}
 	if r.thumbnails != nil {
 		// The legacy design's RPC may have stored any JSON here; only string URLs are shown.

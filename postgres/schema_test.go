@@ -39,8 +39,20 @@ func TestDatabaseRejectsBadRows(t *testing.T) {
 	}
 	_, err = db.Pool().Exec(ctx, insert, p.ID, 0)
 	assertSQLState(t, err, "23505") // unique_violation on (product_id, image_order)
+	// A row has an original (image_url and storage_path) exactly when it is not being imported.
 	_, err = db.Pool().Exec(ctx, `INSERT INTO product_images (product_id, image_url, storage_path, image_order) VALUES ($1, NULL, 'k', 1)`, p.ID)
-	assertSQLState(t, err, "23502")
+	assertSQLState(t, err, "23514")
+	_, err = db.Pool().Exec(ctx, `INSERT INTO product_images (product_id, image_url, storage_path, image_order, import_status)
+		VALUES ($1, 'u', 'k', 1, 'importing')`, p.ID)
+	assertSQLState(t, err, "23514")
+	_, err = db.Pool().Exec(ctx, `INSERT INTO product_images (product_id, image_order, import_status) VALUES ($1, 1, 'fetching')`, p.ID)
+	assertSQLState(t, err, "23514")
+	importing := `INSERT INTO product_images (product_id, image_order, import_status, source_url) VALUES ($1, $2, 'importing', 'https://example.com/a.jpg')`
+	if _, err := db.Pool().Exec(ctx, importing, p.ID, 1); err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.Pool().Exec(ctx, importing, p.ID, 2)
+	assertSQLState(t, err, "23505") // one image per (product, source_url)
 }
 
 func TestDeletingProductRemovesItsImages(t *testing.T) {

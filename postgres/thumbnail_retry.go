@@ -17,6 +17,9 @@ import (
 // pause refuses it. An image in any other status is a conflict: its job is queued, running or
 // done, or it wants no thumbnails. A DB without a job queue (see WithJobs) answers
 // EUNSUPPORTED for an image it would retry.
+//
+// An image whose import failed is imported again: its status becomes importing and a new
+// import job fetches its source URL.
 func (db *DB) RetryThumbnails(ctx context.Context, imageID uuid.UUID) (gallery.Image, error) {
 	var out gallery.Image
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
@@ -33,6 +36,16 @@ func (db *DB) RetryThumbnails(ctx context.Context, imageID uuid.UUID) (gallery.I
 		}
 		if im.Status != gallery.StatusFailed {
 			return gallery.Errorf(gallery.ECONFLICT, "image %s has thumbnail status %q; only a failed job can be retried", imageID, im.Status)
+		}
+		if im.ImportFailure != "" {
+			if db.jobs == nil {
+				return gallery.Errorf(gallery.EUNSUPPORTED, "this server enqueues no import jobs")
+			}
+			if err := db.retryImport(ctx, tx, im); err != nil {
+				return err
+			}
+			out, err = readImage(ctx, tx, imageID)
+			return err
 		}
 		if !db.thumbnails.Wants(im.Order) || im.SHA256 == "" {
 			return gallery.Errorf(gallery.ECONFLICT, "image %s gets no thumbnails at position %d", imageID, im.Order)
@@ -55,5 +68,8 @@ func (db *DB) RetryThumbnails(ctx context.Context, imageID uuid.UUID) (gallery.I
 		out, err = readImage(ctx, tx, imageID)
 		return err
 	})
+	if err == nil && out.Status == gallery.StatusImporting {
+		db.notify(out.ProductID) // the status event of the import's retry
+	}
 	return out, domainError("retrying thumbnails", err)
 }

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"net/http"
 	"time"
 
 	"github.com/google/uuid"
@@ -33,6 +34,9 @@ type Gallery interface {
 	CreateUpload(ctx context.Context, productID uuid.UUID, alt string, ttl time.Duration) (gallery.Upload, error)
 	Upload(ctx context.Context, id uuid.UUID) (gallery.Upload, error)
 	CancelUpload(ctx context.Context, id uuid.UUID) error
+	ImportImage(ctx context.Context, in gallery.NewImport) (gallery.Image, bool, error)
+	PublishImport(ctx context.Context, im gallery.NewImage, sourceURL string, publish func(context.Context) error) (gallery.Image, error)
+	FailImport(ctx context.Context, imageID uuid.UUID, sourceURL string, e gallery.ImportError) error
 }
 
 // Service receives uploads. Its fields are set once at start-up.
@@ -60,6 +64,11 @@ type Service struct {
 	TempDir string
 	// DirectTTL is how long a direct upload's presigned URL and record stay valid.
 	DirectTTL time.Duration
+	// ImportClient fetches the sources of imports (a client from internal/safehttp, which
+	// refuses addresses a supplier must not reach); nil: the server imports nothing.
+	ImportClient *http.Client
+	// ImportTimeout bounds one fetch of an import's source, from the request to the last byte.
+	ImportTimeout time.Duration
 }
 
 // Received is an upload whose bytes are in the store's temporary space and have passed every
@@ -166,6 +175,15 @@ func (s *Service) Add(ctx context.Context, productID uuid.UUID, rec *Received, a
 // add is Add, completing the direct upload uploadID when it is not zero.
 func (s *Service) add(ctx context.Context, productID uuid.UUID, rec *Received, alt string, uploadID uuid.UUID) (gallery.Image, error) {
 	defer rec.Discard()
+	im, publish := s.original(rec)
+	im.ID, im.ProductID, im.Alt, im.UploadID = uuid.New(), productID, alt, uploadID
+	return s.Gallery.AppendImage(ctx, im, publish)
+}
+
+// original returns what the gallery records of a received upload's original, and the
+// function that publishes it under its content-addressed key, for the gallery to call inside
+// its transaction.
+func (s *Service) original(rec *Received) (gallery.NewImage, func(context.Context) error) {
 	key := storage.ContentKey(OriginalsPrefix, mustHex(rec.SHA256), rec.Info.Ext())
 	publish := func(ctx context.Context) error {
 		if err := rec.w.Commit(ctx, key); err != nil {
@@ -173,9 +191,7 @@ func (s *Service) add(ctx context.Context, productID uuid.UUID, rec *Received, a
 		}
 		return nil
 	}
-	return s.Gallery.AppendImage(ctx, gallery.NewImage{
-		ID:          uuid.New(),
-		ProductID:   productID,
+	return gallery.NewImage{
 		URL:         s.ObjectURL(key),
 		StoragePath: key,
 		SHA256:      rec.SHA256,
@@ -183,9 +199,7 @@ func (s *Service) add(ctx context.Context, productID uuid.UUID, rec *Received, a
 		Width:       rec.Info.Width,
 		Height:      rec.Info.Height,
 		MediaType:   rec.Info.MediaType,
-		Alt:         alt,
-		UploadID:    uploadID,
-	}, publish)
+	}, publish
 }
 
 func mustHex(s string) []byte {

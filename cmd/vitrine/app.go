@@ -13,6 +13,7 @@ import (
 	"github.com/vitrine-dev/vitrine/jobs"
 	"github.com/vitrine-dev/vitrine/postgres"
 	"github.com/vitrine-dev/vitrine/storage"
+	"github.com/vitrine-dev/vitrine/upload"
 )
 
 // app is Vitrine wired together: the database, the object store, libvips and River.
@@ -110,7 +111,8 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, workers bool) (_ 
 		outbox = &jobs.OutboxWorker{DB: db, Store: store, Logger: log.With("component", "outbox")}
 		purge = &jobs.PurgeWorker{DB: db, Store: store, Every: cfg.PurgeEvery, Grace: cfg.PurgeGrace,
 			Logger: log.With("component", "purge")}
-		bulk = &jobs.BulkImportWorker{DB: db, InFlight: cfg.ImportInFlight, Logger: log.With("component", "bulk_imports")}
+		bulk = &jobs.BulkImportWorker{DB: db, Images: &upload.Service{Gallery: db}, InFlight: cfg.ImportInFlight,
+			Logger: log.With("component", "bulk_imports")}
 		jcfg.ThumbnailWorkers, jcfg.ObjectWorkers = cfg.Workers, 2
 	}
 	client, err := jobs.NewClient(db.Pool(), jcfg, jobs.Workers{Thumbnails: thumbs, Outbox: outbox, Purge: purge, BulkImports: bulk})

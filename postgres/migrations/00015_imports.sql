@@ -60,6 +60,8 @@ CREATE POLICY import_lines_supplier ON vitrine_import_lines FOR ALL TO authentic
 CREATE POLICY import_lines_service ON vitrine_import_lines FOR ALL TO service_role USING (true) WITH CHECK (true);
 
 GRANT SELECT, INSERT, UPDATE, DELETE ON vitrine_imports, vitrine_import_lines TO authenticated, service_role;
+-- Anonymous callers have no policy: they read no import (404, as for another supplier's).
+GRANT SELECT ON vitrine_imports, vitrine_import_lines TO anon;
 
 -- +goose Down
 DROP TABLE vitrine_import_lines;

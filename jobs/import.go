@@ -1,0 +1,105 @@
+package jobs
+
+import (
+	"context"
+	"log/slog"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/riverqueue/river"
+
+	"github.com/vitrine-dev/vitrine/gallery"
+)
+
+// Importer fetches an imported image's original and publishes it, or records why it cannot;
+// upload.Service implements it.
+type Importer interface {
+	// FetchImport returns nil once the image is published or its failure recorded, and an
+	// error for a failure of Vitrine's own, to be retried (recorded too when final is set).
+	FetchImport(ctx context.Context, imageID uuid.UUID, sourceURL string, final bool) error
+}
+
+// ImportWorker works import jobs. Besides the imports queue's bound on the jobs this process
+// works at once, it bounds the fetches from one source host, so that one supplier's feed
+// neither hammers its own server nor takes every worker from the others: a job whose host
+// has PerHost fetches running in this process is snoozed (River's JobSnooze, which does not
+// count as an attempt) rather than left to hold a worker while it waits.
+type ImportWorker struct {
+	river.WorkerDefaults[ImportArgs]
+	Importer Importer
+	PerHost  int           // fetches from one host at once in this process (default 4)
+	Fetch    time.Duration // one fetch's limit, which a job's attempt gets a minute more than
+	Snooze   time.Duration // how long a job waits for a slot of its host (default 1 s)
+	Logger   *slog.Logger
+
+	slots hostSlots
+}
+
+// Timeout gives a job its fetch's time and a minute to store and record the result.
+func (w *ImportWorker) Timeout(*river.Job[ImportArgs]) time.Duration {
+	return w.Fetch + time.Minute
+}
+
+// Work takes a slot of the source's host, or snoozes, then fetches and publishes.
+func (w *ImportWorker) Work(ctx context.Context, job *river.Job[ImportArgs]) error {
+	ctx = gallery.WithCaller(ctx, gallery.Service())
+	host := sourceHost(job.Args.SourceURL)
+	release, ok := w.slots.take(host, w.perHost())
+	if !ok {
+		snooze := w.Snooze
+		if snooze <= 0 {
+			snooze = time.Second
+		}
+		w.Logger.DebugContext(ctx, "import snoozed: its host's fetches are at their limit", "job_id", job.ID, "host", host)
+		return river.JobSnooze(snooze)
+	}
+	defer release()
+	return w.Importer.FetchImport(ctx, job.Args.ImageID, job.Args.SourceURL, job.Attempt >= job.MaxAttempts)
+}
+
+func (w *ImportWorker) perHost() int {
+	if w.PerHost <= 0 {
+		return 4
+	}
+	return w.PerHost
+}
+
+// sourceHost is the host whose slots a fetch of raw takes: its host name, lower case (any
+// port of it counts, since they are usually one server).
+func sourceHost(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return strings.ToLower(u.Hostname())
+}
+
+// hostSlots counts the fetches running from each host.
+type hostSlots struct {
+	mu      sync.Mutex
+	running map[string]int
+}
+
+// take takes one of host's limit slots, or reports false when all are taken. release gives
+// it back.
+func (h *hostSlots) take(host string, limit int) (release func(), ok bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.running == nil {
+		h.running = map[string]int{}
+	}
+	if h.running[host] >= limit {
+		return nil, false
+	}
+	h.running[host]++
+	return func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if h.running[host]--; h.running[host] == 0 {
+			delete(h.running, host)
+		}
+	}, true
+}
