@@ -69,4 +69,3 @@ const (
 	DefaultImportFailures = 100
 	MaxImportFailures     = 1000
 )
-
