@@ -69,3 +69,7 @@ const (
 	DefaultImportFailures = 100
 	MaxImportFailures     = 1000
 )
+
+// BulkImportQueue is the job queue of the jobs that admit bulk imports' lines, as the job
+// adapter inserts them and the database reads them.
+const BulkImportQueue = "bulk_imports"

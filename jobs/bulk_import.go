@@ -4,16 +4,18 @@ import (
 	"cmp"
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/riverqueue/river"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/vitrine-dev/vitrine/gallery"
 )
 
 // QueueBulkImports is the queue of the jobs that admit the lines of bulk imports.
-const QueueBulkImports = "bulk_imports"
+const QueueBulkImports = gallery.BulkImportQueue
 
 // BulkImportArgs asks for the lines of a bulk import to be admitted. A job is unique per
 // import among active jobs.
@@ -36,11 +38,13 @@ func (BulkImportArgs) InsertOpts() river.InsertOpts {
 // Each method acts as the caller its context carries.
 type BulkImportDB interface {
 	NextBulkImportLines(ctx context.Context, id uuid.UUID, inFlight int) (gallery.BulkImportBatch, error)
-	AdmitBulkImportLine(ctx context.Context, id uuid.UUID, line int, imageID uuid.UUID) error
+	AdmitBulkImportLines(ctx context.Context, id uuid.UUID, lines []int, images []uuid.UUID) error
 	FailBulkImportLine(ctx context.Context, id uuid.UUID, line int, cause error) error
 	FinishBulkImport(ctx context.Context, id uuid.UUID) (bool, error)
 	EnsureProductByRef(ctx context.Context, supplier uuid.UUID, ref string) (gallery.Product, error)
 	GallerySize(ctx context.Context, productID uuid.UUID) (int, error)
+	// BulkImportsWaiting reports whether the jobs of other imports wait for a worker.
+	BulkImportsWaiting(ctx context.Context) (bool, error)
 }
 
 // ImageImporter starts the import of one image by URL (its importing row and its fetch job);
@@ -52,9 +56,10 @@ type ImageImporter interface {
 // BulkImportWorker admits the lines of a bulk import a few at a time: at most InFlight of
 // an import's images are being fetched at once, so that a feed of thousands of lines holds
 // neither thousands of fetch jobs nor the fetch workers, and the imports of other suppliers
-// go on beside it. A job works its import for a Slice, then snoozes to the back of its queue
-// (River's JobSnooze, which counts no attempt), so that the queue's few workers take turns
-// over every running import.
+// go on beside it. A job works its import for a Slice at least, then, if other imports' jobs
+// wait for a worker, snoozes to the back of its queue (River's JobSnooze, which counts no
+// attempt), so that the queue's few workers take turns over every running import; alone, it
+// goes on (a snoozed job waits for River's next fetch of its queue, up to a second).
 //
 // A line is admitted as the import's supplier, so that row-level security decides which
 // products it may name: its product is found by id, or by external reference (created when
@@ -67,16 +72,16 @@ type BulkImportWorker struct {
 	DB       BulkImportDB
 	Images   ImageImporter
 	InFlight int           // an import's images fetched at once (default 8)
-	Slice    time.Duration // how long one job works before it yields (default 2s)
-	Poll     time.Duration // how often it looks for fetches that ended (default 50ms)
+	Slice    time.Duration // how long one job works before it yields to others (default 2s)
+	Poll     time.Duration // how often it looks for fetches that ended (default 10ms)
 	Logger   *slog.Logger
 }
 
-// Work admits lines until the import is finished (the job completes) or its slice is over
-// (the job snoozes, to run again at once behind the other imports' jobs).
+// Work admits lines until the import is finished (the job completes), or its slice is over
+// and other imports wait (the job snoozes, to run again at once behind their jobs).
 func (w *BulkImportWorker) Work(ctx context.Context, job *river.Job[BulkImportArgs]) error {
 	ctx = gallery.WithCaller(ctx, gallery.Service())
-	inFlight, slice, poll := cmp.Or(w.InFlight, 8), cmp.Or(w.Slice, 2*time.Second), cmp.Or(w.Poll, 50*time.Millisecond)
+	inFlight, slice, poll := cmp.Or(w.InFlight, 8), cmp.Or(w.Slice, 2*time.Second), cmp.Or(w.Poll, 10*time.Millisecond)
 	end := time.Now().Add(slice)
 	for {
 		finished, err := w.advance(ctx, job.Args.ImportID, inFlight)
@@ -88,7 +93,14 @@ func (w *BulkImportWorker) Work(ctx context.Context, job *river.Job[BulkImportAr
 			return nil
 		}
 		if time.Now().After(end) {
-			return river.JobSnooze(0)
+			waiting, err := w.DB.BulkImportsWaiting(ctx)
+			if err != nil {
+				return err
+			}
+			if waiting {
+				return river.JobSnooze(0)
+			}
+			end = time.Now().Add(slice)
 		}
 		select {
 		case <-ctx.Done():
@@ -98,6 +110,9 @@ func (w *BulkImportWorker) Work(ctx context.Context, job *river.Job[BulkImportAr
 	}
 }
 
+// admitters bounds the lines of one import admitted at once (of different products).
+const admitters = 4
+
 // advance admits the lines that make the import's fetches inFlight, and reports whether the
 // import is finished.
 func (w *BulkImportWorker) advance(ctx context.Context, id uuid.UUID, inFlight int) (bool, error) {
@@ -105,21 +120,53 @@ func (w *BulkImportWorker) advance(ctx context.Context, id uuid.UUID, inFlight i
 	if err != nil || b.Finished {
 		return b.Finished, err
 	}
-	as := gallery.WithCaller(ctx, gallery.Service())
+	as := gallery.Service()
 	if b.SupplierID != uuid.Nil {
-		as = gallery.WithCaller(ctx, gallery.Supplier(b.SupplierID))
+		as = gallery.Supplier(b.SupplierID)
 	}
+	// Lines of different products are admitted at once, each product's in line order (their
+	// order in its gallery). The admitted lines are recorded together; a line whose image was
+	// made but not recorded (the process died) is admitted again, and finds its image.
+	var (
+		mu     sync.Mutex
+		lines  []int
+		images []uuid.UUID
+		groups = map[string][]gallery.BulkImportLine{}
+		order  []string
+	)
 	for _, l := range b.Lines {
-		imageID, err := w.admit(as, b.SupplierID, l)
-		switch {
-		case err == nil:
-			err = w.DB.AdmitBulkImportLine(ctx, id, l.Line, imageID)
-		case gallery.ErrorCode(err) != gallery.EINTERNAL:
-			err = w.DB.FailBulkImportLine(ctx, id, l.Line, err)
+		key := l.ProductID.String() + "\x00" + l.ExternalRef
+		if _, ok := groups[key]; !ok {
+			order = append(order, key)
 		}
-		if err != nil {
-			return false, err
-		}
+		groups[key] = append(groups[key], l)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(admitters)
+	for _, key := range order {
+		g.Go(func() error {
+			for _, l := range groups[key] {
+				imageID, err := w.admit(gallery.WithCaller(gctx, as), b.SupplierID, l)
+				switch {
+				case err == nil:
+					mu.Lock()
+					lines, images = append(lines, l.Line), append(images, imageID)
+					mu.Unlock()
+				case gallery.ErrorCode(err) != gallery.EINTERNAL:
+					err = w.DB.FailBulkImportLine(gctx, id, l.Line, err)
+				}
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return false, err
+	}
+	if err := w.DB.AdmitBulkImportLines(ctx, id, lines, images); err != nil {
+		return false, err
 	}
 	if len(b.Lines) > 0 || b.Fetching > 0 {
 		return false, nil

@@ -199,8 +199,8 @@ func (db *DB) NextBulkImportLines(ctx context.Context, id uuid.UUID, inFlight in
 		var supplier *uuid.UUID
 		var finished *time.Time
 		err := tx.QueryRow(ctx, `SELECT supplier_id, finished_at,
-				(SELECT count(*) FROM vitrine_import_lines AS l JOIN product_images AS im ON im.id = l.image_id
-				 WHERE l.import_id = i.id AND l.state = 'admitted' AND im.import_status = 'importing')
+				(SELECT count(*) FROM product_images AS im JOIN vitrine_import_lines AS l ON l.image_id = im.id
+				 WHERE im.import_status = 'importing' AND l.import_id = i.id)
 			FROM vitrine_imports AS i WHERE id = $1`, id).Scan(&supplier, &finished, &b.Fetching)
 		if errors.Is(err, pgx.ErrNoRows) {
 			b.Finished = true
@@ -231,15 +231,30 @@ func (db *DB) NextBulkImportLines(ctx context.Context, id uuid.UUID, inFlight in
 	return b, domainError("reading import", err)
 }
 
-// AdmitBulkImportLine records that a queued line of an import was admitted: its image is
-// imageID. ctx must carry the service role.
-func (db *DB) AdmitBulkImportLine(ctx context.Context, id uuid.UUID, line int, imageID uuid.UUID) error {
+// AdmitBulkImportLines records that queued lines of an import were admitted: the image of
+// lines[i] is images[i]. ctx must carry the service role.
+func (db *DB) AdmitBulkImportLines(ctx context.Context, id uuid.UUID, lines []int, images []uuid.UUID) error {
+	if len(lines) == 0 {
+		return nil
+	}
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `UPDATE vitrine_import_lines SET state = 'admitted', image_id = $3
-			WHERE import_id = $1 AND line = $2 AND state = 'queued'`, id, line, imageID)
+		_, err := tx.Exec(ctx, `UPDATE vitrine_import_lines AS l SET state = 'admitted', image_id = a.image
+			FROM unnest($2::int[], $3::uuid[]) AS a(line, image)
+			WHERE l.import_id = $1 AND l.line = a.line AND l.state = 'queued'`, id, lines, images)
 		return err
 	})
-	return domainError("admitting an import's line", err)
+	return domainError("admitting an import's lines", err)
+}
+
+// BulkImportsWaiting reports whether jobs of bulk imports wait for a worker (River's table,
+// read as the service role that ctx must carry).
+func (db *DB) BulkImportsWaiting(ctx context.Context) (bool, error) {
+	var waiting bool
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM river_job
+			WHERE queue = $1 AND state = 'available' AND scheduled_at <= now())`, gallery.BulkImportQueue).Scan(&waiting)
+	})
+	return waiting, domainError("looking for waiting imports", err)
 }
 
 // FailBulkImportLine records that a queued line of an import failed, with the code and

@@ -19,10 +19,11 @@ import (
 
 // Server is a running `vitrine serve` child.
 type Server struct {
-	Base string // http://127.0.0.1:port
-	cmd  *exec.Cmd
-	logs bytes.Buffer
-	once sync.Once
+	Base  string // http://127.0.0.1:port
+	Owner string // the URL of its database's owner, to read what the server did
+	cmd   *exec.Cmd
+	logs  bytes.Buffer
+	once  sync.Once
 }
 
 // Start runs bin's `serve` on a free loopback port over a new database, signing tokens with
@@ -37,7 +38,7 @@ func Start(tb testing.TB, bin, secret string, env ...string) *Server {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	s := &Server{Base: "http://" + addr}
+	s := &Server{Base: "http://" + addr, Owner: owner}
 	s.cmd = exec.Command(bin, "serve")
 	s.cmd.Env = append(os.Environ(), "DATABASE_URL="+pgtest.AppURL(owner), "VITRINE_MIGRATE_DATABASE_URL="+owner,
 		"VITRINE_DATA_DIR="+tb.TempDir(), "VITRINE_ADDR="+addr, "VITRINE_JWT_SECRET="+secret, "VITRINE_LOG_LEVEL=warn")

@@ -15,6 +15,7 @@ package imports
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -31,6 +32,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/vitrine-dev/vitrine/bench/benchserve"
 	"github.com/vitrine-dev/vitrine/gallery"
@@ -106,6 +108,30 @@ func (s server) upload(b *testing.B, product string, photo []byte) int {
 	mw2.SetBoundary(mw.Boundary())
 	mw2.Close()
 	return s.do(b, "POST", "/v1/products/"+product+"/images", io.MultiReader(&head, bytes.NewReader(photo), &tail), mw.FormDataContentType(), nil)
+}
+
+// jobTimes logs where an import's fetch jobs spent their time, from River's table: waiting
+// to be picked (created to last attempted), working (last attempted to finalized), snoozed.
+func (s server) jobTimes(b *testing.B) {
+	pool, err := pgxpool.New(context.Background(), s.Owner)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pool.Close()
+	var wait, work, wait90, work90 float64
+	var snoozes, jobs int
+	err = pool.QueryRow(context.Background(), `SELECT count(*),
+		percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM attempted_at - created_at)),
+		percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM attempted_at - created_at)),
+		percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM finalized_at - attempted_at)),
+		percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM finalized_at - attempted_at)),
+		coalesce(sum((metadata->>'snoozes')::int), 0)
+		FROM river_job WHERE kind = $1 AND state = 'completed'`, gallery.ImportJobKind).Scan(&jobs, &wait, &wait90, &work, &work90, &snoozes)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("fetch jobs: %d; created to picked: median %.0f ms, p90 %.0f ms; picked to done: median %.0f ms, p90 %.0f ms; %d snoozes",
+		jobs, wait*1000, wait90*1000, work*1000, work90*1000, snoozes)
 }
 
 type measure struct {
@@ -193,6 +219,7 @@ func BenchmarkBulkImportVsUpload(b *testing.B) {
 					s.do(b, "GET", "/v1/imports/"+imp.ID, nil, "", &imp)
 				}
 				failed.Store(int64(imp.Failed))
+				s.jobTimes(b)
 			}
 			elapsed := time.Since(t0)
 			m := measure{

@@ -45,6 +45,9 @@ CREATE TABLE vitrine_import_lines (
 );
 CREATE INDEX vitrine_import_lines_queued ON vitrine_import_lines (import_id, position, line) WHERE state = 'queued';
 CREATE INDEX vitrine_import_lines_image ON vitrine_import_lines (image_id) WHERE image_id IS NOT NULL;
+-- An import's job counts its images being fetched many times a second: from the few images
+-- being fetched (this index) to their lines, not from every line of the import.
+CREATE INDEX product_images_importing ON product_images (id) WHERE import_status = 'importing';
 
 ALTER TABLE vitrine_imports ENABLE ROW LEVEL SECURITY;
 ALTER TABLE vitrine_imports FORCE ROW LEVEL SECURITY;
@@ -64,6 +67,7 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON vitrine_imports, vitrine_import_lines TO
 GRANT SELECT ON vitrine_imports, vitrine_import_lines TO anon;
 
 -- +goose Down
+DROP INDEX product_images_importing;
 DROP TABLE vitrine_import_lines;
 DROP TABLE vitrine_imports;
 DROP INDEX products_supplier_external_ref;
