@@ -25,16 +25,18 @@ type imageJSON struct {
 	URL       string    `json:"url"`
 	Width     int       `json:"width"`
 	Height    int       `json:"height"`
-	MediaType string    `json:"media_type"`
+	MediaType string    `json:"media_type,omitempty"`
 	Bytes     int64     `json:"bytes"`
 	Alt       string    `json:"alt"`
 	SHA256    string    `json:"sha256"`
+	SourceURL string    `json:"source_url,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 
 	Status        gallery.ThumbnailStatus           `json:"status"`
 	Attempts      int                               `json:"attempts"`
 	LastError     string                            `json:"last_error,omitempty"`
+	ErrorCode     gallery.ImportFailure             `json:"error_code,omitempty"`
 	Thumbnails    map[string]string                 `json:"thumbnails,omitempty"`
 	ThumbnailURL  string                            `json:"thumbnail_url,omitempty"`
 	Variants      map[string]map[string]variantJSON `json:"variants,omitempty"` // by preset, then format
@@ -69,7 +71,7 @@ func (s *Server) imageJSON(im gallery.Image) imageJSON {
 	return imageJSON{
 		ID: im.ID, ProductID: im.ProductID, Position: im.Order, URL: s.imageURL(im),
 		Width: im.Width, Height: im.Height, MediaType: im.MediaType, Bytes: im.Bytes,
-		Alt: im.Alt, SHA256: im.SHA256, CreatedAt: im.CreatedAt, UpdatedAt: im.UpdatedAt,
+		Alt: im.Alt, SHA256: im.SHA256, SourceURL: im.SourceURL, ErrorCode: im.ImportFailure, CreatedAt: im.CreatedAt, UpdatedAt: im.UpdatedAt,
 		Status: im.Status, Attempts: im.Attempts, LastError: im.LastError, Thumbnails: im.Thumbnails,
 		ThumbnailURL: im.ThumbnailURL, Variants: variantsJSON(im.Variants), ThumbHash: im.ThumbHash, DominantColor: im.DominantColor,
 	}
@@ -113,7 +115,12 @@ const (
 
 // uploadImage takes a multipart body with the field "file" and an optional "alt", in either
 // order. Nothing is kept unless the whole request succeeds.
+// A JSON body is an import by URL instead (see importImage).
 func (s *Server) uploadImage(w http.ResponseWriter, r *http.Request) {
+	if isJSON(r) {
+		s.importImage(w, r)
+		return
+	}
 	productID, ok := s.beginWrite(w, r, "product_id", nil)
 	if !ok {
 		return

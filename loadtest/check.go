@@ -232,7 +232,10 @@ func checkProduct(ctx context.Context, db *postgres.DB, p ProductLedger, thumbna
 			bad("the gallery is %v, its writer was last acknowledged %v", ids, want)
 		}
 	}
-	if thumbnails && len(images) > 0 && images[0].Status != gallery.StatusReady {
+	// A main image being imported, or whose import failed, has no original to make
+	// thumbnails from yet: it is legitimately without them.
+	if thumbnails && len(images) > 0 && images[0].Status != gallery.StatusReady &&
+		images[0].Status != gallery.StatusImporting && images[0].ImportFailure == "" {
 		bad("main image %s has thumbnails %s (%s)", images[0].ID, images[0].Status, images[0].LastError)
 	}
 	return nil

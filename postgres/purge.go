@@ -31,7 +31,7 @@ func (db *DB) ReferencedKeys(ctx context.Context, prefix string) iter.Seq2[strin
 					UNION ALL SELECT unnest(variant_keys) FROM product_images
 					UNION ALL SELECT object_key FROM vitrine_uploads
 				) AS s
-				WHERE starts_with(k, $1)
+				WHERE k IS NOT NULL AND starts_with(k, $1) -- an image being imported names no object yet
 				ORDER BY k COLLATE "C"`, prefix)
 			if err != nil {
 				return err

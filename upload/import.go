@@ -31,6 +31,9 @@ func (s *Service) Import(ctx context.Context, in gallery.NewImport) (gallery.Ima
 // CheckSourceURL refuses, as an EINVALID domain error, a source URL that an import could never
 // fetch: not http or https, without a host, with credentials, or too long.
 func CheckSourceURL(raw string) error {
+	if !utf8.ValidString(raw) {
+		return gallery.Errorf(gallery.EINVALID, "source_url must be UTF-8 text")
+	}
 	if utf8.RuneCountInString(raw) > gallery.MaxSourceURLLength {
 		return gallery.Errorf(gallery.EINVALID, "source_url must be at most %d characters", gallery.MaxSourceURLLength)
 	}

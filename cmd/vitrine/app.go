@@ -4,12 +4,15 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
 	"github.com/vitrine-dev/vitrine/imaging"
+	"github.com/vitrine-dev/vitrine/internal/safehttp"
 	"github.com/vitrine-dev/vitrine/jobs"
 	"github.com/vitrine-dev/vitrine/postgres"
 	"github.com/vitrine-dev/vitrine/storage"
@@ -18,11 +21,13 @@ import (
 
 // app is Vitrine wired together: the database, the object store, libvips and River.
 type app struct {
-	cfg       config
-	log       *slog.Logger
-	db        *postgres.DB
-	store     storage.Store
-	jobs      *river.Client[pgx.Tx]
+	cfg   config
+	log   *slog.Logger
+	db    *postgres.DB
+	store storage.Store
+	jobs  *river.Client[pgx.Tx]
+	// uploads takes uploads (for the API) and fetches imports (for the import workers).
+	uploads   *upload.Service
 	objectURL func(string) string
 	// objectLocation, when not nil, is where GET /objects/{key} redirects (objects in S3),
 	// cacheable for objectMaxAge.
@@ -88,6 +93,21 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, workers bool) (_ 
 	}
 	db = db.WithJobs(enq, cfg.ThumbnailsFor)
 	a.db = db
+	// Uploads being stripped keep what they hold back in unnamed files here.
+	spool := filepath.Join(cfg.DataDir, "spool")
+	if err := os.MkdirAll(spool, 0o700); err != nil {
+		return nil, fmt.Errorf("creating the spool directory: %w", err)
+	}
+	a.uploads = &upload.Service{
+		Store: store, Gallery: db, MaxBytes: cfg.MaxUploadBytes, MaxPixels: cfg.MaxPixels, ObjectURL: a.objectURL,
+		MaxPixelsPerByte: cfg.MaxPixelsPerByte, DensityFrom: cfg.DensityFrom,
+		KeepMetadata: cfg.KeepMetadata, DirectTTL: cfg.DirectTTL, TempDir: spool,
+		ImportClient: safehttp.NewClient(safehttp.Options{
+			AllowHosts: cfg.ImportAllowHosts, UserAgent: "Vitrine (+image import)", MaxConnsPerHost: cfg.ImportPerHost,
+		}),
+		ImportTimeout: cfg.ImportTimeout,
+	}
+	var imports *jobs.ImportWorker
 	var thumbs *jobs.ThumbnailWorker
 	var outbox *jobs.OutboxWorker
 	var purge *jobs.PurgeWorker
@@ -111,11 +131,16 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, workers bool) (_ 
 		outbox = &jobs.OutboxWorker{DB: db, Store: store, Logger: log.With("component", "outbox")}
 		purge = &jobs.PurgeWorker{DB: db, Store: store, Every: cfg.PurgeEvery, Grace: cfg.PurgeGrace,
 			Logger: log.With("component", "purge")}
-		bulk = &jobs.BulkImportWorker{DB: db, Images: &upload.Service{Gallery: db}, InFlight: cfg.ImportInFlight,
+		bulk = &jobs.BulkImportWorker{DB: db, Images: a.uploads, InFlight: cfg.ImportInFlight,
 			Logger: log.With("component", "bulk_imports")}
 		jcfg.ThumbnailWorkers, jcfg.ObjectWorkers = cfg.Workers, 2
+		if cfg.ImportWorkers > 0 {
+			imports = &jobs.ImportWorker{Importer: a.uploads, PerHost: cfg.ImportPerHost, Fetch: cfg.ImportTimeout,
+				Logger: log.With("component", "imports")}
+			jcfg.ImportWorkers = cfg.ImportWorkers
+		}
 	}
-	client, err := jobs.NewClient(db.Pool(), jcfg, jobs.Workers{Thumbnails: thumbs, Outbox: outbox, Purge: purge, BulkImports: bulk})
+	client, err := jobs.NewClient(db.Pool(), jcfg, jobs.Workers{Thumbnails: thumbs, Outbox: outbox, Purge: purge, Imports: imports, BulkImports: bulk})
 	if err != nil {
 		return nil, fmt.Errorf("starting River: %w", err)
 	}

@@ -94,8 +94,8 @@ func startPhotoSource(t testing.TB, ip string, photos [][]byte, delay time.Durat
 	return s
 }
 
-// importBody is a bulk import as GET /v1/imports/{id} answers it.
-type importBody struct {
+// bulkImportBody is a bulk import as GET /v1/imports/{id} answers it.
+type bulkImportBody struct {
 	ID         uuid.UUID  `json:"id"`
 	Lines      int        `json:"lines"`
 	Queued     int        `json:"queued"`
@@ -110,9 +110,9 @@ type importBody struct {
 }
 
 // postFeed sends feed to POST /v1/imports and returns the import (202).
-func postFeed(t testing.TB, base, token string, feed []byte) importBody {
+func postFeed(t testing.TB, base, token string, feed []byte) bulkImportBody {
 	t.Helper()
-	var b importBody
+	var b bulkImportBody
 	resp := send(t, "POST", base+"/v1/imports", token, bytes.NewReader(feed), "application/x-ndjson", &b)
 	if resp.StatusCode != http.StatusAccepted {
 		body, _ := io.ReadAll(resp.Body)
@@ -121,8 +121,8 @@ func postFeed(t testing.TB, base, token string, feed []byte) importBody {
 	return b
 }
 
-// readImport reads an import; ok is false when the server did not answer.
-func readImport(base, token string, id uuid.UUID) (b importBody, status int, ok bool) {
+// readBulkImport reads an import; ok is false when the server did not answer.
+func readBulkImport(base, token string, id uuid.UUID) (b bulkImportBody, status int, ok bool) {
 	req, _ := http.NewRequest("GET", base+"/v1/imports/"+id.String(), nil)
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
@@ -136,12 +136,12 @@ func readImport(base, token string, id uuid.UUID) (b importBody, status int, ok 
 	return b, resp.StatusCode, true
 }
 
-// waitImport reads an import until cond holds of it, for at most timeout.
-func waitImport(t testing.TB, base, token string, id uuid.UUID, timeout time.Duration, cond func(importBody) bool) importBody {
+// waitBulkImport reads an import until cond holds of it, for at most timeout.
+func waitBulkImport(t testing.TB, base, token string, id uuid.UUID, timeout time.Duration, cond func(bulkImportBody) bool) bulkImportBody {
 	t.Helper()
-	var last importBody
+	var last bulkImportBody
 	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		b, status, ok := readImport(base, token, id)
+		b, status, ok := readBulkImport(base, token, id)
 		if !ok || status != http.StatusOK {
 			continue
 		}
@@ -153,7 +153,7 @@ func waitImport(t testing.TB, base, token string, id uuid.UUID, timeout time.Dur
 	return last
 }
 
-func finished(b importBody) bool { return b.FinishedAt != nil }
+func finished(b bulkImportBody) bool { return b.FinishedAt != nil }
 
 // gallerySources returns each product's images' source URLs in gallery order, and how many
 // of them are not published (still importing, or failed), read as the database's owner.
@@ -238,7 +238,7 @@ func TestBulkImportSurvivesKillAndResend(t *testing.T) {
 	if first.Lines != 1000 {
 		t.Fatalf("the import has %d lines, want 1000", first.Lines)
 	}
-	midway := waitImport(t, srv.base, token, first.ID, 5*time.Minute, func(b importBody) bool { return b.Done >= 150 })
+	midway := waitBulkImport(t, srv.base, token, first.ID, 5*time.Minute, func(b bulkImportBody) bool { return b.Done >= 150 })
 	srv.kill(t)
 	t.Logf("SIGKILLed the server midway: %d done, %d failed, %d queued", midway.Done, midway.Failed, midway.Queued)
 	if midway.Done >= 997 {
@@ -248,7 +248,7 @@ func TestBulkImportSurvivesKillAndResend(t *testing.T) {
 	second := postFeed(t, srv.base, token, feed.Bytes())
 
 	for _, id := range []uuid.UUID{second.ID, first.ID} {
-		b := waitImport(t, srv.base, token, id, 10*time.Minute, finished)
+		b := waitBulkImport(t, srv.base, token, id, 10*time.Minute, finished)
 		t.Logf("import %s: %d lines, %d done, %d failed, %d queued", id, b.Lines, b.Done, b.Failed, b.Queued)
 		if b.Lines != 1000 || b.Done != 997 || b.Failed != 3 || b.Queued != 0 {
 			t.Errorf("import %s: %+v", id, b)
@@ -358,7 +358,7 @@ func TestImportCommandCSV(t *testing.T) {
 	if err != nil {
 		t.Fatalf("-detach printed %q, not an import id", stdout.String())
 	}
-	b := waitImport(t, s.base, token, id, 2*time.Minute, finished)
+	b := waitBulkImport(t, s.base, token, id, 2*time.Minute, finished)
 	if b.Done != 5 || b.Failed != 1 {
 		t.Errorf("the second import: %+v", b)
 	}
@@ -366,7 +366,7 @@ func TestImportCommandCSV(t *testing.T) {
 		t.Errorf("SKU-A has %d images after the feed was sent twice, want 3", len(sources))
 	}
 	// Another supplier cannot see the import.
-	if _, status, _ := readImport(s.base, supplierToken(t, uuid.New()), id); status != http.StatusNotFound {
+	if _, status, _ := readBulkImport(s.base, supplierToken(t, uuid.New()), id); status != http.StatusNotFound {
 		t.Errorf("another supplier's GET /v1/imports/%s: %d, want 404", id, status)
 	}
 }
@@ -393,7 +393,7 @@ func TestBulkImportDoesNotStarveOthers(t *testing.T) {
 		fmt.Fprintf(&feed, `{"external_ref": "big", "source_url": "%s/p/%d"}`+"\n", slow.URL, line)
 	}
 	big := postFeed(t, s.base, bigToken, feed.Bytes())
-	waitImport(t, s.base, bigToken, big.ID, time.Minute, func(b importBody) bool { return slow.served.Load() > 0 })
+	waitBulkImport(t, s.base, bigToken, big.ID, time.Minute, func(b bulkImportBody) bool { return slow.served.Load() > 0 })
 
 	pool, err := pgxpool.New(context.Background(), owner)
 	if err != nil {
@@ -404,7 +404,7 @@ func TestBulkImportDoesNotStarveOthers(t *testing.T) {
 	start := time.Now()
 	small := postFeed(t, s.base, smallToken, []byte(`{"external_ref": "small", "source_url": "`+fast.URL+`/p/1"}`))
 	for {
-		b, _, _ := readImport(s.base, smallToken, small.ID)
+		b, _, _ := readBulkImport(s.base, smallToken, small.ID)
 		var jobs int
 		if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM river_job
 			WHERE kind <> 'bulk_import' AND state IN ('available', 'running', 'retryable', 'scheduled', 'pending')
@@ -421,7 +421,7 @@ func TestBulkImportDoesNotStarveOthers(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	took := time.Since(start)
-	bigNow, _, _ := readImport(s.base, bigToken, big.ID)
+	bigNow, _, _ := readBulkImport(s.base, bigToken, big.ID)
 	t.Logf("the small import finished in %s; the big one then: %d done, %d queued; at most %d of its fetch jobs at once",
 		took.Round(time.Millisecond), bigNow.Done, bigNow.Queued, peak)
 	if finished(bigNow) || bigNow.Queued < 100 {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/vitrine-dev/vitrine/gallery"
 	"github.com/vitrine-dev/vitrine/httpapi"
+	"github.com/vitrine-dev/vitrine/internal/safehttp"
 	"github.com/vitrine-dev/vitrine/storage/s3store"
 )
 
@@ -62,6 +63,10 @@ type config struct {
 	UploadQueueWait  time.Duration
 	MemoryLimit      int64
 	KeepMetadata     bool
+	ImportAllowHosts []string
+	ImportTimeout    time.Duration
+	ImportWorkers    int
+	ImportPerHost    int
 	BodyTimeout      time.Duration
 	WriteTimeout     time.Duration
 	IdleTimeout      time.Duration
@@ -216,6 +221,14 @@ var settings = []setting{
 		func(c *config, v string) (err error) { c.CORSOrigins, err = httpapi.ParseOrigins(v); return }},
 	{"keep-original-metadata", "VITRINE_KEEP_ORIGINAL_METADATA", "false", "keep EXIF, GPS and XMP in stored originals (by default they are stripped)", false,
 		func(c *config, v string) (err error) { c.KeepMetadata, err = strconv.ParseBool(v); return }},
+	{"import-allow-hosts", "VITRINE_IMPORT_ALLOW_HOSTS", "", "comma-separated hosts (host or host:port) that imports by URL may reach even at private or loopback addresses, such as a mirror on a private network; empty: public addresses only", false,
+		func(c *config, v string) (err error) { c.ImportAllowHosts, err = safehttp.ParseAllowHosts(v); return }},
+	{"import-timeout", "VITRINE_IMPORT_TIMEOUT", "60s", "the longest one fetch of an import's source may take, from its request to the last byte (connecting takes at most 5s, the response headers 10s)", false,
+		func(c *config, v string) (err error) { c.ImportTimeout, err = time.ParseDuration(v); return }},
+	{"import-workers", "VITRINE_IMPORT_WORKERS", "8", "imports by URL this process fetches at once (0: none; another process works them)", false,
+		func(c *config, v string) (err error) { c.ImportWorkers, err = strconv.Atoi(v); return }},
+	{"import-per-host", "VITRINE_IMPORT_PER_HOST", "4", "imports this process fetches at once from one source host; an import over it waits, without holding a worker", false,
+		func(c *config, v string) (err error) { c.ImportPerHost, err = strconv.Atoi(v); return }},
 	{"purge-every", "VITRINE_PURGE_EVERY", "168h", "how often the orphan purge runs (0: never on its own); an overdue run starts at boot", false,
 		func(c *config, v string) (err error) { c.PurgeEvery, err = time.ParseDuration(v); return }},
 	{"purge-grace", "VITRINE_PURGE_GRACE", "48h", "the orphan purge keeps unreferenced objects younger than this", false,
@@ -327,6 +340,12 @@ func (c *config) validate() []error {
 	}
 	if c.UploadStall <= 0 || c.UploadTimeout <= 0 {
 		errs = append(errs, errors.New("VITRINE_UPLOAD_STALL_TIMEOUT and VITRINE_UPLOAD_TIMEOUT must be positive"))
+	}
+	if c.ImportTimeout <= 0 {
+		errs = append(errs, errors.New("VITRINE_IMPORT_TIMEOUT must be positive"))
+	}
+	if c.ImportWorkers < 0 || c.ImportPerHost < 1 {
+		errs = append(errs, errors.New("VITRINE_IMPORT_WORKERS must not be negative and VITRINE_IMPORT_PER_HOST must be at least 1"))
 	}
 	if c.MaxUploads < 1 {
 		errs = append(errs, errors.New("VITRINE_MAX_CONCURRENT_UPLOADS must be at least 1"))

@@ -7,14 +7,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"time"
 
 	"golang.org/x/net/netutil"
 
 	"github.com/vitrine-dev/vitrine/httpapi"
-	"github.com/vitrine-dev/vitrine/upload"
 )
 
 // readHeaderTimeout is the longest a client may take to send a request's headers.
@@ -56,11 +53,6 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	// Uploads being stripped keep what they hold back in unnamed files here.
-	spool := filepath.Join(cfg.DataDir, "spool")
-	if err := os.MkdirAll(spool, 0o700); err != nil {
-		return fmt.Errorf("creating the spool directory: %w", err)
-	}
 	limits := &httpapi.Limits{
 		Buckets: a.db,
 		Uploads: httpapi.Rate{PerMinute: cfg.UploadsPerMinute, Burst: cfg.UploadBurst},
@@ -68,20 +60,16 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 	}
 	events := httpapi.NewHub(a.db, httpapi.HubConfig{MaxStreams: cfg.MaxEventStreams, Logger: log.With("component", "events")})
 	api := &httpapi.Server{
-		Events:         events,
-		Auth:           auth,
-		Limits:         limits,
-		UploadTimeouts: httpapi.Timeouts{Stall: cfg.UploadStall, Total: cfg.UploadTimeout},
-		UploadSlots:    httpapi.NewUploadSlots(cfg.MaxUploads, cfg.UploadQueueWait),
-		BodyTimeout:    cfg.BodyTimeout,
-		WriteTimeout:   cfg.WriteTimeout,
-		BulkImports:    httpapi.BulkImports{MaxLines: cfg.ImportMaxLines, MaxRunning: cfg.ImportMaxRunning},
-		Gallery:        a.db,
-		Uploads: &upload.Service{
-			Store: a.store, Gallery: a.db, MaxBytes: cfg.MaxUploadBytes, MaxPixels: cfg.MaxPixels, ObjectURL: a.objectURL,
-			MaxPixelsPerByte: cfg.MaxPixelsPerByte, DensityFrom: cfg.DensityFrom,
-			KeepMetadata: cfg.KeepMetadata, DirectTTL: cfg.DirectTTL, TempDir: spool,
-		},
+		Events:               events,
+		Auth:                 auth,
+		Limits:               limits,
+		UploadTimeouts:       httpapi.Timeouts{Stall: cfg.UploadStall, Total: cfg.UploadTimeout},
+		UploadSlots:          httpapi.NewUploadSlots(cfg.MaxUploads, cfg.UploadQueueWait),
+		BodyTimeout:          cfg.BodyTimeout,
+		WriteTimeout:         cfg.WriteTimeout,
+		BulkImports:          httpapi.BulkImports{MaxLines: cfg.ImportMaxLines, MaxRunning: cfg.ImportMaxRunning},
+		Gallery:              a.db,
+		Uploads:              a.uploads,
 		Store:                a.store,
 		ObjectURL:            a.objectURL,
 		ObjectLocation:       a.objectLocation,

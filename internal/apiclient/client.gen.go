@@ -87,6 +87,51 @@ func (e ErrorErrorCode) Valid() bool {
 	}
 }
 
+// Defines values for ImageErrorCode.
+const (
+	ImageErrorCodeBadScheme        ImageErrorCode = "bad_scheme"
+	ImageErrorCodeCorruptImage     ImageErrorCode = "corrupt_image"
+	ImageErrorCodeForbiddenAddress ImageErrorCode = "forbidden_address"
+	ImageErrorCodeInternal         ImageErrorCode = "internal"
+	ImageErrorCodeSourceStatus     ImageErrorCode = "source_status"
+	ImageErrorCodeTimeout          ImageErrorCode = "timeout"
+	ImageErrorCodeTooLarge         ImageErrorCode = "too_large"
+	ImageErrorCodeTooManyPixels    ImageErrorCode = "too_many_pixels"
+	ImageErrorCodeTooManyRedirects ImageErrorCode = "too_many_redirects"
+	ImageErrorCodeUnreachable      ImageErrorCode = "unreachable"
+	ImageErrorCodeUnsupportedMedia ImageErrorCode = "unsupported_media"
+)
+
+// Valid indicates whether the value is a known member of the ImageErrorCode enum.
+func (e ImageErrorCode) Valid() bool {
+	switch e {
+	case ImageErrorCodeBadScheme:
+		return true
+	case ImageErrorCodeCorruptImage:
+		return true
+	case ImageErrorCodeForbiddenAddress:
+		return true
+	case ImageErrorCodeInternal:
+		return true
+	case ImageErrorCodeSourceStatus:
+		return true
+	case ImageErrorCodeTimeout:
+		return true
+	case ImageErrorCodeTooLarge:
+		return true
+	case ImageErrorCodeTooManyPixels:
+		return true
+	case ImageErrorCodeTooManyRedirects:
+		return true
+	case ImageErrorCodeUnreachable:
+		return true
+	case ImageErrorCodeUnsupportedMedia:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ImageMediaType.
 const (
 	Imagegif  ImageMediaType = "image/gif"
@@ -114,6 +159,7 @@ func (e ImageMediaType) Valid() bool {
 // Defines values for ImageStatus.
 const (
 	ImageStatusFailed     ImageStatus = "failed"
+	ImageStatusImporting  ImageStatus = "importing"
 	ImageStatusNone       ImageStatus = "none"
 	ImageStatusPending    ImageStatus = "pending"
 	ImageStatusProcessing ImageStatus = "processing"
@@ -124,6 +170,8 @@ const (
 func (e ImageStatus) Valid() bool {
 	switch e {
 	case ImageStatusFailed:
+		return true
+	case ImageStatusImporting:
 		return true
 	case ImageStatusNone:
 		return true
@@ -332,16 +380,21 @@ type Image struct {
 	Alt string `json:"alt"`
 
 	// Attempts Attempts of the newest thumbnail job.
-	Attempts      int                `json:"attempts"`
-	Bytes         int                `json:"bytes"`
-	CreatedAt     time.Time          `json:"created_at"`
-	DominantColor *string            `json:"dominant_color,omitempty"`
-	Height        int                `json:"height"`
-	Id            openapi_types.UUID `json:"id"`
+	Attempts      int       `json:"attempts"`
+	Bytes         int       `json:"bytes"`
+	CreatedAt     time.Time `json:"created_at"`
+	DominantColor *string   `json:"dominant_color,omitempty"`
+
+	// ErrorCode Why the image's import failed (status failed): source_status (the source answered an HTTP error; last_error has the status), timeout (no answer, or not the whole image, within the import timeout), forbidden_address (the source or a redirect is at a private, loopback or otherwise reserved address), too_many_redirects, bad_scheme (a redirect to a URL that is not http or https), unreachable (the name did not resolve, the connection failed or broke), too_large, unsupported_media (not a JPEG, PNG, GIF or WebP image, whatever its Content-Type), too_many_pixels, corrupt_image (the checks of an upload), internal.
+	ErrorCode *ImageErrorCode    `json:"error_code,omitempty"`
+	Height    int                `json:"height"`
+	Id        openapi_types.UUID `json:"id"`
 
 	// LastError What went wrong in the newest job's last failed attempt, in words safe to show.
-	LastError *string        `json:"last_error,omitempty"`
-	MediaType ImageMediaType `json:"media_type"`
+	LastError *string `json:"last_error,omitempty"`
+
+	// MediaType The original's type, read from its bytes; absent while the image is being imported or when its import failed.
+	MediaType *ImageMediaType `json:"media_type,omitempty"`
 
 	// Position The image's place in the gallery (image_order); 0 is the main image.
 	Position  int                `json:"position"`
@@ -350,7 +403,10 @@ type Image struct {
 	// Sha256 Hex SHA-256 of the stored original.
 	Sha256 *string `json:"sha256,omitempty"`
 
-	// Status Where the image's thumbnails stand: none (not wanted: not the main image under the main-only policy), pending (a job waits or waits to retry), processing, ready (complete), failed (the job gave up; POST /v1/images/{id}/retry enqueues a new one).
+	// SourceUrl The URL the image was imported from; absent for an uploaded image.
+	SourceUrl *string `json:"source_url,omitempty"`
+
+	// Status Where the image's thumbnails stand: none (not wanted: not the main image under the main-only policy), pending (a job waits or waits to retry), processing, ready (complete), failed (the job gave up; POST /v1/images/{id}/retry enqueues a new one). For an image imported from a URL: importing while its original is fetched and checked, then the statuses above once it is published; failed when the import failed, with error_code and last_error saying why (POST /v1/images/{id}/retry imports it again).
 	Status ImageStatus `json:"status"`
 
 	// Thumbhash Base64 ThumbHash placeholder (https://evanw.github.io/thumbhash/).
@@ -363,7 +419,7 @@ type Image struct {
 	Thumbnails *map[string]string `json:"thumbnails,omitempty"`
 	UpdatedAt  *time.Time         `json:"updated_at,omitempty"`
 
-	// Url Where the original is served.
+	// Url Where the original is served; empty while the image is being imported or when its import failed.
 	Url string `json:"url"`
 
 	// Variants Every variant: preset -> format -> {key, url, width, height, bytes}.
@@ -371,11 +427,26 @@ type Image struct {
 	Width    int                            `json:"width"`
 }
 
-// ImageMediaType defines model for Image.MediaType.
+// ImageErrorCode Why the image's import failed (status failed): source_status (the source answered an HTTP error; last_error has the status), timeout (no answer, or not the whole image, within the import timeout), forbidden_address (the source or a redirect is at a private, loopback or otherwise reserved address), too_many_redirects, bad_scheme (a redirect to a URL that is not http or https), unreachable (the name did not resolve, the connection failed or broke), too_large, unsupported_media (not a JPEG, PNG, GIF or WebP image, whatever its Content-Type), too_many_pixels, corrupt_image (the checks of an upload), internal.
+type ImageErrorCode string
+
+// ImageMediaType The original's type, read from its bytes; absent while the image is being imported or when its import failed.
 type ImageMediaType string
 
-// ImageStatus Where the image's thumbnails stand: none (not wanted: not the main image under the main-only policy), pending (a job waits or waits to retry), processing, ready (complete), failed (the job gave up; POST /v1/images/{id}/retry enqueues a new one).
+// ImageStatus Where the image's thumbnails stand: none (not wanted: not the main image under the main-only policy), pending (a job waits or waits to retry), processing, ready (complete), failed (the job gave up; POST /v1/images/{id}/retry enqueues a new one). For an image imported from a URL: importing while its original is fetched and checked, then the statuses above once it is published; failed when the import failed, with error_code and last_error saying why (POST /v1/images/{id}/retry imports it again).
 type ImageStatus string
+
+// ImportRequest defines model for ImportRequest.
+type ImportRequest struct {
+	// Alt Alternative text for the image.
+	Alt *string `json:"alt,omitempty"`
+
+	// Position The image's place in the gallery, from 0 (the main image) to the gallery's size; the images from there on move down by one. Absent: the end of the gallery.
+	Position *int `json:"position,omitempty"`
+
+	// SourceUrl An absolute http or https URL without credentials.
+	SourceUrl string `json:"source_url"`
+}
 
 // NotReady A 503 of /readyz: the error every refusal has, and the parts that are not ready.
 type NotReady struct {
@@ -667,6 +738,9 @@ type CreateProductJSONRequestBody CreateProductJSONBody
 // UpdateProductJSONRequestBody defines body for UpdateProduct for application/json ContentType.
 type UpdateProductJSONRequestBody UpdateProductJSONBody
 
+// UploadImageJSONRequestBody defines body for UploadImage for application/json ContentType.
+type UploadImageJSONRequestBody = ImportRequest
+
 // UploadImageMultipartRequestBody defines body for UploadImage for multipart/form-data ContentType.
 type UploadImageMultipartRequestBody UploadImageMultipartBody
 
@@ -933,9 +1007,9 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/images/{id}/position (the `MoveImage` operationId).
 	MoveImage(ctx context.Context, id openapi_types.UUID, body MoveImageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// RetryImageThumbnails Retry an image's failed thumbnails
+	// RetryImageThumbnails Retry an image's failed thumbnails or import
 	//
-	// When the image's thumbnail status is failed (its job gave up), enqueues a new thumbnail job and answers the image, now pending. Any other status is a conflict (409): the job is queued, running or done, or the image gets no thumbnails. A write like the others: the caller must be able to change the gallery (404 for an image it cannot see, 403 for one of another supplier's published product), it counts against the write budget, and it is refused while writes are paused for maintenance (503).
+	// When the image's thumbnail status is failed (its job gave up), enqueues a new thumbnail job and answers the image, now pending; when its import failed, imports it again from its source URL and answers it, now importing. Any other status is a conflict (409): the job is queued, running or done, or the image gets no thumbnails. A write like the others: the caller must be able to change the gallery (404 for an image it cannot see, 403 for one of another supplier's published product), it counts against the write budget, and it is refused while writes are paused for maintenance (503).
 	//
 	// Corresponds with POST /v1/images/{id}/retry (the `RetryImageThumbnails` operationId).
 	RetryImageThumbnails(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1072,14 +1146,23 @@ type ClientInterface interface {
 	// Corresponds with HEAD /v1/products/{product_id}/images (the `HeadtImages` operationId).
 	HeadtImages(ctx context.Context, productId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// UploadImageWithBody Upload an image
+	// UploadImageWithBody Upload an image, or import one from a URL
 	//
-	// Appends an image at the end of the product's gallery (position 0 when the gallery is empty). The body is multipart/form-data with the field file and an optional alt text, in either order. The type is read from the file's magic bytes (JPEG, PNG, GIF, WebP), never from its name or Content-Type; the size is limited while streaming (413), the pixel count is read from the header before any decoding (422), and the file must be structurally complete (422). A refused upload leaves no row and no object.
+	// Appends an image at the end of the product's gallery (position 0 when the gallery is empty). The body is multipart/form-data with the field file and an optional alt text, in either order. The type is read from the file's magic bytes (JPEG, PNG, GIF, WebP), never from its name or Content-Type; the size is limited while streaming (413), the pixel count is read from the header before any decoding (422), and the file must be structurally complete (422). A refused upload leaves no row and no object. With a JSON body {source_url, alt?, position?} the image is imported from the URL instead: the image is added at once at its position with status importing (202), and a background job fetches the URL (from public addresses only, a bounded number of redirects, within the import timeout and the upload size limit), runs the bytes through the same checks as an upload, strips their metadata and publishes them; a failure leaves the image failed with an error_code. A URL that is not http or https, has no host or has credentials is refused at once (400). The same source_url for the same product is the same image: a second request answers it (200) and changes nothing. An import counts against the uploads budget.
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/products/{product_id}/images (the `UploadImage` operationId).
 	UploadImageWithBody(ctx context.Context, productId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UploadImage Upload an image, or import one from a URL
+	//
+	// Appends an image at the end of the product's gallery (position 0 when the gallery is empty). The body is multipart/form-data with the field file and an optional alt text, in either order. The type is read from the file's magic bytes (JPEG, PNG, GIF, WebP), never from its name or Content-Type; the size is limited while streaming (413), the pixel count is read from the header before any decoding (422), and the file must be structurally complete (422). A refused upload leaves no row and no object. With a JSON body {source_url, alt?, position?} the image is imported from the URL instead: the image is added at once at its position with status importing (202), and a background job fetches the URL (from public addresses only, a bounded number of redirects, within the import timeout and the upload size limit), runs the bytes through the same checks as an upload, strips their metadata and publishes them; a failure leaves the image failed with an error_code. A URL that is not http or https, has no host or has credentials is refused at once (400). The same source_url for the same product is the same image: a second request answers it (200) and changes nothing. An import counts against the uploads budget.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/products/{product_id}/images (the `UploadImage` operationId).
+	UploadImage(ctx context.Context, productId openapi_types.UUID, body UploadImageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ReorderImagesWithBody Reorder the whole gallery
 	//
@@ -1572,9 +1655,9 @@ func (c *Client) MoveImage(ctx context.Context, id openapi_types.UUID, body Move
 	return c.Client.Do(req)
 }
 
-// RetryImageThumbnails Retry an image's failed thumbnails
+// RetryImageThumbnails Retry an image's failed thumbnails or import
 //
-// When the image's thumbnail status is failed (its job gave up), enqueues a new thumbnail job and answers the image, now pending. Any other status is a conflict (409): the job is queued, running or done, or the image gets no thumbnails. A write like the others: the caller must be able to change the gallery (404 for an image it cannot see, 403 for one of another supplier's published product), it counts against the write budget, and it is refused while writes are paused for maintenance (503).
+// When the image's thumbnail status is failed (its job gave up), enqueues a new thumbnail job and answers the image, now pending; when its import failed, imports it again from its source URL and answers it, now importing. Any other status is a conflict (409): the job is queued, running or done, or the image gets no thumbnails. A write like the others: the caller must be able to change the gallery (404 for an image it cannot see, 403 for one of another supplier's published product), it counts against the write budget, and it is refused while writes are paused for maintenance (503).
 //
 // Corresponds with POST /v1/images/{id}/retry (the `RetryImageThumbnails` operationId).
 func (c *Client) RetryImageThumbnails(ctx context.Context, id openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1881,15 +1964,34 @@ func (c *Client) HeadtImages(ctx context.Context, productId openapi_types.UUID, 
 	return c.Client.Do(req)
 }
 
-// UploadImageWithBody Upload an image
+// UploadImageWithBody Upload an image, or import one from a URL
 //
-// Appends an image at the end of the product's gallery (position 0 when the gallery is empty). The body is multipart/form-data with the field file and an optional alt text, in either order. The type is read from the file's magic bytes (JPEG, PNG, GIF, WebP), never from its name or Content-Type; the size is limited while streaming (413), the pixel count is read from the header before any decoding (422), and the file must be structurally complete (422). A refused upload leaves no row and no object.
+// Appends an image at the end of the product's gallery (position 0 when the gallery is empty). The body is multipart/form-data with the field file and an optional alt text, in either order. The type is read from the file's magic bytes (JPEG, PNG, GIF, WebP), never from its name or Content-Type; the size is limited while streaming (413), the pixel count is read from the header before any decoding (422), and the file must be structurally complete (422). A refused upload leaves no row and no object. With a JSON body {source_url, alt?, position?} the image is imported from the URL instead: the image is added at once at its position with status importing (202), and a background job fetches the URL (from public addresses only, a bounded number of redirects, within the import timeout and the upload size limit), runs the bytes through the same checks as an upload, strips their metadata and publishes them; a failure leaves the image failed with an error_code. A URL that is not http or https, has no host or has credentials is refused at once (400). The same source_url for the same product is the same image: a second request answers it (200) and changes nothing. An import counts against the uploads budget.
 //
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/products/{product_id}/images (the `UploadImage` operationId).
 func (c *Client) UploadImageWithBody(ctx context.Context, productId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUploadImageRequestWithBody(c.Server, productId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UploadImage Upload an image, or import one from a URL
+//
+// Appends an image at the end of the product's gallery (position 0 when the gallery is empty). The body is multipart/form-data with the field file and an optional alt text, in either order. The type is read from the file's magic bytes (JPEG, PNG, GIF, WebP), never from its name or Content-Type; the size is limited while streaming (413), the pixel count is read from the header before any decoding (422), and the file must be structurally complete (422). A refused upload leaves no row and no object. With a JSON body {source_url, alt?, position?} the image is imported from the URL instead: the image is added at once at its position with status importing (202), and a background job fetches the URL (from public addresses only, a bounded number of redirects, within the import timeout and the upload size limit), runs the bytes through the same checks as an upload, strips their metadata and publishes them; a failure leaves the image failed with an error_code. A URL that is not http or https, has no host or has credentials is refused at once (400). The same source_url for the same product is the same image: a second request answers it (200) and changes nothing. An import counts against the uploads budget.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/products/{product_id}/images (the `UploadImage` operationId).
+func (c *Client) UploadImage(ctx context.Context, productId openapi_types.UUID, body UploadImageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUploadImageRequest(c.Server, productId, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3615,6 +3717,17 @@ func NewHeadtImagesRequest(server string, productId openapi_types.UUID) (*http.R
 	return req, nil
 }
 
+// NewUploadImageRequest calls the generic UploadImage builder with application/json body
+func NewUploadImageRequest(server string, productId openapi_types.UUID, body UploadImageJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUploadImageRequestWithBody(server, productId, "application/json", bodyReader)
+}
+
 // NewUploadImageRequestWithBody constructs an http.Request for the UploadImage method, with any body, and a specified content type
 func NewUploadImageRequestWithBody(server string, productId openapi_types.UUID, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
@@ -4102,9 +4215,9 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/images/{id}/position (the `MoveImage` operationId).
 	MoveImageWithResponse(ctx context.Context, id openapi_types.UUID, body MoveImageJSONRequestBody, reqEditors ...RequestEditorFn) (*MoveImageResponse, error)
 
-	// RetryImageThumbnailsWithResponse Retry an image's failed thumbnails
+	// RetryImageThumbnailsWithResponse Retry an image's failed thumbnails or import
 	//
-	// When the image's thumbnail status is failed (its job gave up), enqueues a new thumbnail job and answers the image, now pending. Any other status is a conflict (409): the job is queued, running or done, or the image gets no thumbnails. A write like the others: the caller must be able to change the gallery (404 for an image it cannot see, 403 for one of another supplier's published product), it counts against the write budget, and it is refused while writes are paused for maintenance (503).
+	// When the image's thumbnail status is failed (its job gave up), enqueues a new thumbnail job and answers the image, now pending; when its import failed, imports it again from its source URL and answers it, now importing. Any other status is a conflict (409): the job is queued, running or done, or the image gets no thumbnails. A write like the others: the caller must be able to change the gallery (404 for an image it cannot see, 403 for one of another supplier's published product), it counts against the write budget, and it is refused while writes are paused for maintenance (503).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -4265,14 +4378,23 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with HEAD /v1/products/{product_id}/images (the `HeadtImages` operationId).
 	HeadtImagesWithResponse(ctx context.Context, productId openapi_types.UUID, reqEditors ...RequestEditorFn) (*HeadtImagesResponse, error)
 
-	// UploadImageWithBodyWithResponse Upload an image
+	// UploadImageWithBodyWithResponse Upload an image, or import one from a URL
 	//
-	// Appends an image at the end of the product's gallery (position 0 when the gallery is empty). The body is multipart/form-data with the field file and an optional alt text, in either order. The type is read from the file's magic bytes (JPEG, PNG, GIF, WebP), never from its name or Content-Type; the size is limited while streaming (413), the pixel count is read from the header before any decoding (422), and the file must be structurally complete (422). A refused upload leaves no row and no object.
+	// Appends an image at the end of the product's gallery (position 0 when the gallery is empty). The body is multipart/form-data with the field file and an optional alt text, in either order. The type is read from the file's magic bytes (JPEG, PNG, GIF, WebP), never from its name or Content-Type; the size is limited while streaming (413), the pixel count is read from the header before any decoding (422), and the file must be structurally complete (422). A refused upload leaves no row and no object. With a JSON body {source_url, alt?, position?} the image is imported from the URL instead: the image is added at once at its position with status importing (202), and a background job fetches the URL (from public addresses only, a bounded number of redirects, within the import timeout and the upload size limit), runs the bytes through the same checks as an upload, strips their metadata and publishes them; a failure leaves the image failed with an error_code. A URL that is not http or https, has no host or has credentials is refused at once (400). The same source_url for the same product is the same image: a second request answers it (200) and changes nothing. An import counts against the uploads budget.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/products/{product_id}/images (the `UploadImage` operationId).
 	UploadImageWithBodyWithResponse(ctx context.Context, productId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UploadImageResponse, error)
+
+	// UploadImageWithResponse Upload an image, or import one from a URL
+	//
+	// Appends an image at the end of the product's gallery (position 0 when the gallery is empty). The body is multipart/form-data with the field file and an optional alt text, in either order. The type is read from the file's magic bytes (JPEG, PNG, GIF, WebP), never from its name or Content-Type; the size is limited while streaming (413), the pixel count is read from the header before any decoding (422), and the file must be structurally complete (422). A refused upload leaves no row and no object. With a JSON body {source_url, alt?, position?} the image is imported from the URL instead: the image is added at once at its position with status importing (202), and a background job fetches the URL (from public addresses only, a bounded number of redirects, within the import timeout and the upload size limit), runs the bytes through the same checks as an upload, strips their metadata and publishes them; a failure leaves the image failed with an error_code. A URL that is not http or https, has no host or has credentials is refused at once (400). The same source_url for the same product is the same image: a second request answers it (200) and changes nothing. An import counts against the uploads budget.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/products/{product_id}/images (the `UploadImage` operationId).
+	UploadImageWithResponse(ctx context.Context, productId openapi_types.UUID, body UploadImageJSONRequestBody, reqEditors ...RequestEditorFn) (*UploadImageResponse, error)
 
 	// ReorderImagesWithBodyWithResponse Reorder the whole gallery
 	//
@@ -7039,8 +7161,18 @@ func (r HeadtImagesResponse) ContentType() string {
 	return ""
 }
 
+// UploadImageResponse200Headers the declared response headers of an HTTP 200 response for UploadImage
+type UploadImageResponse200Headers struct {
+	Location string
+}
+
 // UploadImageResponse201Headers the declared response headers of an HTTP 201 response for UploadImage
 type UploadImageResponse201Headers struct {
+	Location string
+}
+
+// UploadImageResponse202Headers the declared response headers of an HTTP 202 response for UploadImage
+type UploadImageResponse202Headers struct {
 	Location string
 }
 
@@ -7062,8 +7194,12 @@ type UploadImageResponse503Headers struct {
 type UploadImageResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Image
 	// JSON201 the response for an HTTP 201 `application/json` response
 	JSON201 *Image
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *Image
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *Invalid
 	// JSON401 the response for an HTTP 401 `application/json` response
@@ -7084,8 +7220,12 @@ type UploadImageResponse struct {
 	JSON500 *Internal
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UploadImageResponse200Headers
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *UploadImageResponse201Headers
+	// Headers202 the parsed response headers for an HTTP 202 response
+	Headers202 *UploadImageResponse202Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *UploadImageResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -7094,9 +7234,19 @@ type UploadImageResponse struct {
 	Headers503 *UploadImageResponse503Headers
 }
 
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UploadImageResponse) GetJSON200() *Image {
+	return r.JSON200
+}
+
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
 func (r UploadImageResponse) GetJSON201() *Image {
 	return r.JSON201
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r UploadImageResponse) GetJSON202() *Image {
+	return r.JSON202
 }
 
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
@@ -8044,9 +8194,9 @@ func (c *ClientWithResponses) MoveImageWithResponse(ctx context.Context, id open
 	return ParseMoveImageResponse(rsp)
 }
 
-// RetryImageThumbnailsWithResponse Retry an image's failed thumbnails
+// RetryImageThumbnailsWithResponse Retry an image's failed thumbnails or import
 //
-// When the image's thumbnail status is failed (its job gave up), enqueues a new thumbnail job and answers the image, now pending. Any other status is a conflict (409): the job is queued, running or done, or the image gets no thumbnails. A write like the others: the caller must be able to change the gallery (404 for an image it cannot see, 403 for one of another supplier's published product), it counts against the write budget, and it is refused while writes are paused for maintenance (503).
+// When the image's thumbnail status is failed (its job gave up), enqueues a new thumbnail job and answers the image, now pending; when its import failed, imports it again from its source URL and answers it, now importing. Any other status is a conflict (409): the job is queued, running or done, or the image gets no thumbnails. A write like the others: the caller must be able to change the gallery (404 for an image it cannot see, 403 for one of another supplier's published product), it counts against the write budget, and it is refused while writes are paused for maintenance (503).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -8309,15 +8459,30 @@ func (c *ClientWithResponses) HeadtImagesWithResponse(ctx context.Context, produ
 	return ParseHeadtImagesResponse(rsp)
 }
 
-// UploadImageWithBodyWithResponse Upload an image
+// UploadImageWithBodyWithResponse Upload an image, or import one from a URL
 //
-// Appends an image at the end of the product's gallery (position 0 when the gallery is empty). The body is multipart/form-data with the field file and an optional alt text, in either order. The type is read from the file's magic bytes (JPEG, PNG, GIF, WebP), never from its name or Content-Type; the size is limited while streaming (413), the pixel count is read from the header before any decoding (422), and the file must be structurally complete (422). A refused upload leaves no row and no object.
+// Appends an image at the end of the product's gallery (position 0 when the gallery is empty). The body is multipart/form-data with the field file and an optional alt text, in either order. The type is read from the file's magic bytes (JPEG, PNG, GIF, WebP), never from its name or Content-Type; the size is limited while streaming (413), the pixel count is read from the header before any decoding (422), and the file must be structurally complete (422). A refused upload leaves no row and no object. With a JSON body {source_url, alt?, position?} the image is imported from the URL instead: the image is added at once at its position with status importing (202), and a background job fetches the URL (from public addresses only, a bounded number of redirects, within the import timeout and the upload size limit), runs the bytes through the same checks as an upload, strips their metadata and publishes them; a failure leaves the image failed with an error_code. A URL that is not http or https, has no host or has credentials is refused at once (400). The same source_url for the same product is the same image: a second request answers it (200) and changes nothing. An import counts against the uploads budget.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/products/{product_id}/images (the `UploadImage` operationId).
 func (c *ClientWithResponses) UploadImageWithBodyWithResponse(ctx context.Context, productId openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UploadImageResponse, error) {
 	rsp, err := c.UploadImageWithBody(ctx, productId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUploadImageResponse(rsp)
+}
+
+// UploadImageWithResponse Upload an image, or import one from a URL
+//
+// Appends an image at the end of the product's gallery (position 0 when the gallery is empty). The body is multipart/form-data with the field file and an optional alt text, in either order. The type is read from the file's magic bytes (JPEG, PNG, GIF, WebP), never from its name or Content-Type; the size is limited while streaming (413), the pixel count is read from the header before any decoding (422), and the file must be structurally complete (422). A refused upload leaves no row and no object. With a JSON body {source_url, alt?, position?} the image is imported from the URL instead: the image is added at once at its position with status importing (202), and a background job fetches the URL (from public addresses only, a bounded number of redirects, within the import timeout and the upload size limit), runs the bytes through the same checks as an upload, strips their metadata and publishes them; a failure leaves the image failed with an error_code. A URL that is not http or https, has no host or has credentials is refused at once (400). The same source_url for the same product is the same image: a second request answers it (200) and changes nothing. An import counts against the uploads budget.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/products/{product_id}/images (the `UploadImage` operationId).
+func (c *ClientWithResponses) UploadImageWithResponse(ctx context.Context, productId openapi_types.UUID, body UploadImageJSONRequestBody, reqEditors ...RequestEditorFn) (*UploadImageResponse, error) {
+	rsp, err := c.UploadImage(ctx, productId, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -11040,12 +11205,26 @@ func ParseUploadImageResponse(rsp *http.Response) (*UploadImageResponse, error) 
 	}
 
 	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Image
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
 		var dest Image
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest Image
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest Invalid
@@ -11120,6 +11299,16 @@ func ParseUploadImageResponse(rsp *http.Response) (*UploadImageResponse, error) 
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers UploadImageResponse200Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 201:
 		var headers UploadImageResponse201Headers
 		if values := rsp.Header.Values("Location"); len(values) > 0 {
@@ -11130,6 +11319,16 @@ func ParseUploadImageResponse(rsp *http.Response) (*UploadImageResponse, error) 
 			headers.Location = value
 		}
 		response.Headers201 = &headers
+	case rsp.StatusCode == 202:
+		var headers UploadImageResponse202Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = value
+		}
+		response.Headers202 = &headers
 	case rsp.StatusCode == 401:
 		var headers UploadImageResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {

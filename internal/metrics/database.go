@@ -58,7 +58,7 @@ func (c *DBStats) Describe(ch chan<- *prometheus.Desc) {
 
 // statuses are the thumbnail statuses, each reported even when no image has it.
 var statuses = []gallery.ThumbnailStatus{gallery.StatusNone, gallery.StatusPending,
-	gallery.StatusProcessing, gallery.StatusReady, gallery.StatusFailed}
+	gallery.StatusProcessing, gallery.StatusReady, gallery.StatusFailed, gallery.StatusImporting}
 
 // Collect reads the counts (or takes the cached ones) and sends them.
 func (c *DBStats) Collect(ch chan<- prometheus.Metric) {

@@ -13,7 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// adoptColumn is one column of Vitrine's schema (migrations 00001 to 00003) as adopt builds
+// adoptColumn is one column of Vitrine's schema (migrations 00001 to 00003, and 00014's) as adopt builds
 // it on a legacy table.
 type adoptColumn struct {
 	name, typ string
@@ -54,6 +54,12 @@ var adoptImages = []adoptColumn{
 	{name: "dominant_color", typ: "text", add: "text", check: "dominant_color ~ '^#[0-9a-f]{6}$'"},
 	// Kept by a trigger, with a constant default: added without rewriting the table.
 	{name: "variant_keys", typ: "text[]", add: "text[] NOT NULL DEFAULT '{}'", def: "'{}'::text[]", notNull: true},
+	// The columns of imports by URL (00014), which the API it keeps serving reads with every
+	// image; 00014 adds them only where they are missing, and its constraints and index.
+	{name: "source_url", typ: "text", add: "text", check: "char_length(source_url) <= 2048"},
+	{name: "import_status", typ: "text", add: "text", check: "import_status IN ('importing', 'failed')"},
+	{name: "import_error_code", typ: "text", add: "text"},
+	{name: "import_error", typ: "text", add: "text"},
 }
 
 // adoptIndex is an index of Vitrine's schema that adopt builds concurrently.

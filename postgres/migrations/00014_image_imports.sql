@@ -15,6 +15,10 @@
 -- import of it find the first, whatever became of it (importing, failed or published). The
 -- source URL stays on the row after publication.
 --
+-- `vitrine migrate adopt` adds the four columns itself (with the same checks) before goose
+-- records this file, since the API it keeps serving reads them with every image: they are
+-- added here only where they are missing.
+--
 -- vitrine_images_updated_events (00012) gains a 'status' event when import_status changes,
 -- so that a stream's clients re-read the image when it is published or fails.
 
@@ -22,10 +26,10 @@
 ALTER TABLE product_images
     ALTER COLUMN image_url DROP NOT NULL,
     ALTER COLUMN storage_path DROP NOT NULL,
-    ADD COLUMN source_url text CONSTRAINT product_images_source_url_length CHECK (char_length(source_url) <= 2048),
-    ADD COLUMN import_status text CONSTRAINT product_images_import_status_check CHECK (import_status IN ('importing', 'failed')),
-    ADD COLUMN import_error_code text,
-    ADD COLUMN import_error text,
+    ADD COLUMN IF NOT EXISTS source_url text CONSTRAINT product_images_source_url_check CHECK (char_length(source_url) <= 2048),
+    ADD COLUMN IF NOT EXISTS import_status text CONSTRAINT product_images_import_status_check CHECK (import_status IN ('importing', 'failed')),
+    ADD COLUMN IF NOT EXISTS import_error_code text,
+    ADD COLUMN IF NOT EXISTS import_error text,
     ADD CONSTRAINT product_images_original_check
         CHECK ((import_status IS NULL) = (image_url IS NOT NULL AND storage_path IS NOT NULL)) NOT VALID;
 -- Validated apart from the ALTER above, which held the table's exclusive lock: the scan of

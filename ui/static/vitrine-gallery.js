@@ -123,6 +123,7 @@ const STATUS_TEXT = {
   processing: "Processing",
   ready: "Ready",
   failed: "Failed",
+  importing: "Importing",
 };
 
 function el(tag, attrs = {}, ...children) {
@@ -486,10 +487,13 @@ export class VitrineGallery extends HTMLElement {
     p.makeMain.disabled = index === 0;
     p.makeMain.setAttribute("aria-label", "Make main: " + label);
     p.del.setAttribute("aria-label", "Delete: " + label);
-    p.retry.setAttribute("aria-label", "Retry: thumbnails of " + label);
+    // An imported image has no original until its import succeeds: error_code says why it failed.
+    const importFailed = image.status === "failed" && !!image.error_code;
+    p.retry.setAttribute("aria-label", (importFailed ? "Retry: import of " : "Retry: thumbnails of ") + label);
     p.status.textContent = STATUS_TEXT[image.status] || image.status;
     p.status.className = "status status-" + image.status;
-    p.error.textContent = image.status === "failed" ? (image.last_error || "The thumbnails could not be made.") : "";
+    p.error.textContent = image.status === "failed"
+      ? (image.last_error || (importFailed ? "The import failed." : "The thumbnails could not be made.")) : "";
     p.error.hidden = image.status !== "failed";
     p.retry.hidden = image.status !== "failed";
     if (this.shadowRoot.activeElement !== p.alt) p.alt.value = image.alt || "";
@@ -498,8 +502,12 @@ export class VitrineGallery extends HTMLElement {
     if (ph && p.placeholder.getAttribute("src") !== ph) p.placeholder.src = ph;
     p.placeholder.hidden = !ph;
     const srcset = srcsetOf(image, this.api);
-    const src = srcset ? "" : absolute(image.url, this.api);
-    if (srcset && p.img.getAttribute("srcset") !== srcset) {
+    const src = srcset || !image.url ? "" : absolute(image.url, this.api);
+    p.img.hidden = !srcset && !src; // nothing to show while importing
+    if (!srcset && !src) {
+      p.img.removeAttribute("srcset");
+      p.img.removeAttribute("src");
+    } else if (srcset && p.img.getAttribute("srcset") !== srcset) {
       p.img.setAttribute("srcset", srcset);
       p.img.removeAttribute("src");
     } else if (!srcset && p.img.getAttribute("src") !== src) {
