@@ -82,9 +82,13 @@ type BulkImportWorker struct {
 func (w *BulkImportWorker) Work(ctx context.Context, job *river.Job[BulkImportArgs]) error {
 	ctx = gallery.WithCaller(ctx, gallery.Service())
 	inFlight, slice, poll := cmp.Or(w.InFlight, 8), cmp.Or(w.Slice, 2*time.Second), cmp.Or(w.Poll, 10*time.Millisecond)
-	end := time.Now().Add(slice)
+	start := time.Now()
+	end := start.Add(slice)
 	for {
 		finished, err := w.advance(ctx, job.Args.ImportID, inFlight)
+		if err != nil && ctx.Err() != nil {
+			return river.JobSnooze(0) // stopped (shutdown, or the job's time is up): no attempt lost
+		}
 		if err != nil {
 			return err
 		}
@@ -92,15 +96,16 @@ func (w *BulkImportWorker) Work(ctx context.Context, job *river.Job[BulkImportAr
 			w.Logger.InfoContext(ctx, "bulk import finished", "import_id", job.Args.ImportID)
 			return nil
 		}
-		if time.Now().After(end) {
+		if now := time.Now(); now.After(end) {
+			// Alone, the job goes on, but not past maxRun, well within River's job timeout.
 			waiting, err := w.DB.BulkImportsWaiting(ctx)
 			if err != nil {
 				return err
 			}
-			if waiting {
+			if waiting || now.Sub(start) > maxRun {
 				return river.JobSnooze(0)
 			}
-			end = time.Now().Add(slice)
+			end = now.Add(slice)
 		}
 		select {
 		case <-ctx.Done():
@@ -109,6 +114,9 @@ func (w *BulkImportWorker) Work(ctx context.Context, job *river.Job[BulkImportAr
 		}
 	}
 }
+
+// maxRun bounds one run of an import's job, which then snoozes (and runs again at once).
+const maxRun = time.Minute
 
 // admitters bounds the lines of one import admitted at once (of different products).
 const admitters = 4
