@@ -118,9 +118,6 @@ func (w *BulkImportWorker) Work(ctx context.Context, job *river.Job[BulkImportAr
 // maxRun bounds one run of an import's job, which then snoozes (and runs again at once).
 const maxRun = time.Minute
 
-// admitters bounds the lines of one import admitted at once (of different products).
-const admitters = 4
-
 // advance admits the lines that make the import's fetches inFlight, and reports whether the
 // import is finished.
 func (w *BulkImportWorker) advance(ctx context.Context, id uuid.UUID, inFlight int) (bool, error) {
@@ -132,8 +129,8 @@ func (w *BulkImportWorker) advance(ctx context.Context, id uuid.UUID, inFlight i
 	if b.SupplierID != uuid.Nil {
 		as = gallery.Supplier(b.SupplierID)
 	}
-	// Lines of different products are admitted at once, each product's in line order (their
-	// order in its gallery). The admitted lines are recorded together; a line whose image was
+	// Lines of different products are admitted at once (each a few statements that mostly
+	// wait for the database), each product's in line order (their order in its gallery). The admitted lines are recorded together; a line whose image was
 	// made but not recorded (the process died) is admitted again, and finds its image.
 	var (
 		mu     sync.Mutex
@@ -150,7 +147,7 @@ func (w *BulkImportWorker) advance(ctx context.Context, id uuid.UUID, inFlight i
 		groups[key] = append(groups[key], l)
 	}
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(admitters)
+	g.SetLimit(inFlight)
 	for _, key := range order {
 		g.Go(func() error {
 			for _, l := range groups[key] {
