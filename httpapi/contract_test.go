@@ -479,6 +479,45 @@ func contractLocal(t *testing.T, cov *coverage) []string {
 	st, _, _ = c.send(t, req{method: "POST", path: "/v1/images/" + uuid.NewString() + "/retry", token: as})
 	expect(t, "retry an unknown image", st, 404)
 
+	// Imports by URL, into a product of their own. This server works no jobs: the image stays
+	// importing until its failure is recorded by hand; cmd/vitrine's TestImportFailures
+	// makes every failure for real.
+	importPath := "/v1/products/" + uuid.NewString()
+	st, _, _ = c.send(t, req{method: "POST", path: "/v1/products", token: as, contentType: "application/json",
+		body: jsonBody(t, map[string]any{"id": strings.TrimPrefix(importPath, "/v1/products/")})})
+	expect(t, "create the import's product", st, 201)
+	imp := jsonBody(t, map[string]any{"source_url": "https://example.com/chair.jpg", "alt": "chair", "position": 0})
+	st, _, data = c.send(t, req{method: "POST", path: importPath + "/images", token: as, contentType: "application/json", body: imp})
+	expect(t, "import", st, 202)
+	var imported struct{ ID uuid.UUID }
+	if err := json.Unmarshal(data, &imported); err != nil || !strings.Contains(string(data), `"status": "importing"`) {
+		t.Fatalf("import: %v %s", err, data)
+	}
+	st, _, _ = c.send(t, req{method: "POST", path: importPath + "/images", token: as, contentType: "application/json", body: imp})
+	expect(t, "import again", st, 200)
+	st, _, _ = c.send(t, req{method: "POST", path: importPath + "/images", token: as, contentType: "application/json",
+		body: jsonBody(t, map[string]any{"source_url": "ftp://example.com/chair.jpg"})})
+	expect(t, "import from ftp", st, 400)
+	st, _, _ = c.send(t, req{method: "POST", path: importPath + "/images", token: as, contentType: "application/json",
+		body: jsonBody(t, map[string]any{"source_url": "https://example.com/other.jpg", "position": 5})})
+	expect(t, "import past the end", st, 400)
+	st, _, _ = c.send(t, req{method: "POST", path: importPath + "/images", contentType: "application/json", body: imp})
+	expect(t, "import without a token", st, 401)
+	if _, err := b.db.Pool().Exec(ctx, `UPDATE product_images SET import_status = 'failed',
+		import_error_code = 'source_status', import_error = 'the source answered 404 Not Found' WHERE id = $1`, imported.ID); err != nil {
+		t.Fatal(err)
+	}
+	st, _, data = c.send(t, req{method: "GET", path: "/v1/images/" + imported.ID.String(), token: as})
+	expect(t, "a failed import", st, 200)
+	if !strings.Contains(string(data), `"error_code": "source_status"`) {
+		t.Errorf("a failed import: %s", data)
+	}
+	st, _, data = c.send(t, req{method: "POST", path: "/v1/images/" + imported.ID.String() + "/retry", token: as})
+	expect(t, "retry a failed import", st, 202)
+	if !strings.Contains(string(data), `"status": "importing"`) {
+		t.Errorf("retried import: %s", data)
+	}
+
 	// Writes paused for maintenance.
 	if err := b.db.PauseWrites(ctx, "contract test", time.Minute, 30*time.Second); err != nil {
 		t.Fatal(err)

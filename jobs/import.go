@@ -38,7 +38,10 @@ type ImportWorker struct {
 	slots hostSlots
 }
 
-// Timeout gives a job its fetch's time and a minute to store and record the result.
+// Timeout gives a job its fetch's time and a minute to store and record the result. An attempt
+// that outlives River's rescue delay may be started again meanwhile; publishing and recording
+// a failure only change an image still importing from that URL, so the later of the two
+// changes nothing.
 func (w *ImportWorker) Timeout(*river.Job[ImportArgs]) time.Duration {
 	return w.Fetch + time.Minute
 }

@@ -5,8 +5,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -148,4 +150,71 @@ func TestImportFailsThenRetrySucceeds(t *testing.T) {
 		t.Fatalf("retry: %v, %+v", err, im)
 	}
 	b.waitFor(t, im.ID, "ready", func(im gallery.Image) bool { return im.Status == gallery.StatusReady })
+}
+
+// TestImportOfDeletedImageLeavesNothing deletes an image while its source is being fetched:
+// the fetched original is not published, and nothing is left in the store.
+func TestImportOfDeletedImageLeavesNothing(t *testing.T) {
+	t.Parallel()
+	b := setup(t, gallery.ThumbnailsForMain)
+	src := newSource(t)
+	asked, release := make(chan struct{}), make(chan struct{})
+	img := photo(t, "video-001.png")
+	src.mu.Lock()
+	src.answers["/held.png"] = func(w http.ResponseWriter, r *http.Request) {
+		close(asked)
+		<-release
+		w.Header().Set("Content-Type", "image/png")
+		w.Write(img)
+	}
+	src.mu.Unlock()
+	productID := b.product(t)
+	im, _ := b.importImage(t, gallery.NewImport{ProductID: productID, SourceURL: src.URL + "/held.png"})
+	b.start(t)
+	<-asked
+	if _, err := b.db.DeleteImage(serviceCtx, im.ID); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	// The job ends (completed: there is nothing left to do) with nothing stored.
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var state string
+		err := b.db.Pool().QueryRow(serviceCtx, `SELECT state FROM river_job WHERE kind = 'import' AND args->>'image_id' = $1`, im.ID.String()).Scan(&state)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if state == "completed" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the import job is %s", state)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if keys := b.objectKeys(t, ""); len(keys) != 0 {
+		t.Fatalf("the import of a deleted image left objects: %v", keys)
+	}
+}
+
+// TestImportDropsLegacyThumbnailsOfNoOriginal: thumbnails that the legacy design's RPC records
+// on a main image still being imported are not of its original; publishing it drops them, and
+// its own are made.
+func TestImportDropsLegacyThumbnailsOfNoOriginal(t *testing.T) {
+	t.Parallel()
+	b := setup(t, gallery.ThumbnailsForMain)
+	src := newSource(t)
+	src.serve("/a.png", photo(t, "video-001.png"), "image/png")
+	productID := b.product(t)
+	im, _ := b.importImage(t, gallery.NewImport{ProductID: productID, SourceURL: src.URL + "/a.png"})
+	var set bool
+	if err := b.db.Pool().QueryRow(serviceCtx, `SELECT set_main_thumbnails($1, 'https://old/d', 'https://old/m', 'https://old/t', 'https://old/s')`,
+		productID).Scan(&set); err != nil || !set {
+		t.Fatalf("set_main_thumbnails: %v %v", set, err)
+	}
+	b.start(t)
+	im = b.waitFor(t, im.ID, "ready", func(im gallery.Image) bool { return im.Status == gallery.StatusReady && im.SHA256 != "" })
+	if strings.HasPrefix(im.ThumbnailURL, "https://old/") || len(im.Variants) == 0 {
+		t.Fatalf("published import kept the legacy thumbnails: %+v", im)
+	}
 }

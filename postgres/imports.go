@@ -92,7 +92,10 @@ func (db *DB) PublishImport(ctx context.Context, im gallery.NewImage, sourceURL 
 		var order int
 		err = tx.QueryRow(ctx, `UPDATE product_images
 			SET image_url = $3, storage_path = $4, content_sha256 = $5, byte_size = $6, width = $7, height = $8,
-			    media_type = $9, import_status = NULL, import_error_code = NULL, import_error = NULL
+			    media_type = $9, import_status = NULL, import_error_code = NULL, import_error = NULL,
+			    -- Legacy thumbnails recorded (by set_main_thumbnails) while it had no original
+			    -- are not of this original.
+			    thumbnails = NULL, thumbnail_url = NULL
 			WHERE id = $1 AND source_url = $2 AND import_status = 'importing'
 			RETURNING image_order`,
 			im.ID, sourceURL, im.URL, im.StoragePath, im.SHA256, im.Bytes, im.Width, im.Height, im.MediaType).Scan(&order)

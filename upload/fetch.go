@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -39,7 +40,11 @@ func (s *Service) FetchImport(ctx context.Context, imageID uuid.UUID, sourceURL 
 	if err := CheckSourceURL(sourceURL); err != nil {
 		return fail(gallery.ImportBadScheme, "%s", gallery.ErrorMessage(err))
 	}
-	fetchCtx, cancel := context.WithTimeout(ctx, s.ImportTimeout)
+	timeout := s.ImportTimeout
+	if timeout <= 0 {
+		timeout = time.Minute
+	}
+	fetchCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	rec, err := s.fetch(fetchCtx, sourceURL)
 	if err != nil {
@@ -47,7 +52,7 @@ func (s *Service) FetchImport(ctx context.Context, imageID uuid.UUID, sourceURL 
 			return ctx.Err() // the job itself was stopped: River runs it again
 		}
 		if fetchCtx.Err() != nil {
-			return fail(gallery.ImportTimeout, "the source did not send the whole image within %s", s.ImportTimeout)
+			return fail(gallery.ImportTimeout, "the source did not send the whole image within %s", timeout)
 		}
 		var ie *importError
 		if errors.As(err, &ie) {

@@ -141,6 +141,26 @@ func jpegPrefix(t *testing.T) []byte {
 	return jpeg[:sos]
 }
 
+// hugeJPEG answers 2 GB, generated as it is sent: a real JPEG's header, then padding segments,
+// with a Content-Length when declare is set (otherwise chunked).
+func (s *importSource) hugeJPEG(t *testing.T, declare bool) http.HandlerFunc {
+	prefix := jpegPrefix(t)
+	seg := append([]byte{0xff, 0xfe, 0xff, 0xff}, bytes.Repeat([]byte{'v'}, 0xffff-2)...)
+	return func(w http.ResponseWriter, r *http.Request) {
+		const total = 2 << 30
+		w.Header().Set("Content-Type", "image/jpeg")
+		if declare {
+			w.Header().Set("Content-Length", strconv.Itoa(total))
+		}
+		n, err := w.Write(prefix)
+		s.sent.Add(int64(n))
+		for sent := int64(n); err == nil && sent < total; sent += int64(n) {
+			n, err = w.Write(seg[:min(int64(len(seg)), total-sent)])
+			s.sent.Add(int64(n))
+		}
+	}
+}
+
 // TestImportFailures imports from sources that fail in every way the task names, through a
 // real `vitrine serve` with its River workers: each leaves its image failed with its code and
 // nothing in the store; a bad URL is refused at once; a failed import retried once its source
@@ -216,26 +236,8 @@ func TestImportFailures(t *testing.T) {
 	src.handle("/to-ftp", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "ftp://example.com/photo.jpg", http.StatusFound)
 	})
-	// 2 GB, generated as it is sent: a real JPEG's header, then padding segments.
-	prefix := jpegPrefix(t)
-	huge := func(declare bool) http.HandlerFunc {
-		return func(w http.ResponseWriter, r *http.Request) {
-			const total = 2 << 30
-			w.Header().Set("Content-Type", "image/jpeg")
-			if declare {
-				w.Header().Set("Content-Length", strconv.Itoa(total))
-			}
-			n, err := w.Write(prefix)
-			src.sent.Add(int64(n))
-			seg := append([]byte{0xff, 0xfe, 0xff, 0xff}, bytes.Repeat([]byte{'v'}, 0xffff-2)...)
-			for sent := int64(n); err == nil && sent < total; sent += int64(n) {
-				n, err = w.Write(seg[:min(int64(len(seg)), total-sent)])
-				src.sent.Add(int64(n))
-			}
-		}
-	}
-	src.handle("/huge", huge(false))
-	src.handle("/huge-declared", huge(true))
+	src.handle("/huge", src.hugeJPEG(t, false))
+	src.handle("/huge-declared", src.hugeJPEG(t, true))
 	localhost := strings.Replace(src.URL, "127.0.0.1", "localhost", 1)
 
 	cases := []struct {
@@ -306,6 +308,15 @@ func TestImportFailures(t *testing.T) {
 	done := waitImport(t, s.base, as, ids[0], "ready", "failed")
 	if done.Status != "ready" || done.Position != 0 || done.Width != 1680 || done.SHA256 == "" {
 		t.Fatalf("retried import: %+v", done)
+	}
+	// Five redirects are followed; the sixth was one too many.
+	src.serve("/photo.jpg", "image/jpeg", photo)
+	var five importedImage
+	if resp := importTo(t, s.base, as, p.ID, map[string]any{"source_url": src.URL + "/r5"}, &five); resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("import through 5 redirects: %d", resp.StatusCode)
+	}
+	if im := waitImport(t, s.base, as, five.ID, "none", "failed"); im.Status != "none" || im.Width != 1680 {
+		t.Fatalf("import through 5 redirects: %+v", im)
 	}
 }
 
@@ -506,5 +517,87 @@ func TestImportHostSlots(t *testing.T) {
 	}
 	if peak.Load() != 2 {
 		t.Fatalf("the slow host served at most %d fetches at once, want exactly its 2 slots", peak.Load())
+	}
+}
+
+// TestImportBudgetAndTenancy checks that imports count against the caller's uploads budget
+// (429 with Retry-After once it is spent) and that a supplier cannot import into another's
+// product, leaving no row either way.
+func TestImportBudgetAndTenancy(t *testing.T) {
+	t.Parallel()
+	s := startServe(t, map[string]string{
+		"VITRINE_JWT_SECRET": tenantSecret, "VITRINE_UPLOADS_PER_MINUTE": "1", "VITRINE_UPLOAD_BURST": "2",
+		"VITRINE_WORKERS": "0", // nothing fetches: the rows stay importing
+	})
+	owner, stranger := supplierToken(t, uuid.New()), supplierToken(t, uuid.New())
+	var p struct{ ID uuid.UUID }
+	if resp := call(t, "POST", s.base+"/v1/products", owner, map[string]any{"title": "Budget"}, &p); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("create: %d", resp.StatusCode)
+	}
+	if resp := importTo(t, s.base, stranger, p.ID, map[string]any{"source_url": "https://example.com/x.jpg"}, nil); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("another supplier's import: %d, want 404", resp.StatusCode)
+	}
+	for i := range 2 {
+		if resp := importTo(t, s.base, owner, p.ID, map[string]any{"source_url": fmt.Sprintf("https://example.com/%d.jpg", i)}, nil); resp.StatusCode != http.StatusAccepted {
+			t.Fatalf("import %d: %d", i, resp.StatusCode)
+		}
+	}
+	resp := importTo(t, s.base, owner, p.ID, map[string]any{"source_url": "https://example.com/2.jpg"}, nil)
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("import over the budget: %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	var g struct{ Images []importedImage }
+	send(t, "GET", s.base+"/v1/products/"+p.ID.String()+"/images", owner, nil, "", &g)
+	if len(g.Images) != 2 || g.Images[0].Status != "importing" {
+		t.Fatalf("gallery: %+v, want the 2 accepted imports, importing", g.Images)
+	}
+}
+
+// TestImportHugeStreamsAreBounded imports, at once, four 2 GB streams (generated as they are
+// sent, no Content-Length) into a `vitrine serve` process: each is cut at the size limit and
+// fails too_large, the sources send little more than the limit, the process's peak RSS grows
+// by less than 64 MiB, and no temporary file is left.
+func TestImportHugeStreamsAreBounded(t *testing.T) {
+	src := newImportSource(t)
+	const maxBytes = 16 << 20
+	s := startServeProcess(t, map[string]string{
+		"VITRINE_JWT_SECRET": tenantSecret, "VITRINE_IMPORT_ALLOW_HOSTS": src.hostPort(),
+		"VITRINE_MAX_UPLOAD_BYTES": strconv.Itoa(maxBytes), "VITRINE_IMPORT_PER_HOST": "4", "VITRINE_IMPORT_WORKERS": "4",
+	})
+	src.handle("/huge", src.hugeJPEG(t, false))
+	as := supplierToken(t, uuid.New())
+	var p struct{ ID uuid.UUID }
+	if resp := call(t, "POST", s.base+"/v1/products", as, map[string]any{"title": "Huge"}, &p); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("create: %d", resp.StatusCode)
+	}
+	before := s.PeakRSS(t)
+	var ids []uuid.UUID
+	for i := range 4 {
+		var im importedImage
+		if resp := importTo(t, s.base, as, p.ID, map[string]any{"source_url": fmt.Sprintf("%s/huge?n=%d", src.URL, i)}, &im); resp.StatusCode != http.StatusAccepted {
+			t.Fatalf("import: %d", resp.StatusCode)
+		}
+		ids = append(ids, im.ID)
+	}
+	for _, id := range ids {
+		im := waitImport(t, s.base, as, id, "failed", "ready")
+		if im.ErrorCode != "too_large" {
+			t.Fatalf("a 2 GB stream: %+v, want failed too_large", im)
+		}
+	}
+	peak := s.PeakRSS(t)
+	sent := src.sent.Load()
+	t.Logf("peak RSS %d MiB before four 2 GB imports, %d MiB after; the sources sent %d MiB in all", before>>20, peak>>20, sent>>20)
+	if peak-before > 64<<20 {
+		t.Errorf("peak RSS grew by %d MiB", (peak-before)>>20)
+	}
+	if sent > 4*(maxBytes+32<<20) {
+		t.Errorf("the sources sent %d MiB; each import should have stopped reading at %d MiB", sent>>20, maxBytes>>20)
+	}
+	if files := filesUnder(t, filepath.Join(s.dataDir, "objects")); len(files) != 0 {
+		t.Errorf("the imports left files: %v", files)
+	}
+	if files := filesUnder(t, filepath.Join(s.dataDir, "spool")); len(files) != 0 {
+		t.Errorf("the imports left spooled files: %v", files)
 	}
 }

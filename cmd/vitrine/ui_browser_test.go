@@ -696,3 +696,50 @@ func TestUIReconnectsWithLastEventID(t *testing.T) {
 	}
 	tb.noProblems()
 }
+
+// TestUIShowsImports: images imported by URL while the page is open appear at once as
+// Importing, with no picture; one whose source is missing shows Failed with the API's message
+// and a Retry button; the other, once its source answers, becomes Ready with its picture.
+func TestUIShowsImports(t *testing.T) {
+	src := newImportSource(t)
+	s, sp := uiServe(t, map[string]string{"VITRINE_IMPORT_ALLOW_HOSTS": src.hostPort()})
+	dune, _, _ := uiPhotos(t)
+	photo, err := os.ReadFile(dune)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	src.handle("/held.jpg", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+			return
+		}
+		w.Header().Set("Content-Type", "image/jpeg")
+		w.Write(photo)
+	})
+	uploadFiles(t, s, sp, dune)
+	tb := openTab(t, startBrowser(t), false)
+	tb.openProduct(s.base, sp.token, sp.product, 1)
+
+	var held, missing importedImage
+	if resp := importTo(t, s.base, sp.token, mustUUID(t, sp.product), map[string]any{"source_url": src.URL + "/held.jpg", "alt": "held", "position": 0}, &held); resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("import: %d", resp.StatusCode)
+	}
+	if resp := importTo(t, s.base, sp.token, mustUUID(t, sp.product), map[string]any{"source_url": src.URL + "/missing.jpg", "alt": "missing"}, &missing); resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("import: %d", resp.StatusCode)
+	}
+	li := func(id uuid.UUID) string {
+		return fmt.Sprintf(`%s.querySelector('.images > li[data-id=%q]')`, shadow, id)
+	}
+	tb.waitFor("the held import shown importing", fmt.Sprintf(`(() => { const li = %s;
+		return li !== null && li.querySelector(".status").textContent === "Importing" && li.querySelector("img.picture").hidden &&
+			!li.querySelector("img.picture").hasAttribute("src") && li.querySelector("button.retry").hidden; })()`, li(held.ID)))
+	tb.waitFor("the missing import shown failed", fmt.Sprintf(`(() => { const li = %s;
+		return li !== null && li.querySelector(".status").textContent === "Failed" && !li.querySelector("button.retry").hidden &&
+			li.querySelector(".error").textContent === "the source answered 404 Not Found"; })()`, li(missing.ID)))
+	close(release)
+	tb.waitFor("the held import ready, with its picture", fmt.Sprintf(`(() => { const li = %s, img = li.querySelector("img.picture");
+		return li.querySelector(".status").textContent === "Ready" && !img.hidden && img.complete && img.naturalWidth > 0; })()`, li(held.ID)))
+	tb.noProblems()
+}
