@@ -618,18 +618,18 @@ func contractLocal(t *testing.T, cov *coverage) []string {
 	feed := fmt.Sprintf(`{"product_id": %q, "source_url": "https://images.example.com/a.jpg"}`+"\n"+`{"source_url": 1}`+"\n", productID)
 	st, h, data = c.send(t, req{method: "POST", path: "/v1/imports", token: as, contentType: "application/x-ndjson", body: []byte(feed)})
 	expect(t, "start a bulk import", st, 202)
-	var imp struct {
+	var bulk struct {
 		ID       uuid.UUID
 		Failures []struct{ Line int }
 	}
-	if err := json.Unmarshal(data, &imp); err != nil || len(imp.Failures) != 1 || h.Get("Location") != "/v1/imports/"+imp.ID.String() {
+	if err := json.Unmarshal(data, &bulk); err != nil || len(bulk.Failures) != 1 || h.Get("Location") != "/v1/imports/"+bulk.ID.String() {
 		t.Errorf("bulk import: %s, Location %q", data, h.Get("Location"))
 	}
-	st, _, _ = c.send(t, req{method: "GET", path: "/v1/imports/" + imp.ID.String() + "?limit=1", token: as})
+	st, _, _ = c.send(t, req{method: "GET", path: "/v1/imports/" + bulk.ID.String() + "?limit=1", token: as})
 	expect(t, "read a bulk import", st, 200)
-	st, _, _ = c.send(t, req{method: "GET", path: "/v1/imports/" + imp.ID.String(), token: other})
+	st, _, _ = c.send(t, req{method: "GET", path: "/v1/imports/" + bulk.ID.String(), token: other})
 	expect(t, "read another's bulk import", st, 404)
-	st, _, _ = c.send(t, req{method: "GET", path: "/v1/imports/" + imp.ID.String() + "?limit=5000", token: as, invalid: true})
+	st, _, _ = c.send(t, req{method: "GET", path: "/v1/imports/" + bulk.ID.String() + "?limit=5000", token: as, invalid: true})
 	expect(t, "read a bulk import with a bad limit", st, 400)
 	st, _, _ = c.send(t, req{method: "POST", path: "/v1/imports", token: as, contentType: "application/x-ndjson", body: []byte("\n")})
 	expect(t, "an empty feed", st, 400)
@@ -655,7 +655,7 @@ func contractLocal(t *testing.T, cov *coverage) []string {
 			opIDs = append(opIDs, o.OperationID)
 			id := ids[1].String()
 			if strings.HasPrefix(path, "/v1/imports/") {
-				id = imp.ID.String()
+				id = bulk.ID.String()
 			}
 			p := strings.NewReplacer("{product_id}", productID.String(), "{id}", id,
 				"{shard}", "ab", "{name}", strings.Repeat("ab", 32)+".png", "{path}", "vitrine-gallery.js").Replace(path)
