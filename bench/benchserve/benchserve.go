@@ -40,7 +40,11 @@ func Start(tb testing.TB, bin, secret string, env ...string) *Server {
 	ln.Close()
 	s := &Server{Base: "http://" + addr, Owner: owner}
 	s.cmd = exec.Command(bin, "serve")
-	s.cmd.Env = append(os.Environ(), "DATABASE_URL="+pgtest.AppURL(owner), "VITRINE_MIGRATE_DATABASE_URL="+owner,
+	appURL := pgtest.AppURL(owner)
+	if n := os.Getenv("BENCH_POOL_MAX_CONNS"); n != "" {
+		appURL += "&pool_max_conns=" + n // pgx's pool size (default: 4, or the CPUs when more)
+	}
+	s.cmd.Env = append(os.Environ(), "DATABASE_URL="+appURL, "VITRINE_MIGRATE_DATABASE_URL="+owner,
 		"VITRINE_DATA_DIR="+tb.TempDir(), "VITRINE_ADDR="+addr, "VITRINE_JWT_SECRET="+secret, "VITRINE_LOG_LEVEL=warn")
 	s.cmd.Env = append(s.cmd.Env, env...)
 	s.cmd.Stderr = &s.logs

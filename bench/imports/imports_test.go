@@ -9,7 +9,9 @@
 //
 // Each reports images a second, the server's CPU time per image and its peak RSS (VmHWM).
 // Target: the import's median rate at least 0.9 × the upload's. BENCH_ROUNDS (default 3)
-// rounds, the two interleaved; BENCH_ENV adds settings (space-separated K=V) to both servers.
+// rounds, the two interleaved; BENCH_ENV adds settings (space-separated K=V) to both servers,
+// BENCH_POOL_MAX_CONNS sizes their database pools. After each import, where its fetch jobs
+// spent their time (waiting to be picked, working, snoozed) is logged from River's table.
 // Run with `make bench-import`.
 package imports
 
