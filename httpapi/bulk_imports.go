@@ -72,6 +72,13 @@ func (s *Server) createBulkImport(w http.ResponseWriter, r *http.Request) {
 	if !s.limit(w, r, writeBudget) {
 		return
 	}
+	// A feed's body holds a database connection while it arrives: it takes an upload slot, so
+	// that the server takes in a bounded number of bodies at once, whatever they are.
+	release, ok := s.uploadSlot(w, r)
+	if !ok {
+		return
+	}
+	defer release()
 	caller := s.caller(r)
 	supplier := caller.UserID
 	if caller.Role == gallery.RoleService {

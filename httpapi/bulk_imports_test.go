@@ -3,9 +3,11 @@ package httpapi_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -214,5 +216,40 @@ func TestProductExternalRef(t *testing.T) {
 	}
 	if st := sup.doJSON(t, "POST", "/v1/products", map[string]any{}, &got); st != http.StatusCreated || got.ExternalRef != nil {
 		t.Errorf("a product without reference: %d %+v", st, got)
+	}
+}
+
+// TestBulkImportTakesAnUploadSlot holds a feed's body open: while it arrives, it holds the
+// server's one upload slot, so a second feed is refused with 503 and Retry-After rather than
+// holding another database connection; the first then ends normally.
+func TestBulkImportTakesAnUploadSlot(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(o *options) { o.uploadSlots = httpapi.NewUploadSlots(1, 200*time.Millisecond) })
+	sup, _ := b.asSupplier(t)
+	line := `{"external_ref": "SKU-1", "source_url": "https://images.example.com/a.jpg"}` + "\n"
+	pr, pw := io.Pipe()
+	first := make(chan int, 1)
+	go func() {
+		req, _ := http.NewRequest("POST", b.url+"/v1/imports", pr)
+		req.Header.Set("Authorization", "Bearer "+sup.token)
+		req.Header.Set("Content-Type", "application/x-ndjson")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			first <- 0
+			return
+		}
+		resp.Body.Close()
+		first <- resp.StatusCode
+	}()
+	if _, err := pw.Write([]byte(line)); err != nil { // the server is reading the first feed
+		t.Fatal(err)
+	}
+	var e apiError
+	if st := sup.postFeed(t, line, &e); st != http.StatusServiceUnavailable || e.Error.Code != "unavailable" {
+		t.Errorf("a second feed while the first arrives: %d %+v, want 503", st, e)
+	}
+	pw.Close()
+	if st := <-first; st != http.StatusAccepted {
+		t.Errorf("the first feed: %d, want 202", st)
 	}
 }
