@@ -115,6 +115,13 @@ func (w *BulkImportWorker) Work(ctx context.Context, job *river.Job[BulkImportAr
 	}
 }
 
+// transient reports whether err is no fault of the line being admitted, which is then tried
+// again later rather than failed.
+func transient(err error) bool {
+	code := gallery.ErrorCode(err)
+	return code == gallery.EINTERNAL || code == gallery.EUNAVAILABLE
+}
+
 // maxRun bounds one run of an import's job, which then snoozes (and runs again at once).
 const maxRun = time.Minute
 
@@ -130,8 +137,10 @@ func (w *BulkImportWorker) advance(ctx context.Context, id uuid.UUID, inFlight i
 		as = gallery.Supplier(b.SupplierID)
 	}
 	// Lines of different products are admitted at once (each a few statements that mostly
-	// wait for the database), each product's in line order (their order in its gallery). The admitted lines are recorded together; a line whose image was
-	// made but not recorded (the process died) is admitted again, and finds its image.
+	// wait for the database), each product's in line order (their order in its gallery). The
+	// admitted lines are recorded together; a line whose image was made but not recorded (the
+	// process died) is admitted again, and finds its image. A failure that is not the line's
+	// (the database, writes paused for maintenance) leaves it queued, for the job's retry.
 	var (
 		mu     sync.Mutex
 		lines  []int
@@ -157,7 +166,7 @@ func (w *BulkImportWorker) advance(ctx context.Context, id uuid.UUID, inFlight i
 					mu.Lock()
 					lines, images = append(lines, l.Line), append(images, imageID)
 					mu.Unlock()
-				case gallery.ErrorCode(err) != gallery.EINTERNAL:
+				case !transient(err):
 					err = w.DB.FailBulkImportLine(gctx, id, l.Line, err)
 				}
 				if err != nil {
