@@ -1,5 +1,5 @@
 # The two commands of the README: `make run` and `make test`.
-.PHONY: bench bench-purge run test build deps deps-test bench-insert bench-uploads loadtest bench-events bench-ui-weight bench-ui
+.PHONY: bench bench-purge run test build deps deps-test bench-insert bench-uploads loadtest bench-events bench-ui-weight bench-ui bench-import
 
 deps:
 	scripts/install-deps.sh
@@ -51,6 +51,12 @@ bench-ui-weight:
 # commit-to-receipt latency of a few hundred changes; see bench/events/events_test.go.
 bench-events: deps-test build
 	BENCH_VITRINE_BIN=$(CURDIR)/bin/vitrine go test -run '^$$' -bench . -benchtime 1x -timeout 30m ./bench/events/
+
+# A bulk import of 2,000 real photographs served by a local HTTP server against the same files
+# uploaded by 8 clients, on fresh servers, interleaved: images/s, CPU per image, peak RSS; see
+# bench/imports/imports_test.go.
+bench-import: deps-test build
+	BENCH_VITRINE_BIN=$(CURDIR)/bin/vitrine go test -run '^$$' -bench . -benchtime 1x -timeout 1h ./bench/imports/
 
 # Upload answered → variant loaded in the supplier's page (headless Chromium, a real serve), 20
 # uploads, p50/p99; see cmd/vitrine/ui_bench_test.go.

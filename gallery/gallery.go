@@ -13,9 +13,12 @@ type Product struct {
 	ID         uuid.UUID
 	SupplierID uuid.UUID
 	Title      string // at most MaxTitleLength characters; "" when none was given
-	Published  bool   // anonymous callers read the galleries of published products only
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// ExternalRef is the supplier's own reference of the product (a SKU, a feed's id), unique
+	// per supplier, at most MaxExternalRefLength characters; "" when none was given.
+	ExternalRef string
+	Published   bool // anonymous callers read the galleries of published products only
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 // Image is one entry of a product's gallery. Order is its zero-based position; the image at
@@ -85,6 +88,9 @@ type Upload struct {
 
 // MaxTitleLength bounds a product's title, in characters.
 const MaxTitleLength = 200
+
+// MaxExternalRefLength bounds a product's external reference, in characters.
+const MaxExternalRefLength = 200
 
 // ProductChange is a change to a product: each field that is not nil is set.
 type ProductChange struct {

@@ -25,6 +25,8 @@ type Enqueuer[Tx any] interface {
 	// EnqueueWebhookDeliveries enqueues one job per webhook delivery inside tx and returns
 	// the jobs' ids, in the order of deliveries.
 	EnqueueWebhookDeliveries(ctx context.Context, tx Tx, deliveries []int64) ([]int64, error)
+	// EnqueueBulkImport enqueues the job that admits the lines of a bulk import inside tx.
+	EnqueueBulkImport(ctx context.Context, tx Tx, importID uuid.UUID) error
 }
 
 // How thumbnail jobs are stored, as the job adapter writes them and as the database's SQL

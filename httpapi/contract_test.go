@@ -33,6 +33,8 @@ func init() {
 	for _, ct := range []string{"image/jpeg", "image/png", "image/gif", "image/webp", "image/avif", "multipart/byteranges", "text/html", "text/javascript", "text/event-stream"} {
 		openapi3filter.RegisterBodyDecoder(ct, openapi3filter.FileBodyDecoder)
 	}
+	// A bulk import's feed is text, one JSON object a line, each checked by the server.
+	openapi3filter.RegisterBodyDecoder("application/x-ndjson", openapi3filter.PlainBodyDecoder)
 }
 
 // headersWithMeaning are the response headers a client acts on; one that a response carries
@@ -634,6 +636,29 @@ func contractLocal(t *testing.T, cov *coverage) []string {
 	// The product's event stream.
 	contractEvents(t, c, productID, as)
 
+	// Bulk imports.
+	feed := fmt.Sprintf(`{"product_id": %q, "source_url": "https://images.example.com/a.jpg"}`+"\n"+`{"source_url": 1}`+"\n", productID)
+	st, h, data = c.send(t, req{method: "POST", path: "/v1/imports", token: as, contentType: "application/x-ndjson", body: []byte(feed)})
+	expect(t, "start a bulk import", st, 202)
+	var bulk struct {
+		ID       uuid.UUID
+		Failures []struct{ Line int }
+	}
+	if err := json.Unmarshal(data, &bulk); err != nil || len(bulk.Failures) != 1 || h.Get("Location") != "/v1/imports/"+bulk.ID.String() {
+		t.Errorf("bulk import: %s, Location %q", data, h.Get("Location"))
+	}
+	st, _, _ = c.send(t, req{method: "GET", path: "/v1/imports/" + bulk.ID.String() + "?limit=1", token: as})
+	expect(t, "read a bulk import", st, 200)
+	st, _, _ = c.send(t, req{method: "GET", path: "/v1/imports/" + bulk.ID.String(), token: other})
+	expect(t, "read another's bulk import", st, 404)
+	st, _, _ = c.send(t, req{method: "GET", path: "/v1/imports/" + bulk.ID.String() + "?limit=5000", token: as, invalid: true})
+	expect(t, "read a bulk import with a bad limit", st, 400)
+	st, _, _ = c.send(t, req{method: "POST", path: "/v1/imports", token: as, contentType: "application/x-ndjson", body: []byte("\n")})
+	expect(t, "an empty feed", st, 400)
+	st, _, _ = c.send(t, req{method: "POST", path: "/v1/imports", token: as, contentType: "application/x-ndjson",
+		body: []byte(`{"alt": "` + strings.Repeat("a", gallery.MaxImportLineBytes) + `"}`)})
+	expect(t, "a feed line too long", st, 413)
+
 	// Deletes.
 	st, _, _ = c.send(t, req{method: "DELETE", path: ip, token: as})
 	expect(t, "delete an image", st, 204)
@@ -706,11 +731,14 @@ func contractLocal(t *testing.T, cov *coverage) []string {
 	for path, item := range c.doc.Paths.Map() {
 		for method, o := range item.Operations() {
 			opIDs = append(opIDs, o.OperationID)
-			id := ids[1]
-			if strings.HasPrefix(path, "/v1/webhooks/") {
-				id = hook.ID
+			id := ids[1].String()
+			switch {
+			case strings.HasPrefix(path, "/v1/webhooks/"):
+				id = hook.ID.String()
+			case strings.HasPrefix(path, "/v1/imports/"):
+				id = bulk.ID.String()
 			}
-			p := strings.NewReplacer("{product_id}", productID.String(), "{id}", id.String(),
+			p := strings.NewReplacer("{product_id}", productID.String(), "{id}", id,
 				"{delivery_id}", "1", "{shard}", "ab", "{name}", strings.Repeat("ab", 32)+".png", "{path}", "vitrine-gallery.js",
 				"{preset}", "mobile").Replace(path)
 			if method == http.MethodHead && !strings.HasPrefix(path, "/objects/") {

@@ -14,13 +14,19 @@ type productJSON struct {
 	ID         uuid.UUID `json:"id"`
 	SupplierID uuid.UUID `json:"supplier_id"`
 	Title      string    `json:"title"`
-	Published  bool      `json:"published"`
-	CreatedAt  time.Time `json:"created_at"`
-	UpdatedAt  time.Time `json:"updated_at"`
+	// ExternalRef is the supplier's own reference of the product; null when none was given.
+	ExternalRef *string   `json:"external_ref"`
+	Published   bool      `json:"published"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
 }
 
 func toProductJSON(p gallery.Product) productJSON {
-	return productJSON{ID: p.ID, SupplierID: p.SupplierID, Title: p.Title, Published: p.Published, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
+	out := productJSON{ID: p.ID, SupplierID: p.SupplierID, Title: p.Title, Published: p.Published, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
+	if p.ExternalRef != "" {
+		out.ExternalRef = &p.ExternalRef
+	}
+	return out
 }
 
 // productSummaryJSON is a product as GET /v1/products lists it.
@@ -75,13 +81,16 @@ func (s *Server) listProducts(w http.ResponseWriter, r *http.Request) {
 }
 
 // createProduct makes a product. A user creates products for the supplier it acts for
-// (supplier_id may be left out); the service role names the supplier.
+// (supplier_id may be left out); the service role names the supplier. external_ref, when
+// given, is the supplier's own reference of the product, unique per supplier (a second product
+// with it is a conflict).
 func (s *Server) createProduct(w http.ResponseWriter, r *http.Request) {
 	var body struct {
-		ID         *uuid.UUID `json:"id"`
-		SupplierID *uuid.UUID `json:"supplier_id"`
-		Title      string     `json:"title"`
-		Published  bool       `json:"published"`
+		ID          *uuid.UUID `json:"id"`
+		SupplierID  *uuid.UUID `json:"supplier_id"`
+		Title       string     `json:"title"`
+		ExternalRef *string    `json:"external_ref"`
+		Published   bool       `json:"published"`
 	}
 	if _, ok := s.beginWrite(w, r, "", &body); !ok {
 		return
@@ -90,6 +99,16 @@ func (s *Server) createProduct(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.writeError(w, r, err)
 		return
+	}
+	var ref string
+	if body.ExternalRef != nil {
+		if ref, err = checkText("external_ref", *body.ExternalRef, gallery.MaxExternalRefLength); err == nil && ref == "" {
+			err = gallery.Errorf(gallery.EINVALID, "external_ref must not be empty (leave it out for none)")
+		}
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 	}
 	if !s.limit(w, r, writeBudget) {
 		return
@@ -100,7 +119,7 @@ func (s *Server) createProduct(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, gallery.Errorf(gallery.EINVALID, "supplier_id is required"))
 		return
 	}
-	p := gallery.Product{Title: title, Published: body.Published}
+	p := gallery.Product{Title: title, ExternalRef: ref, Published: body.Published}
 	if body.SupplierID != nil {
 		p.SupplierID = *body.SupplierID
 	}

@@ -21,6 +21,9 @@ import (
 
 // Gallery is what the API needs of the gallery's storage.
 type Gallery interface {
+	// ActingSupplier is the supplier a signed-in user acts for (its own id, its claim's, or
+	// the team's it names), and whether it may change that supplier's products.
+	ActingSupplier(ctx context.Context) (uuid.UUID, bool, error)
 	CreateProduct(ctx context.Context, p gallery.Product) (gallery.Product, error)
 	Product(ctx context.Context, id uuid.UUID) (gallery.Product, error)
 	Images(ctx context.Context, productID uuid.UUID) ([]gallery.Image, error)
@@ -35,6 +38,8 @@ type Gallery interface {
 	RetryThumbnails(ctx context.Context, imageID uuid.UUID) (gallery.Image, error)
 	DeleteProduct(ctx context.Context, id uuid.UUID) error
 	LastPurgeRun(ctx context.Context, completed bool) (*gallery.PurgeRun, error)
+	CreateBulkImport(ctx context.Context, supplier uuid.UUID, maxRunning int, next func() (gallery.BulkImportLine, bool, error)) (uuid.UUID, error)
+	BulkImport(ctx context.Context, id uuid.UUID, after, limit int) (gallery.BulkImport, error)
 }
 
 // Authenticator turns a request's Authorization header into its caller: anonymous without a
@@ -64,6 +69,8 @@ type Server struct {
 	Limits               *Limits      // per-caller budgets of uploads and writes; nil: unlimited
 	// UploadTimeouts cut off slow or stalled upload bodies; zero: none.
 	UploadTimeouts Timeouts
+	// BulkImports bounds POST /v1/imports.
+	BulkImports BulkImports
 	// UploadSlots bounds the upload bodies taken in at once, server-wide; nil: unbounded.
 	UploadSlots *UploadSlots
 	// BodyTimeout is the longest any other request body may take to arrive; zero: no limit.
@@ -126,6 +133,8 @@ func (s *Server) routes() []route {
 		{"DELETE /v1/webhooks/{id}", s.deleteWebhook},
 		{"GET /v1/webhooks/{id}/deliveries", s.listDeliveries},
 		{"POST /v1/webhooks/{id}/deliveries/{delivery_id}/resend", s.resendDelivery},
+		{"POST /v1/imports", s.createBulkImport},
+		{"GET /v1/imports/{id}", s.getBulkImport},
 		{"GET /objects/{key...}", s.getObject},
 		{"GET /openapi.json", serveOpenAPI},
 		{"GET /docs", serveDocs},

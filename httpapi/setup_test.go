@@ -86,13 +86,15 @@ type options struct {
 	supplierClaim []string
 	// uploadTypes are the accepted upload types; the zero Types accepts all.
 	uploadTypes upload.Types
+	// bulkImports bounds POST /v1/imports (default: 1000 lines, 3 running imports a supplier).
+	bulkImports httpapi.BulkImports
 }
 
 type httpapiLimiter struct{ perMinute, burst, writesPerMinute, writeBurst float64 }
 
 func setup(t testing.TB, opts ...func(*options)) *bundle {
 	t.Helper()
-	o := options{maxBytes: 25 << 20, maxPixels: 50_000_000}
+	o := options{maxBytes: 25 << 20, maxPixels: 50_000_000, bulkImports: httpapi.BulkImports{MaxLines: 1000, MaxRunning: 3}}
 	for _, f := range opts {
 		f(&o)
 	}
@@ -155,6 +157,7 @@ func setup(t testing.TB, opts ...func(*options)) *bundle {
 	api.Readiness = httpapi.NewReadiness(api.Logger, httpapi.DatabaseCheck(app), httpapi.StoreCheck(store))
 	api.UploadSlots = o.uploadSlots
 	api.WriteTimeout = o.writeTimeout
+	api.BulkImports = o.bulkImports
 	api.Events = httpapi.NewHub(app, o.events)
 	hubCtx, stopHub := context.WithCancel(context.Background())
 	hubDone := make(chan struct{})

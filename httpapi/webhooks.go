@@ -23,9 +23,6 @@ type Webhooks interface {
 	DeleteWebhook(ctx context.Context, id uuid.UUID) error
 	WebhookDeliveries(ctx context.Context, webhookID uuid.UUID, before int64, limit int) (gallery.DeliveryPage, error)
 	ResendWebhookDelivery(ctx context.Context, webhookID uuid.UUID, deliveryID int64) (gallery.WebhookDelivery, error)
-	// ActingSupplier is the supplier a signed-in user acts for (its own id, its claim's, or
-	// the team's it names), and whether it may change that supplier's things.
-	ActingSupplier(ctx context.Context) (uuid.UUID, bool, error)
 }
 
 type webhookJSON struct {
@@ -148,7 +145,7 @@ func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.caller(r).Role == gallery.RoleAuthenticated {
-		acting, canWrite, err := s.Webhooks.ActingSupplier(r.Context())
+		acting, canWrite, err := s.Gallery.ActingSupplier(r.Context())
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -197,7 +194,7 @@ func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request) {
 		owner = &id
 	}
 	if caller.Role == gallery.RoleAuthenticated {
-		acting, _, err := s.Webhooks.ActingSupplier(r.Context())
+		acting, _, err := s.Gallery.ActingSupplier(r.Context())
 		if err != nil {
 			s.writeError(w, r, err)
 			return

@@ -40,6 +40,9 @@ type Workers struct {
 	// Webhooks and WebhookSweep send webhook deliveries; nil: this process sends none.
 	Webhooks     *WebhookWorker
 	WebhookSweep *WebhookSweepWorker
+	// BulkImports admits the lines of bulk imports, BulkImportWorkers (default 2) at once.
+	BulkImports       *BulkImportWorker
+	BulkImportWorkers int
 }
 
 // webhookSweep is how often the leader enqueues the scheduling of the webhook deliveries
@@ -62,6 +65,9 @@ func NewClient(pool *pgxpool.Pool, cfg Config, w Workers) (*river.Client[pgx.Tx]
 		if w.Purge != nil {
 			river.AddWorker(workers, w.Purge)
 		}
+		if w.BulkImports != nil {
+			river.AddWorker(workers, w.BulkImports)
+		}
 		rc.Workers = workers
 		rc.Queues = map[string]river.QueueConfig{
 			QueueThumbnails: {MaxWorkers: cfg.ThumbnailWorkers},
@@ -82,6 +88,9 @@ func NewClient(pool *pgxpool.Pool, cfg Config, w Workers) (*river.Client[pgx.Tx]
 			rc.PeriodicJobs = append(rc.PeriodicJobs, river.NewPeriodicJob(river.PeriodicInterval(webhookSweep),
 				func() (river.JobArgs, *river.InsertOpts) { return WebhookSweepArgs{}, nil },
 				&river.PeriodicJobOpts{RunOnStart: true}))
+		}
+		if w.BulkImports != nil {
+			rc.Queues[QueueBulkImports] = river.QueueConfig{MaxWorkers: cmp.Or(w.BulkImportWorkers, 2)}
 		}
 		rc.PeriodicJobs = append(rc.PeriodicJobs,
 			river.NewPeriodicJob(river.PeriodicInterval(outboxSweep),

@@ -81,6 +81,14 @@ func (e Enqueuer) EnqueueWebhookDeliveries(ctx context.Context, tx pgx.Tx, deliv
 	return ids, nil
 }
 
+// EnqueueBulkImport inserts the job that admits the lines of a bulk import.
+func (e Enqueuer) EnqueueBulkImport(ctx context.Context, tx pgx.Tx, importID uuid.UUID) error {
+	if _, err := e.Client.InsertTx(ctx, tx, BulkImportArgs{ImportID: importID}, nil); err != nil {
+		return fmt.Errorf("enqueueing bulk import %s: %w", importID, err)
+	}
+	return nil
+}
+
 // CancelJobs cancels each job inside tx (River's JobCancelTx): a queued job is cancelled
 // when tx commits; a running one has its context cancelled then, and ends cancelled unless
 // it completes first.

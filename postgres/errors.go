@@ -64,3 +64,10 @@ func int4(name string, n int) (int32, error) {
 	}
 	return int32(n), nil
 }
+
+// isUniqueViolation reports whether err is a unique violation of the constraint (or unique
+// index) named constraint.
+func isUniqueViolation(err error, constraint string) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == constraint
+}

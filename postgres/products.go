@@ -17,11 +17,11 @@ import (
 )
 
 // productColumns are the columns of a product, in the order scanProduct reads them.
-const productColumns = `id, supplier_id, title, published, created_at, updated_at`
+const productColumns = `id, supplier_id, title, coalesce(external_ref, ''), published, created_at, updated_at`
 
 // productDest returns the scan destinations of productColumns for p.
 func productDest(p *gallery.Product) []any {
-	return []any{&p.ID, &p.SupplierID, &p.Title, &p.Published, &p.CreatedAt, &p.UpdatedAt}
+	return []any{&p.ID, &p.SupplierID, &p.Title, &p.ExternalRef, &p.Published, &p.CreatedAt, &p.UpdatedAt}
 }
 
 // CreateProduct inserts a product. A zero ID gets a fresh random one; a zero SupplierID is
@@ -29,7 +29,8 @@ func productDest(p *gallery.Product) []any {
 // not change is forbidden, by row-level security. An id that is taken
 // by a product the caller can see is a conflict; one taken by a product it cannot see is the
 // not-found error that reading that product gives, so that creating is no way to learn which
-// hidden products exist. A title longer than gallery.MaxTitleLength is invalid.
+// hidden products exist. A title longer than gallery.MaxTitleLength is invalid; an external
+// reference the supplier already gave another product is a conflict.
 func (db *DB) CreateProduct(ctx context.Context, p gallery.Product) (gallery.Product, error) {
 	if p.ID == uuid.Nil {
 		p.ID = uuid.New()
@@ -39,10 +40,13 @@ func (db *DB) CreateProduct(ctx context.Context, p gallery.Product) (gallery.Pro
 		if p.SupplierID != uuid.Nil {
 			supplier = &p.SupplierID
 		}
-		err := tx.QueryRow(ctx, `INSERT INTO products (id, supplier_id, title, published)
-			VALUES ($1, coalesce($2, vitrine_supplier()), $3, $4)
+		err := tx.QueryRow(ctx, `INSERT INTO products (id, supplier_id, title, external_ref, published)
+			VALUES ($1, coalesce($2, vitrine_supplier()), $3, nullif($4, ''), $5)
 			ON CONFLICT (id) DO NOTHING
-			RETURNING `+productColumns, p.ID, supplier, p.Title, p.Published).Scan(productDest(&p)...)
+			RETURNING `+productColumns, p.ID, supplier, p.Title, p.ExternalRef, p.Published).Scan(productDest(&p)...)
+		if isUniqueViolation(err, "products_supplier_external_ref") {
+			return gallery.Errorf(gallery.ECONFLICT, "the supplier already has a product with external_ref %q", p.ExternalRef)
+		}
 		var pgErr *pgconn.PgError
 		if errors.As(err, &pgErr) && pgErr.Code == "42501" { // row-level security refused the row
 			return &gallery.Error{Code: gallery.EFORBIDDEN, Err: err,
@@ -156,7 +160,7 @@ func (db *DB) DeleteProduct(ctx context.Context, id uuid.UUID) error {
 // and $4 the (created_at, id) of the last product of the previous page (or NULL), $5 how
 // many rows to read, $6 whether only the products of the supplier the caller acts for are
 // listed. Row-level security keeps the products the caller may not read out.
-const productListSelect = `SELECT p.id, p.supplier_id, p.title, p.published, p.created_at, p.updated_at,
+const productListSelect = `SELECT p.id, p.supplier_id, p.title, coalesce(p.external_ref, ''), p.published, p.created_at, p.updated_at,
 	(SELECT count(*) FROM product_images AS c WHERE c.product_id = p.id),
 	m.*
 FROM products AS p

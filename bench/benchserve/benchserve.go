@@ -19,10 +19,11 @@ import (
 
 // Server is a running `vitrine serve` child.
 type Server struct {
-	Base string // http://127.0.0.1:port
-	cmd  *exec.Cmd
-	logs bytes.Buffer
-	once sync.Once
+	Base  string // http://127.0.0.1:port
+	Owner string // the URL of its database's owner, to read what the server did
+	cmd   *exec.Cmd
+	logs  bytes.Buffer
+	once  sync.Once
 }
 
 // Start runs bin's `serve` on a free loopback port over a new database, signing tokens with
@@ -37,9 +38,13 @@ func Start(tb testing.TB, bin, secret string, env ...string) *Server {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	s := &Server{Base: "http://" + addr}
+	s := &Server{Base: "http://" + addr, Owner: owner}
 	s.cmd = exec.Command(bin, "serve")
-	s.cmd.Env = append(os.Environ(), "DATABASE_URL="+pgtest.AppURL(owner), "VITRINE_MIGRATE_DATABASE_URL="+owner,
+	appURL := pgtest.AppURL(owner)
+	if n := os.Getenv("BENCH_POOL_MAX_CONNS"); n != "" {
+		appURL += "&pool_max_conns=" + n // pgx's pool size (default: 4, or the CPUs when more)
+	}
+	s.cmd.Env = append(os.Environ(), "DATABASE_URL="+appURL, "VITRINE_MIGRATE_DATABASE_URL="+owner,
 		"VITRINE_DATA_DIR="+tb.TempDir(), "VITRINE_ADDR="+addr, "VITRINE_JWT_SECRET="+secret, "VITRINE_LOG_LEVEL=warn")
 	s.cmd.Env = append(s.cmd.Env, env...)
 	s.cmd.Stderr = &s.logs

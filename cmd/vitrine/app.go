@@ -114,6 +114,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, workers bool) (_ 
 	var purge *jobs.PurgeWorker
 	var hooks *jobs.WebhookWorker
 	var hookSweep *jobs.WebhookSweepWorker
+	var bulk *jobs.BulkImportWorker
 	if workers && cfg.Workers > 0 {
 		proc, err := imaging.Start(imaging.Config{Concurrency: 1, MaxJobs: cfg.Workers, MemoryBudget: cfg.JobMemoryMiB << 20,
 			Observe: obs.imaging()})
@@ -140,6 +141,8 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, workers bool) (_ 
 			Logger: log.With("component", "webhooks"),
 		}
 		hookSweep = &jobs.WebhookSweepWorker{DB: db, Logger: log.With("component", "webhooks")}
+		bulk = &jobs.BulkImportWorker{DB: db, Images: a.uploads, InFlight: cfg.ImportInFlight,
+			Logger: log.With("component", "bulk_imports")}
 		jcfg.ThumbnailWorkers, jcfg.ObjectWorkers = cfg.Workers, 2
 		if cfg.ImportWorkers > 0 {
 			imports = &jobs.ImportWorker{Importer: a.uploads, PerHost: cfg.ImportPerHost, Fetch: cfg.ImportTimeout,
@@ -148,7 +151,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, workers bool) (_ 
 		}
 	}
 	client, err := jobs.NewClient(db.Pool(), jcfg, jobs.Workers{Thumbnails: thumbs, Outbox: outbox, Purge: purge, Imports: imports,
-		Webhooks: hooks, WebhookSweep: hookSweep})
+		BulkImports: bulk, Webhooks: hooks, WebhookSweep: hookSweep})
 	if err != nil {
 		return nil, fmt.Errorf("starting River: %w", err)
 	}

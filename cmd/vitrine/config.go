@@ -85,6 +85,9 @@ type config struct {
 	WebhookTimeout    time.Duration
 	WebhookAllowHosts []string
 	WebhooksPerOwner  int
+	ImportMaxLines    int // lines of one bulk import
+	ImportMaxRunning  int // unfinished bulk imports of one supplier
+	ImportInFlight    int // images of one bulk import fetched at once
 
 	PurgeEvery        time.Duration
 	PurgeGrace        time.Duration
@@ -221,6 +224,12 @@ var settings = []setting{
 		func(c *config, v string) (err error) { c.MaxConnections, err = strconv.Atoi(v); return }},
 	{"max-event-streams", "VITRINE_MAX_EVENT_STREAMS", "1000", "most event streams (GET /v1/products/{id}/events) this process holds open at once; more are refused with 503 and Retry-After", false,
 		func(c *config, v string) (err error) { c.MaxEventStreams, err = strconv.Atoi(v); return }},
+	{"import-max-lines", "VITRINE_IMPORT_MAX_LINES", "10000", "most lines of one bulk import (POST /v1/imports, `vitrine import`); a longer feed is refused whole with 413", false,
+		func(c *config, v string) (err error) { c.ImportMaxLines, err = strconv.Atoi(v); return }},
+	{"import-max-running", "VITRINE_IMPORT_MAX_RUNNING", "4", "most unfinished bulk imports of one supplier; another is refused with 429 until one finishes", false,
+		func(c *config, v string) (err error) { c.ImportMaxRunning, err = strconv.Atoi(v); return }},
+	{"import-in-flight", "VITRINE_IMPORT_IN_FLIGHT", "8", "images of one bulk import being fetched at once; its other lines wait their turn, so a long feed neither fills the fetch queue nor holds up other imports", false,
+		func(c *config, v string) (err error) { c.ImportInFlight, err = strconv.Atoi(v); return }},
 	{"cors-origins", "VITRINE_CORS_ORIGINS", "", "comma-separated origins (scheme://host[:port]) whose pages may call /v1 from a browser with a bearer token; empty: none (no CORS headers)", false,
 		func(c *config, v string) (err error) { c.CORSOrigins, err = httpapi.ParseOrigins(v); return }},
 	{"webhook-workers", "VITRINE_WEBHOOK_WORKERS", "8", "webhook deliveries this process sends at once (with VITRINE_WORKERS > 0)", false,
@@ -387,6 +396,9 @@ func (c *config) validate() []error {
 	}
 	if c.WebhookRetryBase <= 0 || c.WebhookTimeout <= 0 {
 		errs = append(errs, errors.New("VITRINE_WEBHOOK_RETRY_BASE and VITRINE_WEBHOOK_TIMEOUT must be positive"))
+	}
+	if c.ImportMaxLines < 1 || c.ImportMaxRunning < 1 || c.ImportInFlight < 1 {
+		errs = append(errs, errors.New("VITRINE_IMPORT_MAX_LINES, VITRINE_IMPORT_MAX_RUNNING and VITRINE_IMPORT_IN_FLIGHT must be at least 1"))
 	}
 	if c.MaxEventStreams < 1 {
 		errs = append(errs, errors.New("VITRINE_MAX_EVENT_STREAMS must be at least 1"))

@@ -33,6 +33,7 @@ Commands:
   migrate status   list migrations and whether each is applied
   migrate adopt    bring a legacy products/product_images database to Vitrine's schema, online [-plan]
   config           print the effective configuration and where each value comes from, secrets redacted [-json]
+  import FILE      send a feed of image URLs (CSV with a header row, or NDJSON) to a server and follow it [-url U] [-token T] [-detach]
   loadtest         load servers with concurrent clients, then check the gallery invariants [-url U] [-clients N] [-duration D]
   doctor           check a deployment (database, login role, RLS, migrations, store, libvips, clock) and say what to fix
 
@@ -89,6 +90,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return configCommand(args[1:], getenv, stdout, stderr)
 	case "loadtest":
 		return loadtestCommand(ctx, args[1:], getenv, stdout, stderr)
+	case "import":
+		return importCommand(ctx, args[1:], getenv, stdout, stderr)
 	case "doctor":
 		return doctorCommand(ctx, args[1:], getenv, stdout, stderr)
 	case "setup":

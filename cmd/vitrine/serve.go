@@ -72,6 +72,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger) error {
 		UploadSlots:          httpapi.NewUploadSlots(cfg.MaxUploads, cfg.UploadQueueWait),
 		BodyTimeout:          cfg.BodyTimeout,
 		WriteTimeout:         cfg.WriteTimeout,
+		BulkImports:          httpapi.BulkImports{MaxLines: cfg.ImportMaxLines, MaxRunning: cfg.ImportMaxRunning},
 		Gallery:              a.db,
 		Webhooks:             a.db,
 		WebhooksPerOwner:     cfg.WebhooksPerOwner,

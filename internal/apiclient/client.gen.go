@@ -354,6 +354,46 @@ func (e GetReadiness200JSONResponseBodyStatus) Valid() bool {
 	}
 }
 
+// BulkImport defines model for BulkImport.
+type BulkImport struct {
+	CreatedAt time.Time `json:"created_at"`
+
+	// Done Lines whose image is in the gallery.
+	Done int `json:"done"`
+
+	// Failed Lines refused when the feed was read or admitted (bad JSON, a missing field, a bad URL, an unknown product), or whose image's fetch failed.
+	Failed int `json:"failed"`
+
+	// Failures Failed lines in line order, after the line asked for (?after=), at most ?limit= of them.
+	Failures []BulkImportFailure `json:"failures"`
+
+	// FinishedAt When no line was queued any more; null until then.
+	FinishedAt *time.Time         `json:"finished_at"`
+	Id         openapi_types.UUID `json:"id"`
+
+	// Lines The feed's lines (blank lines are not counted).
+	Lines int `json:"lines"`
+
+	// NextAfter The ?after= that reads the next page of failures; null when there is none.
+	NextAfter *int `json:"next_after"`
+
+	// Queued Lines not yet admitted, or whose image is still being fetched.
+	Queued int `json:"queued"`
+
+	// SupplierId The supplier whose products the lines name; null for an import of the service role made without one.
+	SupplierId *openapi_types.UUID `json:"supplier_id"`
+}
+
+// BulkImportFailure defines model for BulkImportFailure.
+type BulkImportFailure struct {
+	// Code An error code of the API's (invalid, not_found, forbidden...) for a line refused when read or admitted; an import failure's code (source_status, timeout, forbidden_address, too_large, unsupported_media...) for a fetch that failed.
+	Code string `json:"code"`
+
+	// Line The line's number in the feed, from 1 (a CSV's header is not counted).
+	Line    int    `json:"line"`
+	Message string `json:"message"`
+}
+
 // CreatedWebhook A webhook endpoint just created, with its signing secret.
 type CreatedWebhook struct {
 	CreatedAt   time.Time `json:"created_at"`
@@ -517,10 +557,13 @@ type NotReadyFailing string
 
 // Product defines model for Product.
 type Product struct {
-	CreatedAt  time.Time          `json:"created_at"`
-	Id         openapi_types.UUID `json:"id"`
-	Published  bool               `json:"published"`
-	SupplierId openapi_types.UUID `json:"supplier_id"`
+	CreatedAt time.Time `json:"created_at"`
+
+	// ExternalRef The supplier's own reference of the product (a SKU, a feed's id), unique per supplier; null when none was given. A bulk import's line may name its product by it.
+	ExternalRef *string            `json:"external_ref"`
+	Id          openapi_types.UUID `json:"id"`
+	Published   bool               `json:"published"`
+	SupplierId  openapi_types.UUID `json:"supplier_id"`
 
 	// Title The product's title, at most 200 characters; "" when none was given.
 	Title     string    `json:"title"`
@@ -536,8 +579,11 @@ type ProductPage struct {
 
 // ProductSummary A product as GET /v1/products lists it: the product, the size of its gallery, and its main image (the image at position 0), null when the gallery is empty.
 type ProductSummary struct {
-	CreatedAt time.Time          `json:"created_at"`
-	Id        openapi_types.UUID `json:"id"`
+	CreatedAt time.Time `json:"created_at"`
+
+	// ExternalRef The supplier's own reference of the product (a SKU, a feed's id), unique per supplier; null when none was given. A bulk import's line may name its product by it.
+	ExternalRef *string            `json:"external_ref"`
+	Id          openapi_types.UUID `json:"id"`
 
 	// ImageCount How many images the gallery holds.
 	ImageCount int `json:"image_count"`
@@ -812,6 +858,24 @@ type RetryImageThumbnailsParams struct {
 	VitrineSupplier *VitrineSupplier `json:"Vitrine-Supplier,omitempty"`
 }
 
+// CreateBulkImportParams defines parameters for CreateBulkImport.
+type CreateBulkImportParams struct {
+	// SupplierId For the service role: the supplier whose products the lines name.
+	SupplierId *openapi_types.UUID `form:"supplier_id,omitempty" json:"supplier_id,omitempty"`
+}
+
+// GetBulkImportParams defines parameters for GetBulkImport.
+type GetBulkImportParams struct {
+	After *int `form:"after,omitempty" json:"after,omitempty"`
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// HeadBulkImportParams defines parameters for HeadBulkImport.
+type HeadBulkImportParams struct {
+	After *int `form:"after,omitempty" json:"after,omitempty"`
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // ListProductsParams defines parameters for ListProducts.
 type ListProductsParams struct {
 	// Q Keeps the products whose title contains q, ignoring case, and the product whose id q is.
@@ -844,9 +908,11 @@ type HeadProductsParams struct {
 
 // CreateProductJSONBody defines parameters for CreateProduct.
 type CreateProductJSONBody struct {
-	Id         *openapi_types.UUID `json:"id,omitempty"`
-	Published  *bool               `json:"published,omitempty"`
-	SupplierId *openapi_types.UUID `json:"supplier_id,omitempty"`
+	// ExternalRef The supplier's own reference of the product, unique per supplier: a second product of the supplier with it is a conflict (409).
+	ExternalRef *string             `json:"external_ref,omitempty"`
+	Id          *openapi_types.UUID `json:"id,omitempty"`
+	Published   *bool               `json:"published,omitempty"`
+	SupplierId  *openapi_types.UUID `json:"supplier_id,omitempty"`
 
 	// Title At most 200 characters; a longer one is refused (400).
 	Title *string `json:"title,omitempty"`
@@ -1373,6 +1439,29 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/images/{id}/retry (the `RetryImageThumbnails` operationId).
 	RetryImageThumbnails(ctx context.Context, id openapi_types.UUID, params *RetryImageThumbnailsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateBulkImportWithBody Start a bulk import
+	//
+	// Takes a feed as NDJSON, one image a line: {"product_id" or "external_ref", "source_url", "alt", "position"}. The body is read as it arrives (at most the server's line bound, VITRINE_IMPORT_MAX_LINES, each line at most 16 KiB; beyond, 413 and nothing is kept). A line that cannot be read (bad JSON, a missing field, a bad URL) is a failed line of the import, with its number and error; a line naming an unknown product or another supplier's fails when it is admitted. Good lines are admitted in the background, a few at a time per import: each makes an image with status importing at its position (as the line gives it, or after the gallery's images in line order) whose original is fetched as POST /v1/products/{product_id}/images with source_url does; a product named by an external_ref the supplier has none with is created. The same product and source URL are imported once, so a feed can be sent again after a failure. A supplier imports into its own products; the service role may name the supplier with ?supplier_id= (needed for external_ref). A supplier with too many unfinished imports (VITRINE_IMPORT_MAX_RUNNING) gets 429.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/imports (the `CreateBulkImport` operationId).
+	CreateBulkImportWithBody(ctx context.Context, params *CreateBulkImportParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetBulkImport Read a bulk import's progress
+	//
+	// How many lines are queued, done and failed, and the failed lines with their numbers and errors, in line order, a page at a time (?after= a line number, ?limit= up to 1000, 100 by default). A supplier reads only its own imports (404 for another's).
+	//
+	// Corresponds with GET /v1/imports/{id} (the `GetBulkImport` operationId).
+	GetBulkImport(ctx context.Context, id openapi_types.UUID, params *GetBulkImportParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// HeadBulkImport Read a bulk import's progress: headers only
+	//
+	// The status and headers GET answers, without the body.
+	//
+	// Corresponds with HEAD /v1/imports/{id} (the `HeadBulkImport` operationId).
+	HeadBulkImport(ctx context.Context, id openapi_types.UUID, params *HeadBulkImportParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListProducts List products
 	//
@@ -2105,6 +2194,59 @@ func (c *Client) MoveImage(ctx context.Context, id openapi_types.UUID, params *M
 // Corresponds with POST /v1/images/{id}/retry (the `RetryImageThumbnails` operationId).
 func (c *Client) RetryImageThumbnails(ctx context.Context, id openapi_types.UUID, params *RetryImageThumbnailsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRetryImageThumbnailsRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateBulkImportWithBody Start a bulk import
+//
+// Takes a feed as NDJSON, one image a line: {"product_id" or "external_ref", "source_url", "alt", "position"}. The body is read as it arrives (at most the server's line bound, VITRINE_IMPORT_MAX_LINES, each line at most 16 KiB; beyond, 413 and nothing is kept). A line that cannot be read (bad JSON, a missing field, a bad URL) is a failed line of the import, with its number and error; a line naming an unknown product or another supplier's fails when it is admitted. Good lines are admitted in the background, a few at a time per import: each makes an image with status importing at its position (as the line gives it, or after the gallery's images in line order) whose original is fetched as POST /v1/products/{product_id}/images with source_url does; a product named by an external_ref the supplier has none with is created. The same product and source URL are imported once, so a feed can be sent again after a failure. A supplier imports into its own products; the service role may name the supplier with ?supplier_id= (needed for external_ref). A supplier with too many unfinished imports (VITRINE_IMPORT_MAX_RUNNING) gets 429.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/imports (the `CreateBulkImport` operationId).
+func (c *Client) CreateBulkImportWithBody(ctx context.Context, params *CreateBulkImportParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateBulkImportRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetBulkImport Read a bulk import's progress
+//
+// How many lines are queued, done and failed, and the failed lines with their numbers and errors, in line order, a page at a time (?after= a line number, ?limit= up to 1000, 100 by default). A supplier reads only its own imports (404 for another's).
+//
+// Corresponds with GET /v1/imports/{id} (the `GetBulkImport` operationId).
+func (c *Client) GetBulkImport(ctx context.Context, id openapi_types.UUID, params *GetBulkImportParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetBulkImportRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// HeadBulkImport Read a bulk import's progress: headers only
+//
+// The status and headers GET answers, without the body.
+//
+// Corresponds with HEAD /v1/imports/{id} (the `HeadBulkImport` operationId).
+func (c *Client) HeadBulkImport(ctx context.Context, id openapi_types.UUID, params *HeadBulkImportParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHeadBulkImportRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3740,6 +3882,208 @@ func NewRetryImageThumbnailsRequest(server string, id openapi_types.UUID, params
 			req.Header.Set("Vitrine-Supplier", headerParam0)
 		}
 
+	}
+
+	return req, nil
+}
+
+// NewCreateBulkImportRequestWithBody constructs an http.Request for the CreateBulkImport method, with any body, and a specified content type
+func NewCreateBulkImportRequestWithBody(server string, params *CreateBulkImportParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/imports")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.SupplierId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "supplier_id", *params.SupplierId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetBulkImportRequest constructs an http.Request for the GetBulkImport method
+func NewGetBulkImportRequest(server string, id openapi_types.UUID, params *GetBulkImportParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/imports/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewHeadBulkImportRequest constructs an http.Request for the HeadBulkImport method
+func NewHeadBulkImportRequest(server string, id openapi_types.UUID, params *HeadBulkImportParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/imports/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodHead, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
 	}
 
 	return req, nil
@@ -5616,6 +5960,33 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/images/{id}/retry (the `RetryImageThumbnails` operationId).
 	RetryImageThumbnailsWithResponse(ctx context.Context, id openapi_types.UUID, params *RetryImageThumbnailsParams, reqEditors ...RequestEditorFn) (*RetryImageThumbnailsResponse, error)
+
+	// CreateBulkImportWithBodyWithResponse Start a bulk import
+	//
+	// Takes a feed as NDJSON, one image a line: {"product_id" or "external_ref", "source_url", "alt", "position"}. The body is read as it arrives (at most the server's line bound, VITRINE_IMPORT_MAX_LINES, each line at most 16 KiB; beyond, 413 and nothing is kept). A line that cannot be read (bad JSON, a missing field, a bad URL) is a failed line of the import, with its number and error; a line naming an unknown product or another supplier's fails when it is admitted. Good lines are admitted in the background, a few at a time per import: each makes an image with status importing at its position (as the line gives it, or after the gallery's images in line order) whose original is fetched as POST /v1/products/{product_id}/images with source_url does; a product named by an external_ref the supplier has none with is created. The same product and source URL are imported once, so a feed can be sent again after a failure. A supplier imports into its own products; the service role may name the supplier with ?supplier_id= (needed for external_ref). A supplier with too many unfinished imports (VITRINE_IMPORT_MAX_RUNNING) gets 429.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/imports (the `CreateBulkImport` operationId).
+	CreateBulkImportWithBodyWithResponse(ctx context.Context, params *CreateBulkImportParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateBulkImportResponse, error)
+
+	// GetBulkImportWithResponse Read a bulk import's progress
+	//
+	// How many lines are queued, done and failed, and the failed lines with their numbers and errors, in line order, a page at a time (?after= a line number, ?limit= up to 1000, 100 by default). A supplier reads only its own imports (404 for another's).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/imports/{id} (the `GetBulkImport` operationId).
+	GetBulkImportWithResponse(ctx context.Context, id openapi_types.UUID, params *GetBulkImportParams, reqEditors ...RequestEditorFn) (*GetBulkImportResponse, error)
+
+	// HeadBulkImportWithResponse Read a bulk import's progress: headers only
+	//
+	// The status and headers GET answers, without the body.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with HEAD /v1/imports/{id} (the `HeadBulkImport` operationId).
+	HeadBulkImportWithResponse(ctx context.Context, id openapi_types.UUID, params *HeadBulkImportParams, reqEditors ...RequestEditorFn) (*HeadBulkImportResponse, error)
 
 	// ListProductsWithResponse List products
 	//
@@ -7639,6 +8010,241 @@ func (r RetryImageThumbnailsResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RetryImageThumbnailsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateBulkImportResponse202Headers the declared response headers of an HTTP 202 response for CreateBulkImport
+type CreateBulkImportResponse202Headers struct {
+	Location string
+}
+
+// CreateBulkImportResponse401Headers the declared response headers of an HTTP 401 response for CreateBulkImport
+type CreateBulkImportResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+// CreateBulkImportResponse429Headers the declared response headers of an HTTP 429 response for CreateBulkImport
+type CreateBulkImportResponse429Headers struct {
+	RetryAfter int
+}
+
+// CreateBulkImportResponse503Headers the declared response headers of an HTTP 503 response for CreateBulkImport
+type CreateBulkImportResponse503Headers struct {
+	RetryAfter int
+}
+
+type CreateBulkImportResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *BulkImport
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Invalid
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *RateLimited
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Internal
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers202 the parsed response headers for an HTTP 202 response
+	Headers202 *CreateBulkImportResponse202Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateBulkImportResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreateBulkImportResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateBulkImportResponse503Headers
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r CreateBulkImportResponse) GetJSON202() *BulkImport {
+	return r.JSON202
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateBulkImportResponse) GetJSON400() *Invalid {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateBulkImportResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreateBulkImportResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CreateBulkImportResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r CreateBulkImportResponse) GetJSON429() *RateLimited {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r CreateBulkImportResponse) GetJSON500() *Internal {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r CreateBulkImportResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateBulkImportResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateBulkImportResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateBulkImportResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateBulkImportResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetBulkImportResponse401Headers the declared response headers of an HTTP 401 response for GetBulkImport
+type GetBulkImportResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+type GetBulkImportResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *BulkImport
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Invalid
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *Internal
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetBulkImportResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetBulkImportResponse) GetJSON200() *BulkImport {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetBulkImportResponse) GetJSON400() *Invalid {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetBulkImportResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetBulkImportResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetBulkImportResponse) GetJSON500() *Internal {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetBulkImportResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetBulkImportResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetBulkImportResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetBulkImportResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// HeadBulkImportResponse401Headers the declared response headers of an HTTP 401 response for HeadBulkImport
+type HeadBulkImportResponse401Headers struct {
+	WWWAuthenticate string
+}
+
+type HeadBulkImportResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *HeadBulkImportResponse401Headers
+}
+
+// GetBody returns the raw response body bytes
+func (r HeadBulkImportResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r HeadBulkImportResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r HeadBulkImportResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r HeadBulkImportResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -10681,6 +11287,51 @@ func (c *ClientWithResponses) RetryImageThumbnailsWithResponse(ctx context.Conte
 	return ParseRetryImageThumbnailsResponse(rsp)
 }
 
+// CreateBulkImportWithBodyWithResponse Start a bulk import
+//
+// Takes a feed as NDJSON, one image a line: {"product_id" or "external_ref", "source_url", "alt", "position"}. The body is read as it arrives (at most the server's line bound, VITRINE_IMPORT_MAX_LINES, each line at most 16 KiB; beyond, 413 and nothing is kept). A line that cannot be read (bad JSON, a missing field, a bad URL) is a failed line of the import, with its number and error; a line naming an unknown product or another supplier's fails when it is admitted. Good lines are admitted in the background, a few at a time per import: each makes an image with status importing at its position (as the line gives it, or after the gallery's images in line order) whose original is fetched as POST /v1/products/{product_id}/images with source_url does; a product named by an external_ref the supplier has none with is created. The same product and source URL are imported once, so a feed can be sent again after a failure. A supplier imports into its own products; the service role may name the supplier with ?supplier_id= (needed for external_ref). A supplier with too many unfinished imports (VITRINE_IMPORT_MAX_RUNNING) gets 429.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/imports (the `CreateBulkImport` operationId).
+func (c *ClientWithResponses) CreateBulkImportWithBodyWithResponse(ctx context.Context, params *CreateBulkImportParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateBulkImportResponse, error) {
+	rsp, err := c.CreateBulkImportWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateBulkImportResponse(rsp)
+}
+
+// GetBulkImportWithResponse Read a bulk import's progress
+//
+// How many lines are queued, done and failed, and the failed lines with their numbers and errors, in line order, a page at a time (?after= a line number, ?limit= up to 1000, 100 by default). A supplier reads only its own imports (404 for another's).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/imports/{id} (the `GetBulkImport` operationId).
+func (c *ClientWithResponses) GetBulkImportWithResponse(ctx context.Context, id openapi_types.UUID, params *GetBulkImportParams, reqEditors ...RequestEditorFn) (*GetBulkImportResponse, error) {
+	rsp, err := c.GetBulkImport(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetBulkImportResponse(rsp)
+}
+
+// HeadBulkImportWithResponse Read a bulk import's progress: headers only
+//
+// The status and headers GET answers, without the body.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with HEAD /v1/imports/{id} (the `HeadBulkImport` operationId).
+func (c *ClientWithResponses) HeadBulkImportWithResponse(ctx context.Context, id openapi_types.UUID, params *HeadBulkImportParams, reqEditors ...RequestEditorFn) (*HeadBulkImportResponse, error) {
+	rsp, err := c.HeadBulkImport(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHeadBulkImportResponse(rsp)
+}
+
 // ListProductsWithResponse List products
 //
 // Lists products newest first (by creation, then id), a page at a time: a supplier its own products, published or not; an anonymous caller the published ones; the service role every one. Row-level security decides, as for GET /v1/products/{product_id}. Each product comes with the size of its gallery and its main image. Pages are keyset-paginated: following next_cursor lists every product that existed when the first page was read exactly once, however many are added meanwhile.
@@ -12929,6 +13580,220 @@ func ParseRetryImageThumbnailsResponse(rsp *http.Response) (*RetryImageThumbnail
 			headers.RetryAfter = value
 		}
 		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateBulkImportResponse parses an HTTP response from a CreateBulkImportWithResponse call
+func ParseCreateBulkImportResponse(rsp *http.Response) (*CreateBulkImportResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateBulkImportResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest BulkImport
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Invalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest RateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 202:
+		var headers CreateBulkImportResponse202Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = value
+		}
+		response.Headers202 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateBulkImportResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers CreateBulkImportResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateBulkImportResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetBulkImportResponse parses an HTTP response from a GetBulkImportWithResponse call
+func ParseGetBulkImportResponse(rsp *http.Response) (*GetBulkImportResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetBulkImportResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest BulkImport
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Invalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetBulkImportResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseHeadBulkImportResponse parses an HTTP response from a HeadBulkImportWithResponse call
+func ParseHeadBulkImportResponse(rsp *http.Response) (*HeadBulkImportResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &HeadBulkImportResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers HeadBulkImportResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = value
+		}
+		response.Headers401 = &headers
 	}
 
 	return response, nil

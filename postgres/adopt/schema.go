@@ -13,7 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// adoptColumn is one column of Vitrine's schema (migrations 00001 to 00003, and 00014's) as adopt builds
+// adoptColumn is one column of Vitrine's schema (migrations 00001 to 00003, 00014's and 00015's) as adopt builds
 // it on a legacy table.
 type adoptColumn struct {
 	name, typ string
@@ -29,6 +29,9 @@ var adoptProducts = []adoptColumn{
 	{name: "created_at", typ: "timestamp with time zone", add: "timestamptz NOT NULL DEFAULT now()", def: "now()", notNull: true},
 	{name: "updated_at", typ: "timestamp with time zone", add: "timestamptz NOT NULL DEFAULT now()", def: "now()", notNull: true},
 	{name: "published", typ: "boolean", add: "boolean NOT NULL DEFAULT false", def: "false", notNull: true},
+	// The supplier's reference of a product (00015), which the API it keeps serving reads with
+	// every product; 00015 adds it only where it is missing.
+	{name: "external_ref", typ: "text", add: "text", check: "char_length(external_ref) >= 1 AND char_length(external_ref) <= 200"},
 }
 
 var adoptImages = []adoptColumn{

@@ -1,0 +1,214 @@
+package jobs
+
+import (
+	"cmp"
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/riverqueue/river"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/vitrine-dev/vitrine/gallery"
+)
+
+// QueueBulkImports is the queue of the jobs that admit the lines of bulk imports.
+const QueueBulkImports = gallery.BulkImportQueue
+
+// BulkImportArgs asks for the lines of a bulk import to be admitted. A job is unique per
+// import among active jobs.
+type BulkImportArgs struct {
+	ImportID uuid.UUID `json:"import_id" river:"unique"`
+}
+
+// Kind names the job in River's table.
+func (BulkImportArgs) Kind() string { return "bulk_import" }
+
+// InsertOpts puts the job on the bulk imports queue, unique per import.
+func (BulkImportArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{
+		Queue:      QueueBulkImports,
+		UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: activeStates},
+	}
+}
+
+// BulkImportDB is what the bulk import job needs of the database; postgres.DB implements it.
+// Each method acts as the caller its context carries.
+type BulkImportDB interface {
+	NextBulkImportLines(ctx context.Context, id uuid.UUID, inFlight int) (gallery.BulkImportBatch, error)
+	AdmitBulkImportLines(ctx context.Context, id uuid.UUID, lines []int, images []uuid.UUID) error
+	FailBulkImportLine(ctx context.Context, id uuid.UUID, line int, cause error) error
+	FinishBulkImport(ctx context.Context, id uuid.UUID) (bool, error)
+	EnsureProductByRef(ctx context.Context, supplier uuid.UUID, ref string) (gallery.Product, error)
+	GallerySize(ctx context.Context, productID uuid.UUID) (int, error)
+	// BulkImportsWaiting reports whether the jobs of other imports wait for a worker.
+	BulkImportsWaiting(ctx context.Context) (bool, error)
+}
+
+// ImageImporter starts the import of one image by URL (its importing row and its fetch job);
+// upload.Service implements it.
+type ImageImporter interface {
+	Import(ctx context.Context, in gallery.NewImport) (gallery.Image, bool, error)
+}
+
+// BulkImportWorker admits the lines of a bulk import a few at a time: at most InFlight of
+// an import's images are being fetched at once, so that a feed of thousands of lines holds
+// neither thousands of fetch jobs nor the fetch workers, and the imports of other suppliers
+// go on beside it. A job works its import for a Slice at least, then, if other imports' jobs
+// wait for a worker, snoozes to the back of its queue (River's JobSnooze, which counts no
+// attempt), so that the queue's few workers take turns over every running import; alone, it
+// goes on (a snoozed job waits for River's next fetch of its queue, up to a second).
+//
+// A line is admitted as the import's supplier, so that row-level security decides which
+// products it may name: its product is found by id, or by external reference (created when
+// the supplier has none with it), and its image is made by Images.Import, which is
+// idempotent per product and source URL, so that a feed sent again after a crash makes no
+// duplicate. A line given a position takes it, or the gallery's end when the gallery is
+// shorter. A line refused (unknown product, another supplier's) is failed with the reason.
+type BulkImportWorker struct {
+	river.WorkerDefaults[BulkImportArgs]
+	DB       BulkImportDB
+	Images   ImageImporter
+	InFlight int           // an import's images fetched at once (default 8)
+	Slice    time.Duration // how long one job works before it yields to others (default 2s)
+	Poll     time.Duration // how often it looks for fetches that ended (default 10ms)
+	Logger   *slog.Logger
+}
+
+// Work admits lines until the import is finished (the job completes), or its slice is over
+// and other imports wait (the job snoozes, to run again at once behind their jobs).
+func (w *BulkImportWorker) Work(ctx context.Context, job *river.Job[BulkImportArgs]) error {
+	ctx = gallery.WithCaller(ctx, gallery.Service())
+	inFlight, slice, poll := cmp.Or(w.InFlight, 8), cmp.Or(w.Slice, 2*time.Second), cmp.Or(w.Poll, 10*time.Millisecond)
+	start := time.Now()
+	end := start.Add(slice)
+	for {
+		finished, err := w.advance(ctx, job.Args.ImportID, inFlight)
+		if err != nil && ctx.Err() != nil {
+			return river.JobSnooze(0) // stopped (shutdown, or the job's time is up): no attempt lost
+		}
+		if err != nil {
+			return err
+		}
+		if finished {
+			w.Logger.InfoContext(ctx, "bulk import finished", "import_id", job.Args.ImportID)
+			return nil
+		}
+		if now := time.Now(); now.After(end) {
+			// Alone, the job goes on, but not past maxRun, well within River's job timeout.
+			waiting, err := w.DB.BulkImportsWaiting(ctx)
+			if err != nil {
+				return err
+			}
+			if waiting || now.Sub(start) > maxRun {
+				return river.JobSnooze(0)
+			}
+			end = now.Add(slice)
+		}
+		select {
+		case <-ctx.Done():
+			return river.JobSnooze(0)
+		case <-time.After(poll):
+		}
+	}
+}
+
+// transient reports whether err is no fault of the line being admitted, which is then tried
+// again later rather than failed.
+func transient(err error) bool {
+	code := gallery.ErrorCode(err)
+	return code == gallery.EINTERNAL || code == gallery.EUNAVAILABLE
+}
+
+// maxRun bounds one run of an import's job, which then snoozes (and runs again at once).
+const maxRun = time.Minute
+
+// advance admits the lines that make the import's fetches inFlight, and reports whether the
+// import is finished.
+func (w *BulkImportWorker) advance(ctx context.Context, id uuid.UUID, inFlight int) (bool, error) {
+	b, err := w.DB.NextBulkImportLines(ctx, id, inFlight)
+	if err != nil || b.Finished {
+		return b.Finished, err
+	}
+	as := gallery.Service()
+	if b.SupplierID != uuid.Nil {
+		as = gallery.Supplier(b.SupplierID)
+	}
+	// Lines of different products are admitted at once (each a few statements that mostly
+	// wait for the database), each product's in line order (their order in its gallery). The
+	// admitted lines are recorded together; a line whose image was made but not recorded (the
+	// process died) is admitted again, and finds its image. A failure that is not the line's
+	// (the database, writes paused for maintenance) leaves it queued, for the job's retry.
+	var (
+		mu     sync.Mutex
+		lines  []int
+		images []uuid.UUID
+		groups = map[string][]gallery.BulkImportLine{}
+		order  []string
+	)
+	for _, l := range b.Lines {
+		key := l.ProductID.String() + "\x00" + l.ExternalRef
+		if _, ok := groups[key]; !ok {
+			order = append(order, key)
+		}
+		groups[key] = append(groups[key], l)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(inFlight)
+	for _, key := range order {
+		g.Go(func() error {
+			for _, l := range groups[key] {
+				imageID, err := w.admit(gallery.WithCaller(gctx, as), b.SupplierID, l)
+				switch {
+				case err == nil:
+					mu.Lock()
+					lines, images = append(lines, l.Line), append(images, imageID)
+					mu.Unlock()
+				case !transient(err):
+					err = w.DB.FailBulkImportLine(gctx, id, l.Line, err)
+				}
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return false, err
+	}
+	if err := w.DB.AdmitBulkImportLines(ctx, id, lines, images); err != nil {
+		return false, err
+	}
+	if len(b.Lines) > 0 || b.Fetching > 0 {
+		return false, nil
+	}
+	return w.DB.FinishBulkImport(ctx, id)
+}
+
+// admit makes the importing image of one line as the caller ctx carries and returns its id.
+func (w *BulkImportWorker) admit(ctx context.Context, supplier uuid.UUID, l gallery.BulkImportLine) (uuid.UUID, error) {
+	productID := l.ProductID
+	if l.ExternalRef != "" {
+		if supplier == uuid.Nil {
+			return uuid.Nil, gallery.Errorf(gallery.EINVALID, "external_ref names a supplier's product: the import names no supplier")
+		}
+		p, err := w.DB.EnsureProductByRef(ctx, supplier, l.ExternalRef)
+		if err != nil {
+			return uuid.Nil, err
+		}
+		productID = p.ID
+	}
+	in := gallery.NewImport{ProductID: productID, SourceURL: l.SourceURL, Alt: l.Alt, Position: l.Position}
+	if in.Position != nil {
+		size, err := w.DB.GallerySize(ctx, productID)
+		if err != nil {
+			return uuid.Nil, err
+		}
+		in.Position = new(min(*in.Position, size))
+	}
+	im, _, err := w.Images.Import(ctx, in)
+	return im.ID, err
+}
