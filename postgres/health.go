@@ -97,7 +97,8 @@ type TableSecurity struct {
 
 // GalleryTables are the tables whose rows belong to suppliers, or say who acts for them,
 // guarded by row-level security.
-var GalleryTables = []string{"products", "product_images", "supplier_members"}
+var GalleryTables = []string{"products", "product_images", "supplier_members", "vitrine_imports", "vitrine_import_lines",
+	"vitrine_webhooks", "vitrine_webhook_messages", "vitrine_webhook_deliveries"}
 
 // RowSecurity reads whether row-level security is enabled and forced on each gallery table.
 func (db *DB) RowSecurity(ctx context.Context) ([]TableSecurity, error) {

@@ -235,3 +235,22 @@ func TestDoctorProbesABucket(t *testing.T) {
 		t.Fatalf("a missing bucket: %s, %v", line, err)
 	}
 }
+
+// TestDoctorFlagsUnforcedRowSecurity: a table of suppliers' rows whose row-level security no
+// longer binds its owner (here the webhook endpoints, whose secrets it hides) fails the row
+// security check, which names the table.
+func TestDoctorFlagsUnforcedRowSecurity(t *testing.T) {
+	t.Parallel()
+	env, owner := doctorEnv(t)
+	db := openOwner(t, owner)
+	if _, err := db.Pool().Exec(context.Background(), `ALTER TABLE vitrine_webhooks NO FORCE ROW LEVEL SECURITY`); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runDoctor(t, env)
+	if err == nil {
+		t.Fatal("doctor passed with row-level security not forced on vitrine_webhooks")
+	}
+	if line, failed := checkLine(t, out, "row security"); !failed || !strings.Contains(line, "vitrine_webhooks") {
+		t.Fatalf("the row security check does not name vitrine_webhooks: %s", line)
+	}
+}
