@@ -473,7 +473,7 @@ type Image struct {
 	CreatedAt     time.Time `json:"created_at"`
 	DominantColor *string   `json:"dominant_color,omitempty"`
 
-	// ErrorCode Why the image's import failed (status failed): source_status (the source answered an HTTP error; last_error has the status), timeout (no answer, or not the whole image, within the import timeout), forbidden_address (the source or a redirect is at a private, loopback or otherwise reserved address), too_many_redirects, bad_scheme (a redirect to a URL that is not http or https), unreachable (the name did not resolve, the connection failed or broke), too_large, unsupported_media (not a JPEG, PNG, GIF or WebP image, whatever its Content-Type), too_many_pixels, corrupt_image (the checks of an upload), internal.
+	// ErrorCode Why the image's import failed (status failed): source_status (the source answered an HTTP error; last_error has the status), timeout (no answer, or not the whole image, within the import timeout), forbidden_address (the source or a redirect is at a private, loopback or otherwise reserved address), too_many_redirects, bad_scheme (a redirect to a URL that is not http or https), unreachable (the name did not resolve, the connection failed or broke), too_large, unsupported_media (not an image of a type uploads accept, whatever its Content-Type), too_many_pixels, corrupt_image (the checks of an upload), internal.
 	ErrorCode *ImageErrorCode    `json:"error_code,omitempty"`
 	Height    int                `json:"height"`
 	Id        openapi_types.UUID `json:"id"`
@@ -515,7 +515,7 @@ type Image struct {
 	Width    int                            `json:"width"`
 }
 
-// ImageErrorCode Why the image's import failed (status failed): source_status (the source answered an HTTP error; last_error has the status), timeout (no answer, or not the whole image, within the import timeout), forbidden_address (the source or a redirect is at a private, loopback or otherwise reserved address), too_many_redirects, bad_scheme (a redirect to a URL that is not http or https), unreachable (the name did not resolve, the connection failed or broke), too_large, unsupported_media (not a JPEG, PNG, GIF or WebP image, whatever its Content-Type), too_many_pixels, corrupt_image (the checks of an upload), internal.
+// ImageErrorCode Why the image's import failed (status failed): source_status (the source answered an HTTP error; last_error has the status), timeout (no answer, or not the whole image, within the import timeout), forbidden_address (the source or a redirect is at a private, loopback or otherwise reserved address), too_many_redirects, bad_scheme (a redirect to a URL that is not http or https), unreachable (the name did not resolve, the connection failed or broke), too_large, unsupported_media (not an image of a type uploads accept, whatever its Content-Type), too_many_pixels, corrupt_image (the checks of an upload), internal.
 type ImageErrorCode string
 
 // ImageMediaType The original's type, read from its bytes; absent while the image is being imported or when its import failed.
