@@ -7,9 +7,14 @@
 //     lines over 20 products, each photograph served under BENCH_IMAGES/12 distinct URLs by
 //     a local HTTP server (imports are idempotent per URL), from the POST to the import's end.
 //
+// The import is measured twice: with the defaults, and at the uploads' concurrency (8 fetches
+// from the one source host: VITRINE_IMPORT_PER_HOST=8, the in-flight bound and the fetch
+// workers being 8 already). With BENCH_VITRINE_BIN_BEFORE, another build (the one before a
+// change) is measured the same two ways in the same rounds.
+//
 // Each reports images a second, the server's CPU time per image and its peak RSS (VmHWM).
 // Target: the import's median rate at least 0.9 × the upload's. BENCH_ROUNDS (default 3)
-// rounds, the two interleaved; BENCH_ENV adds settings (space-separated K=V) to both servers,
+// rounds, the measures interleaved; BENCH_ENV adds settings (space-separated K=V) to every server,
 // BENCH_POOL_MAX_CONNS sizes their database pools. After each import, where its fetch jobs
 // spent their time (waiting to be picked, working, snoozed) is logged from River's table.
 // Run with `make bench-import`.
@@ -181,15 +186,25 @@ func BenchmarkBulkImportVsUpload(b *testing.B) {
 	defer src.Close()
 	allow := "VITRINE_IMPORT_ALLOW_HOSTS=" + strings.TrimPrefix(src.URL, "http://")
 
+	type run struct {
+		name, bin string
+		env       []string
+	}
+	equal := "VITRINE_IMPORT_PER_HOST=8"
+	runs := []run{{"upload", bin, nil}, {"import", bin, nil}, {"import-equal", bin, []string{equal}}}
+	if before := os.Getenv("BENCH_VITRINE_BIN_BEFORE"); before != "" {
+		runs = append(runs, run{"import-before", before, nil}, run{"import-before-equal", before, []string{equal}})
+	}
 	results := map[string][]measure{}
 	for round := range rounds {
-		for _, kind := range []string{"upload", "import"} {
-			s := start(b, bin, allow)
+		for _, r := range runs {
+			kind := r.name
+			s := start(b, r.bin, append([]string{allow}, r.env...)...)
 			cpu0 := s.CPUTime(b)
 			t0 := time.Now()
 			var failed atomic.Int64
-			switch kind {
-			case "upload":
+			switch {
+			case kind == "upload":
 				var next atomic.Int64
 				var wg sync.WaitGroup
 				for range clients {
@@ -202,7 +217,7 @@ func BenchmarkBulkImportVsUpload(b *testing.B) {
 					})
 				}
 				wg.Wait()
-			case "import":
+			default:
 				var feed bytes.Buffer
 				for i := range n {
 					fmt.Fprintf(&feed, `{"product_id": %q, "source_url": "%s/p/%d"}`+"\n", s.products[i%products], src.URL, i)
@@ -246,8 +261,12 @@ func BenchmarkBulkImportVsUpload(b *testing.B) {
 		b.ReportMetric(med[kind].cpuMs, kind+"-CPU-ms/image")
 		b.ReportMetric(med[kind].peakMiB, kind+"-peakMiB")
 	}
-	b.ReportMetric(med["import"].rate/med["upload"].rate, "import/upload")
-	b.Logf("medians: upload %.1f images/s, import %.1f images/s: import/upload %.3f (target >= 0.9); CPU-ms per image %.2f vs %.2f; peak RSS %.0f vs %.0f MiB",
-		med["upload"].rate, med["import"].rate, med["import"].rate/med["upload"].rate,
-		med["upload"].cpuMs, med["import"].cpuMs, med["upload"].peakMiB, med["import"].peakMiB)
+	up := med["upload"]
+	b.Logf("median upload: %.1f images/s, %.2f CPU-ms per image, peak RSS %.0f MiB", up.rate, up.cpuMs, up.peakMiB)
+	for _, r := range runs[1:] {
+		m := med[r.name]
+		b.ReportMetric(m.rate/up.rate, r.name+"/upload")
+		b.Logf("median %s: %.1f images/s: %.3f × the upload's (target >= 0.9); %.2f CPU-ms per image, peak RSS %.0f MiB",
+			r.name, m.rate, m.rate/up.rate, m.cpuMs, m.peakMiB)
+	}
 }

@@ -244,8 +244,8 @@ func TestImportFailures(t *testing.T) {
 		url, code, message string
 	}{
 		{src.URL + "/missing", "source_status", "the source answered 404 Not Found"},
-		{src.URL + "/html", "unsupported_media", "the file is not a JPEG, PNG, GIF or WebP image"},
-		{src.URL + "/pdf", "unsupported_media", "the file is not a JPEG, PNG, GIF or WebP image"},
+		{src.URL + "/html", "unsupported_media", "the file is not a JPEG, PNG, GIF, WebP, HEIC, HEIF or AVIF image"},
+		{src.URL + "/pdf", "unsupported_media", "the file is not a JPEG, PNG, GIF, WebP, HEIC, HEIF or AVIF image"},
 		{src.URL + "/slow", "timeout", "the source did not send the whole image within 3s"},
 		{src.URL + "/r6", "too_many_redirects", "the source redirected too many times"},
 		{src.URL + "/to-loopback", "forbidden_address", "the source, or a redirect, is at an address Vitrine may not reach"},
