@@ -73,7 +73,10 @@ type BulkImportWorker struct {
 	InFlight int           // an import's images fetched at once (default 8)
 	Slice    time.Duration // how long one job works before it yields to others (default 2s)
 	Poll     time.Duration // how often it looks for fetches that ended (default 10ms)
-	Logger   *slog.Logger
+	// Ended, shared with the process's ImportWorker, wakes the job when one of its fetches
+	// ends, before its next poll (nil: it polls only).
+	Ended  *ImportEnded
+	Logger *slog.Logger
 }
 
 // Work admits lines until the import is finished (the job completes), or its slice is over
@@ -84,6 +87,7 @@ func (w *BulkImportWorker) Work(ctx context.Context, job *river.Job[BulkImportAr
 	start := time.Now()
 	end := start.Add(slice)
 	for {
+		ended := w.Ended.Next() // before advance reads the fetches, so that none ends unseen
 		finished, err := w.advance(ctx, job.Args.ImportID, inFlight)
 		if err != nil && ctx.Err() != nil {
 			return river.JobSnooze(0) // stopped (shutdown, or the job's time is up): no attempt lost
@@ -109,6 +113,7 @@ func (w *BulkImportWorker) Work(ctx context.Context, job *river.Job[BulkImportAr
 		select {
 		case <-ctx.Done():
 			return river.JobSnooze(0)
+		case <-ended:
 		case <-time.After(poll):
 		}
 	}
