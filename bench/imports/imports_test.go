@@ -137,9 +137,13 @@ func (s server) jobTimes(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Logf("fetch jobs: %d; created to picked: median %.0f ms, p90 %.0f ms; picked to done: median %.0f ms, p90 %.0f ms; %d snoozes",
+	logf("fetch jobs: %d; created to picked: median %.0f ms, p90 %.0f ms; picked to done: median %.0f ms, p90 %.0f ms; %d snoozes",
 		jobs, wait*1000, wait90*1000, work*1000, work90*1000, snoozes)
 }
+
+// logf prints a line of the benchmark's log as it happens: testing.B keeps only ten lines of
+// a benchmark's own log, fewer than its rounds make.
+func logf(format string, args ...any) { fmt.Printf(format+"\n", args...) }
 
 type measure struct {
 	rate, cpuMs, peakMiB float64
@@ -246,7 +250,7 @@ func BenchmarkBulkImportVsUpload(b *testing.B) {
 			}
 			s.Stop()
 			results[kind] = append(results[kind], m)
-			b.Logf("round %d %s: %d images in %s: %.1f images/s, %.2f CPU-ms of the server per image, peak RSS %.0f MiB, %d failed",
+			logf("round %d %s: %d images in %s: %.1f images/s, %.2f CPU-ms of the server per image, peak RSS %.0f MiB, %d failed",
 				round+1, kind, n, elapsed.Round(time.Millisecond), m.rate, m.cpuMs, m.peakMiB, failed.Load())
 		}
 	}
@@ -262,11 +266,11 @@ func BenchmarkBulkImportVsUpload(b *testing.B) {
 		b.ReportMetric(med[kind].peakMiB, kind+"-peakMiB")
 	}
 	up := med["upload"]
-	b.Logf("median upload: %.1f images/s, %.2f CPU-ms per image, peak RSS %.0f MiB", up.rate, up.cpuMs, up.peakMiB)
+	logf("median upload: %.1f images/s, %.2f CPU-ms per image, peak RSS %.0f MiB", up.rate, up.cpuMs, up.peakMiB)
 	for _, r := range runs[1:] {
 		m := med[r.name]
 		b.ReportMetric(m.rate/up.rate, r.name+"/upload")
-		b.Logf("median %s: %.1f images/s: %.3f × the upload's (target >= 0.9); %.2f CPU-ms per image, peak RSS %.0f MiB",
+		logf("median %s: %.1f images/s: %.3f × the upload's (target >= 0.9); %.2f CPU-ms per image, peak RSS %.0f MiB",
 			r.name, m.rate, m.rate/up.rate, m.cpuMs, m.peakMiB)
 	}
 }
