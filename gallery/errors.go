@@ -67,3 +67,10 @@ func ErrorMessage(err error) string {
 	}
 	return "internal error"
 }
+
+// Transient reports whether err is no fault of the input that met it (the database failed,
+// or writes are paused for maintenance): the same input may succeed when tried again later.
+func Transient(err error) bool {
+	code := ErrorCode(err)
+	return code == EINTERNAL || code == EUNAVAILABLE
+}

@@ -11,6 +11,23 @@ type NewImport struct {
 	// Position is the image's place in the gallery (0 makes it the main image), from 0 to the
 	// gallery's size; nil puts it at the end. The images from that place on move down by one.
 	Position *int
+	// ClampPosition puts an image whose Position is past the gallery's end at the end, rather
+	// than refusing it (a bulk import's line names a place in the gallery the feed means).
+	ClampPosition bool
+}
+
+// ImportResult is what became of one NewImport of a batch: its image and whether the
+// product had one from that URL already, or the error that refused it alone.
+type ImportResult struct {
+	Image   Image
+	Existed bool
+	Err     error
+}
+
+// ImportTarget names an image being imported and the URL its job fetches.
+type ImportTarget struct {
+	ImageID   uuid.UUID
+	SourceURL string
 }
 
 // MaxSourceURLLength bounds an import's source URL, in characters.

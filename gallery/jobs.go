@@ -19,9 +19,9 @@ type Enqueuer[Tx any] interface {
 	// EnqueueOutboxDrain enqueues a drain of the object outbox inside tx, for a transaction
 	// that sent keys there.
 	EnqueueOutboxDrain(ctx context.Context, tx Tx) error
-	// EnqueueImport enqueues the fetch of an imported image's original from sourceURL inside
-	// tx; an image that already has an active import job is skipped.
-	EnqueueImport(ctx context.Context, tx Tx, imageID uuid.UUID, sourceURL string) error
+	// EnqueueImports enqueues the fetch of each target's original from its source URL inside
+	// tx, all in one statement; an image that already has an active import job is skipped.
+	EnqueueImports(ctx context.Context, tx Tx, targets []ImportTarget) error
 	// EnqueueWebhookDeliveries enqueues one job per webhook delivery inside tx and returns
 	// the jobs' ids, in the order of deliveries.
 	EnqueueWebhookDeliveries(ctx context.Context, tx Tx, deliveries []int64) ([]int64, error)

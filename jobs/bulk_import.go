@@ -4,12 +4,10 @@ import (
 	"cmp"
 	"context"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/riverqueue/river"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/vitrine-dev/vitrine/gallery"
 )
@@ -42,15 +40,15 @@ type BulkImportDB interface {
 	FailBulkImportLine(ctx context.Context, id uuid.UUID, line int, cause error) error
 	FinishBulkImport(ctx context.Context, id uuid.UUID) (bool, error)
 	EnsureProductByRef(ctx context.Context, supplier uuid.UUID, ref string) (gallery.Product, error)
-	GallerySize(ctx context.Context, productID uuid.UUID) (int, error)
 	// BulkImportsWaiting reports whether the jobs of other imports wait for a worker.
 	BulkImportsWaiting(ctx context.Context) (bool, error)
 }
 
-// ImageImporter starts the import of one image by URL (its importing row and its fetch job);
-// upload.Service implements it.
+// ImageImporter starts imports of images by URL (their importing rows and their fetch jobs,
+// in one transaction), each import's result at its index, and returns an error only when
+// none was made; upload.Service implements it.
 type ImageImporter interface {
-	Import(ctx context.Context, in gallery.NewImport) (gallery.Image, bool, error)
+	ImportMany(ctx context.Context, ins []gallery.NewImport) ([]gallery.ImportResult, error)
 }
 
 // BulkImportWorker admits the lines of a bulk import a few at a time: at most InFlight of
@@ -63,9 +61,10 @@ type ImageImporter interface {
 //
 // A line is admitted as the import's supplier, so that row-level security decides which
 // products it may name: its product is found by id, or by external reference (created when
-// the supplier has none with it), and its image is made by Images.Import, which is
+// the supplier has none with it), and its image is made by Images.ImportMany, which is
 // idempotent per product and source URL, so that a feed sent again after a crash makes no
-// duplicate. A line given a position takes it, or the gallery's end when the gallery is
+// duplicate. The lines admitted together have their images made, and their fetch jobs
+// enqueued, in one transaction. A line given a position takes it, or the gallery's end when the gallery is
 // shorter. A line refused (unknown product, another supplier's) is failed with the reason.
 type BulkImportWorker struct {
 	river.WorkerDefaults[BulkImportArgs]
@@ -74,7 +73,10 @@ type BulkImportWorker struct {
 	InFlight int           // an import's images fetched at once (default 8)
 	Slice    time.Duration // how long one job works before it yields to others (default 2s)
 	Poll     time.Duration // how often it looks for fetches that ended (default 10ms)
-	Logger   *slog.Logger
+	// Ended, shared with the process's ImportWorker, wakes the job when one of its fetches
+	// ends, before its next poll (nil: it polls only).
+	Ended  *ImportEnded
+	Logger *slog.Logger
 }
 
 // Work admits lines until the import is finished (the job completes), or its slice is over
@@ -85,6 +87,7 @@ func (w *BulkImportWorker) Work(ctx context.Context, job *river.Job[BulkImportAr
 	start := time.Now()
 	end := start.Add(slice)
 	for {
+		ended := w.Ended.Next() // before advance reads the fetches, so that none ends unseen
 		finished, err := w.advance(ctx, job.Args.ImportID, inFlight)
 		if err != nil && ctx.Err() != nil {
 			return river.JobSnooze(0) // stopped (shutdown, or the job's time is up): no attempt lost
@@ -110,16 +113,10 @@ func (w *BulkImportWorker) Work(ctx context.Context, job *river.Job[BulkImportAr
 		select {
 		case <-ctx.Done():
 			return river.JobSnooze(0)
+		case <-ended:
 		case <-time.After(poll):
 		}
 	}
-}
-
-// transient reports whether err is no fault of the line being admitted, which is then tried
-// again later rather than failed.
-func transient(err error) bool {
-	code := gallery.ErrorCode(err)
-	return code == gallery.EINTERNAL || code == gallery.EUNAVAILABLE
 }
 
 // maxRun bounds one run of an import's job, which then snoozes (and runs again at once).
@@ -136,48 +133,48 @@ func (w *BulkImportWorker) advance(ctx context.Context, id uuid.UUID, inFlight i
 	if b.SupplierID != uuid.Nil {
 		as = gallery.Supplier(b.SupplierID)
 	}
-	// Lines of different products are admitted at once (each a few statements that mostly
-	// wait for the database), each product's in line order (their order in its gallery). The
-	// admitted lines are recorded together; a line whose image was made but not recorded (the
-	// process died) is admitted again, and finds its image. A failure that is not the line's
-	// (the database, writes paused for maintenance) leaves it queued, for the job's retry.
+	// The lines' images are made in one transaction (ImageImporter.ImportMany), each
+	// product's in line order (their order in its gallery), and the admitted lines recorded
+	// after; a line whose image was made but not recorded (the process died) is admitted
+	// again, and finds its image. A line refused for its own input is failed alone; a failure
+	// that is not the line's (the database, writes paused for maintenance) leaves every line
+	// queued, for the job's retry.
+	actx := gallery.WithCaller(ctx, as)
 	var (
-		mu     sync.Mutex
-		lines  []int
-		images []uuid.UUID
-		groups = map[string][]gallery.BulkImportLine{}
-		order  []string
+		ins   []gallery.NewImport
+		from  []gallery.BulkImportLine
+		refs  = map[string]uuid.UUID{}
+		lines []int
 	)
 	for _, l := range b.Lines {
-		key := l.ProductID.String() + "\x00" + l.ExternalRef
-		if _, ok := groups[key]; !ok {
-			order = append(order, key)
-		}
-		groups[key] = append(groups[key], l)
-	}
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(inFlight)
-	for _, key := range order {
-		g.Go(func() error {
-			for _, l := range groups[key] {
-				imageID, err := w.admit(gallery.WithCaller(gctx, as), b.SupplierID, l)
-				switch {
-				case err == nil:
-					mu.Lock()
-					lines, images = append(lines, l.Line), append(images, imageID)
-					mu.Unlock()
-				case !transient(err):
-					err = w.DB.FailBulkImportLine(gctx, id, l.Line, err)
+		productID := l.ProductID
+		if l.ExternalRef != "" {
+			var err error
+			if productID, err = w.productByRef(actx, b.SupplierID, l.ExternalRef, refs); err != nil {
+				if err := w.refuse(ctx, id, l, err); err != nil {
+					return false, err
 				}
-				if err != nil {
-					return err
-				}
+				continue
 			}
-			return nil
-		})
+		}
+		ins = append(ins, gallery.NewImport{ProductID: productID, SourceURL: l.SourceURL, Alt: l.Alt, Position: l.Position, ClampPosition: true})
+		from = append(from, l)
 	}
-	if err := g.Wait(); err != nil {
-		return false, err
+	var images []uuid.UUID
+	if len(ins) > 0 {
+		res, err := w.Images.ImportMany(actx, ins)
+		if err != nil {
+			return false, err
+		}
+		for i, r := range res {
+			if r.Err != nil {
+				if err := w.refuse(ctx, id, from[i], r.Err); err != nil {
+					return false, err
+				}
+				continue
+			}
+			lines, images = append(lines, from[i].Line), append(images, r.Image.ID)
+		}
 	}
 	if err := w.DB.AdmitBulkImportLines(ctx, id, lines, images); err != nil {
 		return false, err
@@ -188,27 +185,28 @@ func (w *BulkImportWorker) advance(ctx context.Context, id uuid.UUID, inFlight i
 	return w.DB.FinishBulkImport(ctx, id)
 }
 
-// admit makes the importing image of one line as the caller ctx carries and returns its id.
-func (w *BulkImportWorker) admit(ctx context.Context, supplier uuid.UUID, l gallery.BulkImportLine) (uuid.UUID, error) {
-	productID := l.ProductID
-	if l.ExternalRef != "" {
-		if supplier == uuid.Nil {
-			return uuid.Nil, gallery.Errorf(gallery.EINVALID, "external_ref names a supplier's product: the import names no supplier")
-		}
-		p, err := w.DB.EnsureProductByRef(ctx, supplier, l.ExternalRef)
-		if err != nil {
-			return uuid.Nil, err
-		}
-		productID = p.ID
+// productByRef finds (or makes) the supplier's product with an external reference, once per
+// reference in one batch of lines (refs).
+func (w *BulkImportWorker) productByRef(ctx context.Context, supplier uuid.UUID, ref string, refs map[string]uuid.UUID) (uuid.UUID, error) {
+	if id, ok := refs[ref]; ok {
+		return id, nil
 	}
-	in := gallery.NewImport{ProductID: productID, SourceURL: l.SourceURL, Alt: l.Alt, Position: l.Position}
-	if in.Position != nil {
-		size, err := w.DB.GallerySize(ctx, productID)
-		if err != nil {
-			return uuid.Nil, err
-		}
-		in.Position = new(min(*in.Position, size))
+	if supplier == uuid.Nil {
+		return uuid.Nil, gallery.Errorf(gallery.EINVALID, "external_ref names a supplier's product: the import names no supplier")
 	}
-	im, _, err := w.Images.Import(ctx, in)
-	return im.ID, err
+	p, err := w.DB.EnsureProductByRef(ctx, supplier, ref)
+	if err != nil {
+		return uuid.Nil, err
+	}
+	refs[ref] = p.ID
+	return p.ID, nil
+}
+
+// refuse fails a line refused for cause, unless cause is no fault of the line
+// (gallery.Transient): then it returns cause, and the line stays queued.
+func (w *BulkImportWorker) refuse(ctx context.Context, id uuid.UUID, l gallery.BulkImportLine, cause error) error {
+	if gallery.Transient(cause) {
+		return cause
+	}
+	return w.DB.FailBulkImportLine(ctx, id, l.Line, cause)
 }

@@ -54,11 +54,19 @@ func (e Enqueuer) EnqueueOutboxDrain(ctx context.Context, tx pgx.Tx) error {
 	return nil
 }
 
-// EnqueueImport inserts the job that fetches an imported image's original; an image with an
-// active import job already is skipped by River's uniqueness.
-func (e Enqueuer) EnqueueImport(ctx context.Context, tx pgx.Tx, imageID uuid.UUID, sourceURL string) error {
-	if _, err := e.Client.InsertTx(ctx, tx, ImportArgs{ImageID: imageID, SourceURL: sourceURL}, nil); err != nil {
-		return fmt.Errorf("enqueueing the import of image %s: %w", imageID, err)
+// EnqueueImports inserts the jobs that fetch imported images' originals, in one statement
+// (River's InsertManyTx); an image with an active import job already is skipped by River's
+// uniqueness.
+func (e Enqueuer) EnqueueImports(ctx context.Context, tx pgx.Tx, targets []gallery.ImportTarget) error {
+	if len(targets) == 0 {
+		return nil
+	}
+	params := make([]river.InsertManyParams, len(targets))
+	for i, t := range targets {
+		params[i] = river.InsertManyParams{Args: ImportArgs{ImageID: t.ImageID, SourceURL: t.SourceURL}}
+	}
+	if _, err := e.Client.InsertManyTx(ctx, tx, params); err != nil {
+		return fmt.Errorf("enqueueing the import of %d images: %w", len(targets), err)
 	}
 	return nil
 }

@@ -34,6 +34,7 @@ type ImportWorker struct {
 	PerHost  int           // fetches from one host at once in this process (default 4)
 	Fetch    time.Duration // one fetch's limit, which a job's attempt gets a minute more than
 	Snooze   time.Duration // how long a job waits for a slot of its host (default 1 s)
+	Ended    *ImportEnded  // told when a fetch ends (nil: no one)
 	Logger   *slog.Logger
 
 	slotsOnce sync.Once
@@ -63,6 +64,7 @@ func (w *ImportWorker) Work(ctx context.Context, job *river.Job[ImportArgs]) err
 		return river.JobSnooze(snooze)
 	}
 	defer release()
+	defer w.Ended.Broadcast()
 	return w.Importer.FetchImport(ctx, job.Args.ImageID, job.Args.SourceURL, job.Attempt >= job.MaxAttempts)
 }
 

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -216,5 +217,99 @@ func TestImportDropsLegacyThumbnailsOfNoOriginal(t *testing.T) {
 	im = b.waitFor(t, im.ID, "ready", func(im gallery.Image) bool { return im.Status == gallery.StatusReady && im.SHA256 != "" })
 	if strings.HasPrefix(im.ThumbnailURL, "https://old/") || len(im.Variants) == 0 {
 		t.Fatalf("published import kept the legacy thumbnails: %+v", im)
+	}
+}
+
+// importJobs counts the import jobs River holds for the images.
+func (b *bundle) importJobs(t *testing.T, ids ...uuid.UUID) int {
+	t.Helper()
+	var n int
+	err := b.db.Pool().QueryRow(serviceCtx, `SELECT count(*) FROM river_job
+		WHERE kind = $1 AND (args->>'image_id')::uuid = ANY($2)`, gallery.ImportJobKind, ids).Scan(&n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestImportManyMakesABatchInOneTransaction(t *testing.T) {
+	t.Parallel()
+	b := setup(t, gallery.ThumbnailsForMain)
+	supplier, other := uuid.New(), uuid.New()
+	var products []uuid.UUID
+	for _, s := range []uuid.UUID{supplier, supplier, other} {
+		p, err := b.db.CreateProduct(serviceCtx, gallery.Product{SupplierID: s})
+		if err != nil {
+			t.Fatal(err)
+		}
+		products = append(products, p.ID)
+	}
+	p1, p2, theirs := products[0], products[1], products[2]
+	pos := func(n int) *int { return &n }
+	batch := []gallery.NewImport{
+		{ProductID: p1, SourceURL: "https://example.com/a.jpg", Alt: "a"},
+		{ProductID: p2, SourceURL: "https://example.com/x.jpg"},
+		{ProductID: p1, SourceURL: "https://example.com/b.jpg", Position: pos(0)},
+		{ProductID: p1, SourceURL: "ftp://example.com/bad.jpg"},
+		{ProductID: uuid.New(), SourceURL: "https://example.com/nowhere.jpg"},
+		{ProductID: theirs, SourceURL: "https://example.com/theirs.jpg"},
+		{ProductID: p1, SourceURL: "https://example.com/far.jpg", Position: pos(9)},
+		{ProductID: p1, SourceURL: "https://example.com/d.jpg", Position: pos(9), ClampPosition: true},
+		{ProductID: p1, SourceURL: "https://example.com/a.jpg", Alt: "again"},
+	}
+	want := []gallery.Code{"", "", "", gallery.EINVALID, gallery.ENOTFOUND, gallery.ENOTFOUND, gallery.EINVALID, "", ""}
+	as := gallery.WithCaller(serviceCtx, gallery.Supplier(supplier))
+	check := func(round int) []uuid.UUID {
+		res, err := b.uploads.ImportMany(as, batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []uuid.UUID
+		for i, r := range res {
+			if code := gallery.ErrorCode(r.Err); r.Err != nil && code != want[i] || r.Err == nil && want[i] != "" {
+				t.Fatalf("round %d, import %d (%+v): %v, want %q", round, i, batch[i], r.Err, want[i])
+			}
+			if r.Err == nil {
+				ids = append(ids, r.Image.ID)
+				if r.Existed != (round > 0 || i == 8) {
+					t.Errorf("round %d, import %d: existed %v", round, i, r.Existed)
+				}
+			}
+		}
+		// a (and its repeat), x, b, d: the product's order is the batch's, each at its place.
+		if ids[0] != ids[4] {
+			t.Errorf("round %d: the same URL made two images, %s and %s", round, ids[0], ids[4])
+		}
+		g, err := b.db.Images(serviceCtx, p1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantOrder := []uuid.UUID{ids[2], ids[0], ids[3]}
+		if len(g) != len(wantOrder) {
+			t.Fatalf("round %d: %d images in the gallery, want %d", round, len(g), len(wantOrder))
+		}
+		for i, im := range g {
+			if im.ID != wantOrder[i] || im.Order != i || im.Status != gallery.StatusImporting {
+				t.Fatalf("round %d, gallery %d: %+v, want %s", round, i, im, wantOrder[i])
+			}
+		}
+		if g[1].Alt != "a" {
+			t.Errorf("round %d: a repeated URL changed its image's alt to %q", round, g[1].Alt)
+		}
+		if n := b.importJobs(t, ids...); n != 4 {
+			t.Fatalf("round %d: %d import jobs for 4 images", round, n)
+		}
+		return ids
+	}
+	first := check(0)
+	if again := check(1); !slices.Equal(first, again) {
+		t.Fatalf("a batch sent again made other images: %v, then %v", first, again)
+	}
+	if g, _ := b.db.Images(serviceCtx, theirs); len(g) != 0 {
+		t.Fatalf("another supplier's product got %d images", len(g))
+	}
+	var rows int
+	if err := b.db.Pool().QueryRow(serviceCtx, `SELECT count(*) FROM product_images WHERE source_url IN ('ftp://example.com/bad.jpg', 'https://example.com/far.jpg', 'https://example.com/nowhere.jpg', 'https://example.com/theirs.jpg')`).Scan(&rows); err != nil || rows != 0 {
+		t.Fatalf("refused imports left %d rows (%v)", rows, err)
 	}
 }

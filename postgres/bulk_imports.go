@@ -285,15 +285,6 @@ func (db *DB) FinishBulkImport(ctx context.Context, id uuid.UUID) (finished bool
 	return finished, domainError("finishing import", err)
 }
 
-// GallerySize returns how many images a product has, as the caller that ctx carries sees it.
-func (db *DB) GallerySize(ctx context.Context, productID uuid.UUID) (int, error) {
-	var n int
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		return tx.QueryRow(ctx, `SELECT count(*) FROM product_images WHERE product_id = $1`, productID).Scan(&n)
-	})
-	return n, domainError("reading gallery", err)
-}
-
 // EnsureProductByRef returns supplier's product whose external reference is ref, creating it
 // (untitled, unpublished) when the supplier has none, as the caller that ctx carries: two
 // imports naming the same new reference at once get the same product.

@@ -1,8 +1,10 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -10,64 +12,147 @@ import (
 	"github.com/vitrine-dev/vitrine/gallery"
 )
 
-// ImportImage is where an import by URL starts, for every caller (the API, bulk imports): in
-// one transaction, under the product's lock, it inserts an image with status importing at
-// in.Position (nil: the end of the gallery; the images from there on move down by one) and
-// enqueues the job that fetches in.SourceURL. It returns the image and false.
+// ImportImages is where imports by URL start, for every caller (the API, bulk imports): in
+// one transaction, it inserts an image with status importing for each import, at its
+// Position (nil: the end of the gallery; the images from there on move down by one), under
+// its product's lock, and enqueues the jobs that fetch their sources (one River statement
+// for them all). The imports of one product are made in the order given; products are locked
+// in the order of their ids, so that two batches never wait for each other's locks.
 //
 // The same (product, source URL) is one image: when the product already has an image
-// imported from in.SourceURL, whatever its status, it returns that image and true, and changes
-// nothing (in.Alt and in.Position are not applied).
+// imported from a SourceURL, whatever its status, that image is the import's result, with
+// Existed, and nothing changes (Alt and Position are not applied).
 //
 // The caller is the one that ctx carries, as for every write: a supplier must own the
 // product (a product it cannot see is not found, one it can see but not change is
-// forbidden). A position outside 0..n (n the gallery's size) is invalid. A DB without a job
-// queue (see WithJobs) answers EUNSUPPORTED. It does not check the URL itself: callers check
-// it first (upload.Service.Import does).
-func (db *DB) ImportImage(ctx context.Context, in gallery.NewImport) (gallery.Image, bool, error) {
+// forbidden). A position outside 0..n (n the gallery's size) is invalid, unless the import
+// asks for it to be clamped to n. An import refused for its own input (a domain error that is
+// not gallery.Transient) gets that error in its result and leaves nothing behind, and the
+// others go on; any other failure rolls back the whole batch and is returned. A DB without a
+// job queue (see WithJobs) answers EUNSUPPORTED. It does not check the URLs themselves:
+// callers check them first (upload.Service.ImportMany does).
+func (db *DB) ImportImages(ctx context.Context, ins []gallery.NewImport) ([]gallery.ImportResult, error) {
 	if db.jobs == nil {
-		return gallery.Image{}, false, gallery.Errorf(gallery.EUNSUPPORTED, "this server enqueues no import jobs")
+		return nil, gallery.Errorf(gallery.EUNSUPPORTED, "this server enqueues no import jobs")
 	}
+	// The imports of each product, products in the order of their ids.
+	byProduct := map[uuid.UUID][]int{}
+	var products []uuid.UUID
+	for i, in := range ins {
+		if _, ok := byProduct[in.ProductID]; !ok {
+			products = append(products, in.ProductID)
+		}
+		byProduct[in.ProductID] = append(byProduct[in.ProductID], i)
+	}
+	slices.SortFunc(products, func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) })
+	var (
+		res     []gallery.ImportResult
+		changed []uuid.UUID
+	)
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		res, changed = make([]gallery.ImportResult, len(ins)), changed[:0]
+		var targets []gallery.ImportTarget
+		for _, productID := range products {
+			added, err := db.importIntoGallery(ctx, tx, productID, ins, byProduct[productID], res)
+			if err != nil {
+				return err
+			}
+			for _, i := range added {
+				targets = append(targets, gallery.ImportTarget{ImageID: res[i].Image.ID, SourceURL: ins[i].SourceURL})
+			}
+			if len(added) > 0 {
+				changed = append(changed, productID)
+			}
+		}
+		// River's table is the service's: the caller's role may not insert into it.
+		return asService(ctx, tx, func() error { return db.jobs.EnqueueImports(ctx, tx, targets) })
+	})
+	if err != nil {
+		return nil, domainError("importing images", err)
+	}
+	db.notify(changed...)
+	return res, nil
+}
+
+// importIntoGallery makes the imports ins[i] (i in which, all of productID) inside a savepoint
+// of tx, under the product's lock, each in a savepoint of its own so that an import refused
+// for its input is rolled back alone. It fills res[i] and returns the imports that made a
+// new image; an error returned is not an import's own, and ends the transaction.
+func (db *DB) importIntoGallery(ctx context.Context, tx pgx.Tx, productID uuid.UUID, ins []gallery.NewImport, which []int, res []gallery.ImportResult) ([]int, error) {
+	refuse := func(err error) error {
+		if err = domainError("importing image", err); gallery.Transient(err) {
+			return err
+		}
+		for _, i := range which {
+			res[i] = gallery.ImportResult{Err: err}
+		}
+		return nil
+	}
+	sp, err := tx.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer sp.Rollback(ctx)
+	w, err := db.beginGalleryWrite(ctx, sp, productID)
+	if err != nil {
+		return nil, refuse(err)
+	}
+	var added []int
+	for _, i := range which {
+		existed, err := importOne(ctx, sp, ins[i], &res[i])
+		if err != nil {
+			if err = domainError("importing image", err); gallery.Transient(err) {
+				return nil, err
+			}
+			res[i] = gallery.ImportResult{Err: err}
+			continue
+		}
+		if !existed {
+			added = append(added, i)
+			w.added = res[i].Image.ID
+		}
+	}
+	if len(added) > 0 {
+		if err := w.finish(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return added, sp.Commit(ctx)
+}
+
+// importOne inserts the importing image of in (or finds the product's image from its URL)
+// inside a savepoint of tx, rolled back when it fails, and fills *res.
+func importOne(ctx context.Context, tx pgx.Tx, in gallery.NewImport, res *gallery.ImportResult) (bool, error) {
+	sp, err := tx.Begin(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer sp.Rollback(ctx)
 	var pos *int32
 	if in.Position != nil {
 		p, err := int4("position", *in.Position)
 		if err != nil {
-			return gallery.Image{}, false, err
+			return false, err
+		}
+		if in.ClampPosition {
+			var size int32
+			if err := sp.QueryRow(ctx, `SELECT count(*) FROM product_images WHERE product_id = $1`, in.ProductID).Scan(&size); err != nil {
+				return false, err
+			}
+			p = min(p, size)
 		}
 		pos = &p
 	}
-	var (
-		out     gallery.Image
-		existed bool
-	)
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		w, err := db.beginGalleryWrite(ctx, tx, in.ProductID)
-		if err != nil {
-			return err
-		}
-		// The function itself refuses a product the caller may not change.
-		var id uuid.UUID
-		if err := tx.QueryRow(ctx, `SELECT o_id, o_existed FROM vitrine_import_image($1, NULL, $2, $3, $4, $5)`,
-			in.ProductID, uuid.New(), in.SourceURL, in.Alt, pos).Scan(&id, &existed); err != nil {
-			return err
-		}
-		if !existed {
-			w.added = id
-			if err := w.finish(ctx); err != nil {
-				return err
-			}
-			// River's table is the service's: the caller's role may not insert into it.
-			if err := asService(ctx, tx, func() error { return db.jobs.EnqueueImport(ctx, tx, id, in.SourceURL) }); err != nil {
-				return err
-			}
-		}
-		out, err = readImage(ctx, tx, id)
-		return err
-	})
-	if err == nil && !existed {
-		db.notify(in.ProductID)
+	// The function itself refuses a product the caller may not change.
+	var id uuid.UUID
+	if err := sp.QueryRow(ctx, `SELECT o_id, o_existed FROM vitrine_import_image($1, NULL, $2, $3, $4, $5)`,
+		in.ProductID, uuid.New(), in.SourceURL, in.Alt, pos).Scan(&id, &res.Existed); err != nil {
+		return false, err
 	}
-	return out, existed, domainError("importing image", err)
+	if res.Image, err = readImage(ctx, sp, id); err != nil {
+		return false, err
+	}
+	return res.Existed, sp.Commit(ctx)
 }
 
 // PublishImport gives an image being imported from sourceURL its original: im.ID names the
@@ -168,6 +253,6 @@ func (db *DB) retryImport(ctx context.Context, tx pgx.Tx, im gallery.Image) erro
 			gallery.ImportJobKind, im.ID); err != nil {
 			return fmt.Errorf("releasing the failed import's job: %w", err)
 		}
-		return db.jobs.EnqueueImport(ctx, tx, im.ID, im.SourceURL)
+		return db.jobs.EnqueueImports(ctx, tx, []gallery.ImportTarget{{ImageID: im.ID, SourceURL: im.SourceURL}})
 	})
 }

@@ -9,23 +9,55 @@ import (
 )
 
 // Import starts the import of an image from a URL into a product's gallery, for the caller
-// that ctx carries: it checks the URL (http or https, a host, no credentials, at most
-// gallery.MaxSourceURLLength characters) and the alt text, then inserts the image, with status
-// importing, at in.Position (nil: the end) and enqueues the job that fetches it, in one
-// transaction (see postgres.DB.ImportImage). It returns the image and whether the product had
-// an image from that URL already (then that image, unchanged).
-//
-// Errors are domain errors: EINVALID for a bad URL, alt or position, ENOTFOUND or EFORBIDDEN
-// for a product the caller cannot see or change, EUNSUPPORTED when the server has no job queue.
-// A refused import leaves nothing behind.
+// that ctx carries: it is ImportMany for one import, and returns its image and whether the
+// product had an image from that URL already (then that image, unchanged), or its error.
 func (s *Service) Import(ctx context.Context, in gallery.NewImport) (gallery.Image, bool, error) {
-	if err := CheckSourceURL(in.SourceURL); err != nil {
+	res, err := s.ImportMany(ctx, []gallery.NewImport{in})
+	if err != nil {
 		return gallery.Image{}, false, err
 	}
-	if utf8.RuneCountInString(in.Alt) > gallery.MaxAltLength {
-		return gallery.Image{}, false, gallery.Errorf(gallery.EINVALID, "alt must be at most %d characters", gallery.MaxAltLength)
+	return res[0].Image, res[0].Existed, res[0].Err
+}
+
+// ImportMany starts imports from URLs into products' galleries, for the caller that ctx
+// carries: it checks each URL (http or https, a host, no credentials, at most
+// gallery.MaxSourceURLLength characters) and alt text, then inserts the images that pass, with
+// status importing, each at its Position (nil: the end), and enqueues the jobs that fetch
+// them, all in one transaction (see postgres.DB.ImportImages). Each import's result is at its
+// index.
+//
+// An import refused for its own input has a domain error in its result and leaves nothing
+// behind: EINVALID for a bad URL, alt or position, ENOTFOUND or EFORBIDDEN for a product the
+// caller cannot see or change. Any other failure (EUNSUPPORTED when the server has no job
+// queue, the database's) is returned, and then none of the imports was made.
+func (s *Service) ImportMany(ctx context.Context, ins []gallery.NewImport) ([]gallery.ImportResult, error) {
+	res := make([]gallery.ImportResult, len(ins))
+	var (
+		valid []gallery.NewImport
+		at    []int
+	)
+	for i, in := range ins {
+		if err := CheckSourceURL(in.SourceURL); err != nil {
+			res[i].Err = err
+			continue
+		}
+		if utf8.RuneCountInString(in.Alt) > gallery.MaxAltLength {
+			res[i].Err = gallery.Errorf(gallery.EINVALID, "alt must be at most %d characters", gallery.MaxAltLength)
+			continue
+		}
+		valid, at = append(valid, in), append(at, i)
 	}
-	return s.Gallery.ImportImage(ctx, in)
+	if len(valid) == 0 {
+		return res, nil
+	}
+	made, err := s.Gallery.ImportImages(ctx, valid)
+	if err != nil {
+		return nil, err
+	}
+	for j, r := range made {
+		res[at[j]] = r
+	}
+	return res, nil
 }
 
 // CheckSourceURL refuses, as an EINVALID domain error, a source URL that an import could never

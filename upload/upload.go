@@ -38,7 +38,7 @@ type Gallery interface {
 	CreateUpload(ctx context.Context, productID uuid.UUID, alt string, ttl time.Duration) (gallery.Upload, error)
 	Upload(ctx context.Context, id uuid.UUID) (gallery.Upload, error)
 	CancelUpload(ctx context.Context, id uuid.UUID) error
-	ImportImage(ctx context.Context, in gallery.NewImport) (gallery.Image, bool, error)
+	ImportImages(ctx context.Context, ins []gallery.NewImport) ([]gallery.ImportResult, error)
 	PublishImport(ctx context.Context, im gallery.NewImage, sourceURL string, publish func(context.Context) error) (gallery.Image, error)
 	FailImport(ctx context.Context, imageID uuid.UUID, sourceURL string, e gallery.ImportError) error
 }

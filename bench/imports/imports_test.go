@@ -7,9 +7,17 @@
 //     lines over 20 products, each photograph served under BENCH_IMAGES/12 distinct URLs by
 //     a local HTTP server (imports are idempotent per URL), from the POST to the import's end.
 //
+// The import is measured three times: with the defaults, at the uploads' concurrency (8 fetches
+// from the one source host: VITRINE_IMPORT_PER_HOST=8, the in-flight bound and the fetch
+// workers being 8 already), and with twice as many of the import's images in flight as are
+// fetched (VITRINE_IMPORT_IN_FLIGHT=16 besides), so that the fetch workers find the next
+// lines queued while a batch is admitted. With BENCH_VITRINE_BIN_BEFORE, another build (the
+// one before a change) is measured with the defaults and at the uploads' concurrency in the
+// same rounds.
+//
 // Each reports images a second, the server's CPU time per image and its peak RSS (VmHWM).
 // Target: the import's median rate at least 0.9 × the upload's. BENCH_ROUNDS (default 3)
-// rounds, the two interleaved; BENCH_ENV adds settings (space-separated K=V) to both servers,
+// rounds, the measures interleaved; BENCH_ENV adds settings (space-separated K=V) to every server,
 // BENCH_POOL_MAX_CONNS sizes their database pools. After each import, where its fetch jobs
 // spent their time (waiting to be picked, working, snoozed) is logged from River's table.
 // Run with `make bench-import`.
@@ -132,9 +140,13 @@ func (s server) jobTimes(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Logf("fetch jobs: %d; created to picked: median %.0f ms, p90 %.0f ms; picked to done: median %.0f ms, p90 %.0f ms; %d snoozes",
+	logf("fetch jobs: %d; created to picked: median %.0f ms, p90 %.0f ms; picked to done: median %.0f ms, p90 %.0f ms; %d snoozes",
 		jobs, wait*1000, wait90*1000, work*1000, work90*1000, snoozes)
 }
+
+// logf prints a line of the benchmark's log as it happens: testing.B keeps only ten lines of
+// a benchmark's own log, fewer than its rounds make.
+func logf(format string, args ...any) { fmt.Printf(format+"\n", args...) }
 
 type measure struct {
 	rate, cpuMs, peakMiB float64
@@ -181,15 +193,26 @@ func BenchmarkBulkImportVsUpload(b *testing.B) {
 	defer src.Close()
 	allow := "VITRINE_IMPORT_ALLOW_HOSTS=" + strings.TrimPrefix(src.URL, "http://")
 
+	type run struct {
+		name, bin string
+		env       []string
+	}
+	equal := "VITRINE_IMPORT_PER_HOST=8"
+	runs := []run{{"upload", bin, nil}, {"import", bin, nil}, {"import-equal", bin, []string{equal}},
+		{"import-deep", bin, []string{equal, "VITRINE_IMPORT_IN_FLIGHT=16"}}}
+	if before := os.Getenv("BENCH_VITRINE_BIN_BEFORE"); before != "" {
+		runs = append(runs, run{"import-before", before, nil}, run{"import-before-equal", before, []string{equal}})
+	}
 	results := map[string][]measure{}
 	for round := range rounds {
-		for _, kind := range []string{"upload", "import"} {
-			s := start(b, bin, allow)
+		for _, r := range runs {
+			kind := r.name
+			s := start(b, r.bin, append([]string{allow}, r.env...)...)
 			cpu0 := s.CPUTime(b)
 			t0 := time.Now()
 			var failed atomic.Int64
-			switch kind {
-			case "upload":
+			switch {
+			case kind == "upload":
 				var next atomic.Int64
 				var wg sync.WaitGroup
 				for range clients {
@@ -202,7 +225,7 @@ func BenchmarkBulkImportVsUpload(b *testing.B) {
 					})
 				}
 				wg.Wait()
-			case "import":
+			default:
 				var feed bytes.Buffer
 				for i := range n {
 					fmt.Fprintf(&feed, `{"product_id": %q, "source_url": "%s/p/%d"}`+"\n", s.products[i%products], src.URL, i)
@@ -231,7 +254,7 @@ func BenchmarkBulkImportVsUpload(b *testing.B) {
 			}
 			s.Stop()
 			results[kind] = append(results[kind], m)
-			b.Logf("round %d %s: %d images in %s: %.1f images/s, %.2f CPU-ms of the server per image, peak RSS %.0f MiB, %d failed",
+			logf("round %d %s: %d images in %s: %.1f images/s, %.2f CPU-ms of the server per image, peak RSS %.0f MiB, %d failed",
 				round+1, kind, n, elapsed.Round(time.Millisecond), m.rate, m.cpuMs, m.peakMiB, failed.Load())
 		}
 	}
@@ -246,8 +269,12 @@ func BenchmarkBulkImportVsUpload(b *testing.B) {
 		b.ReportMetric(med[kind].cpuMs, kind+"-CPU-ms/image")
 		b.ReportMetric(med[kind].peakMiB, kind+"-peakMiB")
 	}
-	b.ReportMetric(med["import"].rate/med["upload"].rate, "import/upload")
-	b.Logf("medians: upload %.1f images/s, import %.1f images/s: import/upload %.3f (target >= 0.9); CPU-ms per image %.2f vs %.2f; peak RSS %.0f vs %.0f MiB",
-		med["upload"].rate, med["import"].rate, med["import"].rate/med["upload"].rate,
-		med["upload"].cpuMs, med["import"].cpuMs, med["upload"].peakMiB, med["import"].peakMiB)
+	up := med["upload"]
+	logf("median upload: %.1f images/s, %.2f CPU-ms per image, peak RSS %.0f MiB", up.rate, up.cpuMs, up.peakMiB)
+	for _, r := range runs[1:] {
+		m := med[r.name]
+		b.ReportMetric(m.rate/up.rate, r.name+"/upload")
+		logf("median %s: %.1f images/s: %.3f × the upload's (target >= 0.9); %.2f CPU-ms per image, peak RSS %.0f MiB",
+			r.name, m.rate, m.rate/up.rate, m.cpuMs, m.peakMiB)
+	}
 }

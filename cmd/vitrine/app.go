@@ -141,11 +141,13 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, workers bool) (_ 
 			Logger: log.With("component", "webhooks"),
 		}
 		hookSweep = &jobs.WebhookSweepWorker{DB: db, Logger: log.With("component", "webhooks")}
-		bulk = &jobs.BulkImportWorker{DB: db, Images: a.uploads, InFlight: cfg.ImportInFlight,
+		// A bulk import's job admits its next lines as soon as one of its fetches ends here.
+		ended := jobs.NewImportEnded()
+		bulk = &jobs.BulkImportWorker{DB: db, Images: a.uploads, InFlight: cfg.ImportInFlight, Ended: ended,
 			Logger: log.With("component", "bulk_imports")}
 		jcfg.ThumbnailWorkers, jcfg.ObjectWorkers = cfg.Workers, 2
 		if cfg.ImportWorkers > 0 {
-			imports = &jobs.ImportWorker{Importer: a.uploads, PerHost: cfg.ImportPerHost, Fetch: cfg.ImportTimeout,
+			imports = &jobs.ImportWorker{Importer: a.uploads, PerHost: cfg.ImportPerHost, Fetch: cfg.ImportTimeout, Ended: ended,
 				Logger: log.With("component", "imports")}
 			jcfg.ImportWorkers = cfg.ImportWorkers
 		}
