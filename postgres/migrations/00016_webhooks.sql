@@ -16,6 +16,36 @@
 -- that other writers made.
 
 -- +goose Up
+-- vitrine_lock_at_once takes the locks of p_tables (a LOCK TABLE list) in p_mode, all at once,
+-- for a migration that runs on a serving database (a rolling upgrade, or the last steps of
+-- `vitrine migrate adopt`). Requests take their locks on the gallery's tables in more than one
+-- order, so a migration that held one table while waiting for another could deadlock with a
+-- request, and the request would fail. So the locks are taken together without waiting,
+-- retried in the gaps between requests for a few seconds, and only then waited for.
+-- +goose StatementBegin
+CREATE FUNCTION vitrine_lock_at_once(p_tables text, p_mode text) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    attempt int := 0;
+BEGIN
+    LOOP
+        BEGIN
+            EXECUTE format('LOCK TABLE %s IN %s MODE NOWAIT', p_tables, p_mode);
+            EXIT;
+        EXCEPTION WHEN lock_not_available THEN
+            attempt := attempt + 1;
+            IF attempt >= 500 THEN
+                EXECUTE format('LOCK TABLE %s IN %s MODE', p_tables, p_mode);
+                EXIT;
+            END IF;
+            PERFORM pg_sleep(0.005 + random() * 0.02);
+        END;
+    END LOOP;
+END
+$$;
+-- +goose StatementEnd
+REVOKE ALL ON FUNCTION vitrine_lock_at_once(text, text) FROM PUBLIC;
+
 CREATE TABLE vitrine_webhooks (
     id              uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     supplier_id     uuid, -- NULL: a global endpoint, for every supplier's events
@@ -155,6 +185,9 @@ BEGIN
 END;
 $$;
 -- +goose StatementEnd
+-- The triggers lock the tables they are on; writers hold products and vitrine_events in
+-- either order.
+SELECT vitrine_lock_at_once('products, vitrine_events', 'SHARE ROW EXCLUSIVE');
 CREATE TRIGGER vitrine_events_webhooks AFTER INSERT ON vitrine_events
     REFERENCING NEW TABLE AS new_events FOR EACH STATEMENT EXECUTE FUNCTION vitrine_webhook_events();
 
@@ -227,6 +260,7 @@ GRANT SELECT ON vitrine_webhook_messages, vitrine_webhook_deliveries TO authenti
 GRANT SELECT, INSERT, UPDATE, DELETE ON vitrine_webhooks, vitrine_webhook_messages, vitrine_webhook_deliveries TO service_role;
 
 -- +goose Down
+SELECT vitrine_lock_at_once('products, vitrine_events', 'SHARE ROW EXCLUSIVE');
 DROP TRIGGER products_deleted_webhooks ON products;
 DROP TRIGGER vitrine_events_webhooks ON vitrine_events;
 DROP FUNCTION vitrine_expire_webhook_messages(interval, integer);
@@ -237,3 +271,4 @@ DROP FUNCTION vitrine_webhook_enqueue(text, uuid, uuid, jsonb);
 DROP TABLE vitrine_webhook_deliveries;
 DROP TABLE vitrine_webhook_messages;
 DROP TABLE vitrine_webhooks;
+DROP FUNCTION vitrine_lock_at_once(text, text);

@@ -141,31 +141,9 @@ GRANT EXECUTE ON FUNCTION vitrine_acting_supplier(), vitrine_supplier(), vitrine
 -- The policies of 00003, with the acting supplier instead of the user. Each function is
 -- evaluated once per statement (a sub-select), not once per row.
 -- Changing a policy locks its table exclusively. Requests take their locks on
--- product_images and products in either order, so waiting for one table while holding the
--- other could deadlock with a request when this runs on a serving database (a rolling
--- upgrade, or the last step of `vitrine migrate adopt`). So both are taken at once without
--- waiting, retried in the gaps between requests for a few seconds, and only then waited for.
--- +goose StatementBegin
-DO $$
-DECLARE
-    attempt int := 0;
-BEGIN
-    LOOP
-        BEGIN
-            LOCK TABLE product_images, products IN ACCESS EXCLUSIVE MODE NOWAIT;
-            EXIT;
-        EXCEPTION WHEN lock_not_available THEN
-            attempt := attempt + 1;
-            IF attempt >= 500 THEN
-                LOCK TABLE product_images, products IN ACCESS EXCLUSIVE MODE;
-                EXIT;
-            END IF;
-            PERFORM pg_sleep(0.005 + random() * 0.02);
-        END;
-    END LOOP;
-END
-$$;
--- +goose StatementEnd
+-- product_images and products in either order, so both are taken at once
+-- (vitrine_lock_at_once, 00016).
+SELECT vitrine_lock_at_once('product_images, products', 'ACCESS EXCLUSIVE');
 DROP POLICY products_supplier_read ON products;
 DROP POLICY products_supplier_insert ON products;
 DROP POLICY products_supplier_update ON products;
@@ -269,27 +247,7 @@ $$;
 -- +goose StatementEnd
 
 -- +goose Down
--- +goose StatementBegin
-DO $$
-DECLARE
-    attempt int := 0;
-BEGIN
-    LOOP
-        BEGIN
-            LOCK TABLE product_images, products IN ACCESS EXCLUSIVE MODE NOWAIT;
-            EXIT;
-        EXCEPTION WHEN lock_not_available THEN
-            attempt := attempt + 1;
-            IF attempt >= 500 THEN
-                LOCK TABLE product_images, products IN ACCESS EXCLUSIVE MODE;
-                EXIT;
-            END IF;
-            PERFORM pg_sleep(0.005 + random() * 0.02);
-        END;
-    END LOOP;
-END
-$$;
--- +goose StatementEnd
+SELECT vitrine_lock_at_once('product_images, products', 'ACCESS EXCLUSIVE');
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION vitrine_check_writable(p_product_id uuid) RETURNS void
 LANGUAGE plpgsql STABLE AS $$
