@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"log/slog"
+	"math/rand/v2"
 	"net/url"
 	"strings"
 	"sync"
@@ -26,14 +27,16 @@ type Importer interface {
 // ImportWorker works import jobs. Besides the imports queue's bound on the jobs this process
 // works at once, it bounds the fetches from one source host, so that one supplier's feed
 // neither hammers its own server nor takes every worker from the others: a job whose host
-// has PerHost fetches running in this process is snoozed (River's JobSnooze, which does not
-// count as an attempt) rather than left to hold a worker while it waits.
+// has PerHost fetches running in this process waits for one of them to end, but no longer than
+// Wait (a fetch of a photograph takes some tens of milliseconds), then is snoozed (River's
+// JobSnooze, which does not count as an attempt) rather than left to hold a worker longer.
 type ImportWorker struct {
 	river.WorkerDefaults[ImportArgs]
 	Importer Importer
 	PerHost  int           // fetches from one host at once in this process (default 4)
 	Fetch    time.Duration // one fetch's limit, which a job's attempt gets a minute more than
-	Snooze   time.Duration // how long a job waits for a slot of its host (default 1 s)
+	Wait     time.Duration // how long a job holds its worker waiting for a slot of its host (default 50 ms)
+	Snooze   time.Duration // then how long it is snoozed, and as much again at random (default 250 ms)
 	Ended    *ImportEnded  // told when a fetch ends (nil: no one)
 	Logger   *slog.Logger
 
@@ -54,14 +57,14 @@ func (w *ImportWorker) Work(ctx context.Context, job *river.Job[ImportArgs]) err
 	ctx = gallery.WithCaller(ctx, gallery.Service())
 	host := sourceHost(job.Args.SourceURL)
 	w.slotsOnce.Do(func() { w.slots = NewHostSlots(cmp.Or(w.PerHost, 4)) })
-	release, ok := w.slots.acquire(host)
+	release, ok := w.slots.acquireWithin(ctx, host, cmp.Or(w.Wait, 50*time.Millisecond))
 	if !ok {
 		snooze := w.Snooze
 		if snooze <= 0 {
-			snooze = time.Second
+			snooze = 250 * time.Millisecond
 		}
 		w.Logger.DebugContext(ctx, "import snoozed: its host's fetches are at their limit", "job_id", job.ID, "host", host)
-		return river.JobSnooze(snooze)
+		return river.JobSnooze(snooze + rand.N(snooze))
 	}
 	defer release()
 	defer w.Ended.Broadcast()
