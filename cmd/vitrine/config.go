@@ -254,7 +254,7 @@ var settings = []setting{
 		func(c *config, v string) (err error) { c.ImportTimeout, err = time.ParseDuration(v); return }},
 	{"import-workers", "VITRINE_IMPORT_WORKERS", "8", "imports by URL this process fetches at once (0: none; another process works them)", false,
 		func(c *config, v string) (err error) { c.ImportWorkers, err = strconv.Atoi(v); return }},
-	{"import-per-host", "VITRINE_IMPORT_PER_HOST", "4", "imports this process fetches at once from one source host; an import over it waits, without holding a worker", false,
+	{"import-per-host", "VITRINE_IMPORT_PER_HOST", "4", "imports this process fetches at once from one source host; an import over it waits for one of them to end, holding its worker 50 ms at most, then snoozed without holding one", false,
 		func(c *config, v string) (err error) { c.ImportPerHost, err = strconv.Atoi(v); return }},
 	{"upload-types", "VITRINE_UPLOAD_TYPES", upload.DefaultTypes, "comma-separated image types accepted by uploads (direct ones too), others refused with 415: jpeg, png, gif, webp, heic, heif, avif", false,
 		func(c *config, v string) (err error) { c.UploadTypes, err = upload.ParseTypes(v); return }},
