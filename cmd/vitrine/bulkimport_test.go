@@ -372,7 +372,7 @@ func TestImportCommandCSV(t *testing.T) {
 }
 
 // TestBulkImportDoesNotStarveOthers runs a large import from a slow host (each photograph
-// takes 10 s to arrive) on a server with 4 import workers, and, while it runs, a second
+// takes 40 s to arrive) on a server with 4 import workers, and, while it runs, a second
 // supplier's import of one line from another host: the second finishes before the first
 // has fetched a single image, since the first never has more than its
 // VITRINE_IMPORT_IN_FLIGHT (2) images being fetched at once (it does not enqueue a fetch job
@@ -380,7 +380,7 @@ func TestImportCommandCSV(t *testing.T) {
 func TestBulkImportDoesNotStarveOthers(t *testing.T) {
 	t.Parallel()
 	photos := smallPhotos(t, 2)
-	slow := startPhotoSource(t, "127.0.0.1", photos, 10*time.Second)
+	slow := startPhotoSource(t, "127.0.0.1", photos, 40*time.Second) // well under the import timeout (60s), far over the small import
 	fast := startPhotoSource(t, "127.0.0.2", photos, 0)
 	const inFlight = 2
 	owner := pgtest.NewDB(t)
