@@ -136,17 +136,14 @@ func nullText(s string) *string {
 }
 
 // bulkImportCounts reads an import and its counts; $1 is its id. A line is done when its
-// image is in the gallery (or was deleted since), failed when it was refused or its image's
-// fetch failed, and queued otherwise.
+// image is in the gallery (or was deleted while it was fetched), failed when it was refused or
+// its image's fetch failed, and queued otherwise (see 00019_import_line_outcomes.sql).
 const bulkImportCounts = `SELECT i.id, coalesce(i.supplier_id, '00000000-0000-0000-0000-000000000000'), i.lines,
 	i.created_at, i.finished_at,
-	count(l.line) FILTER (WHERE l.state = 'failed' OR im.import_status = 'failed'),
-	count(l.line) FILTER (WHERE l.state = 'admitted' AND im.import_status IS NULL)
+	(SELECT count(*) FROM vitrine_import_lines AS l WHERE l.import_id = i.id AND l.state = 'failed'),
+	(SELECT count(*) FROM vitrine_import_lines AS l WHERE l.import_id = i.id AND l.state = 'done')
 FROM vitrine_imports AS i
-LEFT JOIN vitrine_import_lines AS l ON l.import_id = i.id
-LEFT JOIN product_images AS im ON im.id = l.image_id
-WHERE i.id = $1
-GROUP BY i.id`
+WHERE i.id = $1`
 
 // BulkImport returns an import's progress and its failed lines after line after, at most
 // limit of them (1..gallery.MaxImportFailures), as the caller that ctx carries reads them:
@@ -165,10 +162,9 @@ func (db *DB) BulkImport(ctx context.Context, id uuid.UUID, after, limit int) (g
 			return err
 		}
 		b.Queued = b.Lines - b.Failed - b.Done
-		rows, err := tx.Query(ctx, `SELECT l.line, coalesce(l.error_code, im.import_error_code, ''), coalesce(l.error_message, im.import_error, '')
-			FROM vitrine_import_lines AS l LEFT JOIN product_images AS im ON im.id = l.image_id
-			WHERE l.import_id = $1 AND l.line > $2 AND (l.state = 'failed' OR im.import_status = 'failed')
-			ORDER BY l.line LIMIT $3`, id, after, limit+1)
+		rows, err := tx.Query(ctx, `SELECT line, error_code, error_message FROM vitrine_import_lines
+			WHERE import_id = $1 AND state = 'failed' AND line > $2
+			ORDER BY line LIMIT $3`, id, after, limit+1)
 		if err != nil {
 			return err
 		}
@@ -191,16 +187,19 @@ func (db *DB) BulkImport(ctx context.Context, id uuid.UUID, after, limit int) (g
 // NextBulkImportLines reads what an import's job needs to admit its next lines: the
 // import's supplier, how many of its images are being fetched, and its next queued lines, as
 // many as make inFlight fetches (lines that give a position first, by position, then by line
-// number, so that a gallery listed in any order ends in the feed's order). ctx must carry
-// the service role. An import that is gone is reported finished.
+// number, so that a gallery listed in any order ends in the feed's order). It first settles
+// the lines being fetched whose image is no longer importing (see settleImportLines). ctx
+// must carry the service role. An import that is gone is reported finished.
 func (db *DB) NextBulkImportLines(ctx context.Context, id uuid.UUID, inFlight int) (gallery.BulkImportBatch, error) {
 	var b gallery.BulkImportBatch
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		if err := settleImportLines(ctx, tx, id); err != nil {
+			return err
+		}
 		var supplier *uuid.UUID
 		var finished *time.Time
 		err := tx.QueryRow(ctx, `SELECT supplier_id, finished_at,
-				(SELECT count(*) FROM product_images AS im JOIN vitrine_import_lines AS l ON l.image_id = im.id
-				 WHERE im.import_status = 'importing' AND l.import_id = i.id)
+				(SELECT count(*) FROM vitrine_import_lines AS l WHERE l.import_id = i.id AND l.state = 'admitted')
 			FROM vitrine_imports AS i WHERE id = $1`, id).Scan(&supplier, &finished, &b.Fetching)
 		if errors.Is(err, pgx.ErrNoRows) {
 			b.Finished = true
@@ -231,8 +230,26 @@ func (db *DB) NextBulkImportLines(ctx context.Context, id uuid.UUID, inFlight in
 	return b, domainError("reading import", err)
 }
 
+// settleImportLines gives the lines of import id being fetched whose image is no longer
+// importing the outcome of their image: done (or deleted), or failed with its error. The
+// trigger of 00019 does it when the image changes, but a fetch that ends while its line is
+// being admitted (in its own transaction, after the image's) finds no admitted line yet; so
+// the import's job settles them before it counts the fetches, and before the import ends.
+// It reads only the lines being fetched, at most the import's in-flight bound.
+func settleImportLines(ctx context.Context, tx pgx.Tx, id uuid.UUID) error {
+	_, err := tx.Exec(ctx, `UPDATE vitrine_import_lines AS l
+		SET state = CASE WHEN im.import_status = 'failed' THEN 'failed' ELSE 'done' END,
+		    error_code = CASE WHEN im.import_status = 'failed' THEN coalesce(im.import_error_code, 'internal') END,
+		    error_message = CASE WHEN im.import_status = 'failed' THEN coalesce(im.import_error, '') END
+		FROM vitrine_import_lines AS s LEFT JOIN product_images AS im ON im.id = s.image_id
+		WHERE s.import_id = $1 AND s.state = 'admitted' AND im.import_status IS DISTINCT FROM 'importing'
+		  AND l.import_id = s.import_id AND l.line = s.line`, id)
+	return err
+}
+
 // AdmitBulkImportLines records that queued lines of an import were admitted: the image of
-// lines[i] is images[i]. ctx must carry the service role.
+// lines[i] is images[i], being fetched (its outcome is settled later, see settleImportLines).
+// ctx must carry the service role.
 func (db *DB) AdmitBulkImportLines(ctx context.Context, id uuid.UUID, lines []int, images []uuid.UUID) error {
 	if len(lines) == 0 {
 		return nil
@@ -268,16 +285,19 @@ func (db *DB) FailBulkImportLine(ctx context.Context, id uuid.UUID, line int, ca
 	return domainError("failing an import's line", err)
 }
 
-// FinishBulkImport records that an import finished, if no line of it is queued and none of
-// its images is being fetched, and reports whether it is finished. ctx must carry the service
-// role.
+// FinishBulkImport records that an import finished, if none of its lines is queued or being
+// fetched (after settling them, see settleImportLines), and reports whether it is finished.
+// ctx must carry the service role.
 func (db *DB) FinishBulkImport(ctx context.Context, id uuid.UUID) (finished bool, err error) {
 	err = db.inTx(ctx, func(tx pgx.Tx) error {
+		if err := settleImportLines(ctx, tx, id); err != nil {
+			return err
+		}
 		return tx.QueryRow(ctx, `WITH done AS (
 				UPDATE vitrine_imports AS i SET finished_at = now()
 				WHERE id = $1 AND finished_at IS NULL
-				  AND NOT EXISTS (SELECT 1 FROM vitrine_import_lines AS l LEFT JOIN product_images AS im ON im.id = l.image_id
-				                  WHERE l.import_id = i.id AND (l.state = 'queued' OR im.import_status = 'importing'))
+				  AND NOT EXISTS (SELECT 1 FROM vitrine_import_lines AS l
+				                  WHERE l.import_id = i.id AND l.state IN ('queued', 'admitted'))
 				RETURNING 1)
 			SELECT EXISTS (SELECT 1 FROM done) OR EXISTS (SELECT 1 FROM vitrine_imports WHERE id = $1 AND finished_at IS NOT NULL)
 			    OR NOT EXISTS (SELECT 1 FROM vitrine_imports WHERE id = $1)`, id).Scan(&finished)

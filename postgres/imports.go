@@ -51,21 +51,25 @@ func (db *DB) ImportImages(ctx context.Context, ins []gallery.NewImport) ([]gall
 	)
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		res, changed = make([]gallery.ImportResult, len(ins)), changed[:0]
+		ids := make([]uuid.UUID, len(ins))
 		var targets []gallery.ImportTarget
 		for _, productID := range products {
-			added, err := db.importIntoGallery(ctx, tx, productID, ins, byProduct[productID], res)
+			added, err := db.importIntoGallery(ctx, tx, productID, ins, byProduct[productID], res, ids)
 			if err != nil {
 				return err
 			}
 			for _, i := range added {
-				targets = append(targets, gallery.ImportTarget{ImageID: res[i].Image.ID, SourceURL: ins[i].SourceURL})
+				targets = append(targets, gallery.ImportTarget{ImageID: ids[i], SourceURL: ins[i].SourceURL})
 			}
 			if len(added) > 0 {
 				changed = append(changed, productID)
 			}
 		}
 		// River's table is the service's: the caller's role may not insert into it.
-		return asService(ctx, tx, func() error { return db.jobs.EnqueueImports(ctx, tx, targets) })
+		if err := asService(ctx, tx, func() error { return db.jobs.EnqueueImports(ctx, tx, targets) }); err != nil {
+			return err
+		}
+		return readImportedImages(ctx, tx, ids, res)
 	})
 	if err != nil {
 		return nil, domainError("importing images", err)
@@ -74,11 +78,44 @@ func (db *DB) ImportImages(ctx context.Context, ins []gallery.NewImport) ([]gall
 	return res, nil
 }
 
+// readImportedImages reads, in one statement, the image of every import that has one
+// (ids[i] not nil) into res[i].
+func readImportedImages(ctx context.Context, tx pgx.Tx, ids []uuid.UUID, res []gallery.ImportResult) error {
+	at := map[uuid.UUID][]int{}
+	var want []uuid.UUID
+	for i, id := range ids {
+		if id != uuid.Nil {
+			if _, ok := at[id]; !ok {
+				want = append(want, id)
+			}
+			at[id] = append(at[id], i)
+		}
+	}
+	if len(want) == 0 {
+		return nil
+	}
+	rows, err := tx.Query(ctx, imageSelect+` WHERE i.id = ANY($1)`, want)
+	if err != nil {
+		return err
+	}
+	images, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (gallery.Image, error) { return scanImage(r) })
+	if err != nil {
+		return err
+	}
+	for _, im := range images {
+		for _, i := range at[im.ID] {
+			res[i].Image = im
+		}
+	}
+	return nil
+}
+
 // importIntoGallery makes the imports ins[i] (i in which, all of productID) inside a savepoint
-// of tx, under the product's lock, each in a savepoint of its own so that an import refused
-// for its input is rolled back alone. It fills res[i] and returns the imports that made a
-// new image; an error returned is not an import's own, and ends the transaction.
-func (db *DB) importIntoGallery(ctx context.Context, tx pgx.Tx, productID uuid.UUID, ins []gallery.NewImport, which []int, res []gallery.ImportResult) ([]int, error) {
+// of tx, under the product's lock, each in a savepoint of its own (when there are several) so
+// that an import refused for its input is rolled back alone. It fills res[i] with the import's
+// error or whether its image existed, and ids[i] with its image, and returns the imports that
+// made a new image; an error returned is not an import's own, and ends the transaction.
+func (db *DB) importIntoGallery(ctx context.Context, tx pgx.Tx, productID uuid.UUID, ins []gallery.NewImport, which []int, res []gallery.ImportResult, ids []uuid.UUID) ([]int, error) {
 	refuse := func(err error) error {
 		if err = domainError("importing image", err); gallery.Transient(err) {
 			return err
@@ -99,17 +136,22 @@ func (db *DB) importIntoGallery(ctx context.Context, tx pgx.Tx, productID uuid.U
 	}
 	var added []int
 	for _, i := range which {
-		existed, err := importOne(ctx, sp, ins[i], &res[i])
+		// A product's only import is rolled back with the product's savepoint.
+		existed, err := importOne(ctx, sp, ins[i], &ids[i], len(which) > 1)
 		if err != nil {
+			if len(which) == 1 {
+				return nil, refuse(err)
+			}
 			if err = domainError("importing image", err); gallery.Transient(err) {
 				return nil, err
 			}
 			res[i] = gallery.ImportResult{Err: err}
 			continue
 		}
+		res[i].Existed = existed
 		if !existed {
 			added = append(added, i)
-			w.added = res[i].Image.ID
+			w.added = ids[i]
 		}
 	}
 	if len(added) > 0 {
@@ -121,13 +163,16 @@ func (db *DB) importIntoGallery(ctx context.Context, tx pgx.Tx, productID uuid.U
 }
 
 // importOne inserts the importing image of in (or finds the product's image from its URL)
-// inside a savepoint of tx, rolled back when it fails, and fills *res.
-func importOne(ctx context.Context, tx pgx.Tx, in gallery.NewImport, res *gallery.ImportResult) (bool, error) {
-	sp, err := tx.Begin(ctx)
-	if err != nil {
-		return false, err
+// into tx, inside a savepoint of its own, rolled back when it fails, when nested is set; it
+// sets *id to the image and reports whether it existed.
+func importOne(ctx context.Context, tx pgx.Tx, in gallery.NewImport, id *uuid.UUID, nested bool) (existed bool, err error) {
+	q := tx
+	if nested {
+		if q, err = tx.Begin(ctx); err != nil {
+			return false, err
+		}
+		defer q.Rollback(ctx)
 	}
-	defer sp.Rollback(ctx)
 	var pos *int32
 	if in.Position != nil {
 		p, err := int4("position", *in.Position)
@@ -136,7 +181,7 @@ func importOne(ctx context.Context, tx pgx.Tx, in gallery.NewImport, res *galler
 		}
 		if in.ClampPosition {
 			var size int32
-			if err := sp.QueryRow(ctx, `SELECT count(*) FROM product_images WHERE product_id = $1`, in.ProductID).Scan(&size); err != nil {
+			if err := q.QueryRow(ctx, `SELECT count(*) FROM product_images WHERE product_id = $1`, in.ProductID).Scan(&size); err != nil {
 				return false, err
 			}
 			p = min(p, size)
@@ -144,15 +189,14 @@ func importOne(ctx context.Context, tx pgx.Tx, in gallery.NewImport, res *galler
 		pos = &p
 	}
 	// The function itself refuses a product the caller may not change.
-	var id uuid.UUID
-	if err := sp.QueryRow(ctx, `SELECT o_id, o_existed FROM vitrine_import_image($1, NULL, $2, $3, $4, $5)`,
-		in.ProductID, uuid.New(), in.SourceURL, in.Alt, pos).Scan(&id, &res.Existed); err != nil {
+	if err := q.QueryRow(ctx, `SELECT o_id, o_existed FROM vitrine_import_image($1, NULL, $2, $3, $4, $5)`,
+		in.ProductID, uuid.New(), in.SourceURL, in.Alt, pos).Scan(id, &existed); err != nil {
 		return false, err
 	}
-	if res.Image, err = readImage(ctx, sp, id); err != nil {
-		return false, err
+	if nested {
+		return existed, q.Commit(ctx)
 	}
-	return res.Existed, sp.Commit(ctx)
+	return existed, nil
 }
 
 // PublishImport gives an image being imported from sourceURL its original: im.ID names the
@@ -162,8 +206,7 @@ func importOne(ctx context.Context, tx pgx.Tx, in gallery.NewImport, res *galler
 // thumbnail job is enqueued in the same transaction when the policy wants thumbnails at that
 // place. An image that is gone, or no longer importing from sourceURL (deleted, or imported
 // again meanwhile), is a conflict, and publish is not called.
-func (db *DB) PublishImport(ctx context.Context, im gallery.NewImage, sourceURL string, publish func(context.Context) error) (gallery.Image, error) {
-	var out gallery.Image
+func (db *DB) PublishImport(ctx context.Context, im gallery.NewImage, sourceURL string, publish func(context.Context) error) error {
 	var productID uuid.UUID
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		if err := lockObjects(ctx, tx, []string{im.StoragePath}, true); err != nil {
@@ -197,17 +240,14 @@ func (db *DB) PublishImport(ctx context.Context, im gallery.NewImage, sourceURL 
 		}
 		if db.jobs != nil && db.thumbnails.Wants(order) {
 			target := []gallery.ThumbnailTarget{{ImageID: im.ID}}
-			if err := asService(ctx, tx, func() error { return db.enqueueThumbnails(ctx, tx, target) }); err != nil {
-				return err
-			}
+			return asService(ctx, tx, func() error { return db.enqueueThumbnails(ctx, tx, target) })
 		}
-		out, err = readImage(ctx, tx, im.ID)
-		return err
+		return nil
 	})
 	if err == nil {
 		db.notify(productID)
 	}
-	return out, domainError("publishing imported image", err)
+	return domainError("publishing imported image", err)
 }
 
 // FailImport records that the import of an image from sourceURL failed with e: its status

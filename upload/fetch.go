@@ -71,7 +71,7 @@ func (s *Service) FetchImport(ctx context.Context, imageID uuid.UUID, sourceURL 
 	defer rec.Discard()
 	im, publish := s.original(rec)
 	im.ID = imageID
-	_, err = s.Gallery.PublishImport(ctx, im, sourceURL, publish)
+	err = s.Gallery.PublishImport(ctx, im, sourceURL, publish)
 	if gallery.ErrorCode(err) == gallery.ECONFLICT {
 		return nil
 	}

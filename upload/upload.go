@@ -39,7 +39,7 @@ type Gallery interface {
 	Upload(ctx context.Context, id uuid.UUID) (gallery.Upload, error)
 	CancelUpload(ctx context.Context, id uuid.UUID) error
 	ImportImages(ctx context.Context, ins []gallery.NewImport) ([]gallery.ImportResult, error)
-	PublishImport(ctx context.Context, im gallery.NewImage, sourceURL string, publish func(context.Context) error) (gallery.Image, error)
+	PublishImport(ctx context.Context, im gallery.NewImage, sourceURL string, publish func(context.Context) error) error
 	FailImport(ctx context.Context, imageID uuid.UUID, sourceURL string, e gallery.ImportError) error
 }
 

@@ -5,7 +5,8 @@
 //     through POST /v1/products/{id}/images by 8 clients, over 20 products;
 //   - import: the same photographs as one bulk import (POST /v1/imports) of BENCH_IMAGES
 //     lines over 20 products, each photograph served under BENCH_IMAGES/12 distinct URLs by
-//     a local HTTP server (imports are idempotent per URL), from the POST to the import's end.
+//     a local HTTP server (imports are idempotent per URL), from the POST to the import's end
+//     (its progress read every 100 ms).
 //
 // The import is measured three times: with the defaults, at the uploads' concurrency (8 fetches
 // from the one source host: VITRINE_IMPORT_PER_HOST=8, the in-flight bound and the fetch
@@ -18,7 +19,8 @@
 // Each reports images a second, the server's CPU time per image and its peak RSS (VmHWM).
 // Target: the import's median rate at least 0.9 × the upload's. BENCH_ROUNDS (default 3)
 // rounds, the measures interleaved; BENCH_ENV adds settings (space-separated K=V) to every server,
-// BENCH_POOL_MAX_CONNS sizes their database pools. After each import, where its fetch jobs
+// BENCH_POOL_MAX_CONNS sizes their database pools, BENCH_ONLY (comma-separated names: upload,
+// import, import-equal, import-deep, import-before, import-before-equal) keeps only those measures. After each import, where its fetch jobs
 // spent their time (waiting to be picked, working, snoozed) is logged from River's table.
 // Run with `make bench-import`.
 package imports
@@ -57,6 +59,9 @@ const (
 	secret   = "a secret of this benchmark only, long enough"
 	products = 20
 	clients  = 8
+	// poll is how often the import's progress is read: ten times as often as `vitrine import`
+	// reads it, so that the end of an import is seen within a few thousandths of its time.
+	poll = 100 * time.Millisecond
 )
 
 func envInt(name string, def int) int {
@@ -142,6 +147,17 @@ func (s server) jobTimes(b *testing.B) {
 	}
 	logf("fetch jobs: %d; created to picked: median %.0f ms, p90 %.0f ms; picked to done: median %.0f ms, p90 %.0f ms; %d snoozes",
 		jobs, wait*1000, wait90*1000, work*1000, work90*1000, snoozes)
+	// The jobs admitted together were inserted by one transaction, at one created_at.
+	var batches int
+	var size, gap, gap90 float64
+	err = pool.QueryRow(context.Background(), `WITH b AS (SELECT created_at, count(*) AS n FROM river_job WHERE kind = $1 GROUP BY created_at),
+		g AS (SELECT n, extract(epoch FROM created_at - lag(created_at) OVER (ORDER BY created_at)) AS gap FROM b)
+		SELECT count(*), avg(n), percentile_cont(0.5) WITHIN GROUP (ORDER BY gap), percentile_cont(0.9) WITHIN GROUP (ORDER BY gap) FROM g`,
+		gallery.ImportJobKind).Scan(&batches, &size, &gap, &gap90)
+	if err != nil {
+		b.Fatal(err)
+	}
+	logf("admitted in %d batches of %.1f lines on average; between two batches: median %.1f ms, p90 %.1f ms", batches, size, gap*1000, gap90*1000)
 }
 
 // logf prints a line of the benchmark's log as it happens: testing.B keeps only ten lines of
@@ -150,6 +166,25 @@ func logf(format string, args ...any) { fmt.Printf(format+"\n", args...) }
 
 type measure struct {
 	rate, cpuMs, peakMiB float64
+	busy                 float64 // the share of the machine's CPU time that was busy
+}
+
+// machineCPU reads the machine's busy and total CPU time so far, in clock ticks, from
+// /proc/stat (busy: all but idle and iowait).
+func machineCPU(b *testing.B) (busy, all int64) {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		b.Fatal(err)
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	for i, f := range strings.Fields(line)[1:] {
+		n, _ := strconv.ParseInt(f, 10, 64)
+		all += n
+		if i != 3 && i != 4 {
+			busy += n
+		}
+	}
+	return busy, all
 }
 
 func median(v []float64) float64 {
@@ -203,12 +238,16 @@ func BenchmarkBulkImportVsUpload(b *testing.B) {
 	if before := os.Getenv("BENCH_VITRINE_BIN_BEFORE"); before != "" {
 		runs = append(runs, run{"import-before", before, nil}, run{"import-before-equal", before, []string{equal}})
 	}
+	if only := strings.Fields(strings.ReplaceAll(os.Getenv("BENCH_ONLY"), ",", " ")); len(only) > 0 {
+		runs = slices.DeleteFunc(runs, func(r run) bool { return !slices.Contains(only, r.name) })
+	}
 	results := map[string][]measure{}
 	for round := range rounds {
 		for _, r := range runs {
 			kind := r.name
 			s := start(b, r.bin, append([]string{allow}, r.env...)...)
 			cpu0 := s.CPUTime(b)
+			busy0, all0 := machineCPU(b)
 			t0 := time.Now()
 			var failed atomic.Int64
 			switch {
@@ -240,41 +279,49 @@ func BenchmarkBulkImportVsUpload(b *testing.B) {
 					b.Fatalf("POST /v1/imports: %d", st)
 				}
 				for imp.FinishedAt == nil {
-					time.Sleep(20 * time.Millisecond)
+					time.Sleep(poll)
 					s.do(b, "GET", "/v1/imports/"+imp.ID, nil, "", &imp)
 				}
 				failed.Store(int64(imp.Failed))
 				s.jobTimes(b)
 			}
 			elapsed := time.Since(t0)
+			busy1, all1 := machineCPU(b)
 			m := measure{
 				rate:    float64(n) / elapsed.Seconds(),
 				cpuMs:   float64((s.CPUTime(b) - cpu0).Microseconds()) / 1000 / float64(n),
 				peakMiB: float64(s.PeakRSS(b)) / (1 << 20),
+				busy:    float64(busy1-busy0) / float64(all1-all0),
 			}
 			s.Stop()
 			results[kind] = append(results[kind], m)
-			logf("round %d %s: %d images in %s: %.1f images/s, %.2f CPU-ms of the server per image, peak RSS %.0f MiB, %d failed",
-				round+1, kind, n, elapsed.Round(time.Millisecond), m.rate, m.cpuMs, m.peakMiB, failed.Load())
+			logf("round %d %s: %d images in %s: %.1f images/s, %.2f CPU-ms of the server per image, peak RSS %.0f MiB, machine %.0f%% busy, %d failed",
+				round+1, kind, n, elapsed.Round(time.Millisecond), m.rate, m.cpuMs, m.peakMiB, 100*m.busy, failed.Load())
 		}
 	}
 	med := map[string]measure{}
 	for kind, ms := range results {
-		var rates, cpus, peaks []float64
+		var rates, cpus, peaks, busy []float64
 		for _, m := range ms {
-			rates, cpus, peaks = append(rates, m.rate), append(cpus, m.cpuMs), append(peaks, m.peakMiB)
+			rates, cpus, peaks, busy = append(rates, m.rate), append(cpus, m.cpuMs), append(peaks, m.peakMiB), append(busy, m.busy)
 		}
-		med[kind] = measure{median(rates), median(cpus), median(peaks)}
+		med[kind] = measure{median(rates), median(cpus), median(peaks), median(busy)}
 		b.ReportMetric(med[kind].rate, kind+"-images/s")
 		b.ReportMetric(med[kind].cpuMs, kind+"-CPU-ms/image")
 		b.ReportMetric(med[kind].peakMiB, kind+"-peakMiB")
 	}
-	up := med["upload"]
-	logf("median upload: %.1f images/s, %.2f CPU-ms per image, peak RSS %.0f MiB", up.rate, up.cpuMs, up.peakMiB)
-	for _, r := range runs[1:] {
+	up, ok := med["upload"]
+	if !ok {
+		return
+	}
+	logf("median upload: %.1f images/s, %.2f CPU-ms per image, peak RSS %.0f MiB, machine %.0f%% busy", up.rate, up.cpuMs, up.peakMiB, 100*up.busy)
+	for _, r := range runs {
+		if r.name == "upload" {
+			continue
+		}
 		m := med[r.name]
 		b.ReportMetric(m.rate/up.rate, r.name+"/upload")
-		logf("median %s: %.1f images/s: %.3f × the upload's (target >= 0.9); %.2f CPU-ms per image, peak RSS %.0f MiB",
-			r.name, m.rate, m.rate/up.rate, m.cpuMs, m.peakMiB)
+		logf("median %s: %.1f images/s: %.3f × the upload's (target >= 0.9); %.2f CPU-ms per image, peak RSS %.0f MiB, machine %.0f%% busy",
+			r.name, m.rate, m.rate/up.rate, m.cpuMs, m.peakMiB, 100*m.busy)
 	}
 }
