@@ -20,6 +20,7 @@ type galleryWrite struct {
 	tx         pgx.Tx
 	productID  uuid.UUID
 	mainBefore uuid.UUID
+	mainAfter  uuid.UUID   // read by settle
 	added      uuid.UUID   // the appended image, if any
 	gone       []uuid.UUID // the images the change deleted
 	dropped    bool        // the change may have sent keys to the object outbox
@@ -29,15 +30,27 @@ type galleryWrite struct {
 // notifies the readers of its events after it commits (the caller hands the product to
 // db.notify then), not inside itself.
 func (db *DB) beginGalleryWrite(ctx context.Context, tx pgx.Tx, productID uuid.UUID) (*galleryWrite, error) {
-	if _, err := tx.Exec(ctx, `SELECT vitrine_lock_product($1), `+notifyAfterCommit, productID); err != nil {
-		return nil, err
-	}
-	w := &galleryWrite{db: db, tx: tx, productID: productID}
-	err := tx.QueryRow(ctx, `SELECT id FROM product_images WHERE product_id = $1 AND image_order = 0`, productID).Scan(&w.mainBefore)
-	if err != nil && err != pgx.ErrNoRows {
+	var b pgx.Batch
+	w := db.queueGalleryWrite(&b, tx, productID)
+	if err := tx.SendBatch(ctx, &b).Close(); err != nil {
 		return nil, err
 	}
 	return w, nil
+}
+
+// queueGalleryWrite is beginGalleryWrite's statements queued in b, for a caller that sends
+// several writes' statements in one round trip: the write is begun once b is sent and closed.
+// The main image is read after the lock is taken: each statement has its own snapshot.
+func (db *DB) queueGalleryWrite(b *pgx.Batch, tx pgx.Tx, productID uuid.UUID) *galleryWrite {
+	w := &galleryWrite{db: db, tx: tx, productID: productID}
+	b.Queue(`SELECT vitrine_lock_product($1), `+notifyAfterCommit, productID)
+	b.Queue(`SELECT id FROM product_images WHERE product_id = $1 AND image_order = 0`, productID).QueryRow(func(row pgx.Row) error {
+		if err := row.Scan(&w.mainBefore); err != nil && err != pgx.ErrNoRows {
+			return err
+		}
+		return nil
+	})
+	return w
 }
 
 // beginImageWrite is beginGalleryWrite for the product of an image.
@@ -49,59 +62,125 @@ func (db *DB) beginImageWrite(ctx context.Context, tx pgx.Tx, imageID uuid.UUID)
 	return db.beginGalleryWrite(ctx, tx, productID)
 }
 
+// afterWrite is what the writes of a transaction call for once they are made: the thumbnail
+// jobs to enqueue and to supersede, and whether keys went to the object outbox.
+type afterWrite struct {
+	targets    []gallery.ThumbnailTarget
+	superseded []uuid.UUID
+	dropped    bool
+}
+
+// add notes what b calls for too.
+func (a *afterWrite) add(b afterWrite) {
+	a.targets = append(a.targets, b.targets...)
+	a.superseded = append(a.superseded, b.superseded...)
+	a.dropped = a.dropped || b.dropped
+}
+
+// finish enqueues what the write calls for (see settle and enqueue).
 func (w *galleryWrite) finish(ctx context.Context) error {
-	if w.db.jobs == nil {
-		return nil
+	var after afterWrite
+	if err := w.settle(ctx, &after); err != nil {
+		return err
 	}
-	tx := w.tx
-	var targets []gallery.ThumbnailTarget
-	superseded := w.gone // their jobs have nothing left to do
-	if w.db.thumbnailsBeyondMain() {
-		if w.added != uuid.Nil {
-			targets = append(targets, gallery.ThumbnailTarget{ImageID: w.added})
-		}
-	} else {
-		var mainAfter uuid.UUID
-		err := tx.QueryRow(ctx, `SELECT id FROM product_images WHERE product_id = $1 AND image_order = 0`, w.productID).Scan(&mainAfter)
-		if err != nil && err != pgx.ErrNoRows {
+	return w.db.enqueueAfterWrites(ctx, w.tx, after)
+}
+
+// settle notes in after what the write calls for, as the caller: thumbnails for a new main
+// image (or for the new image), the jobs of images no longer main or deleted, and, where only
+// the main image has thumbnails, clears them on the others. A transaction of several writes
+// settles each, then enqueues what they call for once (enqueueAfterWrites).
+func (w *galleryWrite) settle(ctx context.Context, after *afterWrite) error {
+	var b pgx.Batch
+	if w.queueSettle(&b); b.Len() > 0 {
+		if err := w.tx.SendBatch(ctx, &b).Close(); err != nil {
 			return err
 		}
-		if mainAfter != w.mainBefore {
-			if mainAfter != uuid.Nil {
-				targets = append(targets, gallery.ThumbnailTarget{ImageID: mainAfter})
-			}
-			// Only a main image gets a job, so the one that was main until now is the only
-			// image of the product that can have one in flight.
-			if w.mainBefore != uuid.Nil {
-				superseded = append(superseded, w.mainBefore)
-			}
-		}
-		// Thumbnails belong to the main image only: clear them elsewhere and delete their objects.
-		tag, err := tx.Exec(ctx, `UPDATE product_images
+	}
+	w.settled(after)
+	return nil
+}
+
+// queueSettle queues in b the statement settle needs, if any: where only the main image has
+// thumbnails, they are cleared elsewhere (their objects go to the outbox), and the main image
+// is read, in one statement (the clearing changes no order). Once b is sent and closed,
+// settled notes what the write calls for.
+func (w *galleryWrite) queueSettle(b *pgx.Batch) {
+	if w.db.jobs == nil || w.db.thumbnailsBeyondMain() {
+		return
+	}
+	b.Queue(`WITH cleared AS (
+			UPDATE product_images
 			SET thumbnails = NULL, thumbnail_url = NULL, variants = NULL, thumbhash = NULL, dominant_color = NULL
 			WHERE product_id = $1 AND image_order > 0
-			  AND (thumbnails IS NOT NULL OR thumbnail_url IS NOT NULL OR variants IS NOT NULL)`, w.productID)
-		if err != nil {
+			  AND (thumbnails IS NOT NULL OR thumbnail_url IS NOT NULL OR variants IS NOT NULL)
+			RETURNING 1)
+		SELECT (SELECT id FROM product_images WHERE product_id = $1 AND image_order = 0), (SELECT count(*) > 0 FROM cleared)`,
+		w.productID).QueryRow(func(row pgx.Row) error {
+		var main *uuid.UUID
+		var cleared bool
+		if err := row.Scan(&main, &cleared); err != nil {
 			return err
 		}
-		w.dropped = w.dropped || tag.RowsAffected() > 0
-	}
-	// River's table is the service's: the caller's role may not insert into it.
-	return asService(ctx, tx, func() error {
-		if err := w.db.cancelThumbnails(ctx, tx, superseded); err != nil {
-			return err
+		if main != nil {
+			w.mainAfter = *main
 		}
-		if err := w.db.enqueueThumbnails(ctx, tx, targets); err != nil {
-			return err
-		}
-		if err := w.db.scheduleWebhooks(ctx, tx); err != nil {
-			return err
-		}
-		if w.dropped {
-			return w.db.jobs.EnqueueOutboxDrain(ctx, tx)
-		}
+		w.dropped = w.dropped || cleared
 		return nil
 	})
+}
+
+// settled notes in after what the write calls for, once queueSettle's statement has run.
+func (w *galleryWrite) settled(after *afterWrite) {
+	if w.db.jobs == nil {
+		return
+	}
+	after.superseded = append(after.superseded, w.gone...) // their jobs have nothing left to do
+	after.dropped = after.dropped || w.dropped
+	if w.db.thumbnailsBeyondMain() {
+		if w.added != uuid.Nil {
+			after.targets = append(after.targets, gallery.ThumbnailTarget{ImageID: w.added})
+		}
+		return
+	}
+	if w.mainAfter != w.mainBefore {
+		if w.mainAfter != uuid.Nil {
+			after.targets = append(after.targets, gallery.ThumbnailTarget{ImageID: w.mainAfter})
+		}
+		// Only a main image gets a job, so the one that was main until now is the only
+		// image of the product that can have one in flight.
+		if w.mainBefore != uuid.Nil {
+			after.superseded = append(after.superseded, w.mainBefore)
+		}
+	}
+}
+
+// enqueueAfterWrites enqueues, as the service (River's table is the service's: the caller's
+// role may not insert into it), what a transaction's writes call for: their thumbnail jobs,
+// the supersession of others, the jobs of the webhook deliveries that triggers recorded in
+// the transaction, and a drain of the object outbox when keys went to it.
+func (db *DB) enqueueAfterWrites(ctx context.Context, tx pgx.Tx, after afterWrite) error {
+	if db.jobs == nil {
+		return nil
+	}
+	return asService(ctx, tx, func() error { return db.enqueueAfterWritesAsService(ctx, tx, after) })
+}
+
+// enqueueAfterWritesAsService is enqueueAfterWrites in a transaction acting as the service.
+func (db *DB) enqueueAfterWritesAsService(ctx context.Context, tx pgx.Tx, after afterWrite) error {
+	if err := db.cancelThumbnails(ctx, tx, after.superseded); err != nil {
+		return err
+	}
+	if err := db.enqueueThumbnails(ctx, tx, after.targets); err != nil {
+		return err
+	}
+	if err := db.scheduleWebhooks(ctx, tx); err != nil {
+		return err
+	}
+	if after.dropped {
+		return db.jobs.EnqueueOutboxDrain(ctx, tx)
+	}
+	return nil
 }
 
 // cancelThumbnails supersedes the thumbnail jobs in flight for images that no longer need

@@ -35,47 +35,139 @@ func (db *DB) ImportImages(ctx context.Context, ins []gallery.NewImport) ([]gall
 	if db.jobs == nil {
 		return nil, gallery.Errorf(gallery.EUNSUPPORTED, "this server enqueues no import jobs")
 	}
-	// The imports of each product, products in the order of their ids.
-	byProduct := map[uuid.UUID][]int{}
-	var products []uuid.UUID
+	b := importBatch{ins: ins, byProduct: map[uuid.UUID][]int{}, positions: make([]*int32, len(ins))}
+	bad := make([]error, len(ins))
 	for i, in := range ins {
-		if _, ok := byProduct[in.ProductID]; !ok {
-			products = append(products, in.ProductID)
-		}
-		byProduct[in.ProductID] = append(byProduct[in.ProductID], i)
-	}
-	slices.SortFunc(products, func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) })
-	var (
-		res     []gallery.ImportResult
-		changed []uuid.UUID
-	)
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		res, changed = make([]gallery.ImportResult, len(ins)), changed[:0]
-		ids := make([]uuid.UUID, len(ins))
-		var targets []gallery.ImportTarget
-		for _, productID := range products {
-			added, err := db.importIntoGallery(ctx, tx, productID, ins, byProduct[productID], res, ids)
+		if in.Position != nil {
+			p, err := int4("position", *in.Position)
 			if err != nil {
-				return err
+				bad[i] = domainError("importing image", err)
+				continue
 			}
-			for _, i := range added {
-				targets = append(targets, gallery.ImportTarget{ImageID: ids[i], SourceURL: ins[i].SourceURL})
-			}
-			if len(added) > 0 {
-				changed = append(changed, productID)
-			}
+			b.positions[i] = &p
 		}
-		// River's table is the service's: the caller's role may not insert into it.
-		if err := asService(ctx, tx, func() error { return db.jobs.EnqueueImports(ctx, tx, targets) }); err != nil {
-			return err
+		if _, ok := b.byProduct[in.ProductID]; !ok {
+			b.products = append(b.products, in.ProductID)
 		}
-		return readImportedImages(ctx, tx, ids, res)
-	})
+		b.byProduct[in.ProductID] = append(b.byProduct[in.ProductID], i)
+	}
+	// The imports of each product, products in the order of their ids.
+	slices.SortFunc(b.products, func(x, y uuid.UUID) int { return bytes.Compare(x[:], y[:]) })
+	// First every product's statements in one round trip; when one is refused (a product the
+	// caller may not change, a position out of range), the transaction is made again with a
+	// savepoint for each product and import, so that the refused import alone is undone.
+	careful := false
+	err := db.inTx(ctx, func(tx pgx.Tx) error { return b.run(ctx, db, tx, careful) })
+	if err != nil && !gallery.Transient(domainError("importing images", err)) {
+		careful = true
+		err = db.inTx(ctx, func(tx pgx.Tx) error { return b.run(ctx, db, tx, careful) })
+	}
 	if err != nil {
 		return nil, domainError("importing images", err)
 	}
-	db.notify(changed...)
-	return res, nil
+	for i, e := range bad {
+		if e != nil {
+			b.res[i] = gallery.ImportResult{Err: e}
+		}
+	}
+	db.notify(b.changed...)
+	return b.res, nil
+}
+
+// importBatch is one transaction of ImportImages.
+type importBatch struct {
+	ins       []gallery.NewImport
+	positions []*int32 // ins[i].Position, checked
+	products  []uuid.UUID
+	byProduct map[uuid.UUID][]int // the imports of each product, in order
+	// Filled by run.
+	res     []gallery.ImportResult
+	ids     []uuid.UUID
+	changed []uuid.UUID
+}
+
+// importImageSQL makes or finds one import's image: $1 product, $2 new image id, $3 source URL,
+// $4 alt, $5 position (NULL: the end), $6 whether a position past the end means the end. The
+// function refuses a product the caller may not change.
+const importImageSQL = `SELECT o_id, o_existed FROM vitrine_import_image($1, NULL, $2, $3, $4,
+	CASE WHEN $6 AND $5::int IS NOT NULL THEN least($5::int, (SELECT count(*) FROM product_images WHERE product_id = $1)::int) ELSE $5::int END)`
+
+// run makes the batch's imports in tx: when careful, each product's in a savepoint and each
+// import in one of its own (importIntoGallery); otherwise every statement in one round trip,
+// where any refusal fails the transaction.
+func (b *importBatch) run(ctx context.Context, db *DB, tx pgx.Tx, careful bool) error {
+	b.res, b.ids, b.changed = make([]gallery.ImportResult, len(b.ins)), make([]uuid.UUID, len(b.ins)), b.changed[:0]
+	var (
+		targets []gallery.ImportTarget
+		after   afterWrite
+		added   = map[uuid.UUID][]int{}
+	)
+	if careful {
+		for _, productID := range b.products {
+			made, err := db.importIntoGallery(ctx, tx, productID, b, &after)
+			if err != nil {
+				return err
+			}
+			added[productID] = made
+		}
+	} else {
+		var batch pgx.Batch
+		writes := make([]*galleryWrite, len(b.products))
+		for k, productID := range b.products {
+			w := db.queueGalleryWrite(&batch, tx, productID)
+			for _, i := range b.byProduct[productID] {
+				b.queueImport(&batch, i, func() {
+					added[productID] = append(added[productID], i)
+					w.added = b.ids[i]
+				})
+			}
+			w.queueSettle(&batch)
+			writes[k] = w
+		}
+		if err := tx.SendBatch(ctx, &batch).Close(); err != nil {
+			return err
+		}
+		for _, w := range writes {
+			if len(added[w.productID]) > 0 {
+				w.settled(&after)
+			}
+		}
+	}
+	for _, productID := range b.products {
+		for _, i := range added[productID] {
+			targets = append(targets, gallery.ImportTarget{ImageID: b.ids[i], SourceURL: b.ins[i].SourceURL})
+		}
+		if len(added[productID]) > 0 {
+			b.changed = append(b.changed, productID)
+		}
+	}
+	// What the galleries' writes call for, and the fetch jobs, are enqueued at once, as the
+	// service: River's table is the service's, the caller's role may not insert into it.
+	err := asService(ctx, tx, func() error {
+		if err := db.enqueueAfterWritesAsService(ctx, tx, after); err != nil {
+			return err
+		}
+		return db.jobs.EnqueueImports(ctx, tx, targets)
+	})
+	if err != nil {
+		return err
+	}
+	return readImportedImages(ctx, tx, b.ids, b.res)
+}
+
+// queueImport queues in batch the statement of import i, which records its image and whether
+// it existed, and calls made when it made a new image.
+func (b *importBatch) queueImport(batch *pgx.Batch, i int, made func()) {
+	in := b.ins[i]
+	batch.Queue(importImageSQL, in.ProductID, uuid.New(), in.SourceURL, in.Alt, b.positions[i], in.ClampPosition).QueryRow(func(row pgx.Row) error {
+		if err := row.Scan(&b.ids[i], &b.res[i].Existed); err != nil {
+			return err
+		}
+		if !b.res[i].Existed {
+			made()
+		}
+		return nil
+	})
 }
 
 // readImportedImages reads, in one statement, the image of every import that has one
@@ -110,18 +202,20 @@ func readImportedImages(ctx context.Context, tx pgx.Tx, ids []uuid.UUID, res []g
 	return nil
 }
 
-// importIntoGallery makes the imports ins[i] (i in which, all of productID) inside a savepoint
-// of tx, under the product's lock, each in a savepoint of its own (when there are several) so
-// that an import refused for its input is rolled back alone. It fills res[i] with the import's
-// error or whether its image existed, and ids[i] with its image, and returns the imports that
-// made a new image; an error returned is not an import's own, and ends the transaction.
-func (db *DB) importIntoGallery(ctx context.Context, tx pgx.Tx, productID uuid.UUID, ins []gallery.NewImport, which []int, res []gallery.ImportResult, ids []uuid.UUID) ([]int, error) {
+// importIntoGallery makes the imports of productID in the batch inside a savepoint of tx,
+// under the product's lock, each in a savepoint of its own (when there are several) so that
+// an import refused for its input is rolled back alone. It fills the imports' results and
+// images in b, and returns the imports that made a new image; an error returned is not an
+// import's own, and ends the transaction. What the gallery's write calls for is added to
+// after, for the transaction to enqueue.
+func (db *DB) importIntoGallery(ctx context.Context, tx pgx.Tx, productID uuid.UUID, b *importBatch, after *afterWrite) ([]int, error) {
+	which := b.byProduct[productID]
 	refuse := func(err error) error {
 		if err = domainError("importing image", err); gallery.Transient(err) {
 			return err
 		}
 		for _, i := range which {
-			res[i] = gallery.ImportResult{Err: err}
+			b.res[i] = gallery.ImportResult{Err: err}
 		}
 		return nil
 	}
@@ -137,7 +231,12 @@ func (db *DB) importIntoGallery(ctx context.Context, tx pgx.Tx, productID uuid.U
 	var added []int
 	for _, i := range which {
 		// A product's only import is rolled back with the product's savepoint.
-		existed, err := importOne(ctx, sp, ins[i], &ids[i], len(which) > 1)
+		isNew := false
+		err := b.importOne(ctx, sp, i, len(which) > 1, func() { isNew = true })
+		if err == nil && isNew {
+			added = append(added, i)
+			w.added = b.ids[i]
+		}
 		if err != nil {
 			if len(which) == 1 {
 				return nil, refuse(err)
@@ -145,58 +244,42 @@ func (db *DB) importIntoGallery(ctx context.Context, tx pgx.Tx, productID uuid.U
 			if err = domainError("importing image", err); gallery.Transient(err) {
 				return nil, err
 			}
-			res[i] = gallery.ImportResult{Err: err}
+			b.res[i] = gallery.ImportResult{Err: err}
 			continue
 		}
-		res[i].Existed = existed
-		if !existed {
-			added = append(added, i)
-			w.added = ids[i]
-		}
 	}
+	var mine afterWrite
 	if len(added) > 0 {
-		if err := w.finish(ctx); err != nil {
+		if err := w.settle(ctx, &mine); err != nil {
 			return nil, err
 		}
 	}
-	return added, sp.Commit(ctx)
+	if err := sp.Commit(ctx); err != nil {
+		return nil, err
+	}
+	after.add(mine)
+	return added, nil
 }
 
-// importOne inserts the importing image of in (or finds the product's image from its URL)
-// into tx, inside a savepoint of its own, rolled back when it fails, when nested is set; it
-// sets *id to the image and reports whether it existed.
-func importOne(ctx context.Context, tx pgx.Tx, in gallery.NewImport, id *uuid.UUID, nested bool) (existed bool, err error) {
+// importOne makes import i in tx, inside a savepoint of its own, rolled back when it fails,
+// when nested is set (see queueImport).
+func (b *importBatch) importOne(ctx context.Context, tx pgx.Tx, i int, nested bool, made func()) (err error) {
 	q := tx
 	if nested {
 		if q, err = tx.Begin(ctx); err != nil {
-			return false, err
+			return err
 		}
 		defer q.Rollback(ctx)
 	}
-	var pos *int32
-	if in.Position != nil {
-		p, err := int4("position", *in.Position)
-		if err != nil {
-			return false, err
-		}
-		if in.ClampPosition {
-			var size int32
-			if err := q.QueryRow(ctx, `SELECT count(*) FROM product_images WHERE product_id = $1`, in.ProductID).Scan(&size); err != nil {
-				return false, err
-			}
-			p = min(p, size)
-		}
-		pos = &p
-	}
-	// The function itself refuses a product the caller may not change.
-	if err := q.QueryRow(ctx, `SELECT o_id, o_existed FROM vitrine_import_image($1, NULL, $2, $3, $4, $5)`,
-		in.ProductID, uuid.New(), in.SourceURL, in.Alt, pos).Scan(id, &existed); err != nil {
-		return false, err
+	var batch pgx.Batch
+	b.queueImport(&batch, i, made)
+	if err := q.SendBatch(ctx, &batch).Close(); err != nil {
+		return err
 	}
 	if nested {
-		return existed, q.Commit(ctx)
+		return q.Commit(ctx)
 	}
-	return existed, nil
+	return nil
 }
 
 // PublishImport gives an image being imported from sourceURL its original: im.ID names the
