@@ -439,3 +439,59 @@ func TestBulkImportDoesNotStarveOthers(t *testing.T) {
 		t.Error("no fetch job of the big import was seen")
 	}
 }
+
+// TestBulkImportLinesFollowTheirImages checks that an import's lines keep the outcome of
+// their images, whoever changes them: a fetch that fails (the source answers 404) is a failed
+// line with the image's error code and message; once the source is fixed and the image retried
+// (POST /v1/images/{id}/retry), after the import has finished, the line is done, and the
+// import's counts and failures say so.
+func TestBulkImportLinesFollowTheirImages(t *testing.T) {
+	owner := pgtest.NewDB(t)
+	photos := smallPhotos(t, 2)
+	var fixed atomic.Bool
+	src := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/broken/") && !fixed.Load() {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "image/jpeg")
+		w.Write(photos[len(r.URL.Path)%len(photos)])
+	}))
+	defer src.Close()
+	srv := startChildProcess(t, "serve", map[string]string{
+		"DATABASE_URL": pgtest.AppURL(owner), "VITRINE_MIGRATE_DATABASE_URL": owner, "VITRINE_DATA_DIR": t.TempDir(),
+		"VITRINE_ADDR": freeAddr(t), "VITRINE_JWT_SECRET": tenantSecret, "VITRINE_WORKERS": "2",
+		"VITRINE_IMPORT_ALLOW_HOSTS": strings.TrimPrefix(src.URL, "http://"),
+		"VITRINE_WRITES_PER_MINUTE": "0", "VITRINE_UPLOADS_PER_MINUTE": "0",
+	})
+	token := supplierToken(t, uuid.New())
+	product := createProducts(t, srv.base, token, 1)[0]
+	feed := fmt.Sprintf(`{"product_id": %q, "source_url": "%s/p/1"}
+{"product_id": %q, "source_url": "%s/broken/2"}
+{"product_id": %q, "source_url": "%s/p/3"}
+`, product, src.URL, product, src.URL, product, src.URL)
+	imp := postFeed(t, srv.base, token, []byte(feed))
+	b := waitBulkImport(t, srv.base, token, imp.ID, 5*time.Minute, finished)
+	if b.Done != 2 || b.Failed != 1 || b.Queued != 0 || len(b.Failures) != 1 || b.Failures[0].Line != 2 ||
+		b.Failures[0].Code != "source_status" || !strings.Contains(b.Failures[0].Message, "404") {
+		t.Fatalf("import with a source answering 404: %+v", b)
+	}
+
+	pool, err := pgxpool.New(context.Background(), owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	var image uuid.UUID
+	if err := pool.QueryRow(context.Background(), `SELECT id FROM product_images WHERE source_url = $1`, src.URL+"/broken/2").Scan(&image); err != nil {
+		t.Fatal(err)
+	}
+	fixed.Store(true)
+	if resp := send(t, "POST", srv.base+"/v1/images/"+image.String()+"/retry", token, nil, "", nil); resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("retry: %d", resp.StatusCode)
+	}
+	b = waitBulkImport(t, srv.base, token, imp.ID, 5*time.Minute, func(b bulkImportBody) bool { return b.Done == 3 })
+	if b.Failed != 0 || b.Queued != 0 || len(b.Failures) != 0 || b.FinishedAt == nil {
+		t.Errorf("the import after its failed image was retried and published: %+v", b)
+	}
+}
