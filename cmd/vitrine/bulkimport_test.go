@@ -462,7 +462,7 @@ func TestBulkImportLinesFollowTheirImages(t *testing.T) {
 		"DATABASE_URL": pgtest.AppURL(owner), "VITRINE_MIGRATE_DATABASE_URL": owner, "VITRINE_DATA_DIR": t.TempDir(),
 		"VITRINE_ADDR": freeAddr(t), "VITRINE_JWT_SECRET": tenantSecret, "VITRINE_WORKERS": "2",
 		"VITRINE_IMPORT_ALLOW_HOSTS": strings.TrimPrefix(src.URL, "http://"),
-		"VITRINE_WRITES_PER_MINUTE": "0", "VITRINE_UPLOADS_PER_MINUTE": "0",
+		"VITRINE_WRITES_PER_MINUTE":  "0", "VITRINE_UPLOADS_PER_MINUTE": "0",
 	})
 	token := supplierToken(t, uuid.New())
 	product := createProducts(t, srv.base, token, 1)[0]
