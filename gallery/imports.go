@@ -14,6 +14,15 @@ type NewImport struct {
 	// ClampPosition puts an image whose Position is past the gallery's end at the end, rather
 	// than refusing it (a bulk import's line names a place in the gallery the feed means).
 	ClampPosition bool
+	// Line, when set, is the bulk import line the import comes from: the transaction that
+	// makes the image records it on the line (admitted, naming the image).
+	Line *ImportLineRef
+}
+
+// ImportLineRef names a line of a bulk import.
+type ImportLineRef struct {
+	ImportID uuid.UUID
+	Line     int
 }
 
 // ImportResult is what became of one NewImport of a batch: its image and whether the

@@ -220,11 +220,13 @@ func TestProductExternalRef(t *testing.T) {
 }
 
 // TestBulkImportTakesAnUploadSlot holds a feed's body open: while it arrives, it holds the
-// server's one upload slot, so a second feed is refused with 503 and Retry-After rather than
-// holding another database connection; the first then ends normally.
+// server's one upload slot (the test waits until it does), so a second feed is refused with
+// 503 and Retry-After rather than holding another database connection; the first then ends
+// normally.
 func TestBulkImportTakesAnUploadSlot(t *testing.T) {
 	t.Parallel()
-	b := setup(t, func(o *options) { o.uploadSlots = httpapi.NewUploadSlots(1, 200*time.Millisecond) })
+	slots := httpapi.NewUploadSlots(1, 200*time.Millisecond)
+	b := setup(t, func(o *options) { o.uploadSlots = slots })
 	sup, _ := b.asSupplier(t)
 	line := `{"external_ref": "SKU-1", "source_url": "https://images.example.com/a.jpg"}` + "\n"
 	pr, pw := io.Pipe()
@@ -241,8 +243,14 @@ func TestBulkImportTakesAnUploadSlot(t *testing.T) {
 		resp.Body.Close()
 		first <- resp.StatusCode
 	}()
-	if _, err := pw.Write([]byte(line)); err != nil { // the server is reading the first feed
+	if _, err := pw.Write([]byte(line)); err != nil {
 		t.Fatal(err)
+	}
+	// The client has sent the first line; the server holds the slot once it reads the feed.
+	for deadline := time.Now().Add(time.Minute); slots.InUse() == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the first feed took no upload slot within a minute")
+		}
 	}
 	var e apiError
 	if st := sup.postFeed(t, line, &e); st != http.StatusServiceUnavailable || e.Error.Code != "unavailable" {

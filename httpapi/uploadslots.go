@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/semaphore"
@@ -18,10 +19,14 @@ import (
 // waits, its body stays unread in the connection, so a waiting request costs no more than an
 // idle connection.
 type UploadSlots struct {
-	sem  *semaphore.Weighted
-	n    int
-	wait time.Duration
+	sem   *semaphore.Weighted
+	n     int
+	wait  time.Duration
+	inUse atomic.Int64
 }
+
+// InUse reports how many slots are taken.
+func (s *UploadSlots) InUse() int { return int(s.inUse.Load()) }
 
 // NewUploadSlots returns a limit of n uploads at once (n ≥ 1), each further one waiting up to
 // wait for a slot.
@@ -46,5 +51,9 @@ func (s *Server) uploadSlot(w http.ResponseWriter, r *http.Request) (release fun
 			"the server is taking in %d uploads already and none ended within %s: retry shortly", s.UploadSlots.n, s.UploadSlots.wait))
 		return nil, false
 	}
-	return func() { s.UploadSlots.sem.Release(1) }, true
+	s.UploadSlots.inUse.Add(1)
+	return func() {
+		s.UploadSlots.inUse.Add(-1)
+		s.UploadSlots.sem.Release(1)
+	}, true
 }

@@ -36,7 +36,6 @@ func (BulkImportArgs) InsertOpts() river.InsertOpts {
 // Each method acts as the caller its context carries.
 type BulkImportDB interface {
 	NextBulkImportLines(ctx context.Context, id uuid.UUID, inFlight int) (gallery.BulkImportBatch, error)
-	AdmitBulkImportLines(ctx context.Context, id uuid.UUID, lines []int, images []uuid.UUID) error
 	FailBulkImportLine(ctx context.Context, id uuid.UUID, line int, cause error) error
 	FinishBulkImport(ctx context.Context, id uuid.UUID) (bool, error)
 	EnsureProductByRef(ctx context.Context, supplier uuid.UUID, ref string) (gallery.Product, error)
@@ -134,17 +133,15 @@ func (w *BulkImportWorker) advance(ctx context.Context, id uuid.UUID, inFlight i
 		as = gallery.Supplier(b.SupplierID)
 	}
 	// The lines' images are made in one transaction (ImageImporter.ImportMany), each
-	// product's in line order (their order in its gallery), and the admitted lines recorded
-	// after; a line whose image was made but not recorded (the process died) is admitted
-	// again, and finds its image. A line refused for its own input is failed alone; a failure
-	// that is not the line's (the database, writes paused for maintenance) leaves every line
+	// product's in line order (their order in its gallery), which records the admitted lines
+	// too (NewImport.Line). A line refused for its own input is failed alone; a failure that
+	// is not the line's (the database, writes paused for maintenance) leaves every line
 	// queued, for the job's retry.
 	actx := gallery.WithCaller(ctx, as)
 	var (
-		ins   []gallery.NewImport
-		from  []gallery.BulkImportLine
-		refs  = map[string]uuid.UUID{}
-		lines []int
+		ins  []gallery.NewImport
+		from []gallery.BulkImportLine
+		refs = map[string]uuid.UUID{}
 	)
 	for _, l := range b.Lines {
 		productID := l.ProductID
@@ -157,10 +154,10 @@ func (w *BulkImportWorker) advance(ctx context.Context, id uuid.UUID, inFlight i
 				continue
 			}
 		}
-		ins = append(ins, gallery.NewImport{ProductID: productID, SourceURL: l.SourceURL, Alt: l.Alt, Position: l.Position, ClampPosition: true})
+		ins = append(ins, gallery.NewImport{ProductID: productID, SourceURL: l.SourceURL, Alt: l.Alt, Position: l.Position,
+			ClampPosition: true, Line: &gallery.ImportLineRef{ImportID: id, Line: l.Line}})
 		from = append(from, l)
 	}
-	var images []uuid.UUID
 	if len(ins) > 0 {
 		res, err := w.Images.ImportMany(actx, ins)
 		if err != nil {
@@ -171,13 +168,8 @@ func (w *BulkImportWorker) advance(ctx context.Context, id uuid.UUID, inFlight i
 				if err := w.refuse(ctx, id, from[i], r.Err); err != nil {
 					return false, err
 				}
-				continue
 			}
-			lines, images = append(lines, from[i].Line), append(images, r.Image.ID)
 		}
-	}
-	if err := w.DB.AdmitBulkImportLines(ctx, id, lines, images); err != nil {
-		return false, err
 	}
 	if len(b.Lines) > 0 || b.Fetching > 0 {
 		return false, nil

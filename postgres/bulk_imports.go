@@ -247,20 +247,13 @@ func settleImportLines(ctx context.Context, tx pgx.Tx, id uuid.UUID) error {
 	return err
 }
 
-// AdmitBulkImportLines records that queued lines of an import were admitted: the image of
+// admitImportLines records in tx that queued lines of import id were admitted: the image of
 // lines[i] is images[i], being fetched (its outcome is settled later, see settleImportLines).
-// ctx must carry the service role.
-func (db *DB) AdmitBulkImportLines(ctx context.Context, id uuid.UUID, lines []int, images []uuid.UUID) error {
-	if len(lines) == 0 {
-		return nil
-	}
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `UPDATE vitrine_import_lines AS l SET state = 'admitted', image_id = a.image
-			FROM unnest($2::int[], $3::uuid[]) AS a(line, image)
-			WHERE l.import_id = $1 AND l.line = a.line AND l.state = 'queued'`, id, lines, images)
-		return err
-	})
-	return domainError("admitting an import's lines", err)
+func admitImportLines(ctx context.Context, tx pgx.Tx, id uuid.UUID, lines []int, images []uuid.UUID) error {
+	_, err := tx.Exec(ctx, `UPDATE vitrine_import_lines AS l SET state = 'admitted', image_id = a.image
+		FROM unnest($2::int[], $3::uuid[]) AS a(line, image)
+		WHERE l.import_id = $1 AND l.line = a.line AND l.state = 'queued'`, id, lines, images)
+	return err
 }
 
 // BulkImportsWaiting reports whether jobs of bulk imports wait for a worker (River's table,

@@ -21,7 +21,8 @@ import (
 //
 // The same (product, source URL) is one image: when the product already has an image
 // imported from a SourceURL, whatever its status, that image is the import's result, with
-// Existed, and nothing changes (Alt and Position are not applied).
+// Existed, and nothing changes (Alt and Position are not applied). An import from a bulk
+// import's line (NewImport.Line) is recorded on the line in the same transaction.
 //
 // The caller is the one that ctx carries, as for every write: a supplier must own the
 // product (a product it cannot see is not found, one it can see but not change is
@@ -147,12 +148,47 @@ func (b *importBatch) run(ctx context.Context, db *DB, tx pgx.Tx, careful bool) 
 		if err := db.enqueueAfterWritesAsService(ctx, tx, after); err != nil {
 			return err
 		}
-		return db.jobs.EnqueueImports(ctx, tx, targets)
+		if err := db.jobs.EnqueueImports(ctx, tx, targets); err != nil {
+			return err
+		}
+		return b.admitLines(ctx, tx)
 	})
 	if err != nil {
 		return err
 	}
 	return readImportedImages(ctx, tx, b.ids, b.res)
+}
+
+// admitLines records, on the bulk import lines the batch's imports come from, that they were
+// admitted, with their images (see NewImport.Line); tx acts as the service. A line refused
+// for its own input is not recorded: its caller fails it.
+func (b *importBatch) admitLines(ctx context.Context, tx pgx.Tx) error {
+	byImport := map[uuid.UUID]*struct {
+		lines  []int
+		images []uuid.UUID
+	}{}
+	var order []uuid.UUID
+	for i, in := range b.ins {
+		if in.Line == nil || b.ids[i] == uuid.Nil {
+			continue
+		}
+		a := byImport[in.Line.ImportID]
+		if a == nil {
+			a = &struct {
+				lines  []int
+				images []uuid.UUID
+			}{}
+			byImport[in.Line.ImportID] = a
+			order = append(order, in.Line.ImportID)
+		}
+		a.lines, a.images = append(a.lines, in.Line.Line), append(a.images, b.ids[i])
+	}
+	for _, id := range order {
+		if err := admitImportLines(ctx, tx, id, byImport[id].lines, byImport[id].images); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // queueImport queues in batch the statement of import i, which records its image and whether
