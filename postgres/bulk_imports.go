@@ -232,9 +232,11 @@ func (db *DB) NextBulkImportLines(ctx context.Context, id uuid.UUID, inFlight in
 
 // settleImportLines gives the lines of import id being fetched whose image is no longer
 // importing the outcome of their image: done (or deleted), or failed with its error. The
-// trigger of 00019 does it when the image changes, but a fetch that ends while its line is
-// being admitted (in its own transaction, after the image's) finds no admitted line yet; so
-// the import's job settles them before it counts the fetches, and before the import ends.
+// trigger of 00019 does it when the image changes, but a line admitted onto an image that
+// existed already (a feed sent again) may miss it: the image's fetch can end while the line
+// is being admitted, unseen by the trigger's update, and an image deleted meanwhile leaves
+// its line admitted without an image. So the import's job settles them before it counts the
+// fetches, and before the import ends.
 // It reads only the lines being fetched, at most the import's in-flight bound.
 func settleImportLines(ctx context.Context, tx pgx.Tx, id uuid.UUID) error {
 	_, err := tx.Exec(ctx, `UPDATE vitrine_import_lines AS l

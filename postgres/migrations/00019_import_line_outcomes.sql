@@ -7,10 +7,11 @@
 -- counts the import's lines by state, and the job looks only at the lines being fetched.
 --
 -- A trigger on product_images keeps the lines in step with their images, whoever changes
--- them. The import's job admits a line in a transaction of its own, after the one that made
--- its image: a fetch that ends between the two is seen by the job, which settles the lines
--- being fetched whose image is no longer importing (SettleBulkImportLines) before it counts
--- them, so that no line stays admitted after its image is done.
+-- them. A line admitted onto an image that existed already (a feed sent again) can miss the
+-- trigger, when the image's fetch ends while the line is being admitted, or the image is
+-- deleted meanwhile: the import's job settles the lines being fetched whose image is no longer
+-- importing (settleImportLines in postgres/bulk_imports.go) before it counts them, so that no
+-- line stays admitted after its image is done.
 --
 -- The migration runs on a serving database: the locks of its tables are taken at once
 -- (vitrine_lock_at_once, 00016), product_images' first: a deletion of an image writes
